@@ -1,0 +1,78 @@
+/**
+ * The one interface both backends implement: a heap of bytes and the kernels that work on it.
+ *
+ * Every pointer is a byte offset into the heap, every size an element count, every flag 0 or 1, so the same
+ * calls drive the WebAssembly exports and the pure-JS reference. Kernels never allocate. Matrices are
+ * row-major; `ld*` is a row stride in elements. Gradients (`d…`) accumulate with `+=` unless noted.
+ */
+export interface Kernels {
+  /**
+   * One direction of one RNN layer over a whole sequence:
+   * `out[t] = f(x[t] W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh)`, visiting t = 0…T-1, or T-1…0 when `reverse`.
+   * out: [T, B, ldo] (this direction's H columns), x: [T, B, I], h0: [B, H], w_ih: [H, I], w_hh: [H, H],
+   * b_ih, b_hh: [H] or 0 when the layer has no bias. f = relu when `relu`, else tanh.
+   */
+  rnn_forward(out: number, x: number, h0: number, w_ih: number, w_hh: number, b_ih: number, b_hh: number,
+    T: number, B: number, I: number, H: number, ldo: number, reverse: number, relu: number): void;
+
+  /**
+   * Backpropagation through time for the call to `rnn_forward` with the same arguments.
+   * dx: [T, B, I] (+=), dh0: [B, H] (written), dw_ih, dw_hh, db_ih, db_hh (+=; biases 0 when absent),
+   * dpre: [T, B, H] scratch, dout: [T, B, ldo] gradient on this direction's output, out: its forward output.
+   */
+  rnn_backward(dx: number, dh0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number,
+    dpre: number, dout: number, out: number, x: number, h0: number, w_ih: number, w_hh: number,
+    T: number, B: number, I: number, H: number, ldo: number, reverse: number, relu: number): void;
+
+  /** y: [N, O] (written) = x: [N, I] · w: [O, I]ᵀ + b: [O]. */
+  linear_forward(y: number, x: number, w: number, b: number, N: number, I: number, O: number): void;
+
+  /** dx: [N, I], dw: [O, I], db: [O] (all +=) from dy: [N, O]. */
+  linear_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number,
+    N: number, I: number, O: number): void;
+
+  /** Σ (y - target)² / count over n elements; writes dy = 2 (y - target) / count. */
+  mse_loss(dy: number, y: number, target: number, n: number, count: number): number;
+
+  /**
+   * Σ_n (logsumexp(logits_n) - logits_n[target_n]) / count over N rows of C classes; writes
+   * dlogits = (softmax(logits) - onehot(target)) / count. targets: [N] int32 class ids.
+   */
+  cross_entropy_loss(dlogits: number, logits: number, targets: number, N: number, C: number,
+    count: number): number;
+
+  /** Σ x² over n elements, accumulated in double precision. */
+  sum_squares(x: number, n: number): number;
+
+  /** x *= s over n elements. */
+  scale(x: number, n: number, s: number): void;
+
+  /**
+   * PyTorch's SGD over n elements: g += wd·p; with momentum, buf = g on the first step, then
+   * buf = μ·buf + (1-dampening)·g; d = nesterov ? g + μ·buf : buf; p -= lr·d.
+   */
+  sgd_update(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number,
+    nesterov: number, weight_decay: number, first: number): void;
+
+  /**
+   * PyTorch's Adam (or AdamW when `decoupled`) over n elements at step ≥ 1:
+   * m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; p -= lr/(1-β1^step) · m / (√v / √(1-β2^step) + eps).
+   */
+  adam_update(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, weight_decay: number, decoupled: number, step: number): void;
+}
+
+/** A backend's memory and kernels, owned by one model. */
+export interface KernelInstance {
+  /** Which implementation runs the kernels. */
+  readonly backend: BackendName;
+  readonly kernels: Kernels;
+  /** The heap. Its ArrayBuffer is replaced when the heap grows: never keep a view across `reserve`. */
+  readonly buffer: ArrayBuffer;
+  /** The first byte a model may use. */
+  readonly base: number;
+  /** Makes the heap at least `bytes` long; throws MemoryLimitError when it cannot. */
+  reserve(bytes: number): void;
+}
+
+export type BackendName = 'wasm-simd' | 'wasm-scalar' | 'js';

@@ -1,0 +1,28 @@
+/**
+ * One error class per kind of failure, so callers can branch on `instanceof` or `name`.
+ * Messages state the facts: what was expected and what arrived.
+ */
+export class RnnError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** An option is unknown, missing, of the wrong type or out of range. */
+export class OptionError extends RnnError {}
+
+/** A tensor has the wrong rank, shape or length for this model. */
+export class ShapeError extends RnnError {}
+
+/** An input, weight or gradient is NaN or infinite. */
+export class NonFiniteError extends RnnError {}
+
+/** A state dict names a parameter the model does not have, or lacks one it needs. */
+export class StateDictError extends RnnError {}
+
+/** The model was used after `dispose()`. */
+export class DisposedError extends RnnError {}
+
+/** The requested sizes need more memory than the backend can address. */
+export class MemoryLimitError extends RnnError {}

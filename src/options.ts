@@ -1,0 +1,162 @@
+/**
+ * Options a user passes, checked and filled with defaults before anything touches memory. Unknown keys are
+ * errors: a misspelt `hiddenSzie` must not silently fall back to a default.
+ */
+import { OptionError } from './errors.js';
+import type { ModelConfig } from './layout.js';
+
+export type BackendChoice = 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js';
+
+export interface RNNOptions {
+  /** The recurrent cell. Only 'rnn' (Elman) for now. */
+  cell?: 'rnn';
+  inputSize: number;
+  hiddenSize: number;
+  /** Stacked layers (default 1). */
+  numLayers?: number;
+  /** Run a second direction backwards in time and concatenate (default false). */
+  bidirectional?: boolean;
+  /** f in h' = f(W_ih x + b_ih + W_hh h + b_hh) (default 'tanh'). */
+  nonlinearity?: 'tanh' | 'relu';
+  /** Whether the recurrent layers have b_ih and b_hh (default true). The head always has a bias. */
+  bias?: boolean;
+  /** Size of the linear head y = W h + b applied at every step; omit or 0 for none. */
+  outputSize?: number;
+  /** Inputs and outputs as [B, T, F] instead of time-major [T, B, F] (default false). */
+  batchFirst?: boolean;
+  /** Seed of the model's generator: initial weights, shuffling, sampling (default 0). */
+  seed?: number;
+  /** 'wasm' picks the SIMD build where the engine supports it, else the scalar build (default 'wasm'). */
+  backend?: BackendChoice;
+}
+
+export type LossKind = 'mse' | 'cross_entropy';
+
+export type OptimizerOptions =
+  | { kind: 'sgd'; lr?: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number }
+  | { kind: 'adam' | 'adamw'; lr?: number; betas?: readonly [number, number]; eps?: number; weightDecay?: number };
+
+export type OptimizerConfig =
+  | { kind: 'sgd'; lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number }
+  | { kind: 'adam' | 'adamw'; lr: number; betas: readonly [number, number]; eps: number; weightDecay: number };
+
+export function checkKeys(value: unknown, allowed: readonly string[], where: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new OptionError(`${where}: expected an options object, got ${value === null ? 'null' : typeof value}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw new OptionError(`${where}: unknown option '${key}' (known: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+export function positiveInt(value: unknown, name: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
+    throw new OptionError(`${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value as number;
+}
+
+function nonNegativeNumber(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new OptionError(`${name} must be a finite number ≥ 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T {
+  if (!allowed.includes(value as T)) {
+    throw new OptionError(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${String(value)}`);
+  }
+  return value as T;
+}
+
+function bool(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new OptionError(`${name} must be true or false, got ${String(value)}`);
+  return value;
+}
+
+const MODEL_KEYS = ['cell', 'inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'nonlinearity', 'bias',
+  'outputSize', 'batchFirst', 'seed', 'backend'] as const;
+
+export function modelConfig(options: RNNOptions): { config: ModelConfig; backend: BackendChoice } {
+  checkKeys(options, MODEL_KEYS, 'RNN.create');
+  const o = options as RNNOptions;
+  const config: ModelConfig = {
+    cell: oneOf(o.cell ?? 'rnn', ['rnn'] as const, 'cell'),
+    inputSize: positiveInt(o.inputSize, 'inputSize'),
+    hiddenSize: positiveInt(o.hiddenSize, 'hiddenSize'),
+    numLayers: positiveInt(o.numLayers ?? 1, 'numLayers'),
+    bidirectional: bool(o.bidirectional ?? false, 'bidirectional'),
+    nonlinearity: oneOf(o.nonlinearity ?? 'tanh', ['tanh', 'relu'] as const, 'nonlinearity'),
+    bias: bool(o.bias ?? true, 'bias'),
+    outputSize: o.outputSize === undefined || o.outputSize === 0 ? 0 : positiveInt(o.outputSize, 'outputSize'),
+    batchFirst: bool(o.batchFirst ?? false, 'batchFirst'),
+    seed: o.seed === undefined ? 0 : (nonNegativeIntSeed(o.seed)),
+  };
+  const backend = oneOf(o.backend ?? 'wasm', ['wasm', 'wasm-simd', 'wasm-scalar', 'js'] as const, 'backend');
+  return { config, backend };
+}
+
+function nonNegativeIntSeed(seed: unknown): number {
+  if (!Number.isSafeInteger(seed) || (seed as number) < 0) {
+    throw new OptionError(`seed must be a non-negative integer, got ${String(seed)}`);
+  }
+  return seed as number;
+}
+
+export function lossKind(value: unknown): LossKind {
+  return oneOf(value ?? 'mse', ['mse', 'cross_entropy'] as const, 'loss');
+}
+
+/** PyTorch's hyperparameters and defaults; Adam (lr 1e-3) when nothing is said. */
+export function optimizerConfig(options: OptimizerOptions | undefined): OptimizerConfig {
+  const o = options ?? { kind: 'adam' };
+  checkKeys(o, ['kind', 'lr', 'momentum', 'dampening', 'nesterov', 'weightDecay', 'betas', 'eps'], 'optimizer');
+  const kind = oneOf(o.kind, ['sgd', 'adam', 'adamw'] as const, 'optimizer.kind');
+  const lr = nonNegativeNumber(o.lr ?? 1e-3, 'optimizer.lr');
+  if (kind === 'sgd') {
+    const s = o as Extract<OptimizerOptions, { kind: 'sgd' }>;
+    checkKeys(s, ['kind', 'lr', 'momentum', 'dampening', 'nesterov', 'weightDecay'], 'optimizer (sgd)');
+    const config = {
+      kind,
+      lr,
+      momentum: nonNegativeNumber(s.momentum ?? 0, 'optimizer.momentum'),
+      dampening: nonNegativeNumber(s.dampening ?? 0, 'optimizer.dampening'),
+      nesterov: bool(s.nesterov ?? false, 'optimizer.nesterov'),
+      weightDecay: nonNegativeNumber(s.weightDecay ?? 0, 'optimizer.weightDecay'),
+    };
+    if (config.nesterov && (config.momentum === 0 || config.dampening !== 0)) {
+      throw new OptionError('optimizer.nesterov needs momentum > 0 and dampening 0 (as in PyTorch)');
+    }
+    return config;
+  }
+  const a = o as Extract<OptimizerOptions, { kind: 'adam' | 'adamw' }>;
+  checkKeys(a, ['kind', 'lr', 'betas', 'eps', 'weightDecay'], `optimizer (${kind})`);
+  const betas = a.betas ?? [0.9, 0.999];
+  if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === 'number' && b >= 0 && b < 1)) {
+    throw new OptionError(`optimizer.betas must be two numbers in [0, 1), got ${JSON.stringify(betas)}`);
+  }
+  return {
+    kind,
+    lr,
+    betas: [betas[0], betas[1]],
+    eps: nonNegativeNumber(a.eps ?? 1e-8, 'optimizer.eps'),
+    weightDecay: nonNegativeNumber(a.weightDecay ?? (kind === 'adamw' ? 0.01 : 0), 'optimizer.weightDecay'),
+  };
+}
+
+/** How many parameter-sized state tensors an optimizer keeps. */
+export function optimizerStateTensors(o: OptimizerConfig): number {
+  if (o.kind === 'sgd') return o.momentum === 0 ? 0 : 1;
+  return 2;
+}
+
+export function clipOption(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new OptionError(`clipGradNorm must be a finite number > 0, got ${String(value)}`);
+  }
+  return value;
+}

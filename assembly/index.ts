@@ -1,0 +1,10 @@
+// The module's exports: the kernels named in src/backend.ts, and where the heap starts.
+export { rnn_forward, rnn_backward } from './rnn';
+export { linear_forward, linear_backward } from './linear';
+export { mse_loss, cross_entropy_loss } from './loss';
+export { sum_squares, scale, sgd_update, adam_update } from './optim';
+
+/** First free byte after the module's static data, 16-byte aligned: the TypeScript side lays out tensors from here. */
+export function heap_base(): usize {
+  return (__heap_base + 15) & ~(<usize>15);
+}

@@ -1,0 +1,74 @@
+// Optimizers over the flat parameter block, elementwise with PyTorch's update rules, plus the global norm
+// and scaling used for gradient clipping.
+
+// @ts-ignore: decorator
+@inline const F32 = 4;
+
+/** Σ x² over n elements, in f64 so that millions of squares do not lose the small ones. */
+export function sum_squares(x: usize, n: i32): f64 {
+  let s: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = <f64>load<f32>(x + <usize>i * F32);
+    s += v * v;
+  }
+  return s;
+}
+
+/** x *= s over n elements. */
+export function scale(x: usize, n: i32, s: f32): void {
+  for (let i = 0; i < n; i++) {
+    const p = x + <usize>i * F32;
+    store<f32>(p, load<f32>(p) * s);
+  }
+}
+
+/**
+ * SGD: g += wd·p; with momentum μ the buffer is g on the first step, μ·buf + (1 - dampening)·g after;
+ * the direction is g + μ·buf with Nesterov, buf without; p -= lr·direction.
+ */
+export function sgd_update(
+  p: usize, // [n]
+  g: usize, // [n]
+  buf: usize, // [n] momentum buffer (unused without momentum)
+  n: i32, lr: f32, momentum: f32, dampening: f32, nesterov: i32, weight_decay: f32, first: i32,
+): void {
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i * F32;
+    let d = load<f32>(g + off) + weight_decay * load<f32>(p + off);
+    if (momentum != 0) {
+      const v = first ? d : momentum * load<f32>(buf + off) + (1 - dampening) * d;
+      store<f32>(buf + off, v);
+      d = nesterov ? d + momentum * v : v;
+    }
+    store<f32>(p + off, load<f32>(p + off) - lr * d);
+  }
+}
+
+/**
+ * Adam at step ≥ 1 (AdamW when `decoupled`): m = β1 m + (1-β1) g, v = β2 v + (1-β2) g²,
+ * p -= lr / (1-β1^step) · m / (√v / √(1-β2^step) + eps). eps is added after the bias correction, as in PyTorch.
+ */
+export function adam_update(
+  p: usize, // [n]
+  g: usize, // [n]
+  m: usize, // [n] first moment
+  v: usize, // [n] second moment
+  n: i32, lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, decoupled: i32, step: i32,
+): void {
+  const stepSize = <f32>(lr / (1 - Math.pow(beta1, step)));
+  const vCorrection = <f32>Math.sqrt(1 - Math.pow(beta2, step));
+  const b1 = <f32>beta1, b2 = <f32>beta2, e = <f32>eps, wd = <f32>weight_decay;
+  const decay = <f32>(1 - lr * weight_decay);
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i * F32;
+    let grad = load<f32>(g + off);
+    let w = load<f32>(p + off);
+    if (decoupled) w *= decay; // AdamW decays the weight, not the gradient
+    else grad += wd * w; // Adam folds an L2 penalty into the gradient
+    const mi = b1 * load<f32>(m + off) + (1 - b1) * grad;
+    const vi = b2 * load<f32>(v + off) + (1 - b2) * grad * grad;
+    store<f32>(m + off, mi);
+    store<f32>(v + off, vi);
+    store<f32>(p + off, w - stepSize * mi / (Mathf.sqrt(vi) / vCorrection + e));
+  }
+}

@@ -55,20 +55,20 @@ export function adam_update(
   v: usize, // [n] second moment
   n: i32, lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, decoupled: i32, step: i32,
 ): void {
-  const stepSize = <f32>(lr / (1 - Math.pow(beta1, step)));
-  const vCorrection = <f32>Math.sqrt(1 - Math.pow(beta2, step));
-  const b1 = <f32>beta1, b2 = <f32>beta2, e = <f32>eps, wd = <f32>weight_decay;
-  const decay = <f32>(1 - lr * weight_decay);
+  // In f64 per element: with β2 rounded to f32, 1 - β2 would be off by 5e-5 relative.
+  const stepSize = lr / (1 - Math.pow(beta1, step));
+  const vCorrection = Math.sqrt(1 - Math.pow(beta2, step));
+  const decay = 1 - lr * weight_decay;
   for (let i = 0; i < n; i++) {
     const off = <usize>i * F32;
-    let grad = load<f32>(g + off);
-    let w = load<f32>(p + off);
+    let grad = <f64>load<f32>(g + off);
+    let w = <f64>load<f32>(p + off);
     if (decoupled) w *= decay; // AdamW decays the weight, not the gradient
-    else grad += wd * w; // Adam folds an L2 penalty into the gradient
-    const mi = b1 * load<f32>(m + off) + (1 - b1) * grad;
-    const vi = b2 * load<f32>(v + off) + (1 - b2) * grad * grad;
-    store<f32>(m + off, mi);
-    store<f32>(v + off, vi);
-    store<f32>(p + off, w - stepSize * mi / (Mathf.sqrt(vi) / vCorrection + e));
+    else grad += weight_decay * w; // Adam folds an L2 penalty into the gradient
+    const mi = beta1 * <f64>load<f32>(m + off) + (1 - beta1) * grad;
+    const vi = beta2 * <f64>load<f32>(v + off) + (1 - beta2) * grad * grad;
+    store<f32>(m + off, <f32>mi);
+    store<f32>(v + off, <f32>vi);
+    store<f32>(p + off, <f32>(w - stepSize * mi / (Math.sqrt(vi) / vCorrection + eps)));
   }
 }

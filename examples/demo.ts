@@ -39,11 +39,14 @@ const history = await net.train(data, {
   onProgress: (p) => {
     if (p.batch !== p.batches) return;
     const filled = Math.round((p.epoch / p.epochs) * 30);
-    write(`\r   [${'#'.repeat(filled)}${'.'.repeat(30 - filled)}] epoch ${String(p.epoch).padStart(2)}/${p.epochs}  loss ${p.epochLoss.toExponential(3)}`);
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(30 - filled)}] epoch ${String(p.epoch).padStart(2)}/${p.epochs}  loss ${p.epochLoss.toExponential(3)}`;
+    // Redraw one line on a terminal; in a log, print every tenth epoch instead.
+    if (process.stdout.isTTY) write(`\r   ${line}${p.epoch === p.epochs ? '\n' : ''}`);
+    else if (p.epoch % 10 === 0) write(`   ${line}\n`);
   },
 });
 const seconds = (performance.now() - started) / 1000;
-console.log(`\n   loss ${history.loss[0].toExponential(3)} → ${history.loss.at(-1)!.toExponential(3)} in ${seconds.toFixed(1)} s on ${net.backend}`);
+console.log(`   loss ${history.loss[0].toExponential(3)} → ${history.loss.at(-1)!.toExponential(3)} in ${seconds.toFixed(1)} s on ${net.backend}`);
 
 const prompt = Array.from({ length: WINDOW }, (_, t) => [[wave(1000 + t)]]);
 const generated = net.generate(prompt, { steps: 10 });

@@ -125,3 +125,20 @@ it('the default backend is the SIMD build on an engine with SIMD', async () => {
   const net = await RNN.create({ inputSize: 1, hiddenSize: 1 });
   expect(net.backend).toBe('wasm-simd');
 });
+
+describe.each(BACKENDS)('memory [%s]', (backend) => {
+  it('grows for larger calls without disturbing weights or results, and reuses it after', async () => {
+    const net = await RNN.create({ inputSize: 3, hiddenSize: 8, outputSize: 2, seed: 1, backend });
+    const small: Tensor = { data: randomArray(2 * 3, 1), shape: [2, 1, 3] };
+    const weights = net.stateDict();
+    const before = net.unroll(small).y.data;
+    // 300 steps × 64 columns needs megabytes of activations: far past the initial heap.
+    const large: Tensor = { data: randomArray(300 * 64 * 3, 2), shape: [300, 64, 3] };
+    expect(net.unroll(large).y.shape).toEqual([300, 64, 2]);
+    expect(net.stateDict()).toEqual(weights);
+    expect(net.unroll(small).y.data).toEqual(before);
+    net.step(small, { data: new Float32Array(2 * 2), shape: [2, 1, 2] }, { optimizer: { kind: 'adam', lr: 0.01 } });
+    expect(net.unroll(large).y.data.every(Number.isFinite)).toBe(true);
+    net.dispose();
+  });
+});

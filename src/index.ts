@@ -1,9 +1,10 @@
 export { RNN } from './model.js';
 export type {
-  CellResult, GenerateOptions, GenerateResult, GradientsResult, LossOptions, StepOptions, StepResult, UnrollResult,
+  CellResult, GradientsResult, LossOptions, StepOptions, StepResult, UnrollResult,
 } from './model.js';
 export type { BackendChoice, LossKind, OptimizerOptions, RNNOptions } from './options.js';
 export type { Sample, TrainHistory, TrainOptions, TrainProgress } from './train.js';
+export type { GenerateOptions, GenerateResult } from './generate.js';
 export type { IdTensor, Tensor, TensorInput } from './tensor.js';
 export type { BackendName } from './backend.js';
 export { simdSupported } from './backends/wasm.js';

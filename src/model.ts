@@ -30,11 +30,9 @@ import {
   modelConfig,
   optimizerConfig,
   optimizerStateTensors,
-  positiveInt,
 } from './options.js';
 import { Random } from './random.js';
 import {
-  type IdTensor,
   type Tensor,
   type TensorInput,
   firstNonFinite,
@@ -44,6 +42,7 @@ import {
   toFloatTensor,
   toIdTensor,
 } from './tensor.js';
+import { type GenerateOptions, type GenerateResult, generateSequence } from './generate.js';
 import { type Sample, type TrainHistory, type TrainOptions, trainLoop } from './train.js';
 
 export interface UnrollResult {
@@ -92,31 +91,6 @@ export interface StepResult {
   loss: number;
   /** Global L2 norm of the gradients before clipping. */
   gradNorm: number;
-}
-
-export interface GenerateOptions {
-  /** How many values (or tokens) to produce after the prompt. */
-  steps: number;
-  /** Initial state [L·D, B, H] for the prompt; zeros when omitted. */
-  h0?: TensorInput;
-  /**
-   * false (default): feed each prediction y back as the next input (regression, needs O = inputSize).
-   * true: treat y as logits, draw a class from softmax(y / temperature) and feed its one-hot encoding.
-   */
-  sample?: boolean;
-  /** Softmax temperature for sampling; 0 takes the most likely class (default 1). */
-  temperature?: number;
-  /** Seed of the sampling generator (default: the model's seed). */
-  seed?: number;
-}
-
-export interface GenerateResult {
-  /** The prediction at each generated step: [steps, B, O] ([B, steps, O] with batchFirst). */
-  y: Tensor;
-  /** With `sample`, the drawn class ids: [steps, B] ([B, steps] with batchFirst). */
-  ids?: IdTensor;
-  /** State after the last generated step, [L·D, B, H]. */
-  hN: Tensor;
 }
 
 /** A loss target in time-major order, already checked against the model's shape. */
@@ -211,54 +185,8 @@ export class RNN {
    * (or, with `sample`, the one-hot encoding of a class drawn from the softmax of the prediction).
    */
   generate(prompt: TensorInput, options: GenerateOptions): GenerateResult {
-    checkKeys(options, ['steps', 'h0', 'sample', 'temperature', 'seed'], 'generate');
-    const c = this.config;
-    const steps = positiveInt(options.steps, 'generate.steps');
-    const sample = options.sample ?? false;
-    const temperature = options.temperature ?? 1;
-    if (!(temperature >= 0) || !Number.isFinite(temperature)) {
-      throw new OptionError(`generate.temperature must be a finite number ≥ 0, got ${String(temperature)}`);
-    }
-    if (c.bidirectional) throw new OptionError('generate() needs a unidirectional model: the reverse direction would need the future');
-    const O = outputWidth(c);
-    if (O !== c.inputSize) {
-      throw new OptionError(`generate() feeds each output back as input, so it needs outputSize = inputSize; got ${O} and ${c.inputSize}`);
-    }
-    const random = options.seed === undefined ? this.random : new Random(positiveIntOrZero(options.seed, 'generate.seed'));
-    const x = this.sequenceInput(prompt);
-    const B = x.B;
-    let ws = this.forward(x.data, x.T, B, this.initialState(options.h0, B));
-    let yRow = this.heap().slice(ws.y / 4 + (x.T - 1) * B * O, ws.y / 4 + x.T * B * O);
-    let h = this.finalState(ws).data;
-    const ys = new Float32Array(steps * B * O);
-    const ids = new Int32Array(steps * B);
-    for (let s = 0; s < steps; s++) {
-      ys.set(yRow, s * B * O);
-      let next = yRow;
-      if (sample) {
-        next = new Float32Array(B * O);
-        for (let b = 0; b < B; b++) {
-          const id = drawClass(yRow.subarray(b * O, (b + 1) * O), temperature, random);
-          ids[s * B + b] = id;
-          next[b * O + id] = 1;
-        }
-      }
-      if (s === steps - 1) break;
-      ws = this.forward(next, 1, B, h);
-      yRow = this.heap().slice(ws.y / 4, ws.y / 4 + B * O);
-      h = this.finalState(ws).data;
-    }
-    const batchFirst = c.batchFirst;
-    const result: GenerateResult = {
-      y: batchFirst ? { data: swapLeadingAxes(ys, steps, B, O), shape: [B, steps, O] } : { data: ys, shape: [steps, B, O] },
-      hN: { data: h, shape: [c.numLayers, B, c.hiddenSize] },
-    };
-    if (sample) {
-      result.ids = batchFirst
-        ? { data: Int32Array.from(transposeIds(ids, steps, B)), shape: [B, steps] }
-        : { data: ids, shape: [steps, B] };
-    }
-    return result;
+    this.alive();
+    return generateSequence(this, prompt, options, this.random);
   }
 
   // ---- training --------------------------------------------------------------------------------------
@@ -396,7 +324,7 @@ export class RNN {
     }
     if (rank === 1) return { kind, ids: toIdTensor(target, 'target', [B], O).data, lastStep: true };
     const t = toIdTensor(target, 'target', seq(T, B), O);
-    return { kind, ids: c.batchFirst ? transposeIds(t.data, B, T) : t.data, lastStep: false };
+    return { kind, ids: c.batchFirst ? swapLeadingAxes(t.data, B, T, 1) : t.data, lastStep: false };
   }
 
   /** `step` on inputs already checked and time-major. */
@@ -615,28 +543,3 @@ export class RNN {
 }
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
-
-function positiveIntOrZero(value: unknown, name: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new OptionError(`${name} must be a non-negative integer, got ${String(value)}`);
-  return value as number;
-}
-
-function transposeIds(ids: Int32Array, A: number, C: number): Int32Array {
-  const out = new Int32Array(ids.length);
-  for (let a = 0; a < A; a++) for (let c = 0; c < C; c++) out[c * A + a] = ids[a * C + c];
-  return out;
-}
-
-/** A class drawn from softmax(logits / temperature); temperature 0 takes the most likely one. */
-function drawClass(logits: Float32Array, temperature: number, random: Random): number {
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-  if (temperature === 0) return best;
-  const weights = Array.from(logits, (l) => Math.exp((l - logits[best]) / temperature));
-  let r = random.next() * weights.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < weights.length; i++) {
-    r -= weights[i];
-    if (r < 0) return i;
-  }
-  return logits.length - 1;
-}

@@ -93,17 +93,17 @@ export function modelConfig(options: RNNOptions): { config: ModelConfig; backend
     bias: bool(o.bias ?? true, 'bias'),
     outputSize: o.outputSize === undefined || o.outputSize === 0 ? 0 : positiveInt(o.outputSize, 'outputSize'),
     batchFirst: bool(o.batchFirst ?? false, 'batchFirst'),
-    seed: o.seed === undefined ? 0 : (nonNegativeIntSeed(o.seed)),
+    seed: nonNegativeInt(o.seed ?? 0, 'seed'),
   };
   const backend = oneOf(o.backend ?? 'wasm', ['wasm', 'wasm-simd', 'wasm-scalar', 'js'] as const, 'backend');
   return { config, backend };
 }
 
-function nonNegativeIntSeed(seed: unknown): number {
-  if (!Number.isSafeInteger(seed) || (seed as number) < 0) {
-    throw new OptionError(`seed must be a non-negative integer, got ${String(seed)}`);
+export function nonNegativeInt(value: unknown, name: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new OptionError(`${name} must be a non-negative integer, got ${String(value)}`);
   }
-  return seed as number;
+  return value as number;
 }
 
 export function lossKind(value: unknown): LossKind {

@@ -105,8 +105,8 @@ export function firstNonFinite(data: ArrayLike<number>): number {
 }
 
 /** Swaps the first two axes of a [A, C, F] tensor: batch-first ↔ time-major. */
-export function swapLeadingAxes(data: Float32Array, A: number, C: number, F: number): Float32Array {
-  const out = new Float32Array(data.length);
+export function swapLeadingAxes<T extends Float32Array | Int32Array>(data: T, A: number, C: number, F: number): T {
+  const out = new (data.constructor as new (n: number) => T)(data.length);
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) out.set(data.subarray((a * C + c) * F, (a * C + c + 1) * F), (c * A + a) * F);
   }

@@ -12,6 +12,7 @@ import {
   checkKeys,
   clipOption,
   lossKind,
+  nonNegativeInt,
   optimizerConfig,
   positiveInt,
 } from './options.js';
@@ -83,10 +84,7 @@ export async function trainLoop(model: RNN, data: readonly Sample[], options: Tr
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new OptionError('train.onProgress must be a function');
   }
-  if (options.seed !== undefined && (!Number.isSafeInteger(options.seed) || options.seed < 0)) {
-    throw new OptionError(`train.seed must be a non-negative integer, got ${String(options.seed)}`);
-  }
-  const random = options.seed === undefined ? modelRandom : new Random(options.seed);
+  const random = options.seed === undefined ? modelRandom : new Random(nonNegativeInt(options.seed, 'train.seed'));
   const samples = prepare(model, data, kind);
 
   const history: TrainHistory = { loss: [], gradNorm: [] };

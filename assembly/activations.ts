@@ -22,3 +22,11 @@ export function activation_grad(da: usize, dh: usize, dhnext: usize, h: usize, n
     store<f32>(da + off, relu ? (hj > 0 ? g : 0) : g * (1 - hj * hj));
   }
 }
+
+/** The logistic function, written so that exp never overflows. */
+// @ts-ignore: decorator
+@inline export function sigmoid(a: f32): f32 {
+  if (a >= 0) return 1 / (1 + Mathf.exp(-a));
+  const e = Mathf.exp(a);
+  return e / (1 + e);
+}

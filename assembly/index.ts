@@ -1,5 +1,7 @@
 // The module's exports: the kernels named in src/backend.ts, and where the heap starts.
 export { rnn_forward, rnn_backward } from './rnn';
+export { lstm_forward, lstm_backward } from './lstm';
+export { gru_forward, gru_backward } from './gru';
 export { linear_forward, linear_backward } from './linear';
 export { mse_loss, cross_entropy_loss } from './loss';
 export { sum_squares, scale, sgd_update, adam_update } from './optim';

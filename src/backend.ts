@@ -24,6 +24,35 @@ export interface Kernels {
     dpre: number, dout: number, out: number, x: number, h0: number, w_ih: number, w_hh: number,
     T: number, B: number, I: number, H: number, ldo: number, reverse: number, relu: number): void;
 
+  /**
+   * One direction of one LSTM layer, gates stacked i, f, g, o: `a = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh`,
+   * `c[t] = σ(a_f)⊙c[t-1] + σ(a_i)⊙tanh(a_g)`, `h[t] = σ(a_o)⊙tanh(c[t])`.
+   * out: [T, B, ldo], cells: [T, B, H] and gates: [T, B, 4H] (activated) are caches for the backward pass;
+   * h0, c0: [B, H]; w_ih: [4H, I]; w_hh: [4H, H]; b_ih, b_hh: [4H] or 0.
+   */
+  lstm_forward(out: number, cells: number, gates: number, x: number, h0: number, c0: number, w_ih: number,
+    w_hh: number, b_ih: number, b_hh: number, T: number, B: number, I: number, H: number, ldo: number,
+    reverse: number): void;
+
+  /** BPTT for `lstm_forward`. dh0, dc0: [B, H] (written); dgates: [T, B, 4H] scratch; the rest as rnn_backward. */
+  lstm_backward(dx: number, dh0: number, dc0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number,
+    dgates: number, dout: number, out: number, cells: number, gates: number, x: number, h0: number, c0: number,
+    w_ih: number, w_hh: number, T: number, B: number, I: number, H: number, ldo: number, reverse: number): void;
+
+  /**
+   * One direction of one GRU layer, gates stacked r, z, n: `r, z = σ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)`,
+   * `n = tanh(x W_inᵀ + b_in + r⊙(h W_hnᵀ + b_hn))`, `h[t] = (1 - z)⊙n + z⊙h[t-1]`.
+   * gates: [T, B, 3H] (activated r, z, n) and hn: [T, B, H] (h W_hnᵀ + b_hn) are caches; gh: [B, 3H] scratch.
+   */
+  gru_forward(out: number, gates: number, hn: number, gh: number, x: number, h0: number, w_ih: number,
+    w_hh: number, b_ih: number, b_hh: number, T: number, B: number, I: number, H: number, ldo: number,
+    reverse: number): void;
+
+  /** BPTT for `gru_forward`. dgi, dgh: [T, B, 3H] scratch for the input and hidden sides' pre-activations. */
+  gru_backward(dx: number, dh0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number, dgi: number,
+    dgh: number, dout: number, out: number, gates: number, hn: number, x: number, h0: number, w_ih: number,
+    w_hh: number, T: number, B: number, I: number, H: number, ldo: number, reverse: number): void;
+
   /** y: [N, O] (written) = x: [N, I] · w: [O, I]ᵀ + b: [O]. */
   linear_forward(y: number, x: number, w: number, b: number, N: number, I: number, O: number): void;
 

@@ -5,7 +5,7 @@
  */
 import { OptionError } from './errors.js';
 import { outputWidth } from './layout.js';
-import type { RNN } from './model.js';
+import type { CellState, RNN } from './model.js';
 import { checkKeys, nonNegativeInt, positiveInt } from './options.js';
 import { Random } from './random.js';
 import { type IdTensor, type Tensor, type TensorInput, swapLeadingAxes } from './tensor.js';
@@ -15,6 +15,8 @@ export interface GenerateOptions {
   steps: number;
   /** Initial state [L, B, H] for the prompt; zeros when omitted. */
   h0?: TensorInput;
+  /** LSTM only: initial cell state [L, B, H]; zeros when omitted. */
+  c0?: TensorInput;
   /**
    * false (default): feed each prediction y back as the next input (regression, needs O = inputSize).
    * true: treat y as logits, draw a class from softmax(y / temperature) and feed its one-hot encoding.
@@ -33,11 +35,13 @@ export interface GenerateResult {
   ids?: IdTensor;
   /** State after the last generated step, [L, B, H]. */
   hN: Tensor;
+  /** LSTM only: cell state after the last generated step, [L, B, H]. */
+  cN?: Tensor;
 }
 
 export function generateSequence(model: RNN, prompt: TensorInput, options: GenerateOptions,
   modelRandom: Random): GenerateResult {
-  checkKeys(options, ['steps', 'h0', 'sample', 'temperature', 'seed'], 'generate');
+  checkKeys(options, ['steps', 'h0', 'c0', 'sample', 'temperature', 'seed'], 'generate');
   const c = model.config;
   const steps = positiveInt(options.steps, 'generate.steps');
   const sample = options.sample ?? false;
@@ -52,10 +56,10 @@ export function generateSequence(model: RNN, prompt: TensorInput, options: Gener
   }
   const random = options.seed === undefined ? modelRandom : new Random(nonNegativeInt(options.seed, 'generate.seed'));
 
-  const first = model.unroll(prompt, { h0: options.h0 });
+  const first = model.unroll(prompt, { h0: options.h0, c0: options.c0 });
   const B = first.hN.shape[1];
   let y = lastStep(first.y, c.batchFirst);
-  let h = first.hN;
+  let state: CellState = { h: first.hN, c: first.cN };
   const ys = new Float32Array(steps * B * O);
   const ids = new Int32Array(steps * B);
   for (let s = 0; s < steps; s++) {
@@ -70,16 +74,17 @@ export function generateSequence(model: RNN, prompt: TensorInput, options: Gener
       }
     }
     if (s === steps - 1) break;
-    const step = model.cell({ data: next, shape: [B, O] }, h);
+    const step = model.cell({ data: next, shape: [B, O] }, state);
     y = step.y.data;
-    h = step.h;
+    state = step;
   }
+  const final = { hN: state.h as Tensor, ...(state.c && { cN: state.c as Tensor }) };
   if (!c.batchFirst) {
-    return { y: { data: ys, shape: [steps, B, O] }, hN: h, ...(sample && { ids: { data: ids, shape: [steps, B] } }) };
+    return { y: { data: ys, shape: [steps, B, O] }, ...final, ...(sample && { ids: { data: ids, shape: [steps, B] } }) };
   }
   return {
     y: { data: swapLeadingAxes(ys, steps, B, O), shape: [B, steps, O] },
-    hN: h,
+    ...final,
     ...(sample && { ids: { data: swapLeadingAxes(ids, steps, B, 1), shape: [B, steps] } }),
   };
 }

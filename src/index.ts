@@ -1,6 +1,6 @@
 export { RNN } from './model.js';
 export type {
-  CellResult, GradientsResult, LossOptions, StepOptions, StepResult, UnrollResult,
+  CellResult, CellState, GradientsResult, InitialState, LossOptions, StepOptions, StepResult, UnrollResult,
 } from './model.js';
 export type { BackendChoice, LossKind, OptimizerOptions, RNNOptions } from './options.js';
 export type { Sample, TrainHistory, TrainOptions, TrainProgress } from './train.js';

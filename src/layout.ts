@@ -5,9 +5,10 @@
  * it element for element and an optimizer is one kernel call over the whole block. Activation caches and
  * scratch space come after, sized for the largest (T, B) seen so far and reused across calls.
  */
+import { CELLS, type CellKind } from './cells.js';
 
 export interface ModelConfig {
-  readonly cell: 'rnn';
+  readonly cell: CellKind;
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -69,16 +70,17 @@ export function parameterLayout(c: ModelConfig): ParamLayout {
     return offset - size;
   };
   const H = c.hiddenSize;
+  const rows = CELLS[c.cell].gates * H; // the gate blocks stacked, as PyTorch stores them
   const rnnBound = 1 / Math.sqrt(H);
   const layers: LayerParams[] = [];
   for (let layer = 0; layer < c.numLayers; layer++) {
     const inputSize = layer === 0 ? c.inputSize : featureSize(c);
     for (let direction = 0; direction < directions(c); direction++) {
       const suffix = `_l${layer}${direction === 1 ? '_reverse' : ''}`;
-      const weightIh = add(`rnn.weight_ih${suffix}`, [H, inputSize], rnnBound);
-      const weightHh = add(`rnn.weight_hh${suffix}`, [H, H], rnnBound);
-      const biasIh = c.bias ? add(`rnn.bias_ih${suffix}`, [H], rnnBound) : -1;
-      const biasHh = c.bias ? add(`rnn.bias_hh${suffix}`, [H], rnnBound) : -1;
+      const weightIh = add(`rnn.weight_ih${suffix}`, [rows, inputSize], rnnBound);
+      const weightHh = add(`rnn.weight_hh${suffix}`, [rows, H], rnnBound);
+      const biasIh = c.bias ? add(`rnn.bias_ih${suffix}`, [rows], rnnBound) : -1;
+      const biasHh = c.bias ? add(`rnn.bias_hh${suffix}`, [rows], rnnBound) : -1;
       layers.push({ layer, direction, inputSize, weightIh, weightHh, biasIh, biasHh });
     }
   }
@@ -97,8 +99,12 @@ export interface Workspace {
   readonly x: number;
   /** Initial state [L·D, B, H]. */
   readonly h0: number;
+  /** Initial cell state [L·D, B, H] (0 for cells without one). */
+  readonly c0: number;
   /** Each layer's output [T, B, D·H], kept for backpropagation. */
   readonly outputs: readonly number[];
+  /** Each layer-direction's forward cache (gates, cell states), index layer·D + direction. */
+  readonly caches: readonly number[];
   /** Head output [T, B, O] (the last layer's output when there is no head). */
   readonly y: number;
   /** Loss target: float32 [T, B, O] for MSE, int32 class ids [T, B] for cross-entropy. */
@@ -111,8 +117,10 @@ export interface Workspace {
   readonly dx: number;
   /** Gradient with respect to the initial state [L·D, B, H]. */
   readonly dh0: number;
-  /** Pre-activation gradients of one direction [T, B, H], scratch for BPTT. */
-  readonly dpre: number;
+  /** Gradient with respect to the initial cell state [L·D, B, H] (0 for cells without one). */
+  readonly dc0: number;
+  /** The cell's scratch for one layer-direction at a time (BPTT's pre-activation gradients). */
+  readonly scratch: number;
   /** First byte after the workspace. */
   readonly end: number;
 }
@@ -127,16 +135,21 @@ export function workspaceLayout(c: ModelConfig, T: number, B: number, start: num
     return ptr;
   };
   const rows = T * B;
-  const states = c.numLayers * directions(c) * B * c.hiddenSize;
+  const cell = CELLS[c.cell];
+  const stateCount = c.numLayers * directions(c);
+  const states = stateCount * B * c.hiddenSize;
   const x = take(rows * c.inputSize);
   const h0 = take(states);
+  const c0 = cell.cellState ? take(states) : 0;
   const outputs = Array.from({ length: c.numLayers }, () => take(rows * featureSize(c)));
+  const caches = Array.from({ length: stateCount }, () => take(rows * cell.cachePerRow(c.hiddenSize)));
   const y = c.outputSize ? take(rows * c.outputSize) : outputs[c.numLayers - 1];
   const target = take(rows * outputWidth(c));
   const dy = take(rows * outputWidth(c));
   const dOutputs: [number, number] = [take(rows * featureSize(c)), take(rows * featureSize(c))];
   const dx = take(rows * c.inputSize);
   const dh0 = take(states);
-  const dpre = take(rows * c.hiddenSize);
-  return { T, B, x, h0, outputs, y, target, dy, dOutputs, dx, dh0, dpre, end: at };
+  const dc0 = cell.cellState ? take(states) : 0;
+  const scratch = take(rows * cell.scratchPerRow(c.hiddenSize));
+  return { T, B, x, h0, c0, outputs, caches, y, target, dy, dOutputs, dx, dh0, dc0, scratch, end: at };
 }

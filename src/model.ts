@@ -8,8 +8,10 @@
  */
 import type { BackendName, KernelInstance, Kernels } from './backend.js';
 import { createInstance } from './backends/select.js';
+import { type CellCall, CELLS } from './cells.js';
 import { DisposedError, NonFiniteError, OptionError, ShapeError, StateDictError } from './errors.js';
 import {
+  type LayerParams,
   type ModelConfig,
   type ParamLayout,
   type Workspace,
@@ -52,6 +54,20 @@ export interface UnrollResult {
   y: Tensor;
   /** Final state of every layer and direction, [L·D, B, H], index layer·D + direction. */
   hN: Tensor;
+  /** LSTM only: final cell state, [L·D, B, H]. */
+  cN?: Tensor;
+}
+
+/** Initial states, each [L·D, B, H]; zeros when omitted. `c0` is the LSTM's cell state. */
+export interface InitialState {
+  h0?: TensorInput;
+  c0?: TensorInput;
+}
+
+/** The recurrent state between two `cell` calls: pass the previous result (or `{ h, c }`) back in. */
+export interface CellState {
+  h?: TensorInput;
+  c?: TensorInput;
 }
 
 export interface CellResult {
@@ -59,15 +75,15 @@ export interface CellResult {
   output: Tensor;
   /** The head's output for this step: [B, O]. */
   y: Tensor;
-  /** The new state of every layer, [L, B, H]: pass it back as `h` for the next step. */
+  /** The new state of every layer, [L, B, H]. */
   h: Tensor;
+  /** LSTM only: the new cell state of every layer, [L, B, H]. */
+  c?: Tensor;
 }
 
-export interface LossOptions {
+export interface LossOptions extends InitialState {
   /** 'mse' (default) or 'cross_entropy' over the head's logits. */
   loss?: LossKind;
-  /** Initial state [L·D, B, H]; zeros when omitted. */
-  h0?: TensorInput;
 }
 
 export interface GradientsResult {
@@ -78,6 +94,8 @@ export interface GradientsResult {
   input: Tensor;
   /** dloss/dh0 [L·D, B, H]. */
   h0: Tensor;
+  /** LSTM only: dloss/dc0 [L·D, B, H]. */
+  c0?: Tensor;
 }
 
 export interface StepOptions extends LossOptions {
@@ -91,6 +109,12 @@ export interface StepResult {
   loss: number;
   /** Global L2 norm of the gradients before clipping. */
   gradNorm: number;
+}
+
+/** Initial states in the heap's order, checked; null means zeros. */
+export interface States {
+  h: Float32Array | null;
+  c: Float32Array | null;
 }
 
 /** A loss target in time-major order, already checked against the model's shape. */
@@ -148,35 +172,35 @@ export class RNN {
   // ---- inference -------------------------------------------------------------------------------------
 
   /** Runs the model over a whole sequence [T, B, I] ([B, T, I] with batchFirst). */
-  unroll(input: TensorInput, options: { h0?: TensorInput } = {}): UnrollResult {
-    checkKeys(options, ['h0'], 'unroll');
+  unroll(input: TensorInput, options: InitialState = {}): UnrollResult {
+    checkKeys(options, ['h0', 'c0'], 'unroll');
     const x = this.sequenceInput(input);
-    const h0 = this.initialState(options.h0, x.B);
-    const ws = this.forward(x.data, x.T, x.B, h0);
+    const ws = this.forward(x.data, x.T, x.B, this.initialState(options, x.B));
     return {
       output: this.readSequence(ws.outputs[this.config.numLayers - 1], x.T, x.B, featureSize(this.config)),
       y: this.readSequence(ws.y, x.T, x.B, outputWidth(this.config)),
-      hN: this.finalState(ws),
+      ...this.finalState(ws, 'hN', 'cN'),
     };
   }
 
   /**
-   * One time step for a batch: input [B, I] and the previous state `h` [L, B, H] (zeros when omitted).
-   * Streams a sequence step by step with the same numbers as `unroll`.
+   * One time step for a batch: input [B, I] and the previous state (`h`, and `c` for an LSTM, each
+   * [L, B, H]; zeros when omitted). The result holds the new state, so `state = net.cell(x, state)` streams
+   * a sequence with the same numbers as `unroll`.
    */
-  cell(input: TensorInput, h?: TensorInput): CellResult {
+  cell(input: TensorInput, state: CellState = {}): CellResult {
     const c = this.config;
     if (c.bidirectional) {
       throw new OptionError('cell() steps forward in time, but a bidirectional model needs the whole sequence: use unroll()');
     }
+    if (state === null || typeof state !== 'object') throw new OptionError('cell: the state must be an object { h, c }');
     const x = toFloatTensor(input, 'input', [null, c.inputSize]);
     const B = x.shape[0];
-    const ws = this.forward(x.data, 1, B, this.initialState(h, B, 'h'));
-    const H = c.hiddenSize;
+    const ws = this.forward(x.data, 1, B, this.initialState({ h0: state.h, c0: state.c }, B, 'h', 'c'));
     return {
-      output: this.read(ws.outputs[c.numLayers - 1], [B, H]),
+      output: this.read(ws.outputs[c.numLayers - 1], [B, c.hiddenSize]),
       y: this.read(ws.y, [B, outputWidth(c)]),
-      h: this.finalState(ws),
+      ...this.finalState(ws, 'h', 'c'),
     };
   }
 
@@ -197,24 +221,24 @@ export class RNN {
    * loss on every step (many-to-many); MSE [B, O] or ids [B] on the last step only (many-to-one).
    */
   gradients(input: TensorInput, target: TensorInput, options: LossOptions = {}): GradientsResult {
-    checkKeys(options, ['loss', 'h0'], 'gradients');
+    checkKeys(options, ['loss', 'h0', 'c0'], 'gradients');
     const c = this.config;
     const x = this.sequenceInput(input);
     const t = this.lossTarget(target, lossKind(options.loss), x.T, x.B);
-    const h0 = this.initialState(options.h0, x.B);
-    const { loss, ws } = this.lossAndGradients(x.data, x.T, x.B, h0, t);
+    const { loss, ws } = this.lossAndGradients(x.data, x.T, x.B, this.initialState(options, x.B), t);
     const m = this.heap();
     const grads: Record<string, Tensor> = {};
     for (const spec of this.layout.specs) {
       const from = this.gradBase / 4 + spec.offset;
       grads[spec.name] = { data: m.slice(from, from + spec.size), shape: [...spec.shape] };
     }
-    const states = c.numLayers * directions(c);
+    const stateShape = [c.numLayers * directions(c), x.B, c.hiddenSize];
     return {
       loss,
       grads,
       input: this.readSequence(ws.dx, x.T, x.B, c.inputSize),
-      h0: this.read(ws.dh0, [states, x.B, c.hiddenSize]),
+      h0: this.read(ws.dh0, stateShape),
+      ...(CELLS[c.cell].cellState && { c0: this.read(ws.dc0, stateShape) }),
     };
   }
 
@@ -223,11 +247,11 @@ export class RNN {
    * If the loss or a gradient is not finite, throws NonFiniteError and leaves the parameters unchanged.
    */
   step(input: TensorInput, target: TensorInput, options: StepOptions = {}): StepResult {
-    checkKeys(options, ['loss', 'h0', 'optimizer', 'clipGradNorm'], 'step');
+    checkKeys(options, ['loss', 'h0', 'c0', 'optimizer', 'clipGradNorm'], 'step');
     const x = this.sequenceInput(input);
     const t = this.lossTarget(target, lossKind(options.loss), x.T, x.B);
-    const h0 = this.initialState(options.h0, x.B);
-    return this.stepTimeMajor(x.data, x.T, x.B, h0, t, optimizerConfig(options.optimizer), clipOption(options.clipGradNorm));
+    return this.stepTimeMajor(x.data, x.T, x.B, this.initialState(options, x.B), t,
+      optimizerConfig(options.optimizer), clipOption(options.clipGradNorm));
   }
 
   /**
@@ -328,10 +352,10 @@ export class RNN {
   }
 
   /** `step` on inputs already checked and time-major. */
-  stepTimeMajor(x: Float32Array, T: number, B: number, h0: Float32Array | null, target: LossTarget,
+  stepTimeMajor(x: Float32Array, T: number, B: number, init: States, target: LossTarget,
     optimizer: OptimizerConfig, clip: number | undefined): StepResult {
     const state = this.optimizerState(optimizer);
-    const { loss } = this.lossAndGradients(x, T, B, h0, target);
+    const { loss } = this.lossAndGradients(x, T, B, init, target);
     const k = this.kernels();
     const n = this.layout.count;
     const gradNorm = Math.sqrt(k.sum_squares(this.gradBase, n));
@@ -354,22 +378,21 @@ export class RNN {
 
   // ---- the kernel sequence -------------------------------------------------------------------------------
 
-  private forward(x: Float32Array, T: number, B: number, h0: Float32Array | null): Workspace {
+  private forward(x: Float32Array, T: number, B: number, init: States): Workspace {
     const c = this.config;
     const ws = this.workspace(T, B);
     const m = this.heap();
     m.set(x, ws.x / 4);
-    if (h0) m.set(h0, ws.h0 / 4);
-    else m.fill(0, ws.h0 / 4, ws.h0 / 4 + c.numLayers * directions(c) * B * c.hiddenSize);
+    const states = c.numLayers * directions(c) * B * c.hiddenSize;
+    const place = (ptr: number, value: Float32Array | null) => {
+      if (value) m.set(value, ptr / 4);
+      else m.fill(0, ptr / 4, ptr / 4 + states);
+    };
+    place(ws.h0, init.h);
+    if (ws.c0) place(ws.c0, init.c);
     const k = this.kernels();
-    const H = c.hiddenSize;
-    const relu = c.nonlinearity === 'relu' ? 1 : 0;
-    for (const p of this.layout.layers) {
-      const input = p.layer === 0 ? ws.x : ws.outputs[p.layer - 1];
-      k.rnn_forward(ws.outputs[p.layer] + p.direction * H * 4, input, this.stateAt(ws.h0, p, B),
-        this.param(p.weightIh), this.param(p.weightHh), this.param(p.biasIh), this.param(p.biasHh),
-        T, B, p.inputSize, H, featureSize(c), p.direction, relu);
-    }
+    const cell = CELLS[c.cell];
+    for (const p of this.layout.layers) cell.forward(k, this.cellCall(ws, p));
     if (c.outputSize) {
       k.linear_forward(ws.y, ws.outputs[c.numLayers - 1], this.param(this.layout.headWeight),
         this.param(this.layout.headBias), T * B, featureSize(c), c.outputSize);
@@ -377,9 +400,34 @@ export class RNN {
     return ws;
   }
 
-  private lossAndGradients(x: Float32Array, T: number, B: number, h0: Float32Array | null,
+  /** The pointers and sizes of one direction of one layer, as the cell kernels take them. */
+  private cellCall(ws: Workspace, p: LayerParams): CellCall {
+    const c = this.config;
+    const H = c.hiddenSize;
+    return {
+      out: ws.outputs[p.layer] + p.direction * H * 4,
+      cache: ws.caches[p.layer * directions(c) + p.direction],
+      scratch: ws.scratch,
+      x: p.layer === 0 ? ws.x : ws.outputs[p.layer - 1],
+      h0: this.stateAt(ws.h0, p, ws.B),
+      c0: ws.c0 && this.stateAt(ws.c0, p, ws.B),
+      w_ih: this.param(p.weightIh),
+      w_hh: this.param(p.weightHh),
+      b_ih: this.param(p.biasIh),
+      b_hh: this.param(p.biasHh),
+      T: ws.T,
+      B: ws.B,
+      I: p.inputSize,
+      H,
+      ldo: featureSize(c),
+      reverse: p.direction,
+      relu: c.nonlinearity === 'relu' ? 1 : 0,
+    };
+  }
+
+  private lossAndGradients(x: Float32Array, T: number, B: number, init: States,
     target: LossTarget): { loss: number; ws: Workspace } {
-    const ws = this.forward(x, T, B, h0);
+    const ws = this.forward(x, T, B, init);
     const loss = this.loss(ws, target);
     this.backward(ws);
     return { loss, ws };
@@ -423,18 +471,22 @@ export class RNN {
       k.linear_backward(dTop, this.grad(this.layout.headWeight), this.grad(this.layout.headBias), ws.dy,
         ws.outputs[c.numLayers - 1], this.param(this.layout.headWeight), T * B, DH, c.outputSize);
     }
-    const relu = c.nonlinearity === 'relu' ? 1 : 0;
+    const cell = CELLS[c.cell];
     for (let layer = c.numLayers - 1; layer >= 0; layer--) {
       // Both directions of a layer read the same input, so their input gradients add up in one buffer.
       const dInput = layer === 0 ? ws.dx : ws.dOutputs[free];
-      const inputSize = layer === 0 ? c.inputSize : DH;
-      zero(dInput, T * B * inputSize);
-      for (const p of this.layout.layers.filter((l) => l.layer === layer)) {
-        k.rnn_backward(dInput, this.stateAt(ws.dh0, p, B), this.grad(p.weightIh), this.grad(p.weightHh),
-          this.grad(p.biasIh), this.grad(p.biasHh), ws.dpre, dTop + p.direction * H * 4,
-          ws.outputs[layer] + p.direction * H * 4, layer === 0 ? ws.x : ws.outputs[layer - 1],
-          this.stateAt(ws.h0, p, B), this.param(p.weightIh), this.param(p.weightHh),
-          T, B, inputSize, H, DH, p.direction, relu);
+      zero(dInput, T * B * (layer === 0 ? c.inputSize : DH));
+      for (const p of this.layout.layers.slice(layer * directions(c), (layer + 1) * directions(c))) {
+        cell.backward(k, this.cellCall(ws, p), {
+          dx: dInput,
+          dh0: this.stateAt(ws.dh0, p, B),
+          dc0: ws.dc0 && this.stateAt(ws.dc0, p, B),
+          dw_ih: this.grad(p.weightIh),
+          dw_hh: this.grad(p.weightHh),
+          db_ih: this.grad(p.biasIh),
+          db_hh: this.grad(p.biasHh),
+          dout: dTop + p.direction * H * 4,
+        });
       }
       dTop = dInput;
       free ^= 1;
@@ -504,30 +556,45 @@ export class RNN {
     }
   }
 
-  /** h0 checked as [L·D, B, H], or null for zeros. */
-  initialState(value: TensorInput | undefined, B: number, name = 'h0'): Float32Array | null {
-    if (value === undefined) return null;
+  /** Initial states checked as [L·D, B, H] each; null for zeros. `c0` only for cells with a cell state. */
+  initialState(value: InitialState, B: number, hName = 'h0', cName = 'c0'): States {
     const c = this.config;
-    return toFloatTensor(value, name, [c.numLayers * directions(c), B, c.hiddenSize]).data;
+    const shape = [c.numLayers * directions(c), B, c.hiddenSize];
+    if (value.c0 !== undefined && !CELLS[c.cell].cellState) {
+      throw new OptionError(`${cName}: a '${c.cell}' cell has no cell state; only an LSTM takes ${cName}`);
+    }
+    return {
+      h: value.h0 === undefined ? null : toFloatTensor(value.h0, hName, shape).data,
+      c: value.c0 === undefined ? null : toFloatTensor(value.c0, cName, shape).data,
+    };
   }
 
-  /** h_n: each forward direction's state after its last step t = T-1, each reverse direction's after t = 0. */
-  private finalState(ws: Workspace): Tensor {
+  /**
+   * The state after the last step, [L·D, B, H]: each forward direction's after t = T-1, each reverse
+   * direction's after t = 0; and the cell state likewise for an LSTM.
+   */
+  private finalState<H extends string, C extends string>(ws: Workspace, hName: H, cName: C): Record<H, Tensor> & Partial<Record<C, Tensor>> {
     const c = this.config;
     const { T, B } = ws;
     const H = c.hiddenSize;
-    const DH = featureSize(c);
+    const cell = CELLS[c.cell];
     const m = this.heap();
-    const out = new Float32Array(c.numLayers * directions(c) * B * H);
+    const shape = [c.numLayers * directions(c), B, H];
+    const h = new Float32Array(shape[0] * B * H);
+    const cs = cell.cellState ? new Float32Array(shape[0] * B * H) : null;
     for (const p of this.layout.layers) {
       const t = p.direction === 1 ? 0 : T - 1;
-      const to = (this.stateAt(0, p, B)) / 4;
+      const to = this.stateAt(0, p, B) / 4;
+      const cellStates = cell.cellStates(ws.caches[p.layer * directions(c) + p.direction]) / 4;
       for (let b = 0; b < B; b++) {
-        const from = ws.outputs[p.layer] / 4 + (t * B + b) * DH + p.direction * H;
-        out.set(m.subarray(from, from + H), to + b * H);
+        const from = ws.outputs[p.layer] / 4 + (t * B + b) * featureSize(c) + p.direction * H;
+        h.set(m.subarray(from, from + H), to + b * H);
+        if (cs) cs.set(m.subarray(cellStates + (t * B + b) * H, cellStates + (t * B + b + 1) * H), to + b * H);
       }
     }
-    return { data: out, shape: [c.numLayers * directions(c), B, H] };
+    const result = { [hName]: { data: h, shape } } as Record<H, Tensor> & Partial<Record<C, Tensor>>;
+    if (cs) (result as Record<C, Tensor>)[cName] = { data: cs, shape };
+    return result;
   }
 
   private read(ptr: number, shape: number[]): Tensor {

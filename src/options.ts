@@ -3,20 +3,21 @@
  * errors: a misspelt `hiddenSzie` must not silently fall back to a default.
  */
 import { OptionError } from './errors.js';
+import type { CellKind } from './cells.js';
 import type { ModelConfig } from './layout.js';
 
 export type BackendChoice = 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js';
 
 export interface RNNOptions {
-  /** The recurrent cell. Only 'rnn' (Elman) for now. */
-  cell?: 'rnn';
+  /** The recurrent cell: 'rnn' (Elman, default), 'lstm' or 'gru', with PyTorch's equations and gate order. */
+  cell?: CellKind;
   inputSize: number;
   hiddenSize: number;
   /** Stacked layers (default 1). */
   numLayers?: number;
   /** Run a second direction backwards in time and concatenate (default false). */
   bidirectional?: boolean;
-  /** f in h' = f(W_ih x + b_ih + W_hh h + b_hh) (default 'tanh'). */
+  /** f in h' = f(W_ih x + b_ih + W_hh h + b_hh) (default 'tanh'); 'rnn' cells only. */
   nonlinearity?: 'tanh' | 'relu';
   /** Whether the recurrent layers have b_ih and b_hh (default true). The head always has a bias. */
   bias?: boolean;
@@ -84,7 +85,7 @@ export function modelConfig(options: RNNOptions): { config: ModelConfig; backend
   checkKeys(options, MODEL_KEYS, 'RNN.create');
   const o = options as RNNOptions;
   const config: ModelConfig = {
-    cell: oneOf(o.cell ?? 'rnn', ['rnn'] as const, 'cell'),
+    cell: oneOf(o.cell ?? 'rnn', ['rnn', 'lstm', 'gru'] as const, 'cell'),
     inputSize: positiveInt(o.inputSize, 'inputSize'),
     hiddenSize: positiveInt(o.hiddenSize, 'hiddenSize'),
     numLayers: positiveInt(o.numLayers ?? 1, 'numLayers'),
@@ -95,6 +96,9 @@ export function modelConfig(options: RNNOptions): { config: ModelConfig; backend
     batchFirst: bool(o.batchFirst ?? false, 'batchFirst'),
     seed: nonNegativeInt(o.seed ?? 0, 'seed'),
   };
+  if (config.cell !== 'rnn' && o.nonlinearity !== undefined) {
+    throw new OptionError(`nonlinearity applies to cell 'rnn' only; a '${config.cell}' cell has fixed gate functions`);
+  }
   const backend = oneOf(o.backend ?? 'wasm', ['wasm', 'wasm-simd', 'wasm-scalar', 'js'] as const, 'backend');
   return { config, backend };
 }

@@ -4,7 +4,7 @@
  * round-trip under both namings.
  */
 import { describe, expect, it } from 'vitest';
-import { RNN, type Sample, type Tensor } from '../src/index.js';
+import { type CellResult, RNN, type Sample, type Tensor } from '../src/index.js';
 import { BACKENDS, expectClose, randomArray } from './helpers.js';
 
 describe.each(BACKENDS)('api [%s]', (backend) => {
@@ -13,13 +13,12 @@ describe.each(BACKENDS)('api [%s]', (backend) => {
     const T = 5, B = 2;
     const input: Tensor = { data: randomArray(T * B * 3, 1), shape: [T, B, 3] };
     const whole = net.unroll(input);
-    let h: Tensor | undefined;
+    let state: CellResult | undefined;
     for (let t = 0; t < T; t++) {
-      const step = net.cell({ data: input.data.subarray(t * B * 3, (t + 1) * B * 3), shape: [B, 3] }, h);
-      expectClose(step.y.data, whole.y.data.subarray(t * B * 2, (t + 1) * B * 2), `y at step ${t}`, 0, 1e-6);
-      h = step.h;
+      state = net.cell({ data: input.data.subarray(t * B * 3, (t + 1) * B * 3), shape: [B, 3] }, state);
+      expectClose(state.y.data, whole.y.data.subarray(t * B * 2, (t + 1) * B * 2), `y at step ${t}`, 0, 1e-6);
     }
-    expectClose(h!.data, whole.hN.data, 'final state', 0, 1e-6);
+    expectClose(state!.h.data, whole.hN.data, 'final state', 0, 1e-6);
     net.dispose();
   });
 

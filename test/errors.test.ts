@@ -16,7 +16,8 @@ describe.each(BACKENDS)('errors [%s]', (backend) => {
     await expect(RNN.create({ inputSize: 0, hiddenSize: 3 })).rejects.toThrow(OptionError);
     await expect(RNN.create({ inputSize: 2, hiddenSize: 2.5 })).rejects.toThrow(/hiddenSize must be a positive integer/);
     await expect(RNN.create({ inputSize: 2, hiddenSize: 3, nonlinearity: 'sigmoid' as never })).rejects.toThrow(/nonlinearity must be one of/);
-    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, cell: 'lstm' as never })).rejects.toThrow(/cell must be one of 'rnn'/);
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, cell: 'transformer' as never })).rejects.toThrow(/cell must be one of 'rnn', 'lstm', 'gru'/);
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, cell: 'lstm', nonlinearity: 'relu' })).rejects.toThrow(/nonlinearity applies to cell 'rnn' only/);
     const net = await create();
     expect(() => net.unroll(seq, { h1: [] } as never)).toThrow(/unroll: unknown option 'h1'/);
     expect(() => net.step(seq, [[1]], { optimizer: { kind: 'sgd', lr: -1 } })).toThrow(/optimizer.lr/);

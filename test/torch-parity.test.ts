@@ -1,8 +1,7 @@
 /**
  * Every PyTorch reference case, on every backend: forward outputs, the loss, every gradient and every
  * optimizer step. Cases come from the folders in TORCH_FIXTURES (':'-separated; default
- * ../shared/fixtures/torch). A case this build cannot run fails; only LSTM/GRU cases are reported as
- * skipped until their cells land.
+ * ../shared/fixtures/torch). Nothing is skipped: a case this build cannot run fails.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -21,10 +20,11 @@ interface TorchCase {
   state_dict: Record<string, TorchTensor>;
   input: TorchTensor;
   h0: TorchTensor;
+  c0?: TorchTensor;
   lengths?: number[];
-  expected: { output: TorchTensor; h_n: TorchTensor; y: TorchTensor };
+  expected: { output: TorchTensor; h_n: TorchTensor; c_n?: TorchTensor; y: TorchTensor };
   loss: { kind: 'mse' | 'cross_entropy'; target: TorchTensor; value: number };
-  grads: { state_dict: Record<string, TorchTensor>; input: TorchTensor; h0: TorchTensor };
+  grads: { state_dict: Record<string, TorchTensor>; input: TorchTensor; h0: TorchTensor; c0?: TorchTensor };
   train?: {
     optimizer: Record<string, unknown> & { kind: string };
     clip_grad_norm?: number;
@@ -53,12 +53,12 @@ function optimizerOptions(o: TorchCase['train'] & {}): OptimizerOptions {
 
 async function modelFor(c: TorchCase, backend: (typeof BACKENDS)[number]): Promise<RNN> {
   const net = await RNN.create({
-    cell: c.module.toLowerCase() as 'rnn',
+    cell: c.module.toLowerCase() as 'rnn' | 'lstm' | 'gru',
     inputSize: c.config.input_size,
     hiddenSize: c.config.hidden_size,
     numLayers: c.config.num_layers,
     bidirectional: c.config.bidirectional,
-    nonlinearity: c.config.nonlinearity,
+    ...(c.config.nonlinearity && { nonlinearity: c.config.nonlinearity }),
     bias: c.config.bias,
     batchFirst: c.config.batch_first,
     outputSize: c.head.out_features,
@@ -69,20 +69,16 @@ async function modelFor(c: TorchCase, backend: (typeof BACKENDS)[number]): Promi
 }
 
 /** Options every call of a case shares; a case with `lengths` passes them on and fails until they are supported. */
-const sequenceOptions = (c: TorchCase) => ({ h0: c.h0, ...(c.lengths ? { lengths: c.lengths } : {}) });
+const sequenceOptions = (c: TorchCase) => ({ h0: c.h0, ...(c.c0 && { c0: c.c0 }), ...(c.lengths && { lengths: c.lengths }) });
 
 expect(cases.length, `no *.json cases in ${folders.join(', ')}`).toBeGreaterThan(0);
 
 for (const c of cases) {
   for (const backend of BACKENDS) {
     describe(`${c.id} [${backend}]`, () => {
-      if (c.module !== 'RNN') {
-        it.skip(`${c.id}: ${c.module} arrives with the LSTM/GRU issue`, () => {});
-        return;
-      }
       const record = (what: string, maxDiff: number) => evidence.push(`${c.id} [${backend}] ${what}: maxdiff ${maxDiff.toExponential(2)}`);
 
-      it('forward: output, h_n, y', async () => {
+      it(`forward: output, h_n${c.expected.c_n ? ', c_n' : ''}, y`, async () => {
         const net = await modelFor(c, backend);
         const r = net.unroll(c.input, sequenceOptions(c));
         expect(r.output.shape).toEqual(c.expected.output.shape);
@@ -92,7 +88,9 @@ for (const c of cases) {
           expectClose(r.output.data, c.expected.output.data, 'output'),
           expectClose(r.hN.data, c.expected.h_n.data, 'h_n'),
           expectClose(r.y.data, c.expected.y.data, 'y'),
+          c.expected.c_n ? expectClose(r.cN!.data, c.expected.c_n.data, 'c_n') : 0,
         ));
+        expect(r.cN === undefined, 'c_n is returned exactly for LSTMs').toBe(c.expected.c_n === undefined);
         net.dispose();
       });
 
@@ -107,6 +105,7 @@ for (const c of cases) {
         }
         maxDiff = Math.max(maxDiff, expectClose(g.input.data, c.grads.input.data, 'grad input'));
         maxDiff = Math.max(maxDiff, expectClose(g.h0.data, c.grads.h0.data, 'grad h0'));
+        if (c.grads.c0) maxDiff = Math.max(maxDiff, expectClose(g.c0!.data, c.grads.c0.data, 'grad c0'));
         record('loss+grads', maxDiff);
         net.dispose();
       });

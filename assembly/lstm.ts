@@ -1,0 +1,129 @@
+// The LSTM, one direction of one layer over a whole sequence, gates stacked in PyTorch's order i, f, g, o:
+//   a = x W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh      (one fused product over all 4H gate rows)
+//   i, f, o = σ(a_i, a_f, a_o),  g = tanh(a_g),  c[t] = f⊙c[t-1] + i⊙g,  h[t] = o⊙tanh(c[t])
+// The cache keeps every step's activated gates and cell state; backward reads them instead of recomputing.
+import { add_column_sums, axpy, fill_rows, gemm_nn, gemm_nt, gemm_tn } from './linalg';
+import { sigmoid } from './activations';
+
+// @ts-ignore: decorator
+@inline const F32 = 4;
+
+export function lstm_forward(
+  out: usize, // [T, B, ldo]: this direction's H columns of the layer output
+  cells: usize, // [T, B, H] cache: c[t]
+  gates: usize, // [T, B, 4H] cache: i, f, g, o after their nonlinearities
+  x: usize, // [T, B, I]
+  h0: usize, // [B, H]
+  c0: usize, // [B, H]
+  w_ih: usize, // [4H, I]
+  w_hh: usize, // [4H, H]
+  b_ih: usize, // [4H] or 0
+  b_hh: usize, // [4H] or 0
+  T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32,
+): void {
+  const G = 4 * H;
+  const rows = T * B;
+  fill_rows(gates, G, b_ih, rows, G);
+  if (b_hh) for (let r = 0; r < rows; r++) axpy(gates + <usize>(r * G) * F32, b_hh, 1, G);
+  gemm_nt(gates, G, x, I, w_ih, I, rows, G, I);
+  const outStep = <usize>(B * ldo) * F32;
+  const stateStep = <usize>(B * H) * F32;
+  const gate = <usize>H * F32; // bytes from one gate block to the next
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    const outT = out + <usize>t * outStep;
+    const cT = cells + <usize>t * stateStep;
+    const gT = gates + <usize>t * <usize>(B * G) * F32;
+    const hPrev = s == 0 ? h0 : (reverse ? outT + outStep : outT - outStep);
+    const cPrev = s == 0 ? c0 : (reverse ? cT + stateStep : cT - stateStep);
+    gemm_nt(gT, G, hPrev, s == 0 ? H : ldo, w_hh, H, B, G, H);
+    for (let b = 0; b < B; b++) {
+      const g = gT + <usize>(b * G) * F32;
+      const cp = cPrev + <usize>(b * H) * F32;
+      const cb = cT + <usize>(b * H) * F32;
+      const hb = outT + <usize>(b * ldo) * F32;
+      for (let j = 0; j < H; j++) {
+        const pi = g + <usize>j * F32, pf = pi + gate, pg = pf + gate, po = pg + gate;
+        const gi = sigmoid(load<f32>(pi)), gf = sigmoid(load<f32>(pf));
+        const gg = Mathf.tanh(load<f32>(pg)), go = sigmoid(load<f32>(po));
+        store<f32>(pi, gi);
+        store<f32>(pf, gf);
+        store<f32>(pg, gg);
+        store<f32>(po, go);
+        const oi = <usize>j * F32;
+        const c = gf * load<f32>(cp + oi) + gi * gg;
+        store<f32>(cb + oi, c);
+        store<f32>(hb + oi, go * Mathf.tanh(c));
+      }
+    }
+  }
+}
+
+export function lstm_backward(
+  dx: usize, // [T, B, I] +=
+  dh0: usize, // [B, H] written; also the running gradient into the previous h
+  dc0: usize, // [B, H] written; also the running gradient into the previous c
+  dw_ih: usize, // [4H, I] +=
+  dw_hh: usize, // [4H, H] +=
+  db_ih: usize, // [4H] += or 0
+  db_hh: usize, // [4H] += or 0
+  dgates: usize, // [T, B, 4H] scratch: gradients of the gate pre-activations
+  dout: usize, // [T, B, ldo] gradient on this direction's output
+  out: usize, // [T, B, ldo] forward output h
+  cells: usize, // [T, B, H] forward cache
+  gates: usize, // [T, B, 4H] forward cache
+  x: usize, // [T, B, I]
+  h0: usize, // [B, H]
+  c0: usize, // [B, H]
+  w_ih: usize, // [4H, I]
+  w_hh: usize, // [4H, H]
+  T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32,
+): void {
+  const G = 4 * H;
+  const outStep = <usize>(B * ldo) * F32;
+  const stateStep = <usize>(B * H) * F32;
+  const gateStep = <usize>(B * G) * F32;
+  const gate = <usize>H * F32;
+  memory.fill(dh0, 0, stateStep);
+  memory.fill(dc0, 0, stateStep);
+  for (let s = T - 1; s >= 0; s--) {
+    const t = reverse ? T - 1 - s : s;
+    const cT = cells + <usize>t * stateStep;
+    const cPrev = s == 0 ? c0 : (reverse ? cT + stateStep : cT - stateStep);
+    const gT = gates + <usize>t * gateStep;
+    const dT = dgates + <usize>t * gateStep;
+    for (let b = 0; b < B; b++) {
+      const g = gT + <usize>(b * G) * F32;
+      const d = dT + <usize>(b * G) * F32;
+      const row = <usize>(b * H) * F32;
+      const doutRow = dout + <usize>t * outStep + <usize>(b * ldo) * F32;
+      for (let j = 0; j < H; j++) {
+        const oj = <usize>j * F32;
+        const pi = g + oj, pf = pi + gate, pg = pf + gate, po = pg + gate;
+        const gi = load<f32>(pi), gf = load<f32>(pf), gg = load<f32>(pg), go = load<f32>(po);
+        const tc = Mathf.tanh(load<f32>(cT + row + oj));
+        const dh = load<f32>(doutRow + oj) + load<f32>(dh0 + row + oj); // from the output and from step t+1
+        const dc = load<f32>(dc0 + row + oj) + dh * go * (1 - tc * tc); // through h = o⊙tanh(c), plus from c[t+1]
+        store<f32>(dc0 + row + oj, dc * gf); // into c[t-1]
+        // Each gate's gradient, through its own nonlinearity: σ' = σ(1-σ), tanh' = 1 - tanh².
+        store<f32>(d + oj, dc * gg * gi * (1 - gi));
+        store<f32>(d + oj + gate, dc * load<f32>(cPrev + row + oj) * gf * (1 - gf));
+        store<f32>(d + oj + 2 * gate, dc * gi * (1 - gg * gg));
+        store<f32>(d + oj + 3 * gate, dh * tc * go * (1 - go));
+      }
+    }
+    memory.fill(dh0, 0, stateStep);
+    gemm_nn(dh0, H, dT, G, w_hh, H, B, H, G); // dh[t-1] = da W_hh, all four gates in one product
+  }
+  // Weight gradients over all steps at once; h[t-1] is the output one step earlier in the direction of travel.
+  const first = reverse ? T - 1 : 0;
+  gemm_tn(dw_hh, H, dgates + <usize>first * gateStep, G, h0, H, G, H, B);
+  if (T > 1) {
+    if (reverse) gemm_tn(dw_hh, H, dgates, G, out + outStep, ldo, G, H, (T - 1) * B);
+    else gemm_tn(dw_hh, H, dgates + gateStep, G, out, ldo, G, H, (T - 1) * B);
+  }
+  if (db_ih) add_column_sums(db_ih, dgates, G, T * B, G);
+  if (db_hh) add_column_sums(db_hh, dgates, G, T * B, G);
+  gemm_tn(dw_ih, I, dgates, G, x, I, G, I, T * B);
+  gemm_nn(dx, I, dgates, G, w_ih, I, T * B, I, G);
+}

@@ -8,8 +8,8 @@ import { type CellResult, RNN, type Sample, type Tensor } from '../src/index.js'
 import { BACKENDS, expectClose, randomArray } from './helpers.js';
 
 describe.each(BACKENDS)('api [%s]', (backend) => {
-  it('cell, stepped over a sequence, reproduces unroll', async () => {
-    const net = await RNN.create({ inputSize: 3, hiddenSize: 6, numLayers: 2, outputSize: 2, seed: 1, backend });
+  it.each(['rnn', 'lstm', 'gru'] as const)('%s: cell, stepped over a sequence, reproduces unroll', async (cell) => {
+    const net = await RNN.create({ cell, inputSize: 3, hiddenSize: 6, numLayers: 2, outputSize: 2, seed: 1, backend });
     const T = 5, B = 2;
     const input: Tensor = { data: randomArray(T * B * 3, 1), shape: [T, B, 3] };
     const whole = net.unroll(input);
@@ -19,6 +19,8 @@ describe.each(BACKENDS)('api [%s]', (backend) => {
       expectClose(state.y.data, whole.y.data.subarray(t * B * 2, (t + 1) * B * 2), `y at step ${t}`, 0, 1e-6);
     }
     expectClose(state!.h.data, whole.hN.data, 'final state', 0, 1e-6);
+    if (cell === 'lstm') expectClose(state!.c!.data, whole.cN!.data, 'final cell state', 0, 1e-6);
+    else expect(state!.c).toBeUndefined();
     net.dispose();
   });
 
@@ -66,7 +68,7 @@ describe.each(BACKENDS)('api [%s]', (backend) => {
   });
 
   it('generate feeds each prediction back and samples reproducibly', async () => {
-    const regressor = await RNN.create({ inputSize: 2, hiddenSize: 4, outputSize: 2, seed: 3, backend });
+    const regressor = await RNN.create({ cell: 'lstm', inputSize: 2, hiddenSize: 4, outputSize: 2, seed: 3, backend });
     const prompt = [[[0.1, 0.2]], [[0.3, -0.1]]];
     const g = regressor.generate(prompt, { steps: 3 });
     expect(g.y.shape).toEqual([3, 1, 2]);
@@ -74,7 +76,7 @@ describe.each(BACKENDS)('api [%s]', (backend) => {
     const whole = regressor.unroll([...prompt, [Array.from(g.y.data.subarray(0, 2))], [Array.from(g.y.data.subarray(2, 4))]]);
     expectClose(g.y.data, whole.y.data.subarray(2), 'fed-back predictions', 0, 1e-6);
 
-    const chars = await RNN.create({ inputSize: 5, hiddenSize: 8, outputSize: 5, seed: 4, backend });
+    const chars = await RNN.create({ cell: 'gru', inputSize: 5, hiddenSize: 8, outputSize: 5, seed: 4, backend });
     const start = [[[1, 0, 0, 0, 0], [0, 0, 1, 0, 0]]];
     const a = chars.generate(start, { steps: 20, sample: true, seed: 1 });
     const b = chars.generate(start, { steps: 20, sample: true, seed: 1 });

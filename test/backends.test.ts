@@ -15,10 +15,12 @@ const shapes = [
   { I: 64, H: 67, L: 1, bidirectional: false, relu: false, O: 0, T: 20, B: 2 },
 ];
 
+const cases = (['rnn', 'lstm', 'gru'] as const).flatMap((cell) => shapes.map((s) => ({ cell, ...s })));
+
 describe.each(['wasm-simd', 'wasm-scalar'] as const)('%s agrees with js', (backend) => {
-  it.each(shapes)('I=$I H=$H L=$L bidir=$bidirectional relu=$relu O=$O T=$T B=$B', async (s) => {
-    const options = { inputSize: s.I, hiddenSize: s.H, numLayers: s.L, bidirectional: s.bidirectional,
-      nonlinearity: s.relu ? 'relu' : 'tanh', outputSize: s.O, seed: 3 } as const;
+  it.each(cases)('$cell I=$I H=$H L=$L bidir=$bidirectional relu=$relu O=$O T=$T B=$B', async (s) => {
+    const options = { cell: s.cell, inputSize: s.I, hiddenSize: s.H, numLayers: s.L, bidirectional: s.bidirectional,
+      ...(s.cell === 'rnn' && { nonlinearity: s.relu ? 'relu' : 'tanh' } as const), outputSize: s.O, seed: 3 };
     const reference = await RNN.create({ ...options, backend: 'js' });
     const net = await RNN.create({ ...options, backend });
     expect(net.backend).toBe(backend);
@@ -30,12 +32,14 @@ describe.each(['wasm-simd', 'wasm-scalar'] as const)('%s agrees with js', (backe
     expectClose(a.output.data, b.output.data, 'output');
     expectClose(a.y.data, b.y.data, 'y');
     expectClose(a.hN.data, b.hN.data, 'h_n');
+    if (s.cell === 'lstm') expectClose(a.cN!.data, b.cN!.data, 'c_n');
 
     const [ga, gb] = [net.gradients(input, target), reference.gradients(input, target)];
     expectClose([ga.loss], [gb.loss], 'loss');
     for (const name of Object.keys(gb.grads)) expectClose(ga.grads[name].data, gb.grads[name].data, name);
     expectClose(ga.input.data, gb.input.data, 'd input');
     expectClose(ga.h0.data, gb.h0.data, 'd h0');
+    if (s.cell === 'lstm') expectClose(ga.c0!.data, gb.c0!.data, 'd c0');
 
     for (let i = 0; i < 3; i++) {
       // SGD keeps rounding differences linear; Adam would magnify them near zero gradients (Adam is in the parity suite).

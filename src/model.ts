@@ -30,6 +30,7 @@ import {
   clipOption,
   lossKind,
   modelConfig,
+  nonNegativeInt,
   optimizerConfig,
   optimizerStateTensors,
 } from './options.js';
@@ -121,6 +122,13 @@ export interface States {
 export type LossTarget =
   | { kind: 'mse'; data: Float32Array; lastStep: boolean }
   | { kind: 'cross_entropy'; ids: Int32Array; lastStep: boolean };
+
+/** The optimizer's state as `optimizerState()` copies it out for a checkpoint. */
+export interface OptimizerSnapshot {
+  config: OptimizerConfig;
+  step: number;
+  tensors: Float32Array[];
+}
 
 interface OptimizerState {
   config: OptimizerConfig;
@@ -271,6 +279,57 @@ export class RNN {
     this.workspaceBase = align16(this.gradBase + this.layout.count * 4);
   }
 
+  /**
+   * A copy of the optimizer's state, for checkpoints: its configuration, step count and state tensors
+   * (each `numParameters` long, in parameter order), or null before the first step.
+   */
+  optimizerState(): OptimizerSnapshot | null {
+    const m = this.heap();
+    const o = this.optimizer;
+    if (!o) return null;
+    const n = this.layout.count;
+    const tensors = Array.from({ length: optimizerStateTensors(o.config) }, (_, i) => {
+      const from = (o.offset + i * align16(n * 4)) / 4;
+      return m.slice(from, from + n);
+    });
+    return { config: { ...o.config }, step: o.step, tensors };
+  }
+
+  /** Restores what `optimizerState()` returned (null forgets the state). Checked in full before anything is written. */
+  loadOptimizerState(snapshot: OptimizerSnapshot | null): void {
+    this.alive();
+    if (snapshot === null) return this.resetOptimizer();
+    checkKeys(snapshot, ['config', 'step', 'tensors'], 'loadOptimizerState');
+    const config = optimizerConfig(snapshot.config as OptimizerOptions);
+    const step = nonNegativeInt(snapshot.step, 'loadOptimizerState: step');
+    const want = optimizerStateTensors(config);
+    const tensors = snapshot.tensors;
+    if (!Array.isArray(tensors) || tensors.length !== want) {
+      throw new StateDictError(`loadOptimizerState: ${config.kind} keeps ${want} state tensors, got ${Array.isArray(tensors) ? tensors.length : typeof tensors}`);
+    }
+    tensors.forEach((t, i) => {
+      if (!(t instanceof Float32Array) || t.length !== this.layout.count) {
+        throw new ShapeError(`loadOptimizerState: state tensor ${i} must be a Float32Array of ${this.layout.count} values`);
+      }
+      const bad = firstNonFinite(t);
+      if (bad >= 0) throw new NonFiniteError(`loadOptimizerState: state tensor ${i} element ${bad} is ${t[bad]}`);
+    });
+    this.optimizer = null;
+    const state = this.ensureOptimizer(config);
+    state.step = step;
+    const m = this.heap();
+    tensors.forEach((t, i) => m.set(t, (state.offset + i * align16(this.layout.count * 4)) / 4));
+  }
+
+  /** The state of the model's generator (shuffling, sampling), so that a resumed run draws the same numbers. */
+  get generatorState(): number {
+    return this.random.state;
+  }
+
+  set generatorState(state: number) {
+    this.random.state = nonNegativeInt(state, 'generatorState') >>> 0;
+  }
+
   // ---- weights -----------------------------------------------------------------------------------------
 
   /** Every parameter under its PyTorch name (`rnn.weight_ih_l0`, …, `head.weight`, `head.bias`), copied. */
@@ -354,7 +413,7 @@ export class RNN {
   /** `step` on inputs already checked and time-major. */
   stepTimeMajor(x: Float32Array, T: number, B: number, init: States, target: LossTarget,
     optimizer: OptimizerConfig, clip: number | undefined): StepResult {
-    const state = this.optimizerState(optimizer);
+    const state = this.ensureOptimizer(optimizer);
     const { loss } = this.lossAndGradients(x, T, B, init, target);
     const k = this.kernels();
     const n = this.layout.count;
@@ -519,7 +578,7 @@ export class RNN {
   }
 
   /** The optimizer's state, allocated (zeroed) on first use and again when its kind changes. */
-  private optimizerState(config: OptimizerConfig): OptimizerState {
+  private ensureOptimizer(config: OptimizerConfig): OptimizerState {
     const tensors = optimizerStateTensors(config);
     const current = this.optimizer;
     if (current && current.config.kind === config.kind && optimizerStateTensors(current.config) === tensors) {

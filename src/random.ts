@@ -3,7 +3,8 @@
  * Never Math.random: a run should be repeatable from its seed alone.
  */
 export class Random {
-  private state: number;
+  /** The whole state: 32 bits. Saving and restoring it resumes the sequence exactly. */
+  state: number;
 
   constructor(seed: number) {
     this.state = seed >>> 0;

@@ -143,3 +143,27 @@ describe.each(BACKENDS)('memory [%s]', (backend) => {
     net.dispose();
   });
 });
+
+describe.each(BACKENDS)('resuming [%s]', (backend) => {
+  it.each([{ kind: 'adam', lr: 0.01 }, { kind: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true }] as const)(
+    'N steps equal k steps, a copy of weights and optimizer state, then N - k steps, bit for bit ($kind)', async (optimizer) => {
+      const options = { cell: 'lstm', inputSize: 2, hiddenSize: 5, outputSize: 1, seed: 4, backend } as const;
+      const input: Tensor = { data: randomArray(6 * 3 * 2, 1), shape: [6, 3, 2] };
+      const target: Tensor = { data: randomArray(3, 2), shape: [3, 1] };
+      const straight = await RNN.create(options);
+      for (let i = 0; i < 6; i++) straight.step(input, target, { optimizer });
+
+      const first = await RNN.create(options);
+      for (let i = 0; i < 2; i++) first.step(input, target, { optimizer });
+      const resumed = await RNN.create({ ...options, seed: 99 });
+      resumed.loadStateDict(first.stateDict());
+      resumed.loadOptimizerState(first.optimizerState());
+      first.dispose();
+      for (let i = 0; i < 4; i++) resumed.step(input, target, { optimizer });
+
+      expect(resumed.optimizerState()!.step).toBe(6);
+      for (const [name, t] of Object.entries(straight.stateDict())) {
+        expect(Array.from(resumed.stateDict()[name].data), name).toEqual(Array.from(t.data));
+      }
+    });
+});

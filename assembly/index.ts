@@ -4,7 +4,7 @@ export { lstm_forward, lstm_backward } from './lstm';
 export { gru_forward, gru_backward } from './gru';
 export { linear_forward, linear_backward } from './linear';
 export { mse_loss, cross_entropy_loss } from './loss';
-export { sum_squares, scale, sgd_update, adam_update } from './optim';
+export { sum_squares, scale, clamp, sgd_update, adam_update, rmsprop_update, adagrad_update } from './optim';
 
 /** First free byte after the module's static data, 16-byte aligned: the TypeScript side lays out tensors from here. */
 export function heap_base(): usize {

@@ -76,6 +76,9 @@ export interface Kernels {
   /** x *= s over n elements. */
   scale(x: number, n: number, s: number): void;
 
+  /** x = clamp(x, -limit, limit) over n elements. */
+  clamp(x: number, n: number, limit: number): void;
+
   /**
    * PyTorch's SGD over n elements: g += wd·p; with momentum, buf = g on the first step, then
    * buf = μ·buf + (1-dampening)·g; d = nesterov ? g + μ·buf : buf; p -= lr·d.
@@ -84,11 +87,22 @@ export interface Kernels {
     nesterov: number, weight_decay: number, first: number): void;
 
   /**
-   * PyTorch's Adam (or AdamW when `decoupled`) over n elements at step ≥ 1:
-   * m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; p -= lr/(1-β1^step) · m / (√v / √(1-β2^step) + eps).
+   * PyTorch's Adam (AdamW when `decoupled`) over n elements at step ≥ 1: m = β1 m + (1-β1) g;
+   * v = β2 v + (1-β2) g²; v̂ = amsgrad ? (vmax = max(vmax, v)) : v; p -= lr/(1-β1^step) · m / (√v̂ / √(1-β2^step) + eps).
    */
-  adam_update(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number,
-    eps: number, weight_decay: number, decoupled: number, step: number): void;
+  adam_update(p: number, g: number, m: number, v: number, vmax: number, n: number, lr: number, beta1: number,
+    beta2: number, eps: number, weight_decay: number, decoupled: number, amsgrad: number, step: number): void;
+
+  /**
+   * PyTorch's RMSprop: sq = α sq + (1-α) g²; avg = √(sq - ga²) + eps when centered (ga = α ga + (1-α) g),
+   * else √sq + eps; with momentum buf = μ buf + g/avg, p -= lr·buf; else p -= lr·g/avg.
+   */
+  rmsprop_update(p: number, g: number, sq: number, ga: number, buf: number, n: number, lr: number, alpha: number,
+    eps: number, weight_decay: number, momentum: number, centered: number): void;
+
+  /** PyTorch's Adagrad: sum += g²; p -= lr/(1 + (step-1)·lr_decay) · g / (√sum + eps). */
+  adagrad_update(p: number, g: number, sum: number, n: number, lr: number, lr_decay: number, eps: number,
+    weight_decay: number, step: number): void;
 }
 
 /** A backend's memory and kernels, owned by one model. */

@@ -22,17 +22,22 @@ import {
   workspaceLayout,
 } from './layout.js';
 import {
-  type LossKind,
   type OptimizerConfig,
   type OptimizerOptions,
+  applyUpdate,
+  optimizerConfig,
+  optimizerInitialState,
+  optimizerStateTensors,
+} from './optimizers.js';
+import {
+  type Clipping,
+  type LossKind,
   type RNNOptions,
   checkKeys,
-  clipOption,
+  clipping,
   lossKind,
   modelConfig,
   nonNegativeInt,
-  optimizerConfig,
-  optimizerStateTensors,
 } from './options.js';
 import { Random } from './random.js';
 import {
@@ -104,6 +109,8 @@ export interface StepOptions extends LossOptions {
   optimizer?: OptimizerOptions;
   /** Scale all gradients so that their global L2 norm is at most this. */
   clipGradNorm?: number;
+  /** Clamp every gradient element to [-clipGradValue, clipGradValue] (before clipGradNorm, if both). */
+  clipGradValue?: number;
 }
 
 export interface StepResult {
@@ -255,11 +262,11 @@ export class RNN {
    * If the loss or a gradient is not finite, throws NonFiniteError and leaves the parameters unchanged.
    */
   step(input: TensorInput, target: TensorInput, options: StepOptions = {}): StepResult {
-    checkKeys(options, ['loss', 'h0', 'c0', 'optimizer', 'clipGradNorm'], 'step');
+    checkKeys(options, ['loss', 'h0', 'c0', 'optimizer', 'clipGradNorm', 'clipGradValue'], 'step');
     const x = this.sequenceInput(input);
     const t = this.lossTarget(target, lossKind(options.loss), x.T, x.B);
     return this.stepTimeMajor(x.data, x.T, x.B, this.initialState(options, x.B), t,
-      optimizerConfig(options.optimizer), clipOption(options.clipGradNorm));
+      optimizerConfig(options.optimizer), clipping(options));
   }
 
   /**
@@ -287,11 +294,7 @@ export class RNN {
     const m = this.heap();
     const o = this.optimizer;
     if (!o) return null;
-    const n = this.layout.count;
-    const tensors = Array.from({ length: optimizerStateTensors(o.config) }, (_, i) => {
-      const from = (o.offset + i * align16(n * 4)) / 4;
-      return m.slice(from, from + n);
-    });
+    const tensors = this.stateTensors(o).map((ptr) => m.slice(ptr / 4, ptr / 4 + this.layout.count));
     return { config: { ...o.config }, step: o.step, tensors };
   }
 
@@ -318,7 +321,7 @@ export class RNN {
     const state = this.ensureOptimizer(config);
     state.step = step;
     const m = this.heap();
-    tensors.forEach((t, i) => m.set(t, (state.offset + i * align16(this.layout.count * 4)) / 4));
+    this.stateTensors(state).forEach((ptr, i) => m.set(tensors[i], ptr / 4));
   }
 
   /** The state of the model's generator (shuffling, sampling), so that a resumed run draws the same numbers. */
@@ -412,7 +415,7 @@ export class RNN {
 
   /** `step` on inputs already checked and time-major. */
   stepTimeMajor(x: Float32Array, T: number, B: number, init: States, target: LossTarget,
-    optimizer: OptimizerConfig, clip: number | undefined): StepResult {
+    optimizer: OptimizerConfig, clip: Clipping): StepResult {
     const state = this.ensureOptimizer(optimizer);
     const { loss } = this.lossAndGradients(x, T, B, init, target);
     const k = this.kernels();
@@ -421,17 +424,13 @@ export class RNN {
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       throw new NonFiniteError(`step: the loss (${loss}) or gradient norm (${gradNorm}) is not finite; parameters left unchanged (lower the learning rate or clip gradients)`);
     }
-    if (clip !== undefined) k.scale(this.gradBase, n, Math.min(1, clip / (gradNorm + 1e-6)));
-    state.step += 1;
-    const o = state.config;
-    if (o.kind === 'sgd') {
-      k.sgd_update(this.paramBase, this.gradBase, state.offset, n, o.lr, o.momentum, o.dampening,
-        o.nesterov ? 1 : 0, o.weightDecay, state.step === 1 ? 1 : 0);
-    } else {
-      const v = state.offset + align16(n * 4);
-      k.adam_update(this.paramBase, this.gradBase, state.offset, v, n, o.lr, o.betas[0], o.betas[1], o.eps,
-        o.weightDecay, o.kind === 'adamw' ? 1 : 0, state.step);
+    if (clip.value !== undefined) k.clamp(this.gradBase, n, clip.value);
+    if (clip.norm !== undefined) {
+      const norm = clip.value === undefined ? gradNorm : Math.sqrt(k.sum_squares(this.gradBase, n));
+      k.scale(this.gradBase, n, Math.min(1, clip.norm / (norm + 1e-6)));
     }
+    state.step += 1;
+    applyUpdate(k, state.config, { p: this.paramBase, g: this.gradBase, state: this.stateTensors(state), n, step: state.step });
     return { loss, gradNorm };
   }
 
@@ -588,10 +587,15 @@ export class RNN {
     const offset = align16(this.gradBase + this.layout.count * 4);
     const bytes = tensors * align16(this.layout.count * 4);
     this.alive().reserve(offset + bytes);
-    this.heap().fill(0, offset / 4, (offset + bytes) / 4);
+    this.heap().fill(optimizerInitialState(config), offset / 4, (offset + bytes) / 4);
     this.workspaceBase = align16(offset + bytes);
     this.optimizer = { config, offset, step: 0 };
     return this.optimizer;
+  }
+
+  /** Byte offsets of the optimizer's state tensors, one parameter block each. */
+  private stateTensors(o: OptimizerState): number[] {
+    return Array.from({ length: optimizerStateTensors(o.config) }, (_, i) => o.offset + i * align16(this.layout.count * 4));
   }
 
   private param(offset: number): number {

@@ -33,14 +33,6 @@ export interface RNNOptions {
 
 export type LossKind = 'mse' | 'cross_entropy';
 
-export type OptimizerOptions =
-  | { kind: 'sgd'; lr?: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number }
-  | { kind: 'adam' | 'adamw'; lr?: number; betas?: readonly [number, number]; eps?: number; weightDecay?: number };
-
-export type OptimizerConfig =
-  | { kind: 'sgd'; lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number }
-  | { kind: 'adam' | 'adamw'; lr: number; betas: readonly [number, number]; eps: number; weightDecay: number };
-
 export function checkKeys(value: unknown, allowed: readonly string[], where: string): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new OptionError(`${where}: expected an options object, got ${value === null ? 'null' : typeof value}`);
@@ -59,12 +51,6 @@ export function positiveInt(value: unknown, name: string): number {
   return value as number;
 }
 
-function nonNegativeNumber(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new OptionError(`${name} must be a finite number ≥ 0, got ${String(value)}`);
-  }
-  return value;
-}
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T {
   if (!allowed.includes(value as T)) {
@@ -114,53 +100,21 @@ export function lossKind(value: unknown): LossKind {
   return oneOf(value ?? 'mse', ['mse', 'cross_entropy'] as const, 'loss');
 }
 
-/** PyTorch's hyperparameters and defaults; Adam (lr 1e-3) when nothing is said. */
-export function optimizerConfig(options: OptimizerOptions | undefined): OptimizerConfig {
-  const o = options ?? { kind: 'adam' };
-  checkKeys(o, ['kind', 'lr', 'momentum', 'dampening', 'nesterov', 'weightDecay', 'betas', 'eps'], 'optimizer');
-  const kind = oneOf(o.kind, ['sgd', 'adam', 'adamw'] as const, 'optimizer.kind');
-  const lr = nonNegativeNumber(o.lr ?? 1e-3, 'optimizer.lr');
-  if (kind === 'sgd') {
-    const s = o as Extract<OptimizerOptions, { kind: 'sgd' }>;
-    checkKeys(s, ['kind', 'lr', 'momentum', 'dampening', 'nesterov', 'weightDecay'], 'optimizer (sgd)');
-    const config = {
-      kind,
-      lr,
-      momentum: nonNegativeNumber(s.momentum ?? 0, 'optimizer.momentum'),
-      dampening: nonNegativeNumber(s.dampening ?? 0, 'optimizer.dampening'),
-      nesterov: bool(s.nesterov ?? false, 'optimizer.nesterov'),
-      weightDecay: nonNegativeNumber(s.weightDecay ?? 0, 'optimizer.weightDecay'),
-    };
-    if (config.nesterov && (config.momentum === 0 || config.dampening !== 0)) {
-      throw new OptionError('optimizer.nesterov needs momentum > 0 and dampening 0 (as in PyTorch)');
-    }
-    return config;
-  }
-  const a = o as Extract<OptimizerOptions, { kind: 'adam' | 'adamw' }>;
-  checkKeys(a, ['kind', 'lr', 'betas', 'eps', 'weightDecay'], `optimizer (${kind})`);
-  const betas = a.betas ?? [0.9, 0.999];
-  if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === 'number' && b >= 0 && b < 1)) {
-    throw new OptionError(`optimizer.betas must be two numbers in [0, 1), got ${JSON.stringify(betas)}`);
-  }
-  return {
-    kind,
-    lr,
-    betas: [betas[0], betas[1]],
-    eps: nonNegativeNumber(a.eps ?? 1e-8, 'optimizer.eps'),
-    weightDecay: nonNegativeNumber(a.weightDecay ?? (kind === 'adamw' ? 0.01 : 0), 'optimizer.weightDecay'),
-  };
+/** Gradient clipping, checked: undefined means none. */
+export interface Clipping {
+  norm?: number;
+  value?: number;
 }
 
-/** How many parameter-sized state tensors an optimizer keeps. */
-export function optimizerStateTensors(o: OptimizerConfig): number {
-  if (o.kind === 'sgd') return o.momentum === 0 ? 0 : 1;
-  return 2;
+export function clipping(options: { clipGradNorm?: unknown; clipGradValue?: unknown }): Clipping {
+  return { norm: clipOption(options.clipGradNorm, 'clipGradNorm'), value: clipOption(options.clipGradValue, 'clipGradValue') };
 }
 
-export function clipOption(value: unknown): number | undefined {
+/** A gradient-clipping limit: undefined (no clipping) or a finite number > 0. */
+function clipOption(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new OptionError(`clipGradNorm must be a finite number > 0, got ${String(value)}`);
+    throw new OptionError(`${name} must be a finite number > 0, got ${String(value)}`);
   }
   return value;
 }

@@ -6,16 +6,8 @@
 import { OptionError, ShapeError } from './errors.js';
 import { outputWidth } from './layout.js';
 import type { LossTarget, RNN, StepResult } from './model.js';
-import {
-  type LossKind,
-  type OptimizerOptions,
-  checkKeys,
-  clipOption,
-  lossKind,
-  nonNegativeInt,
-  optimizerConfig,
-  positiveInt,
-} from './options.js';
+import { type OptimizerConfig, type OptimizerOptions, optimizerConfig } from './optimizers.js';
+import { type Clipping, type LossKind, checkKeys, clipping, lossKind, nonNegativeInt, positiveInt } from './options.js';
 import { Random } from './random.js';
 import { type TensorInput, flatten, toFloatTensor, toIdTensor } from './tensor.js';
 
@@ -52,6 +44,7 @@ export interface TrainOptions {
   loss?: LossKind;
   optimizer?: OptimizerOptions;
   clipGradNorm?: number;
+  clipGradValue?: number;
   /** Called after every batch. */
   onProgress?: (progress: TrainProgress) => void;
 }
@@ -75,12 +68,12 @@ const YIELD_EVERY_MS = 50;
 
 export async function trainLoop(model: RNN, data: readonly Sample[], options: TrainOptions,
   modelRandom: Random): Promise<TrainHistory> {
-  checkKeys(options, ['epochs', 'batchSize', 'shuffle', 'seed', 'loss', 'optimizer', 'clipGradNorm', 'onProgress'], 'train');
+  checkKeys(options, ['epochs', 'batchSize', 'shuffle', 'seed', 'loss', 'optimizer', 'clipGradNorm', 'clipGradValue', 'onProgress'], 'train');
   const epochs = positiveInt(options.epochs ?? 1, 'train.epochs');
   const batchSize = positiveInt(options.batchSize ?? 32, 'train.batchSize');
   const kind = lossKind(options.loss);
   const optimizer = optimizerConfig(options.optimizer);
-  const clip = clipOption(options.clipGradNorm);
+  const clip = clipping(options);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new OptionError('train.onProgress must be a function');
   }
@@ -164,7 +157,7 @@ function makeBatches(order: number[], samples: PreparedSample[], batchSize: numb
 
 /** Stacks samples of one length into time-major [T, B, ·] tensors and takes one optimizer step. */
 function stepOnBatch(model: RNN, batch: PreparedSample[], kind: LossKind,
-  optimizer: ReturnType<typeof optimizerConfig>, clip: number | undefined): StepResult {
+  optimizer: OptimizerConfig, clip: Clipping): StepResult {
   const T = batch[0].T;
   const B = batch.length;
   const I = model.config.inputSize;

@@ -1,7 +1,7 @@
 /**
  * Every PyTorch reference case, on every backend: forward outputs, the loss, every gradient and every
  * optimizer step. Cases come from the folders in TORCH_FIXTURES (':'-separated; default
- * ../shared/fixtures/torch). Nothing is skipped: a case this build cannot run fails.
+ * ../shared/fixtures/torch and ../shared/fixtures/torch-training). Nothing is skipped: a case this build cannot run fails.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -43,12 +43,10 @@ const cases: TorchCase[] = folders.flatMap((folder) => {
 /** The evidence: the largest difference seen per case, backend and kind of tensor. */
 const evidence: string[] = [];
 
-/** PyTorch's optimizer record → this library's option names. */
+/** PyTorch's optimizer record → this library's options: the same names, camelCased (weight_decay → weightDecay). */
 function optimizerOptions(o: TorchCase['train'] & {}): OptimizerOptions {
-  const { kind, weight_decay, ...rest } = o.optimizer;
-  const options: Record<string, unknown> = { kind, ...rest };
-  if (weight_decay !== undefined) options.weightDecay = weight_decay;
-  return options as unknown as OptimizerOptions;
+  const camel = (name: string) => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  return Object.fromEntries(Object.entries(o.optimizer).map(([k, v]) => [camel(k), v])) as unknown as OptimizerOptions;
 }
 
 async function modelFor(c: TorchCase, backend: (typeof BACKENDS)[number]): Promise<RNN> {

@@ -337,6 +337,11 @@ function jsKernels(heap: JsHeap): Kernels {
       for (let i = 0; i < n; i++) m[at(x) + i] *= s;
     },
 
+    clamp(x, n, limit) {
+      const m = heap.f32;
+      for (let i = 0; i < n; i++) m[at(x) + i] = Math.min(limit, Math.max(-limit, m[at(x) + i]));
+    },
+
     sgd_update(p, g, buf, n, lr, momentum, dampening, nesterov, weight_decay, first) {
       const m = heap.f32;
       for (let i = 0; i < n; i++) {
@@ -350,7 +355,7 @@ function jsKernels(heap: JsHeap): Kernels {
       }
     },
 
-    adam_update(p, g, mom, vel, n, lr, beta1, beta2, eps, weight_decay, decoupled, step) {
+    adam_update(p, g, mom, vel, vmax, n, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, step) {
       const m = heap.f32;
       const stepSize = lr / (1 - beta1 ** step);
       const vCorrection = Math.sqrt(1 - beta2 ** step);
@@ -359,10 +364,37 @@ function jsKernels(heap: JsHeap): Kernels {
         if (decoupled) m[at(p) + i] *= 1 - lr * weight_decay; // AdamW: decay the weight, not the gradient
         else grad += weight_decay * m[at(p) + i]; // Adam: L2 penalty folded into the gradient
         const mi = beta1 * m[at(mom) + i] + (1 - beta1) * grad;
-        const vi = beta2 * m[at(vel) + i] + (1 - beta2) * grad * grad;
+        let vi = beta2 * m[at(vel) + i] + (1 - beta2) * grad * grad;
         m[at(mom) + i] = mi;
         m[at(vel) + i] = vi;
+        if (amsgrad) m[at(vmax) + i] = vi = Math.max(vi, m[at(vmax) + i]);
         m[at(p) + i] -= (stepSize * mi) / (Math.sqrt(vi) / vCorrection + eps);
+      }
+    },
+
+    rmsprop_update(p, g, sq, ga, buf, n, lr, alpha, eps, weight_decay, momentum, centered) {
+      const m = heap.f32;
+      for (let i = 0; i < n; i++) {
+        const grad = m[at(g) + i] + weight_decay * m[at(p) + i];
+        const s = (m[at(sq) + i] = alpha * m[at(sq) + i] + (1 - alpha) * grad * grad);
+        let avg = s;
+        if (centered) {
+          const a = (m[at(ga) + i] = alpha * m[at(ga) + i] + (1 - alpha) * grad);
+          avg -= a * a;
+        }
+        avg = Math.sqrt(avg) + eps;
+        if (momentum > 0) m[at(p) + i] -= lr * (m[at(buf) + i] = momentum * m[at(buf) + i] + grad / avg);
+        else m[at(p) + i] -= (lr * grad) / avg;
+      }
+    },
+
+    adagrad_update(p, g, sum, n, lr, lr_decay, eps, weight_decay, step) {
+      const m = heap.f32;
+      const clr = lr / (1 + (step - 1) * lr_decay);
+      for (let i = 0; i < n; i++) {
+        const grad = m[at(g) + i] + weight_decay * m[at(p) + i];
+        m[at(sum) + i] += grad * grad;
+        m[at(p) + i] -= (clr * grad) / (Math.sqrt(m[at(sum) + i]) + eps);
       }
     },
   };

@@ -1,0 +1,185 @@
+/**
+ * The one table of optimizers: PyTorch's hyperparameters (camelCased) with PyTorch's defaults, how many
+ * parameter-sized state tensors each keeps, and which kernel applies its update. Adding an optimizer means
+ * a kernel and an entry here; the model class only asks this table.
+ */
+import type { Kernels } from './backend.js';
+import { OptionError } from './errors.js';
+import { checkKeys } from './options.js';
+
+export type OptimizerOptions =
+  | { kind: 'sgd'; lr?: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number }
+  | ({ kind: 'adam' } & AdamOptions)
+  | ({ kind: 'adamw' } & AdamOptions)
+  | { kind: 'rmsprop'; lr?: number; alpha?: number; eps?: number; weightDecay?: number; momentum?: number;
+      centered?: boolean }
+  | { kind: 'adagrad'; lr?: number; lrDecay?: number; weightDecay?: number; initialAccumulatorValue?: number;
+      eps?: number };
+
+interface AdamOptions {
+  lr?: number;
+  betas?: readonly [number, number];
+  eps?: number;
+  weightDecay?: number;
+  amsgrad?: boolean;
+}
+
+/** Options with every default filled in. */
+export type OptimizerConfig = { [K in OptimizerOptions['kind']]: Required<Extract<OptimizerOptions, { kind: K }>> }[OptimizerOptions['kind']];
+
+export type OptimizerKind = OptimizerConfig['kind'];
+
+/** Byte offsets of the update's operands; `state[i]` is the i-th state tensor, `numParameters` floats each. */
+export interface UpdateCall {
+  p: number;
+  g: number;
+  state: readonly number[];
+  n: number;
+  /** 1 on the first update, counting up. */
+  step: number;
+}
+
+interface OptimizerSpec<C extends OptimizerConfig> {
+  /** Fills in PyTorch's defaults and checks ranges. */
+  parse(o: Record<string, unknown>, lr: number): C;
+  /** Parameter-sized state tensors kept between steps. */
+  stateTensors(c: C): number;
+  /** The value every state tensor starts from. */
+  initialState(c: C): number;
+  update(k: Kernels, c: C, a: UpdateCall): void;
+}
+
+const SPECS: { [K in OptimizerKind]: OptimizerSpec<Extract<OptimizerConfig, { kind: K }>> } = {
+  sgd: {
+    parse: (o, lr) => {
+      const c = {
+        kind: 'sgd' as const,
+        lr,
+        momentum: nonNegative(o.momentum ?? 0, 'momentum'),
+        dampening: nonNegative(o.dampening ?? 0, 'dampening'),
+        nesterov: bool(o.nesterov ?? false, 'nesterov'),
+        weightDecay: nonNegative(o.weightDecay ?? 0, 'weightDecay'),
+      };
+      if (c.nesterov && (c.momentum === 0 || c.dampening !== 0)) {
+        throw new OptionError('optimizer.nesterov needs momentum > 0 and dampening 0 (as in PyTorch)');
+      }
+      return c;
+    },
+    stateTensors: (c) => (c.momentum === 0 ? 0 : 1),
+    initialState: () => 0,
+    update: (k, c, a) =>
+      k.sgd_update(a.p, a.g, a.state[0] ?? 0, a.n, c.lr, c.momentum, c.dampening, c.nesterov ? 1 : 0, c.weightDecay,
+        a.step === 1 ? 1 : 0),
+  },
+  adam: {
+    parse: (o, lr) => ({ kind: 'adam', lr, ...adamFields(o, 0) }),
+    stateTensors: (c) => (c.amsgrad ? 3 : 2),
+    initialState: () => 0,
+    update: (k, c, a) => adamUpdate(k, c, a, 0),
+  },
+  adamw: {
+    parse: (o, lr) => ({ kind: 'adamw', lr, ...adamFields(o, 0.01) }),
+    stateTensors: (c) => (c.amsgrad ? 3 : 2),
+    initialState: () => 0,
+    update: (k, c, a) => adamUpdate(k, c, a, 1),
+  },
+  rmsprop: {
+    parse: (o, lr) => ({
+      kind: 'rmsprop',
+      lr,
+      alpha: unitInterval(o.alpha ?? 0.99, 'alpha'),
+      eps: nonNegative(o.eps ?? 1e-8, 'eps'),
+      weightDecay: nonNegative(o.weightDecay ?? 0, 'weightDecay'),
+      momentum: nonNegative(o.momentum ?? 0, 'momentum'),
+      centered: bool(o.centered ?? false, 'centered'),
+    }),
+    // The running mean of g², then the running mean of g when centered, then the momentum buffer.
+    stateTensors: (c) => 1 + (c.centered ? 1 : 0) + (c.momentum > 0 ? 1 : 0),
+    initialState: () => 0,
+    update: (k, c, a) =>
+      k.rmsprop_update(a.p, a.g, a.state[0], c.centered ? a.state[1] : 0, c.momentum > 0 ? a.state.at(-1)! : 0, a.n,
+        c.lr, c.alpha, c.eps, c.weightDecay, c.momentum, c.centered ? 1 : 0),
+  },
+  adagrad: {
+    parse: (o, lr) => ({
+      kind: 'adagrad',
+      lr,
+      lrDecay: nonNegative(o.lrDecay ?? 0, 'lrDecay'),
+      weightDecay: nonNegative(o.weightDecay ?? 0, 'weightDecay'),
+      initialAccumulatorValue: nonNegative(o.initialAccumulatorValue ?? 0, 'initialAccumulatorValue'),
+      eps: nonNegative(o.eps ?? 1e-10, 'eps'),
+    }),
+    stateTensors: () => 1,
+    initialState: (c) => c.initialAccumulatorValue,
+    update: (k, c, a) => k.adagrad_update(a.p, a.g, a.state[0], a.n, c.lr, c.lrDecay, c.eps, c.weightDecay, a.step),
+  },
+};
+
+const KEYS: { [K in OptimizerKind]: readonly string[] } = {
+  sgd: ['momentum', 'dampening', 'nesterov', 'weightDecay'],
+  adam: ['betas', 'eps', 'weightDecay', 'amsgrad'],
+  adamw: ['betas', 'eps', 'weightDecay', 'amsgrad'],
+  rmsprop: ['alpha', 'eps', 'weightDecay', 'momentum', 'centered'],
+  adagrad: ['lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps'],
+};
+
+/** PyTorch's hyperparameters and defaults; Adam (lr 1e-3) when nothing is said. */
+export function optimizerConfig(options: OptimizerOptions | undefined): OptimizerConfig {
+  const o = (options ?? { kind: 'adam' }) as Record<string, unknown>;
+  checkKeys(o, ['kind', 'lr', ...new Set(Object.values(KEYS).flat())], 'optimizer');
+  const kind = o.kind as OptimizerKind;
+  if (!(kind in SPECS)) {
+    throw new OptionError(`optimizer.kind must be one of ${Object.keys(SPECS).map((k) => `'${k}'`).join(', ')}, got ${String(kind)}`);
+  }
+  checkKeys(o, ['kind', 'lr', ...KEYS[kind]], `optimizer (${kind})`);
+  return SPECS[kind].parse(o, nonNegative(o.lr ?? 1e-3, 'lr'));
+}
+
+export function optimizerStateTensors(c: OptimizerConfig): number {
+  return (SPECS[c.kind] as OptimizerSpec<OptimizerConfig>).stateTensors(c);
+}
+
+export function optimizerInitialState(c: OptimizerConfig): number {
+  return (SPECS[c.kind] as OptimizerSpec<OptimizerConfig>).initialState(c);
+}
+
+export function applyUpdate(k: Kernels, c: OptimizerConfig, a: UpdateCall): void {
+  (SPECS[c.kind] as OptimizerSpec<OptimizerConfig>).update(k, c, a);
+}
+
+function adamFields(o: Record<string, unknown>, defaultDecay: number) {
+  const betas = (o.betas ?? [0.9, 0.999]) as unknown;
+  if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === 'number' && b >= 0 && b < 1)) {
+    throw new OptionError(`optimizer.betas must be two numbers in [0, 1), got ${JSON.stringify(betas)}`);
+  }
+  return {
+    betas: [betas[0], betas[1]] as const,
+    eps: nonNegative(o.eps ?? 1e-8, 'eps'),
+    weightDecay: nonNegative(o.weightDecay ?? defaultDecay, 'weightDecay'),
+    amsgrad: bool(o.amsgrad ?? false, 'amsgrad'),
+  };
+}
+
+function adamUpdate(k: Kernels, c: Extract<OptimizerConfig, { kind: 'adam' | 'adamw' }>, a: UpdateCall, decoupled: number) {
+  k.adam_update(a.p, a.g, a.state[0], a.state[1], c.amsgrad ? a.state[2] : 0, a.n, c.lr, c.betas[0], c.betas[1], c.eps,
+    c.weightDecay, decoupled, c.amsgrad ? 1 : 0, a.step);
+}
+
+function nonNegative(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new OptionError(`optimizer.${name} must be a finite number ≥ 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function unitInterval(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
+    throw new OptionError(`optimizer.${name} must be a number in [0, 1), got ${String(value)}`);
+  }
+  return value;
+}
+
+function bool(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new OptionError(`optimizer.${name} must be true or false, got ${String(value)}`);
+  return value;
+}

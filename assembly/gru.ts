@@ -4,6 +4,7 @@
 // b_hn sits inside the product with r, so the hidden side's n rows are cached apart from the input side's.
 import { add_column_sums, fill_rows, gemm_nn, gemm_nt, gemm_tn } from './linalg';
 import { sigmoid } from './activations';
+import { recurrent_weight_grad, step_time, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -12,8 +13,9 @@ export function gru_forward(
   out: usize, // [T, B, ldo]: this direction's H columns of the layer output
   gates: usize, // [T, B, 3H] cache: r, z, n after their nonlinearities
   hn: usize, // [T, B, H] cache: h[t-1] W_hnᵀ + b_hn
-  gh: usize, // [B, 3H] scratch: the hidden side of one step
+  gh: usize, // [3H] scratch: the hidden side of one step
   x: usize, // [T, B, I]
+  lengths: usize, // [B] int32 valid steps per column, or 0 when all run T steps
   h0: usize, // [B, H]
   w_ih: usize, // [3H, I]
   w_hh: usize, // [3H, H]
@@ -22,38 +24,35 @@ export function gru_forward(
   T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32,
 ): void {
   const G = 3 * H;
-  const rows = T * B;
-  fill_rows(gates, G, b_ih, rows, G);
-  gemm_nt(gates, G, x, I, w_ih, I, rows, G, I);
+  fill_rows(gates, G, b_ih, T * B, G);
+  gemm_nt(gates, G, x, I, w_ih, I, T * B, G, I);
   const outStep = <usize>(B * ldo) * F32;
   const gate = <usize>H * F32;
   for (let s = 0; s < T; s++) {
-    const t = reverse ? T - 1 - s : s;
-    const outT = out + <usize>t * outStep;
-    const hPrev = s == 0 ? h0 : (reverse ? outT + outStep : outT - outStep);
-    const ldh = s == 0 ? H : ldo;
-    fill_rows(gh, G, b_hh, B, G);
-    gemm_nt(gh, G, hPrev, ldh, w_hh, H, B, G, H); // all three gates' hidden side in one product
     for (let b = 0; b < B; b++) {
+      const t = step_time(lengths, b, s, T, reverse);
+      if (t < 0) continue;
+      const h = out + <usize>((t * B + b) * ldo) * F32;
+      const hPrev = s == 0 ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
+      fill_rows(gh, G, b_hh, 1, G);
+      gemm_nt(gh, G, hPrev, H, w_hh, H, 1, G, H); // all three gates' hidden side in one product
       const gi = gates + <usize>((t * B + b) * G) * F32;
-      const gb = gh + <usize>(b * G) * F32;
-      const hp = hPrev + <usize>(b * ldh) * F32;
-      const hb = outT + <usize>(b * ldo) * F32;
-      const hnb = hn + <usize>((t * B + b) * H) * F32;
+      const hnRow = hn + <usize>((t * B + b) * H) * F32;
       for (let j = 0; j < H; j++) {
         const oj = <usize>j * F32;
-        const r = sigmoid(load<f32>(gi + oj) + load<f32>(gb + oj));
-        const z = sigmoid(load<f32>(gi + oj + gate) + load<f32>(gb + oj + gate));
-        const hidden = load<f32>(gb + oj + 2 * gate);
+        const r = sigmoid(load<f32>(gi + oj) + load<f32>(gh + oj));
+        const z = sigmoid(load<f32>(gi + oj + gate) + load<f32>(gh + oj + gate));
+        const hidden = load<f32>(gh + oj + 2 * gate);
         const n = Mathf.tanh(load<f32>(gi + oj + 2 * gate) + r * hidden);
         store<f32>(gi + oj, r);
         store<f32>(gi + oj + gate, z);
         store<f32>(gi + oj + 2 * gate, n);
-        store<f32>(hnb + oj, hidden);
-        store<f32>(hb + oj, (1 - z) * n + z * load<f32>(hp + oj));
+        store<f32>(hnRow + oj, hidden);
+        store<f32>(h + oj, (1 - z) * n + z * load<f32>(hPrev + oj));
       }
     }
   }
+  zero_padding(out, ldo, H, lengths, T, B);
 }
 
 export function gru_backward(
@@ -70,6 +69,7 @@ export function gru_backward(
   gates: usize, // [T, B, 3H] forward cache
   hn: usize, // [T, B, H] forward cache
   x: usize, // [T, B, I]
+  lengths: usize, // [B] int32 or 0
   h0: usize, // [B, H]
   w_ih: usize, // [3H, I]
   w_hh: usize, // [3H, H]
@@ -77,46 +77,43 @@ export function gru_backward(
 ): void {
   const G = 3 * H;
   const outStep = <usize>(B * ldo) * F32;
-  const stateStep = <usize>(B * H) * F32;
-  const gateStep = <usize>(B * G) * F32;
   const gate = <usize>H * F32;
-  memory.fill(dh0, 0, stateStep);
+  // Padded steps pass nothing back: their rows of dgi and dgh stay zero through the products below.
+  if (lengths) {
+    memory.fill(dgi, 0, <usize>(T * B * G) * F32);
+    memory.fill(dgh, 0, <usize>(T * B * G) * F32);
+  }
+  memory.fill(dh0, 0, <usize>(B * H) * F32);
   for (let s = T - 1; s >= 0; s--) {
-    const t = reverse ? T - 1 - s : s;
-    const outT = out + <usize>t * outStep;
-    const hPrev = s == 0 ? h0 : (reverse ? outT + outStep : outT - outStep);
-    const ldh = s == 0 ? H : ldo;
     for (let b = 0; b < B; b++) {
+      const t = step_time(lengths, b, s, T, reverse);
+      if (t < 0) continue;
+      const h = out + <usize>((t * B + b) * ldo) * F32;
+      const hPrev = s == 0 ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
       const row = <usize>((t * B + b) * G) * F32;
       const g = gates + row, di = dgi + row, dhid = dgh + row;
-      const hp = hPrev + <usize>(b * ldh) * F32;
-      const hnb = hn + <usize>((t * B + b) * H) * F32;
-      const doutRow = dout + <usize>t * outStep + <usize>(b * ldo) * F32;
-      const dnext = dh0 + <usize>(b * H) * F32;
+      const hnRow = hn + <usize>((t * B + b) * H) * F32;
+      const doutRow = dout + <usize>((t * B + b) * ldo) * F32;
+      const dhNext = dh0 + <usize>(b * H) * F32;
       for (let j = 0; j < H; j++) {
         const oj = <usize>j * F32;
         const r = load<f32>(g + oj), z = load<f32>(g + oj + gate), n = load<f32>(g + oj + 2 * gate);
-        const dh = load<f32>(doutRow + oj) + load<f32>(dnext + oj); // from the output and from step t+1
+        const dh = load<f32>(doutRow + oj) + load<f32>(dhNext + oj); // from the output and from step t+1
         const dan = dh * (1 - z) * (1 - n * n); // into n's pre-activation, through tanh
-        const dar = dan * load<f32>(hnb + oj) * r * (1 - r); // r scales the hidden n rows
-        const daz = dh * (load<f32>(hp + oj) - n) * z * (1 - z);
+        const dar = dan * load<f32>(hnRow + oj) * r * (1 - r); // r scales the hidden n rows
+        const daz = dh * (load<f32>(hPrev + oj) - n) * z * (1 - z);
         store<f32>(di + oj, dar);
         store<f32>(di + oj + gate, daz);
         store<f32>(di + oj + 2 * gate, dan);
         store<f32>(dhid + oj, dar);
         store<f32>(dhid + oj + gate, daz);
         store<f32>(dhid + oj + 2 * gate, dan * r);
-        store<f32>(dnext + oj, dh * z); // h' = … + z⊙h passes straight through
+        store<f32>(dhNext + oj, dh * z); // h' = … + z⊙h passes straight through
       }
+      gemm_nn(dhNext, H, dhid, G, w_hh, H, 1, H, G); // plus the path through all three gates
     }
-    gemm_nn(dh0, H, dgh + <usize>t * gateStep, G, w_hh, H, B, H, G); // plus the path through all three gates
   }
-  const first = reverse ? T - 1 : 0;
-  gemm_tn(dw_hh, H, dgh + <usize>first * gateStep, G, h0, H, G, H, B);
-  if (T > 1) {
-    if (reverse) gemm_tn(dw_hh, H, dgh, G, out + outStep, ldo, G, H, (T - 1) * B);
-    else gemm_tn(dw_hh, H, dgh + gateStep, G, out, ldo, G, H, (T - 1) * B);
-  }
+  recurrent_weight_grad(dw_hh, dgh, G, out, ldo, h0, lengths, T, B, H, reverse);
   if (db_ih) add_column_sums(db_ih, dgi, G, T * B, G);
   if (db_hh) add_column_sums(db_hh, dgh, G, T * B, G);
   gemm_tn(dw_ih, I, dgi, G, x, I, G, I, T * B);

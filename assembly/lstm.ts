@@ -4,6 +4,7 @@
 // The cache keeps every step's activated gates and cell state; backward reads them instead of recomputing.
 import { add_column_sums, axpy, fill_rows, gemm_nn, gemm_nt, gemm_tn } from './linalg';
 import { sigmoid } from './activations';
+import { recurrent_weight_grad, step_time, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -13,6 +14,7 @@ export function lstm_forward(
   cells: usize, // [T, B, H] cache: c[t]
   gates: usize, // [T, B, 4H] cache: i, f, g, o after their nonlinearities
   x: usize, // [T, B, I]
+  lengths: usize, // [B] int32 valid steps per column, or 0 when all run T steps
   h0: usize, // [B, H]
   c0: usize, // [B, H]
   w_ih: usize, // [4H, I]
@@ -27,21 +29,19 @@ export function lstm_forward(
   if (b_hh) for (let r = 0; r < rows; r++) axpy(gates + <usize>(r * G) * F32, b_hh, 1, G);
   gemm_nt(gates, G, x, I, w_ih, I, rows, G, I);
   const outStep = <usize>(B * ldo) * F32;
-  const stateStep = <usize>(B * H) * F32;
+  const cellStep = <usize>(B * H) * F32;
   const gate = <usize>H * F32; // bytes from one gate block to the next
   for (let s = 0; s < T; s++) {
-    const t = reverse ? T - 1 - s : s;
-    const outT = out + <usize>t * outStep;
-    const cT = cells + <usize>t * stateStep;
-    const gT = gates + <usize>t * <usize>(B * G) * F32;
-    const hPrev = s == 0 ? h0 : (reverse ? outT + outStep : outT - outStep);
-    const cPrev = s == 0 ? c0 : (reverse ? cT + stateStep : cT - stateStep);
-    gemm_nt(gT, G, hPrev, s == 0 ? H : ldo, w_hh, H, B, G, H);
     for (let b = 0; b < B; b++) {
-      const g = gT + <usize>(b * G) * F32;
-      const cp = cPrev + <usize>(b * H) * F32;
-      const cb = cT + <usize>(b * H) * F32;
-      const hb = outT + <usize>(b * ldo) * F32;
+      const t = step_time(lengths, b, s, T, reverse);
+      if (t < 0) continue;
+      const h = out + <usize>((t * B + b) * ldo) * F32;
+      const c = cells + <usize>((t * B + b) * H) * F32;
+      const g = gates + <usize>((t * B + b) * G) * F32;
+      const first = s == 0;
+      const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
+      const cPrev = first ? c0 + <usize>(b * H) * F32 : (reverse ? c + cellStep : c - cellStep);
+      gemm_nt(g, G, hPrev, H, w_hh, H, 1, G, H); // all four gates in one product
       for (let j = 0; j < H; j++) {
         const pi = g + <usize>j * F32, pf = pi + gate, pg = pf + gate, po = pg + gate;
         const gi = sigmoid(load<f32>(pi)), gf = sigmoid(load<f32>(pf));
@@ -50,13 +50,14 @@ export function lstm_forward(
         store<f32>(pf, gf);
         store<f32>(pg, gg);
         store<f32>(po, go);
-        const oi = <usize>j * F32;
-        const c = gf * load<f32>(cp + oi) + gi * gg;
-        store<f32>(cb + oi, c);
-        store<f32>(hb + oi, go * Mathf.tanh(c));
+        const oj = <usize>j * F32;
+        const cj = gf * load<f32>(cPrev + oj) + gi * gg;
+        store<f32>(c + oj, cj);
+        store<f32>(h + oj, go * Mathf.tanh(cj));
       }
     }
   }
+  zero_padding(out, ldo, H, lengths, T, B);
 }
 
 export function lstm_backward(
@@ -73,6 +74,7 @@ export function lstm_backward(
   cells: usize, // [T, B, H] forward cache
   gates: usize, // [T, B, 4H] forward cache
   x: usize, // [T, B, I]
+  lengths: usize, // [B] int32 or 0
   h0: usize, // [B, H]
   c0: usize, // [B, H]
   w_ih: usize, // [4H, I]
@@ -80,48 +82,42 @@ export function lstm_backward(
   T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32,
 ): void {
   const G = 4 * H;
-  const outStep = <usize>(B * ldo) * F32;
-  const stateStep = <usize>(B * H) * F32;
-  const gateStep = <usize>(B * G) * F32;
+  const cellStep = <usize>(B * H) * F32;
   const gate = <usize>H * F32;
-  memory.fill(dh0, 0, stateStep);
-  memory.fill(dc0, 0, stateStep);
+  // Padded steps pass nothing back: their rows of dgates stay zero through the products below.
+  if (lengths) memory.fill(dgates, 0, <usize>(T * B * G) * F32);
+  memory.fill(dh0, 0, cellStep);
+  memory.fill(dc0, 0, cellStep);
   for (let s = T - 1; s >= 0; s--) {
-    const t = reverse ? T - 1 - s : s;
-    const cT = cells + <usize>t * stateStep;
-    const cPrev = s == 0 ? c0 : (reverse ? cT + stateStep : cT - stateStep);
-    const gT = gates + <usize>t * gateStep;
-    const dT = dgates + <usize>t * gateStep;
     for (let b = 0; b < B; b++) {
-      const g = gT + <usize>(b * G) * F32;
-      const d = dT + <usize>(b * G) * F32;
-      const row = <usize>(b * H) * F32;
-      const doutRow = dout + <usize>t * outStep + <usize>(b * ldo) * F32;
+      const t = step_time(lengths, b, s, T, reverse);
+      if (t < 0) continue;
+      const c = cells + <usize>((t * B + b) * H) * F32;
+      const cPrev = s == 0 ? c0 + <usize>(b * H) * F32 : (reverse ? c + cellStep : c - cellStep);
+      const g = gates + <usize>((t * B + b) * G) * F32;
+      const d = dgates + <usize>((t * B + b) * G) * F32;
+      const doutRow = dout + <usize>((t * B + b) * ldo) * F32;
+      const dhNext = dh0 + <usize>(b * H) * F32;
+      const dcNext = dc0 + <usize>(b * H) * F32;
       for (let j = 0; j < H; j++) {
         const oj = <usize>j * F32;
         const pi = g + oj, pf = pi + gate, pg = pf + gate, po = pg + gate;
         const gi = load<f32>(pi), gf = load<f32>(pf), gg = load<f32>(pg), go = load<f32>(po);
-        const tc = Mathf.tanh(load<f32>(cT + row + oj));
-        const dh = load<f32>(doutRow + oj) + load<f32>(dh0 + row + oj); // from the output and from step t+1
-        const dc = load<f32>(dc0 + row + oj) + dh * go * (1 - tc * tc); // through h = o⊙tanh(c), plus from c[t+1]
-        store<f32>(dc0 + row + oj, dc * gf); // into c[t-1]
+        const tc = Mathf.tanh(load<f32>(c + oj));
+        const dh = load<f32>(doutRow + oj) + load<f32>(dhNext + oj); // from the output and from step t+1
+        const dc = load<f32>(dcNext + oj) + dh * go * (1 - tc * tc); // through h = o⊙tanh(c), plus from c[t+1]
+        store<f32>(dcNext + oj, dc * gf); // into c[t-1]
         // Each gate's gradient, through its own nonlinearity: σ' = σ(1-σ), tanh' = 1 - tanh².
         store<f32>(d + oj, dc * gg * gi * (1 - gi));
-        store<f32>(d + oj + gate, dc * load<f32>(cPrev + row + oj) * gf * (1 - gf));
+        store<f32>(d + oj + gate, dc * load<f32>(cPrev + oj) * gf * (1 - gf));
         store<f32>(d + oj + 2 * gate, dc * gi * (1 - gg * gg));
         store<f32>(d + oj + 3 * gate, dh * tc * go * (1 - go));
       }
+      memory.fill(dhNext, 0, <usize>H * F32);
+      gemm_nn(dhNext, H, d, G, w_hh, H, 1, H, G); // dh[t-1] = da W_hh, all four gates in one product
     }
-    memory.fill(dh0, 0, stateStep);
-    gemm_nn(dh0, H, dT, G, w_hh, H, B, H, G); // dh[t-1] = da W_hh, all four gates in one product
   }
-  // Weight gradients over all steps at once; h[t-1] is the output one step earlier in the direction of travel.
-  const first = reverse ? T - 1 : 0;
-  gemm_tn(dw_hh, H, dgates + <usize>first * gateStep, G, h0, H, G, H, B);
-  if (T > 1) {
-    if (reverse) gemm_tn(dw_hh, H, dgates, G, out + outStep, ldo, G, H, (T - 1) * B);
-    else gemm_tn(dw_hh, H, dgates + gateStep, G, out, ldo, G, H, (T - 1) * B);
-  }
+  recurrent_weight_grad(dw_hh, dgates, G, out, ldo, h0, lengths, T, B, H, reverse);
   if (db_ih) add_column_sums(db_ih, dgates, G, T * B, G);
   if (db_hh) add_column_sums(db_hh, dgates, G, T * B, G);
   gemm_tn(dw_ih, I, dgates, G, x, I, G, I, T * B);

@@ -3,6 +3,7 @@
 // The output rows double as the activation cache: f' is recovered from h itself (1 - h² or h > 0).
 import { add_column_sums, axpy, fill_rows, gemm_nn, gemm_nt, gemm_tn } from './linalg';
 import { activate, activation_grad } from './activations';
+import { recurrent_weight_grad, step_time, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -10,6 +11,7 @@ import { activate, activation_grad } from './activations';
 export function rnn_forward(
   out: usize, // [T, B, ldo]: this direction's H columns of the layer output
   x: usize, // [T, B, I]
+  lengths: usize, // [B] int32 valid steps per column, or 0 when all run T steps
   h0: usize, // [B, H]
   w_ih: usize, // [H, I]
   w_hh: usize, // [H, H]
@@ -24,12 +26,17 @@ export function rnn_forward(
   gemm_nt(out, ldo, x, I, w_ih, I, rows, H, I);
   const step = <usize>(B * ldo) * F32;
   for (let s = 0; s < T; s++) {
-    const t = reverse ? T - 1 - s : s;
-    const outT = out + <usize>t * step;
-    if (s == 0) gemm_nt(outT, ldo, h0, H, w_hh, H, B, H, H);
-    else gemm_nt(outT, ldo, reverse ? outT + step : outT - step, ldo, w_hh, H, B, H, H);
-    for (let b = 0; b < B; b++) activate(outT + <usize>(b * ldo) * F32, H, relu);
+    for (let b = 0; b < B; b++) {
+      const t = step_time(lengths, b, s, T, reverse);
+      if (t < 0) continue;
+      const row = out + <usize>((t * B + b) * ldo) * F32;
+      // h[t-1] is the row one step earlier in the direction of travel, or h0 at the column's first step.
+      const hPrev = s == 0 ? h0 + <usize>(b * H) * F32 : (reverse ? row + step : row - step);
+      gemm_nt(row, ldo, hPrev, H, w_hh, H, 1, H, H);
+      activate(row, H, relu);
+    }
   }
+  zero_padding(out, ldo, H, lengths, T, B);
 }
 
 export function rnn_backward(
@@ -43,33 +50,30 @@ export function rnn_backward(
   dout: usize, // [T, B, ldo] gradient on this direction's output
   out: usize, // [T, B, ldo] forward output
   x: usize, // [T, B, I]
+  lengths: usize, // [B] int32 or 0
   h0: usize, // [B, H]
   w_ih: usize, // [H, I]
   w_hh: usize, // [H, H]
   T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32, relu: i32,
 ): void {
   const bh = <usize>(B * H) * F32;
-  const step = <usize>(B * ldo) * F32;
+  // Padded steps pass nothing back: their rows of dpre stay zero through the products below.
+  if (lengths) memory.fill(dpre, 0, <usize>T * bh);
   memory.fill(dh0, 0, bh);
   for (let s = T - 1; s >= 0; s--) {
-    const t = reverse ? T - 1 - s : s;
-    const dpreT = dpre + <usize>t * bh;
     for (let b = 0; b < B; b++) {
-      const o = <usize>(t * B + b) * <usize>ldo * F32;
+      const t = step_time(lengths, b, s, T, reverse);
+      if (t < 0) continue;
+      const o = <usize>((t * B + b) * ldo) * F32;
+      const dpreRow = dpre + <usize>((t * B + b) * H) * F32;
+      const dhNext = dh0 + <usize>(b * H) * F32;
       // dh = dout + dhnext: from this step's output and from step t+1; then back through f.
-      activation_grad(dpreT + <usize>(b * H) * F32, dout + o, dh0 + <usize>(b * H) * F32, out + o, H, relu);
+      activation_grad(dpreRow, dout + o, dhNext, out + o, H, relu);
+      memory.fill(dhNext, 0, <usize>H * F32);
+      gemm_nn(dhNext, H, dpreRow, H, w_hh, H, 1, H, H); // dhnext = dpre[t] W_hh
     }
-    memory.fill(dh0, 0, bh);
-    gemm_nn(dh0, H, dpreT, H, w_hh, H, B, H, H); // dhnext = dpre[t] W_hh
   }
-  // Weight gradients once over all steps. h[t-1] of step t is the output row one step earlier in the
-  // direction of travel, except for the first step processed, whose h[t-1] is h0.
-  const first = reverse ? T - 1 : 0;
-  gemm_tn(dw_hh, H, dpre + <usize>first * bh, H, h0, H, H, H, B);
-  if (T > 1) {
-    if (reverse) gemm_tn(dw_hh, H, dpre, H, out + step, ldo, H, H, (T - 1) * B);
-    else gemm_tn(dw_hh, H, dpre + bh, H, out, ldo, H, H, (T - 1) * B);
-  }
+  recurrent_weight_grad(dw_hh, dpre, H, out, ldo, h0, lengths, T, B, H, reverse);
   if (db_ih) add_column_sums(db_ih, dpre, H, T * B, H);
   if (db_hh) add_column_sums(db_hh, dpre, H, T * B, H);
   gemm_tn(dw_ih, I, dpre, H, x, I, H, I, T * B); // dW_ih += dpreᵀ x

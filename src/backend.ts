@@ -11,8 +11,10 @@ export interface Kernels {
    * `out[t] = f(x[t] W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh)`, visiting t = 0…T-1, or T-1…0 when `reverse`.
    * out: [T, B, ldo] (this direction's H columns), x: [T, B, I], h0: [B, H], w_ih: [H, I], w_hh: [H, H],
    * b_ih, b_hh: [H] or 0 when the layer has no bias. f = relu when `relu`, else tanh.
+   * lengths: [B] int32 or 0. With lengths, column b runs only t < lengths[b] (the reverse direction from
+   * its own last step), and its padded output rows are zeros, as PyTorch's packed sequences.
    */
-  rnn_forward(out: number, x: number, h0: number, w_ih: number, w_hh: number, b_ih: number, b_hh: number,
+  rnn_forward(out: number, x: number, lengths: number, h0: number, w_ih: number, w_hh: number, b_ih: number, b_hh: number,
     T: number, B: number, I: number, H: number, ldo: number, reverse: number, relu: number): void;
 
   /**
@@ -21,7 +23,7 @@ export interface Kernels {
    * dpre: [T, B, H] scratch, dout: [T, B, ldo] gradient on this direction's output, out: its forward output.
    */
   rnn_backward(dx: number, dh0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number,
-    dpre: number, dout: number, out: number, x: number, h0: number, w_ih: number, w_hh: number,
+    dpre: number, dout: number, out: number, x: number, lengths: number, h0: number, w_ih: number, w_hh: number,
     T: number, B: number, I: number, H: number, ldo: number, reverse: number, relu: number): void;
 
   /**
@@ -30,27 +32,29 @@ export interface Kernels {
    * out: [T, B, ldo], cells: [T, B, H] and gates: [T, B, 4H] (activated) are caches for the backward pass;
    * h0, c0: [B, H]; w_ih: [4H, I]; w_hh: [4H, H]; b_ih, b_hh: [4H] or 0.
    */
-  lstm_forward(out: number, cells: number, gates: number, x: number, h0: number, c0: number, w_ih: number,
+  lstm_forward(out: number, cells: number, gates: number, x: number, lengths: number, h0: number, c0: number, w_ih: number,
     w_hh: number, b_ih: number, b_hh: number, T: number, B: number, I: number, H: number, ldo: number,
     reverse: number): void;
 
   /** BPTT for `lstm_forward`. dh0, dc0: [B, H] (written); dgates: [T, B, 4H] scratch; the rest as rnn_backward. */
   lstm_backward(dx: number, dh0: number, dc0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number,
-    dgates: number, dout: number, out: number, cells: number, gates: number, x: number, h0: number, c0: number,
+    dgates: number, dout: number, out: number, cells: number, gates: number, x: number, lengths: number, h0: number,
+    c0: number,
     w_ih: number, w_hh: number, T: number, B: number, I: number, H: number, ldo: number, reverse: number): void;
 
   /**
    * One direction of one GRU layer, gates stacked r, z, n: `r, z = σ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)`,
    * `n = tanh(x W_inᵀ + b_in + r⊙(h W_hnᵀ + b_hn))`, `h[t] = (1 - z)⊙n + z⊙h[t-1]`.
-   * gates: [T, B, 3H] (activated r, z, n) and hn: [T, B, H] (h W_hnᵀ + b_hn) are caches; gh: [B, 3H] scratch.
+   * gates: [T, B, 3H] (activated r, z, n) and hn: [T, B, H] (h W_hnᵀ + b_hn) are caches; gh: [3H] scratch.
    */
-  gru_forward(out: number, gates: number, hn: number, gh: number, x: number, h0: number, w_ih: number,
+  gru_forward(out: number, gates: number, hn: number, gh: number, x: number, lengths: number, h0: number, w_ih: number,
     w_hh: number, b_ih: number, b_hh: number, T: number, B: number, I: number, H: number, ldo: number,
     reverse: number): void;
 
   /** BPTT for `gru_forward`. dgi, dgh: [T, B, 3H] scratch for the input and hidden sides' pre-activations. */
   gru_backward(dx: number, dh0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number, dgi: number,
-    dgh: number, dout: number, out: number, gates: number, hn: number, x: number, h0: number, w_ih: number,
+    dgh: number, dout: number, out: number, gates: number, hn: number, x: number, lengths: number, h0: number,
+    w_ih: number,
     w_hh: number, T: number, B: number, I: number, H: number, ldo: number, reverse: number): void;
 
   /** y: [N, O] (written) = x: [N, I] · w: [O, I]ᵀ + b: [O]. */
@@ -60,15 +64,21 @@ export interface Kernels {
   linear_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number,
     N: number, I: number, O: number): void;
 
-  /** Σ (y - target)² / count over n elements; writes dy = 2 (y - target) / count. */
-  mse_loss(dy: number, y: number, target: number, n: number, count: number): number;
+  /**
+   * MSE over the rows (t, b) of y [T, B, C] that count: t < lengths[b] (every t without lengths), or with
+   * `last` only t = lengths[b] - 1. Returns Σ (y - target)² / (rows·C) and writes dy = 2 (y - target) / (rows·C)
+   * there, 0 elsewhere. target: [T, B, C].
+   */
+  mse_loss(dy: number, y: number, target: number, lengths: number, T: number, B: number, C: number,
+    last: number): number;
 
   /**
-   * Σ_n (logsumexp(logits_n) - logits_n[target_n]) / count over N rows of C classes; writes
-   * dlogits = (softmax(logits) - onehot(target)) / count. targets: [N] int32 class ids.
+   * Softmax cross-entropy over the counted rows (as mse_loss) of logits [T, B, C]: returns
+   * Σ (logsumexp(logits) - logits[target]) / rows and writes dlogits = (softmax - onehot(target)) / rows there,
+   * 0 elsewhere. targets: [T, B] int32 class ids.
    */
-  cross_entropy_loss(dlogits: number, logits: number, targets: number, N: number, C: number,
-    count: number): number;
+  cross_entropy_loss(dlogits: number, logits: number, targets: number, lengths: number, T: number, B: number,
+    C: number, last: number): number;
 
   /** Σ x² over n elements, accumulated in double precision. */
   sum_squares(x: number, n: number): number;

@@ -16,6 +16,8 @@ export interface CellCall {
   /** Scratch shared by all layer-directions, `scratchPerRow(H)` floats per (t, b). */
   scratch: number;
   x: number;
+  /** [B] int32 valid steps per column, or 0 when every column runs T steps. */
+  lengths: number;
   h0: number;
   /** Initial cell state [B, H]; 0 for cells without one. */
   c0: number;
@@ -69,10 +71,10 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
     scratchPerRow: (H) => H, // pre-activation gradients
     cellStates: () => 0,
     forward: (k, a) =>
-      k.rnn_forward(a.out, a.x, a.h0, a.w_ih, a.w_hh, a.b_ih, a.b_hh, a.T, a.B, a.I, a.H, a.ldo, a.reverse, a.relu),
+      k.rnn_forward(a.out, a.x, a.lengths, a.h0, a.w_ih, a.w_hh, a.b_ih, a.b_hh, a.T, a.B, a.I, a.H, a.ldo, a.reverse, a.relu),
     backward: (k, a, d) =>
-      k.rnn_backward(d.dx, d.dh0, d.dw_ih, d.dw_hh, d.db_ih, d.db_hh, a.scratch, d.dout, a.out, a.x, a.h0, a.w_ih,
-        a.w_hh, a.T, a.B, a.I, a.H, a.ldo, a.reverse, a.relu),
+      k.rnn_backward(d.dx, d.dh0, d.dw_ih, d.dw_hh, d.db_ih, d.db_hh, a.scratch, d.dout, a.out, a.x, a.lengths, a.h0,
+        a.w_ih, a.w_hh, a.T, a.B, a.I, a.H, a.ldo, a.reverse, a.relu),
   },
   lstm: {
     gates: 4,
@@ -82,11 +84,11 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
     scratchPerRow: (H) => 4 * H, // gate pre-activation gradients
     cellStates: (cache) => cache,
     forward: (k, a) =>
-      k.lstm_forward(a.out, a.cache, gatesAfterCells(a), a.x, a.h0, a.c0, a.w_ih, a.w_hh, a.b_ih, a.b_hh, a.T, a.B,
+      k.lstm_forward(a.out, a.cache, gatesAfterCells(a), a.x, a.lengths, a.h0, a.c0, a.w_ih, a.w_hh, a.b_ih, a.b_hh, a.T, a.B,
         a.I, a.H, a.ldo, a.reverse),
     backward: (k, a, d) =>
       k.lstm_backward(d.dx, d.dh0, d.dc0, d.dw_ih, d.dw_hh, d.db_ih, d.db_hh, a.scratch, d.dout, a.out, a.cache,
-        gatesAfterCells(a), a.x, a.h0, a.c0, a.w_ih, a.w_hh, a.T, a.B, a.I, a.H, a.ldo, a.reverse),
+        gatesAfterCells(a), a.x, a.lengths, a.h0, a.c0, a.w_ih, a.w_hh, a.T, a.B, a.I, a.H, a.ldo, a.reverse),
   },
   gru: {
     gates: 3,
@@ -95,13 +97,13 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
     cachePerRow: (H) => 3 * H + H, // the activated gates, then h W_hnᵀ + b_hn
     scratchPerRow: (H) => 6 * H, // input-side and hidden-side pre-activation gradients
     cellStates: () => 0,
-    // The forward pass borrows the start of the backward scratch for one step's hidden side [B, 3H].
+    // The forward pass borrows the start of the backward scratch for one step's hidden side [3H].
     forward: (k, a) =>
-      k.gru_forward(a.out, a.cache, hiddenNAfterGates(a), a.scratch, a.x, a.h0, a.w_ih, a.w_hh, a.b_ih, a.b_hh, a.T,
+      k.gru_forward(a.out, a.cache, hiddenNAfterGates(a), a.scratch, a.x, a.lengths, a.h0, a.w_ih, a.w_hh, a.b_ih, a.b_hh, a.T,
         a.B, a.I, a.H, a.ldo, a.reverse),
     backward: (k, a, d) =>
       k.gru_backward(d.dx, d.dh0, d.dw_ih, d.dw_hh, d.db_ih, d.db_hh, a.scratch, a.scratch + a.T * a.B * 3 * a.H * 4,
-        d.dout, a.out, a.cache, hiddenNAfterGates(a), a.x, a.h0, a.w_ih, a.w_hh, a.T, a.B, a.I, a.H, a.ldo,
+        d.dout, a.out, a.cache, hiddenNAfterGates(a), a.x, a.lengths, a.h0, a.w_ih, a.w_hh, a.T, a.B, a.I, a.H, a.ldo,
         a.reverse),
   },
 };

@@ -97,6 +97,8 @@ export interface Workspace {
   readonly B: number;
   /** Input sequence [T, B, I]. */
   readonly x: number;
+  /** Valid steps per column [B] int32; the model passes 0 instead when every column runs T steps. */
+  readonly lengths: number;
   /** Initial state [L·D, B, H]. */
   readonly h0: number;
   /** Initial cell state [L·D, B, H] (0 for cells without one). */
@@ -107,7 +109,7 @@ export interface Workspace {
   readonly caches: readonly number[];
   /** Head output [T, B, O] (the last layer's output when there is no head). */
   readonly y: number;
-  /** Loss target: float32 [T, B, O] for MSE, int32 class ids [T, B] for cross-entropy. */
+  /** Loss target: float32 [T, B, O] for MSE, int32 class ids [T, B] for cross-entropy; only counted rows are read. */
   readonly target: number;
   /** Gradient of the loss with respect to y [T, B, O]. */
   readonly dy: number;
@@ -139,6 +141,7 @@ export function workspaceLayout(c: ModelConfig, T: number, B: number, start: num
   const stateCount = c.numLayers * directions(c);
   const states = stateCount * B * c.hiddenSize;
   const x = take(rows * c.inputSize);
+  const lengths = take(B);
   const h0 = take(states);
   const c0 = cell.cellState ? take(states) : 0;
   const outputs = Array.from({ length: c.numLayers }, () => take(rows * featureSize(c)));
@@ -151,5 +154,5 @@ export function workspaceLayout(c: ModelConfig, T: number, B: number, start: num
   const dh0 = take(states);
   const dc0 = cell.cellState ? take(states) : 0;
   const scratch = take(rows * cell.scratchPerRow(c.hiddenSize));
-  return { T, B, x, h0, c0, outputs, caches, y, target, dy, dOutputs, dx, dh0, dc0, scratch, end: at };
+  return { T, B, x, lengths, h0, c0, outputs, caches, y, target, dy, dOutputs, dx, dh0, dc0, scratch, end: at };
 }

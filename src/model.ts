@@ -70,6 +70,15 @@ export interface InitialState {
   c0?: TensorInput;
 }
 
+/** Options of a call over whole sequences. */
+export interface SequenceOptions extends InitialState {
+  /**
+   * Valid steps of each batch column, [B] integers in 1…T, for a batch of sequences padded to T (PyTorch's
+   * packed sequences): padded steps are skipped, their outputs are zeros, and losses count valid steps only.
+   */
+  lengths?: ArrayLike<number>;
+}
+
 /** The recurrent state between two `cell` calls: pass the previous result (or `{ h, c }`) back in. */
 export interface CellState {
   h?: TensorInput;
@@ -87,7 +96,7 @@ export interface CellResult {
   c?: Tensor;
 }
 
-export interface LossOptions extends InitialState {
+export interface LossOptions extends SequenceOptions {
   /** 'mse' (default) or 'cross_entropy' over the head's logits. */
   loss?: LossKind;
 }
@@ -117,6 +126,14 @@ export interface StepResult {
   loss: number;
   /** Global L2 norm of the gradients before clipping. */
   gradNorm: number;
+}
+
+/** A batch of sequences, checked and time-major: x [T, B, I], and each column's length (null: all T). */
+export interface Batch {
+  x: Float32Array;
+  T: number;
+  B: number;
+  lengths: Int32Array | null;
 }
 
 /** Initial states in the heap's order, checked; null means zeros. */
@@ -187,14 +204,14 @@ export class RNN {
   // ---- inference -------------------------------------------------------------------------------------
 
   /** Runs the model over a whole sequence [T, B, I] ([B, T, I] with batchFirst). */
-  unroll(input: TensorInput, options: InitialState = {}): UnrollResult {
-    checkKeys(options, ['h0', 'c0'], 'unroll');
-    const x = this.sequenceInput(input);
-    const ws = this.forward(x.data, x.T, x.B, this.initialState(options, x.B));
+  unroll(input: TensorInput, options: SequenceOptions = {}): UnrollResult {
+    checkKeys(options, ['h0', 'c0', 'lengths'], 'unroll');
+    const batch = this.batch(input, options.lengths);
+    const ws = this.forward(batch, this.initialState(options, batch.B));
     return {
-      output: this.readSequence(ws.outputs[this.config.numLayers - 1], x.T, x.B, featureSize(this.config)),
-      y: this.readSequence(ws.y, x.T, x.B, outputWidth(this.config)),
-      ...this.finalState(ws, 'hN', 'cN'),
+      output: this.readSequence(ws.outputs[this.config.numLayers - 1], batch.T, batch.B, featureSize(this.config)),
+      y: this.readSequence(ws.y, batch.T, batch.B, outputWidth(this.config)),
+      ...this.finalState(ws, batch.lengths, 'hN', 'cN'),
     };
   }
 
@@ -211,11 +228,11 @@ export class RNN {
     if (state === null || typeof state !== 'object') throw new OptionError('cell: the state must be an object { h, c }');
     const x = toFloatTensor(input, 'input', [null, c.inputSize]);
     const B = x.shape[0];
-    const ws = this.forward(x.data, 1, B, this.initialState({ h0: state.h, c0: state.c }, B, 'h', 'c'));
+    const ws = this.forward({ x: x.data, T: 1, B, lengths: null }, this.initialState({ h0: state.h, c0: state.c }, B, 'h', 'c'));
     return {
       output: this.read(ws.outputs[c.numLayers - 1], [B, c.hiddenSize]),
       y: this.read(ws.y, [B, outputWidth(c)]),
-      ...this.finalState(ws, 'h', 'c'),
+      ...this.finalState(ws, null, 'h', 'c'),
     };
   }
 
@@ -236,11 +253,11 @@ export class RNN {
    * loss on every step (many-to-many); MSE [B, O] or ids [B] on the last step only (many-to-one).
    */
   gradients(input: TensorInput, target: TensorInput, options: LossOptions = {}): GradientsResult {
-    checkKeys(options, ['loss', 'h0', 'c0'], 'gradients');
+    checkKeys(options, ['loss', 'h0', 'c0', 'lengths'], 'gradients');
     const c = this.config;
-    const x = this.sequenceInput(input);
+    const x = this.batch(input, options.lengths);
     const t = this.lossTarget(target, lossKind(options.loss), x.T, x.B);
-    const { loss, ws } = this.lossAndGradients(x.data, x.T, x.B, this.initialState(options, x.B), t);
+    const { loss, ws } = this.lossAndGradients(x, this.initialState(options, x.B), t);
     const m = this.heap();
     const grads: Record<string, Tensor> = {};
     for (const spec of this.layout.specs) {
@@ -262,11 +279,10 @@ export class RNN {
    * If the loss or a gradient is not finite, throws NonFiniteError and leaves the parameters unchanged.
    */
   step(input: TensorInput, target: TensorInput, options: StepOptions = {}): StepResult {
-    checkKeys(options, ['loss', 'h0', 'c0', 'optimizer', 'clipGradNorm', 'clipGradValue'], 'step');
-    const x = this.sequenceInput(input);
+    checkKeys(options, ['loss', 'h0', 'c0', 'lengths', 'optimizer', 'clipGradNorm', 'clipGradValue'], 'step');
+    const x = this.batch(input, options.lengths);
     const t = this.lossTarget(target, lossKind(options.loss), x.T, x.B);
-    return this.stepTimeMajor(x.data, x.T, x.B, this.initialState(options, x.B), t,
-      optimizerConfig(options.optimizer), clipping(options));
+    return this.stepBatch(x, this.initialState(options, x.B), t, optimizerConfig(options.optimizer), clipping(options));
   }
 
   /**
@@ -388,13 +404,18 @@ export class RNN {
 
   // ---- internals shared with the training loop ---------------------------------------------------------
 
-  /** Checks a sequence input against the model and returns it time-major. */
-  sequenceInput(input: TensorInput, name = 'input'): { data: Float32Array; T: number; B: number } {
+  /** Checks a sequence input (and its columns' lengths) against the model and returns it time-major. */
+  batch(input: TensorInput, lengths?: ArrayLike<number>, name = 'input'): Batch {
     const c = this.config;
     const x = toFloatTensor(input, name, [null, null, c.inputSize]);
     const [d0, d1] = x.shape;
-    if (c.batchFirst) return { data: swapLeadingAxes(x.data, d0, d1, c.inputSize), T: d1, B: d0 };
-    return { data: x.data, T: d0, B: d1 };
+    const [T, B] = c.batchFirst ? [d1, d0] : [d0, d1];
+    return {
+      x: c.batchFirst ? swapLeadingAxes(x.data, d0, d1, c.inputSize) : x.data,
+      T,
+      B,
+      lengths: lengths === undefined ? null : checkLengths(lengths, T, B),
+    };
   }
 
   /** Checks a loss target for a sequence of T steps and B columns; its rank picks every step or the last. */
@@ -414,10 +435,9 @@ export class RNN {
   }
 
   /** `step` on inputs already checked and time-major. */
-  stepTimeMajor(x: Float32Array, T: number, B: number, init: States, target: LossTarget,
-    optimizer: OptimizerConfig, clip: Clipping): StepResult {
+  stepBatch(batch: Batch, init: States, target: LossTarget, optimizer: OptimizerConfig, clip: Clipping): StepResult {
     const state = this.ensureOptimizer(optimizer);
-    const { loss } = this.lossAndGradients(x, T, B, init, target);
+    const { loss } = this.lossAndGradients(batch, init, target);
     const k = this.kernels();
     const n = this.layout.count;
     const gradNorm = Math.sqrt(k.sum_squares(this.gradBase, n));
@@ -436,11 +456,15 @@ export class RNN {
 
   // ---- the kernel sequence -------------------------------------------------------------------------------
 
-  private forward(x: Float32Array, T: number, B: number, init: States): Workspace {
+  /** Runs every layer and the head; the workspace it returns has `lengths` 0 when every column is full. */
+  private forward(batch: Batch, init: States): Workspace {
     const c = this.config;
-    const ws = this.workspace(T, B);
+    const { T, B } = batch;
+    const layout = this.workspace(T, B);
     const m = this.heap();
-    m.set(x, ws.x / 4);
+    m.set(batch.x, layout.x / 4);
+    if (batch.lengths) new Int32Array(m.buffer).set(batch.lengths, layout.lengths / 4);
+    const ws = batch.lengths ? layout : { ...layout, lengths: 0 };
     const states = c.numLayers * directions(c) * B * c.hiddenSize;
     const place = (ptr: number, value: Float32Array | null) => {
       if (value) m.set(value, ptr / 4);
@@ -467,6 +491,7 @@ export class RNN {
       cache: ws.caches[p.layer * directions(c) + p.direction],
       scratch: ws.scratch,
       x: p.layer === 0 ? ws.x : ws.outputs[p.layer - 1],
+      lengths: ws.lengths,
       h0: this.stateAt(ws.h0, p, ws.B),
       c0: ws.c0 && this.stateAt(ws.c0, p, ws.B),
       w_ih: this.param(p.weightIh),
@@ -483,9 +508,8 @@ export class RNN {
     };
   }
 
-  private lossAndGradients(x: Float32Array, T: number, B: number, init: States,
-    target: LossTarget): { loss: number; ws: Workspace } {
-    const ws = this.forward(x, T, B, init);
+  private lossAndGradients(batch: Batch, init: States, target: LossTarget): { loss: number; ws: Workspace } {
+    const ws = this.forward(batch, init);
     const loss = this.loss(ws, target);
     this.backward(ws);
     return { loss, ws };
@@ -495,19 +519,20 @@ export class RNN {
   private loss(ws: Workspace, target: LossTarget): number {
     const { T, B } = ws;
     const O = outputWidth(this.config);
-    const m = this.heap();
-    // Many-to-one: only the last step's rows enter the loss; every other step gets a zero gradient.
-    const first = target.lastStep ? (T - 1) * B : 0;
-    const rows = T * B - first;
-    if (target.lastStep) m.fill(0, ws.dy / 4, ws.dy / 4 + first * O);
     const k = this.kernels();
+    const last = target.lastStep ? 1 : 0;
+    // A many-to-one target [B, ·] goes to each column's last valid step; the kernel reads only those rows.
+    const lastRow = (b: number) => ((ws.lengths ? this.heapI32()[ws.lengths / 4 + b] : T) - 1) * B + b;
     if (target.kind === 'mse') {
-      m.set(target.data, ws.target / 4 + first * O);
-      const at = first * O * 4;
-      return k.mse_loss(ws.dy + at, ws.y + at, ws.target + at, rows * O, rows * O);
+      const m = this.heap();
+      if (!last) m.set(target.data, ws.target / 4);
+      else for (let b = 0; b < B; b++) m.set(target.data.subarray(b * O, (b + 1) * O), ws.target / 4 + lastRow(b) * O);
+      return k.mse_loss(ws.dy, ws.y, ws.target, ws.lengths, T, B, O, last);
     }
-    new Int32Array(m.buffer).set(target.ids, ws.target / 4);
-    return k.cross_entropy_loss(ws.dy + first * O * 4, ws.y + first * O * 4, ws.target, rows, O, rows);
+    const ids = this.heapI32();
+    if (!last) ids.set(target.ids, ws.target / 4);
+    else for (let b = 0; b < B; b++) ids[ws.target / 4 + lastRow(b)] = target.ids[b];
+    return k.cross_entropy_loss(ws.dy, ws.y, ws.target, ws.lengths, T, B, O, last);
   }
 
   /** Backpropagation through the head and every layer, from ws.dy to every gradient. */
@@ -567,6 +592,11 @@ export class RNN {
     const buffer = this.alive().buffer;
     if (this.view.buffer !== buffer) this.view = new Float32Array(buffer);
     return this.view;
+  }
+
+  /** The heap as int32, for lengths and class ids. */
+  private heapI32(): Int32Array {
+    return new Int32Array(this.heap().buffer);
   }
 
   /** Lays out the activation caches for (T, B), growing the heap if this is the largest call so far. */
@@ -633,10 +663,11 @@ export class RNN {
   }
 
   /**
-   * The state after the last step, [L·D, B, H]: each forward direction's after t = T-1, each reverse
-   * direction's after t = 0; and the cell state likewise for an LSTM.
+   * The state after the last step, [L·D, B, H]: each forward direction's after its column's last step,
+   * each reverse direction's after t = 0; and the cell state likewise for an LSTM.
    */
-  private finalState<H extends string, C extends string>(ws: Workspace, hName: H, cName: C): Record<H, Tensor> & Partial<Record<C, Tensor>> {
+  private finalState<H extends string, C extends string>(ws: Workspace, lengths: Int32Array | null, hName: H,
+    cName: C): Record<H, Tensor> & Partial<Record<C, Tensor>> {
     const c = this.config;
     const { T, B } = ws;
     const H = c.hiddenSize;
@@ -646,10 +677,10 @@ export class RNN {
     const h = new Float32Array(shape[0] * B * H);
     const cs = cell.cellState ? new Float32Array(shape[0] * B * H) : null;
     for (const p of this.layout.layers) {
-      const t = p.direction === 1 ? 0 : T - 1;
       const to = this.stateAt(0, p, B) / 4;
       const cellStates = cell.cellStates(ws.caches[p.layer * directions(c) + p.direction]) / 4;
       for (let b = 0; b < B; b++) {
+        const t = p.direction === 1 ? 0 : (lengths ? lengths[b] : T) - 1;
         const from = ws.outputs[p.layer] / 4 + (t * B + b) * featureSize(c) + p.direction * H;
         h.set(m.subarray(from, from + H), to + b * H);
         if (cs) cs.set(m.subarray(cellStates + (t * B + b) * H, cellStates + (t * B + b + 1) * H), to + b * H);
@@ -673,3 +704,20 @@ export class RNN {
 }
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
+/** Column lengths checked against the batch: B integers in 1…T. */
+function checkLengths(lengths: ArrayLike<number>, T: number, B: number): Int32Array {
+  if (typeof lengths !== 'object' || lengths === null || typeof lengths.length !== 'number') {
+    throw new ShapeError(`lengths: expected an array of ${B} integers, got ${typeof lengths}`);
+  }
+  if (lengths.length !== B) throw new ShapeError(`lengths: expected one length per batch column (${B}), got ${lengths.length}`);
+  const out = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const len = lengths[b];
+    if (!Number.isInteger(len) || len < 1 || len > T) {
+      throw new ShapeError(`lengths[${b}] is ${len}; each length must be an integer in 1…${T} (the padded length T)`);
+    }
+    out[b] = len;
+  }
+  return out;
+}

@@ -175,5 +175,5 @@ function stepOnBatch(model: RNN, batch: PreparedSample[], kind: LossKind,
   const target: LossTarget = kind === 'mse'
     ? { kind, data: stacked as Float32Array, lastStep }
     : { kind, ids: stacked as Int32Array, lastStep };
-  return model.stepTimeMajor(x, T, B, { h: null, c: null }, target, optimizer, clip);
+  return model.stepBatch({ x, T, B, lengths: null }, { h: null, c: null }, target, optimizer, clip);
 }

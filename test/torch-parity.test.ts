@@ -21,7 +21,7 @@ interface TorchCase {
   input: TorchTensor;
   h0: TorchTensor;
   c0?: TorchTensor;
-  lengths?: number[];
+  lengths?: { shape: number[]; data: number[] };
   expected: { output: TorchTensor; h_n: TorchTensor; c_n?: TorchTensor; y: TorchTensor };
   loss: { kind: 'mse' | 'cross_entropy'; target: TorchTensor; value: number };
   grads: { state_dict: Record<string, TorchTensor>; input: TorchTensor; h0: TorchTensor; c0?: TorchTensor };
@@ -33,7 +33,7 @@ interface TorchCase {
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const folders = (process.env.TORCH_FIXTURES ?? '../shared/fixtures/torch').split(':').filter(Boolean);
+const folders = (process.env.TORCH_FIXTURES ?? '../shared/fixtures/torch:../shared/fixtures/torch-training').split(':').filter(Boolean);
 const cases: TorchCase[] = folders.flatMap((folder) => {
   const dir = resolve(root, folder);
   return readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
@@ -67,7 +67,7 @@ async function modelFor(c: TorchCase, backend: (typeof BACKENDS)[number]): Promi
 }
 
 /** Options every call of a case shares; a case with `lengths` passes them on and fails until they are supported. */
-const sequenceOptions = (c: TorchCase) => ({ h0: c.h0, ...(c.c0 && { c0: c.c0 }), ...(c.lengths && { lengths: c.lengths }) });
+const sequenceOptions = (c: TorchCase) => ({ h0: c.h0, ...(c.c0 && { c0: c.c0 }), ...(c.lengths && { lengths: c.lengths.data }) });
 
 expect(cases.length, `no *.json cases in ${folders.join(', ')}`).toBeGreaterThan(0);
 

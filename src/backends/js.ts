@@ -59,29 +59,55 @@ function jsKernels(heap: JsHeap): Kernels {
   // Pointers arrive in bytes; the heap is indexed in 4-byte elements.
   const at = (ptr: number) => ptr >> 2;
 
+  /** Valid steps of column b: lengths[b], or T when lengths is 0 (every column full). */
+  const columnLength = (lengths: number, b: number, T: number) => (lengths ? heap.i32[at(lengths) + b] : T);
+
   /**
-   * One step of a gated cell's backward pass through its recurrent weights, given the gate pre-activation
-   * gradients da[t] [B, G]: dh[t-1] (+= when `overwrite` is false, else =) da W_hh, dW_hh += daᵀ h[t-1],
-   * db_ih and db_hh += da.
+   * The time index column b is at in processing step s, or -1 once its sequence has ended: the forward
+   * direction runs t = 0 … len-1, the reverse direction from the column's own last step down to 0.
    */
-  const recurrentBackward = (t: number, s: number, prevT: number, da: number, G: number, dh: number, out: number,
-    h0: number, w_hh: number, dw_hh: number, db_ih: number, db_hh: number, B: number, H: number, ldo: number,
-    overwrite: boolean) => {
-    const m = heap.f32;
+  const stepTime = (lengths: number, b: number, s: number, T: number, reverse: number) => {
+    const len = columnLength(lengths, b, T);
+    if (s >= len) return -1;
+    return reverse ? len - 1 - s : s;
+  };
+
+  /** Element index of h[t-1] for column b at time t: the previous output row, or h0 at the first step. */
+  const previousRow = (s: number, t: number, b: number, B: number, H: number, h0: number, out: number,
+    ldo: number, reverse: number) => (s === 0 ? at(h0) + b * H : at(out) + ((reverse ? t + 1 : t - 1) * B + b) * ldo);
+
+  /** Padded positions t ≥ len_b of a [T, B, ld] sequence are zeros, as PyTorch pads. */
+  const zeroPadding = (x: number, ld: number, width: number, lengths: number, T: number, B: number) => {
     for (let b = 0; b < B; b++) {
-      const daRow = at(da) + (t * B + b) * G;
-      const hRow = s === 0 ? at(h0) + b * H : at(out) + (prevT * B + b) * ldo;
-      for (let k = 0; k < H; k++) {
-        let a = overwrite ? 0 : m[at(dh) + b * H + k];
-        for (let r = 0; r < G; r++) a += m[daRow + r] * m[at(w_hh) + r * H + k];
-        m[at(dh) + b * H + k] = a;
-      }
-      for (let r = 0; r < G; r++) {
-        const g = m[daRow + r];
-        for (let k = 0; k < H; k++) m[at(dw_hh) + r * H + k] += g * m[hRow + k];
-        if (db_ih) m[at(db_ih) + r] += g;
-        if (db_hh) m[at(db_hh) + r] += g;
-      }
+      for (let t = columnLength(lengths, b, T); t < T; t++) heap.f32.fill(0, at(x) + (t * B + b) * ld, at(x) + (t * B + b) * ld + width);
+    }
+  };
+
+  /** a[r] = Σ_k w[r, k] v[k] for one row r of a [rows, n] matrix. */
+  const dot = (w: number, r: number, v: number, n: number) => {
+    const m = heap.f32;
+    let a = 0;
+    for (let k = 0; k < n; k++) a += m[at(w) + r * n + k] * m[v + k];
+    return a;
+  };
+
+  /**
+   * A step's gradients through the recurrent weights, for one column, from its gate pre-activation
+   * gradients da [G]: dh[t-1] += da W_hh, dW_hh += da ⊗ h[t-1], and both biases += da.
+   */
+  const recurrentBackward = (daRow: number, G: number, dhRow: number, hRow: number, w_hh: number, dw_hh: number,
+    db_ih: number, db_hh: number, H: number) => {
+    const m = heap.f32;
+    for (let k = 0; k < H; k++) {
+      let a = 0;
+      for (let r = 0; r < G; r++) a += m[daRow + r] * m[at(w_hh) + r * H + k];
+      m[dhRow + k] += a;
+    }
+    for (let r = 0; r < G; r++) {
+      const g = m[daRow + r];
+      for (let k = 0; k < H; k++) m[at(dw_hh) + r * H + k] += g * m[hRow + k];
+      if (db_ih) m[at(db_ih) + r] += g;
+      if (db_hh) m[at(db_hh) + r] += g;
     }
   };
 
@@ -100,126 +126,135 @@ function jsKernels(heap: JsHeap): Kernels {
     }
   };
 
+  /** Whether row (t, b) enters a loss: a valid step, or with `last` only the column's last valid step. */
+  const counts = (lengths: number, t: number, b: number, T: number, last: number) => {
+    const len = columnLength(lengths, b, T);
+    return last ? t === len - 1 : t < len;
+  };
+
+  const countedRows = (lengths: number, T: number, B: number, last: number) => {
+    let n = 0;
+    for (let b = 0; b < B; b++) n += last ? 1 : columnLength(lengths, b, T);
+    return n;
+  };
+
   return {
-    rnn_forward(out, x, h0, w_ih, w_hh, b_ih, b_hh, T, B, I, H, ldo, reverse, useRelu) {
+    rnn_forward(out, x, lengths, h0, w_ih, w_hh, b_ih, b_hh, T, B, I, H, ldo, reverse, useRelu) {
       const m = heap.f32;
       const f = useRelu ? relu : tanh;
       for (let s = 0; s < T; s++) {
-        const t = reverse ? T - 1 - s : s;
-        const prevT = reverse ? t + 1 : t - 1;
         for (let b = 0; b < B; b++) {
+          const t = stepTime(lengths, b, s, T, reverse);
+          if (t < 0) continue;
           const xRow = at(x) + (t * B + b) * I;
-          // h[t-1] is the previous step's output row, or h0 before the first step.
-          const hRow = s === 0 ? at(h0) + b * H : at(out) + (prevT * B + b) * ldo;
-          const outRow = at(out) + (t * B + b) * ldo;
+          const hRow = previousRow(s, t, b, B, H, h0, out, ldo, reverse);
           for (let j = 0; j < H; j++) {
-            let a = (b_ih ? m[at(b_ih) + j] : 0) + (b_hh ? m[at(b_hh) + j] : 0);
-            for (let k = 0; k < I; k++) a += m[at(w_ih) + j * I + k] * m[xRow + k];
-            for (let k = 0; k < H; k++) a += m[at(w_hh) + j * H + k] * m[hRow + k];
-            m[outRow + j] = f(a);
+            const a = (b_ih ? m[at(b_ih) + j] : 0) + (b_hh ? m[at(b_hh) + j] : 0) + dot(w_ih, j, xRow, I) + dot(w_hh, j, hRow, H);
+            m[at(out) + (t * B + b) * ldo + j] = f(a);
           }
         }
       }
+      zeroPadding(out, ldo, H, lengths, T, B);
     },
 
-    rnn_backward(dx, dh0, dw_ih, dw_hh, db_ih, db_hh, dpre, dout, out, x, h0, w_ih, w_hh,
+    rnn_backward(dx, dh0, dw_ih, dw_hh, db_ih, db_hh, dpre, dout, out, x, lengths, h0, w_ih, w_hh,
       T, B, I, H, ldo, reverse, useRelu) {
       const m = heap.f32;
-      // dh0 doubles as the running gradient flowing into the previous step's state (dhnext).
+      // Padded steps contribute nothing: their pre-activation gradients stay zero.
+      m.fill(0, at(dpre), at(dpre) + T * B * H);
+      // dh0 doubles as the running gradient flowing into each column's previous state.
       m.fill(0, at(dh0), at(dh0) + B * H);
       for (let s = T - 1; s >= 0; s--) {
-        const t = reverse ? T - 1 - s : s;
-        const prevT = reverse ? t + 1 : t - 1;
         for (let b = 0; b < B; b++) {
-          const outRow = at(out) + (t * B + b) * ldo;
-          const doutRow = at(dout) + (t * B + b) * ldo;
+          const t = stepTime(lengths, b, s, T, reverse);
+          if (t < 0) continue;
           const dpreRow = at(dpre) + (t * B + b) * H;
+          const dhRow = at(dh0) + b * H;
           for (let j = 0; j < H; j++) {
-            const dh = m[doutRow + j] + m[at(dh0) + b * H + j]; // from the output and from step t+1
-            const h = m[outRow + j];
+            const dh = m[at(dout) + (t * B + b) * ldo + j] + m[dhRow + j]; // from the output and from step t+1
+            const h = m[at(out) + (t * B + b) * ldo + j];
             m[dpreRow + j] = dh * (useRelu ? (h > 0 ? 1 : 0) : 1 - h * h); // through f; relu'(0) = 0
           }
+          m.fill(0, dhRow, dhRow + H);
+          recurrentBackward(dpreRow, H, dhRow, previousRow(s, t, b, B, H, h0, out, ldo, reverse), w_hh, dw_hh, db_ih, db_hh, H);
         }
-        recurrentBackward(t, s, prevT, dpre, H, dh0, out, h0, w_hh, dw_hh, db_ih, db_hh, B, H, ldo, true);
       }
       inputBackward(dpre, H, x, w_ih, dw_ih, dx, T * B, I);
     },
 
-    lstm_forward(out, cells, gates, x, h0, c0, w_ih, w_hh, b_ih, b_hh, T, B, I, H, ldo, reverse) {
+    lstm_forward(out, cells, gates, x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh, T, B, I, H, ldo, reverse) {
       const m = heap.f32;
       const G = 4 * H;
       for (let s = 0; s < T; s++) {
-        const t = reverse ? T - 1 - s : s;
-        const prevT = reverse ? t + 1 : t - 1;
         for (let b = 0; b < B; b++) {
+          const t = stepTime(lengths, b, s, T, reverse);
+          if (t < 0) continue;
           const xRow = at(x) + (t * B + b) * I;
-          const hRow = s === 0 ? at(h0) + b * H : at(out) + (prevT * B + b) * ldo;
-          const cPrevRow = s === 0 ? at(c0) + b * H : at(cells) + (prevT * B + b) * H;
+          const hRow = previousRow(s, t, b, B, H, h0, out, ldo, reverse);
+          const cPrevRow = previousRow(s, t, b, B, H, c0, cells, H, reverse);
           const gRow = at(gates) + (t * B + b) * G;
           // All four gates' pre-activations, rows i, f, g, o of the stacked weights.
           for (let r = 0; r < G; r++) {
-            let a = (b_ih ? m[at(b_ih) + r] : 0) + (b_hh ? m[at(b_hh) + r] : 0);
-            for (let k = 0; k < I; k++) a += m[at(w_ih) + r * I + k] * m[xRow + k];
-            for (let k = 0; k < H; k++) a += m[at(w_hh) + r * H + k] * m[hRow + k];
+            const a = (b_ih ? m[at(b_ih) + r] : 0) + (b_hh ? m[at(b_hh) + r] : 0) + dot(w_ih, r, xRow, I) + dot(w_hh, r, hRow, H);
             m[gRow + r] = r >= 2 * H && r < 3 * H ? Math.tanh(a) : sigmoid(a);
           }
           for (let j = 0; j < H; j++) {
             const [i, f, g, o] = [m[gRow + j], m[gRow + H + j], m[gRow + 2 * H + j], m[gRow + 3 * H + j]];
-            const c = f * m[cPrevRow + j] + i * g;
-            m[at(cells) + (t * B + b) * H + j] = c;
-            m[at(out) + (t * B + b) * ldo + j] = o * Math.tanh(m[at(cells) + (t * B + b) * H + j]);
+            const cRow = at(cells) + (t * B + b) * H;
+            m[cRow + j] = f * m[cPrevRow + j] + i * g;
+            m[at(out) + (t * B + b) * ldo + j] = o * Math.tanh(m[cRow + j]);
           }
         }
       }
+      zeroPadding(out, ldo, H, lengths, T, B);
     },
 
-    lstm_backward(dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dgates, dout, out, cells, gates, x, h0, c0, w_ih,
-      w_hh, T, B, I, H, ldo, reverse) {
+    lstm_backward(dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dgates, dout, out, cells, gates, x, lengths, h0, c0,
+      w_ih, w_hh, T, B, I, H, ldo, reverse) {
       const m = heap.f32;
       const G = 4 * H;
-      // dh0 and dc0 double as the running gradients into the previous step's h and c.
+      m.fill(0, at(dgates), at(dgates) + T * B * G);
+      // dh0 and dc0 double as the running gradients into each column's previous h and c.
       m.fill(0, at(dh0), at(dh0) + B * H);
       m.fill(0, at(dc0), at(dc0) + B * H);
       for (let s = T - 1; s >= 0; s--) {
-        const t = reverse ? T - 1 - s : s;
-        const prevT = reverse ? t + 1 : t - 1;
         for (let b = 0; b < B; b++) {
+          const t = stepTime(lengths, b, s, T, reverse);
+          if (t < 0) continue;
           const gRow = at(gates) + (t * B + b) * G;
           const dRow = at(dgates) + (t * B + b) * G;
-          const cPrevRow = s === 0 ? at(c0) + b * H : at(cells) + (prevT * B + b) * H;
+          const cPrevRow = previousRow(s, t, b, B, H, c0, cells, H, reverse);
+          const dhRow = at(dh0) + b * H;
+          const dcRow = at(dc0) + b * H;
           for (let j = 0; j < H; j++) {
             const [i, f, g, o] = [m[gRow + j], m[gRow + H + j], m[gRow + 2 * H + j], m[gRow + 3 * H + j]];
             const tc = Math.tanh(m[at(cells) + (t * B + b) * H + j]);
-            const dh = m[at(dout) + (t * B + b) * ldo + j] + m[at(dh0) + b * H + j];
-            const dc = m[at(dc0) + b * H + j] + dh * o * (1 - tc * tc); // through h = o tanh(c), plus from c[t+1]
-            m[at(dc0) + b * H + j] = dc * f; // into c[t-1]
+            const dh = m[at(dout) + (t * B + b) * ldo + j] + m[dhRow + j];
+            const dc = m[dcRow + j] + dh * o * (1 - tc * tc); // through h = o tanh(c), plus from c[t+1]
+            m[dcRow + j] = dc * f; // into c[t-1]
             m[dRow + j] = dc * g * i * (1 - i);
             m[dRow + H + j] = dc * m[cPrevRow + j] * f * (1 - f);
             m[dRow + 2 * H + j] = dc * i * (1 - g * g);
             m[dRow + 3 * H + j] = dh * tc * o * (1 - o);
           }
+          m.fill(0, dhRow, dhRow + H);
+          recurrentBackward(dRow, G, dhRow, previousRow(s, t, b, B, H, h0, out, ldo, reverse), w_hh, dw_hh, db_ih, db_hh, H);
         }
-        recurrentBackward(t, s, prevT, dgates, G, dh0, out, h0, w_hh, dw_hh, db_ih, db_hh, B, H, ldo, true);
       }
       inputBackward(dgates, G, x, w_ih, dw_ih, dx, T * B, I);
     },
 
-    gru_forward(out, gates, hn, _gh, x, h0, w_ih, w_hh, b_ih, b_hh, T, B, I, H, ldo, reverse) {
+    gru_forward(out, gates, hn, _gh, x, lengths, h0, w_ih, w_hh, b_ih, b_hh, T, B, I, H, ldo, reverse) {
       const m = heap.f32;
       const G = 3 * H;
-      const dot = (w: number, r: number, v: number, n: number) => {
-        let a = 0;
-        for (let k = 0; k < n; k++) a += m[at(w) + r * n + k] * m[v + k];
-        return a;
-      };
+      const bias = (ptr: number, r: number) => (ptr ? m[at(ptr) + r] : 0);
       for (let s = 0; s < T; s++) {
-        const t = reverse ? T - 1 - s : s;
-        const prevT = reverse ? t + 1 : t - 1;
         for (let b = 0; b < B; b++) {
+          const t = stepTime(lengths, b, s, T, reverse);
+          if (t < 0) continue;
           const xRow = at(x) + (t * B + b) * I;
-          const hRow = s === 0 ? at(h0) + b * H : at(out) + (prevT * B + b) * ldo;
+          const hRow = previousRow(s, t, b, B, H, h0, out, ldo, reverse);
           const gRow = at(gates) + (t * B + b) * G;
-          const bias = (ptr: number, r: number) => (ptr ? m[at(ptr) + r] : 0);
           for (let j = 0; j < H; j++) {
             const [rr, zr, nr] = [j, H + j, 2 * H + j]; // this unit's row in each gate block
             const r = sigmoid(dot(w_ih, rr, xRow, I) + bias(b_ih, rr) + dot(w_hh, rr, hRow, H) + bias(b_hh, rr));
@@ -234,22 +269,26 @@ function jsKernels(heap: JsHeap): Kernels {
           }
         }
       }
+      zeroPadding(out, ldo, H, lengths, T, B);
     },
 
-    gru_backward(dx, dh0, dw_ih, dw_hh, db_ih, db_hh, dgi, dgh, dout, out, gates, hn, x, h0, w_ih, w_hh,
+    gru_backward(dx, dh0, dw_ih, dw_hh, db_ih, db_hh, dgi, dgh, dout, out, gates, hn, x, lengths, h0, w_ih, w_hh,
       T, B, I, H, ldo, reverse) {
       const m = heap.f32;
       const G = 3 * H;
+      m.fill(0, at(dgi), at(dgi) + T * B * G);
+      m.fill(0, at(dgh), at(dgh) + T * B * G);
       m.fill(0, at(dh0), at(dh0) + B * H);
       for (let s = T - 1; s >= 0; s--) {
-        const t = reverse ? T - 1 - s : s;
-        const prevT = reverse ? t + 1 : t - 1;
         for (let b = 0; b < B; b++) {
+          const t = stepTime(lengths, b, s, T, reverse);
+          if (t < 0) continue;
           const row = (t * B + b) * G;
-          const hRow = s === 0 ? at(h0) + b * H : at(out) + (prevT * B + b) * ldo;
+          const hRow = previousRow(s, t, b, B, H, h0, out, ldo, reverse);
+          const dhRow = at(dh0) + b * H;
           for (let j = 0; j < H; j++) {
             const [r, z, n] = [m[at(gates) + row + j], m[at(gates) + row + H + j], m[at(gates) + row + 2 * H + j]];
-            const dh = m[at(dout) + (t * B + b) * ldo + j] + m[at(dh0) + b * H + j];
+            const dh = m[at(dout) + (t * B + b) * ldo + j] + m[dhRow + j];
             const dan = dh * (1 - z) * (1 - n * n); // into n's pre-activation
             const dar = dan * m[at(hn) + (t * B + b) * H + j] * r * (1 - r); // r scales the hidden n rows
             const daz = dh * (m[hRow + j] - n) * z * (1 - z);
@@ -259,11 +298,11 @@ function jsKernels(heap: JsHeap): Kernels {
             m[at(dgh) + row + j] = dar;
             m[at(dgh) + row + H + j] = daz;
             m[at(dgh) + row + 2 * H + j] = dan * r;
-            m[at(dh0) + b * H + j] = dh * z; // the z⊙h path passes straight through
+            m[dhRow + j] = dh * z; // the z⊙h path passes straight through
           }
+          // The hidden side's bias gets dgh; the input side's gets dgi below.
+          recurrentBackward(at(dgh) + row, G, dhRow, hRow, w_hh, dw_hh, 0, db_hh, H);
         }
-        // The hidden side's biases get dgh, the input side's get dgi (below).
-        recurrentBackward(t, s, prevT, dgh, G, dh0, out, h0, w_hh, dw_hh, 0, db_hh, B, H, ldo, false);
       }
       inputBackward(dgi, G, x, w_ih, dw_ih, dx, T * B, I);
       if (db_ih) for (let n = 0; n < T * B; n++) for (let r = 0; r < G; r++) m[at(db_ih) + r] += m[at(dgi) + n * G + r];
@@ -294,32 +333,44 @@ function jsKernels(heap: JsHeap): Kernels {
       }
     },
 
-    mse_loss(dy, y, target, n, count) {
+    mse_loss(dy, y, target, lengths, T, B, C, last) {
       const m = heap.f32;
+      const count = countedRows(lengths, T, B, last) * C;
       let loss = 0;
-      for (let i = 0; i < n; i++) {
-        const e = m[at(y) + i] - m[at(target) + i];
-        loss += e * e;
-        m[at(dy) + i] = (2 * e) / count;
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < B; b++) {
+          const row = (t * B + b) * C;
+          const counted = counts(lengths, t, b, T, last);
+          for (let c = 0; c < C; c++) {
+            const e = counted ? m[at(y) + row + c] - m[at(target) + row + c] : 0;
+            loss += e * e;
+            m[at(dy) + row + c] = (2 * e) / count;
+          }
+        }
       }
       return loss / count;
     },
 
-    cross_entropy_loss(dlogits, logits, targets, N, C, count) {
+    cross_entropy_loss(dlogits, logits, targets, lengths, T, B, C, last) {
       const m = heap.f32;
-      const ids = heap.i32;
+      const count = countedRows(lengths, T, B, last);
       let loss = 0;
-      for (let n = 0; n < N; n++) {
-        const row = at(logits) + n * C;
-        const drow = at(dlogits) + n * C;
-        const target = ids[at(targets) + n];
-        let max = -Infinity; // subtract the max so exp cannot overflow
-        for (let c = 0; c < C; c++) max = Math.max(max, m[row + c]);
-        let sum = 0;
-        for (let c = 0; c < C; c++) sum += Math.exp(m[row + c] - max);
-        loss += max + Math.log(sum) - m[row + target];
-        for (let c = 0; c < C; c++) {
-          m[drow + c] = (Math.exp(m[row + c] - max) / sum - (c === target ? 1 : 0)) / count;
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < B; b++) {
+          const n = t * B + b;
+          const row = at(logits) + n * C;
+          const drow = at(dlogits) + n * C;
+          if (!counts(lengths, t, b, T, last)) {
+            m.fill(0, drow, drow + C);
+            continue;
+          }
+          const target = heap.i32[at(targets) + n];
+          let max = -Infinity; // subtract the max so exp cannot overflow
+          for (let c = 0; c < C; c++) max = Math.max(max, m[row + c]);
+          let sum = 0;
+          for (let c = 0; c < C; c++) sum += Math.exp(m[row + c] - max);
+          loss += max + Math.log(sum) - m[row + target];
+          for (let c = 0; c < C; c++) m[drow + c] = (Math.exp(m[row + c] - max) / sum - (c === target ? 1 : 0)) / count;
         }
       }
       return loss / count;

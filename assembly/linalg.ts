@@ -119,6 +119,21 @@ export function add_column_sums(
   for (let m = 0; m < M; m++) axpy(out, a + <usize>(m * lda) * F32, 1, N);
 }
 
+/** out[i] = a[i] · b[i] over n elements (out may be a). */
+export function multiply(out: usize, a: usize, b: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const off = <usize>i * F32;
+      v128.store(out + off, f32x4.mul(v128.load(a + off), v128.load(b + off)));
+    }
+  }
+  for (; i < n; i++) {
+    const off = <usize>i * F32;
+    store<f32>(out + off, load<f32>(a + off) * load<f32>(b + off));
+  }
+}
+
 /** Every row of C[M, N] set to b, or to zero when b is 0. */
 export function fill_rows(
   c: usize, ldc: i32, // [M, N]

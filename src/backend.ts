@@ -86,6 +86,9 @@ export interface Kernels {
   /** x *= s over n elements. */
   scale(x: number, n: number, s: number): void;
 
+  /** out = a ⊙ b over n elements (out may be a): applies a dropout mask, and its gradient. */
+  multiply(out: number, a: number, b: number, n: number): void;
+
   /** x = clamp(x, -limit, limit) over n elements. */
   clamp(x: number, n: number, limit: number): void;
 

@@ -18,6 +18,8 @@ export interface ModelConfig {
   /** Size of the linear head applied at every step; 0 means no head (y is the RNN output). */
   readonly outputSize: number;
   readonly batchFirst: boolean;
+  /** Probability of zeroing each output of every layer but the last, in training (PyTorch's `dropout`). */
+  readonly dropout: number;
   readonly seed: number;
 }
 
@@ -107,6 +109,10 @@ export interface Workspace {
   readonly outputs: readonly number[];
   /** Each layer-direction's forward cache (gates, cell states), index layer·D + direction. */
   readonly caches: readonly number[];
+  /** With dropout, in training: layer k's output with dropout applied [T, B, D·H], the input of layer k+1. */
+  readonly dropped: readonly number[];
+  /** The dropout masks that made `dropped`: each element 0 or 1/(1-p). */
+  readonly masks: readonly number[];
   /** Head output [T, B, O] (the last layer's output when there is no head). */
   readonly y: number;
   /** Loss target: float32 [T, B, O] for MSE, int32 class ids [T, B] for cross-entropy; only counted rows are read. */
@@ -146,6 +152,9 @@ export function workspaceLayout(c: ModelConfig, T: number, B: number, start: num
   const c0 = cell.cellState ? take(states) : 0;
   const outputs = Array.from({ length: c.numLayers }, () => take(rows * featureSize(c)));
   const caches = Array.from({ length: stateCount }, () => take(rows * cell.cachePerRow(c.hiddenSize)));
+  const between = c.dropout > 0 ? c.numLayers - 1 : 0;
+  const dropped = Array.from({ length: between }, () => take(rows * featureSize(c)));
+  const masks = Array.from({ length: between }, () => take(rows * featureSize(c)));
   const y = c.outputSize ? take(rows * c.outputSize) : outputs[c.numLayers - 1];
   const target = take(rows * outputWidth(c));
   const dy = take(rows * outputWidth(c));
@@ -154,5 +163,5 @@ export function workspaceLayout(c: ModelConfig, T: number, B: number, start: num
   const dh0 = take(states);
   const dc0 = cell.cellState ? take(states) : 0;
   const scratch = take(rows * cell.scratchPerRow(c.hiddenSize));
-  return { T, B, x, lengths, h0, c0, outputs, caches, y, target, dy, dOutputs, dx, dh0, dc0, scratch, end: at };
+  return { T, B, x, lengths, h0, c0, outputs, caches, dropped, masks, y, target, dy, dOutputs, dx, dh0, dc0, scratch, end: at };
 }

@@ -126,6 +126,10 @@ export interface StepResult {
   loss: number;
   /** Global L2 norm of the gradients before clipping. */
   gradNorm: number;
+  /** The state after the batch's last step (before the update), to carry into the next chunk of a stream. */
+  hN: Tensor;
+  /** LSTM only: the cell state likewise. */
+  cN?: Tensor;
 }
 
 /** A batch of sequences, checked and time-major: x [T, B, I], and each column's length (null: all T). */
@@ -272,6 +276,18 @@ export class RNN {
       h0: this.read(ws.dh0, stateShape),
       ...(CELLS[c.cell].cellState && { c0: this.read(ws.dc0, stateShape) }),
     };
+  }
+
+  /** The loss alone, in inference mode (no dropout, no gradients): for validation. */
+  evaluate(input: TensorInput, target: TensorInput, options: LossOptions = {}): number {
+    checkKeys(options, ['loss', 'h0', 'c0', 'lengths'], 'evaluate');
+    const x = this.batch(input, options.lengths);
+    return this.evaluateBatch(x, this.initialState(options, x.B), this.lossTarget(target, lossKind(options.loss), x.T, x.B));
+  }
+
+  /** `evaluate` on inputs already checked and time-major. */
+  evaluateBatch(batch: Batch, init: States, target: LossTarget): number {
+    return this.loss(this.forward(batch, init), target);
   }
 
   /**
@@ -437,7 +453,7 @@ export class RNN {
   /** `step` on inputs already checked and time-major. */
   stepBatch(batch: Batch, init: States, target: LossTarget, optimizer: OptimizerConfig, clip: Clipping): StepResult {
     const state = this.ensureOptimizer(optimizer);
-    const { loss } = this.lossAndGradients(batch, init, target);
+    const { loss, ws } = this.lossAndGradients(batch, init, target);
     const k = this.kernels();
     const n = this.layout.count;
     const gradNorm = Math.sqrt(k.sum_squares(this.gradBase, n));
@@ -451,20 +467,23 @@ export class RNN {
     }
     state.step += 1;
     applyUpdate(k, state.config, { p: this.paramBase, g: this.gradBase, state: this.stateTensors(state), n, step: state.step });
-    return { loss, gradNorm };
+    return { loss, gradNorm, ...this.finalState(ws, batch.lengths, 'hN', 'cN') };
   }
 
   // ---- the kernel sequence -------------------------------------------------------------------------------
 
-  /** Runs every layer and the head; the workspace it returns has `lengths` 0 when every column is full. */
-  private forward(batch: Batch, init: States): Workspace {
+  /**
+   * Runs every layer and the head. The workspace it returns describes this call: `lengths` is 0 when every
+   * column is full, and `dropped` is empty unless dropout is on (training with `dropout` > 0).
+   */
+  private forward(batch: Batch, init: States, training = false): Workspace {
     const c = this.config;
     const { T, B } = batch;
     const layout = this.workspace(T, B);
     const m = this.heap();
     m.set(batch.x, layout.x / 4);
     if (batch.lengths) new Int32Array(m.buffer).set(batch.lengths, layout.lengths / 4);
-    const ws = batch.lengths ? layout : { ...layout, lengths: 0 };
+    const ws = { ...layout, lengths: batch.lengths ? layout.lengths : 0, dropped: training ? layout.dropped : [] };
     const states = c.numLayers * directions(c) * B * c.hiddenSize;
     const place = (ptr: number, value: Float32Array | null) => {
       if (value) m.set(value, ptr / 4);
@@ -474,12 +493,32 @@ export class RNN {
     if (ws.c0) place(ws.c0, init.c);
     const k = this.kernels();
     const cell = CELLS[c.cell];
-    for (const p of this.layout.layers) cell.forward(k, this.cellCall(ws, p));
+    for (const p of this.layout.layers) {
+      cell.forward(k, this.cellCall(ws, p));
+      const lastDirection = p.direction === directions(c) - 1;
+      if (lastDirection && p.layer < ws.dropped.length) this.dropout(ws, p.layer);
+    }
     if (c.outputSize) {
       k.linear_forward(ws.y, ws.outputs[c.numLayers - 1], this.param(this.layout.headWeight),
         this.param(this.layout.headBias), T * B, featureSize(c), c.outputSize);
     }
     return ws;
+  }
+
+  /** Draws a fresh dropout mask for layer k's output and applies it: the input of layer k+1. */
+  private dropout(ws: Workspace, layer: number): void {
+    const n = ws.T * ws.B * featureSize(this.config);
+    const p = this.config.dropout;
+    const m = this.heap();
+    const mask = ws.masks[layer] / 4;
+    for (let i = 0; i < n; i++) m[mask + i] = this.random.next() < p ? 0 : 1 / (1 - p);
+    this.kernels().multiply(ws.dropped[layer], ws.outputs[layer], ws.masks[layer], n);
+  }
+
+  /** The input of a layer: the sequence, or the layer below's output (after dropout when it is on). */
+  private layerInput(ws: Workspace, layer: number): number {
+    if (layer === 0) return ws.x;
+    return layer - 1 < ws.dropped.length ? ws.dropped[layer - 1] : ws.outputs[layer - 1];
   }
 
   /** The pointers and sizes of one direction of one layer, as the cell kernels take them. */
@@ -490,7 +529,7 @@ export class RNN {
       out: ws.outputs[p.layer] + p.direction * H * 4,
       cache: ws.caches[p.layer * directions(c) + p.direction],
       scratch: ws.scratch,
-      x: p.layer === 0 ? ws.x : ws.outputs[p.layer - 1],
+      x: this.layerInput(ws, p.layer),
       lengths: ws.lengths,
       h0: this.stateAt(ws.h0, p, ws.B),
       c0: ws.c0 && this.stateAt(ws.c0, p, ws.B),
@@ -509,7 +548,7 @@ export class RNN {
   }
 
   private lossAndGradients(batch: Batch, init: States, target: LossTarget): { loss: number; ws: Workspace } {
-    const ws = this.forward(batch, init);
+    const ws = this.forward(batch, init, true);
     const loss = this.loss(ws, target);
     this.backward(ws);
     return { loss, ws };
@@ -571,6 +610,8 @@ export class RNN {
           dout: dTop + p.direction * H * 4,
         });
       }
+      // Back through the dropout between this layer and the one below: the same mask scales the gradient.
+      if (layer > 0 && layer - 1 < ws.dropped.length) k.multiply(dInput, dInput, ws.masks[layer - 1], T * B * DH);
       dTop = dInput;
       free ^= 1;
     }

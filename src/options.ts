@@ -25,6 +25,11 @@ export interface RNNOptions {
   outputSize?: number;
   /** Inputs and outputs as [B, T, F] instead of time-major [T, B, F] (default false). */
   batchFirst?: boolean;
+  /**
+   * Dropout on the outputs of every layer but the last, with this probability, in training only
+   * (`gradients`, `step`, `train`), scaled by 1/(1-p) as in PyTorch (default 0).
+   */
+  dropout?: number;
   /** Seed of the model's generator: initial weights, shuffling, sampling (default 0). */
   seed?: number;
   /** 'wasm' picks the SIMD build where the engine supports it, else the scalar build (default 'wasm'). */
@@ -59,13 +64,20 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: st
   return value as T;
 }
 
+function probability(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
+    throw new OptionError(`${name} must be a probability in [0, 1), got ${String(value)}`);
+  }
+  return value;
+}
+
 function bool(value: unknown, name: string): boolean {
   if (typeof value !== 'boolean') throw new OptionError(`${name} must be true or false, got ${String(value)}`);
   return value;
 }
 
 const MODEL_KEYS = ['cell', 'inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'nonlinearity', 'bias',
-  'outputSize', 'batchFirst', 'seed', 'backend'] as const;
+  'outputSize', 'batchFirst', 'dropout', 'seed', 'backend'] as const;
 
 export function modelConfig(options: RNNOptions): { config: ModelConfig; backend: BackendChoice } {
   checkKeys(options, MODEL_KEYS, 'RNN.create');
@@ -80,8 +92,12 @@ export function modelConfig(options: RNNOptions): { config: ModelConfig; backend
     bias: bool(o.bias ?? true, 'bias'),
     outputSize: o.outputSize === undefined || o.outputSize === 0 ? 0 : positiveInt(o.outputSize, 'outputSize'),
     batchFirst: bool(o.batchFirst ?? false, 'batchFirst'),
+    dropout: probability(o.dropout ?? 0, 'dropout'),
     seed: nonNegativeInt(o.seed ?? 0, 'seed'),
   };
+  if (config.dropout > 0 && config.numLayers === 1) {
+    throw new OptionError('dropout applies between stacked layers; with numLayers 1 it would do nothing');
+  }
   if (config.cell !== 'rnn' && o.nonlinearity !== undefined) {
     throw new OptionError(`nonlinearity applies to cell 'rnn' only; a '${config.cell}' cell has fixed gate functions`);
   }

@@ -388,6 +388,11 @@ function jsKernels(heap: JsHeap): Kernels {
       for (let i = 0; i < n; i++) m[at(x) + i] *= s;
     },
 
+    multiply(out, a, b, n) {
+      const m = heap.f32;
+      for (let i = 0; i < n; i++) m[at(out) + i] = m[at(a) + i] * m[at(b) + i];
+    },
+
     clamp(x, n, limit) {
       const m = heap.f32;
       for (let i = 0; i < n; i++) m[at(x) + i] = Math.min(limit, Math.max(-limit, m[at(x) + i]));

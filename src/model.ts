@@ -96,6 +96,14 @@ export interface CellResult {
   c?: Tensor;
 }
 
+export interface UnrollOptions extends SequenceOptions {
+  /**
+   * Run as in training: with dropout, a fresh mask from the model's generator each call (Monte Carlo
+   * dropout). Default false: inference, no dropout.
+   */
+  training?: boolean;
+}
+
 export interface LossOptions extends SequenceOptions {
   /** 'mse' (default) or 'cross_entropy' over the head's logits. */
   loss?: LossKind;
@@ -208,10 +216,13 @@ export class RNN {
   // ---- inference -------------------------------------------------------------------------------------
 
   /** Runs the model over a whole sequence [T, B, I] ([B, T, I] with batchFirst). */
-  unroll(input: TensorInput, options: SequenceOptions = {}): UnrollResult {
-    checkKeys(options, ['h0', 'c0', 'lengths'], 'unroll');
+  unroll(input: TensorInput, options: UnrollOptions = {}): UnrollResult {
+    checkKeys(options, ['h0', 'c0', 'lengths', 'training'], 'unroll');
     const batch = this.batch(input, options.lengths);
-    const ws = this.forward(batch, this.initialState(options, batch.B));
+    if (options.training !== undefined && typeof options.training !== 'boolean') {
+      throw new OptionError(`unroll: training must be true or false, got ${String(options.training)}`);
+    }
+    const ws = this.forward(batch, this.initialState(options, batch.B), options.training ?? false);
     return {
       output: this.readSequence(ws.outputs[this.config.numLayers - 1], batch.T, batch.B, featureSize(this.config)),
       y: this.readSequence(ws.y, batch.T, batch.B, outputWidth(this.config)),

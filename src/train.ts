@@ -1,24 +1,38 @@
 /**
- * Mini-batch training over a dataset of sequences. Sequences of equal length are stacked into time-major
- * batches (different lengths never share a batch, so no padding is needed), batches are reshuffled every
- * epoch from a seeded generator, and each batch is one `step`.
+ * Mini-batch training over a dataset of sequences, the way PyTorch and Keras users expect it: seeded
+ * shuffling; sequences of different lengths batched by similar length and padded (packed-sequence semantics,
+ * so padding changes nothing); a learning-rate schedule stepped per epoch; a validation split or set; early
+ * stopping that restores the best weights; truncated BPTT over long sequences; and a per-epoch history.
  */
 import { OptionError, ShapeError } from './errors.js';
 import { outputWidth } from './layout.js';
-import type { LossTarget, RNN, StepResult } from './model.js';
+import type { Batch, LossTarget, RNN, States, StepResult } from './model.js';
 import { type OptimizerConfig, type OptimizerOptions, optimizerConfig } from './optimizers.js';
 import { type Clipping, type LossKind, checkKeys, clipping, lossKind, nonNegativeInt, positiveInt } from './options.js';
 import { Random } from './random.js';
+import { type ScheduleOptions, createSchedule } from './schedules.js';
 import { type TensorInput, flatten, toFloatTensor, toIdTensor } from './tensor.js';
 
 export interface Sample {
-  /** One sequence, [T, I]. */
+  /** One sequence, [T, I]; sequences may differ in length. */
   input: TensorInput;
   /**
    * MSE: [T, O] (a target at every step) or [O] (at the last step only).
    * Cross-entropy: class ids [T] (every step) or a single id (last step only).
    */
   target: TensorInput | number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  /** Mean training loss, weighted by the number of sequences in each batch. */
+  loss: number;
+  /** Mean validation loss, when there is validation data. */
+  valLoss?: number;
+  /** The learning rate used during the epoch. */
+  lr: number;
+  /** Mean gradient norm before clipping. */
+  gradNorm: number;
 }
 
 export interface TrainProgress {
@@ -30,8 +44,20 @@ export interface TrainProgress {
   loss: number;
   /** This batch's gradient norm before clipping. */
   gradNorm: number;
-  /** Mean loss over the epoch's batches so far, weighted by batch size. */
+  /** Mean loss over the epoch's batches so far. */
   epochLoss: number;
+  lr: number;
+  /** The epochs completed so far. */
+  history: readonly EpochRecord[];
+}
+
+export interface EarlyStopping {
+  /** Epochs without improvement before stopping (default 5). */
+  patience?: number;
+  /** The smallest decrease that counts as an improvement (default 0). */
+  minDelta?: number;
+  /** Put back the weights of the best epoch when stopping or finishing (default true). */
+  restoreBestWeights?: boolean;
 }
 
 export interface TrainOptions {
@@ -43,21 +69,44 @@ export interface TrainOptions {
   seed?: number;
   loss?: LossKind;
   optimizer?: OptimizerOptions;
+  /** A learning-rate schedule, stepped after every epoch (default: constant). */
+  schedule?: ScheduleOptions;
   clipGradNorm?: number;
   clipGradValue?: number;
-  /** Called after every batch. */
+  /** Hold out this fraction of the dataset (its last samples, as Keras does) for validation. */
+  validationSplit?: number;
+  /** Or validate on these samples. */
+  validationData?: readonly Sample[];
+  /** Stop when the validation loss (the training loss without validation data) stops improving. */
+  earlyStopping?: EarlyStopping;
+  /**
+   * Truncated BPTT: train sequences longer than this in chunks of this many steps, one optimizer step per
+   * chunk, carrying the state (detached) from chunk to chunk. Needs a target at every step.
+   */
+  tbptt?: number;
+  /** Called after every optimizer step. */
   onProgress?: (progress: TrainProgress) => void;
+  /** Called after every epoch, with its record appended to the history. */
+  onEpoch?: (record: EpochRecord, history: readonly EpochRecord[]) => void;
 }
 
 export interface TrainHistory {
-  /** Mean training loss of each epoch, weighted by batch size. */
+  epochs: EpochRecord[];
+  /** Training loss per epoch (the same numbers as in `epochs`, for plotting). */
   loss: number[];
-  /** Mean gradient norm (before clipping) of each epoch. */
+  /** Validation loss per epoch, when there is validation data. */
+  valLoss: number[];
+  lr: number[];
   gradNorm: number[];
+  /** The epoch (1-based) whose weights the model holds at the end when best weights were restored. */
+  bestEpoch?: number;
+  /** Whether early stopping ended training before `epochs`. */
+  stoppedEarly: boolean;
 }
 
-interface PreparedSample {
-  x: Float32Array; // [T, I]
+/** One sequence, checked: x [T, I], target [T, O] / [O] (MSE) or ids [T] / [1] (cross-entropy). */
+interface Prepared {
+  x: Float32Array;
   target: Float32Array | Int32Array;
   T: number;
   lastStep: boolean;
@@ -65,115 +114,242 @@ interface PreparedSample {
 
 /** Let a page repaint and timers fire at least this often while training runs on the calling thread. */
 const YIELD_EVERY_MS = 50;
+/** Batches are drawn from pools of this many batches' worth of samples, sorted by length within a pool. */
+const BUCKET_POOL = 16;
+
+const OPTION_KEYS = ['epochs', 'batchSize', 'shuffle', 'seed', 'loss', 'optimizer', 'schedule', 'clipGradNorm',
+  'clipGradValue', 'validationSplit', 'validationData', 'earlyStopping', 'tbptt', 'onProgress', 'onEpoch'];
 
 export async function trainLoop(model: RNN, data: readonly Sample[], options: TrainOptions,
   modelRandom: Random): Promise<TrainHistory> {
-  checkKeys(options, ['epochs', 'batchSize', 'shuffle', 'seed', 'loss', 'optimizer', 'clipGradNorm', 'clipGradValue', 'onProgress'], 'train');
+  checkKeys(options, OPTION_KEYS, 'train');
   const epochs = positiveInt(options.epochs ?? 1, 'train.epochs');
   const batchSize = positiveInt(options.batchSize ?? 32, 'train.batchSize');
   const kind = lossKind(options.loss);
   const optimizer = optimizerConfig(options.optimizer);
+  const schedule = createSchedule(options.schedule, optimizer.lr);
   const clip = clipping(options);
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
-    throw new OptionError('train.onProgress must be a function');
+  const tbptt = options.tbptt === undefined ? undefined : positiveInt(options.tbptt, 'train.tbptt');
+  for (const name of ['onProgress', 'onEpoch'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new OptionError(`train.${name} must be a function`);
   }
   const random = options.seed === undefined ? modelRandom : new Random(nonNegativeInt(options.seed, 'train.seed'));
-  const samples = prepare(model, data, kind);
 
-  const history: TrainHistory = { loss: [], gradNorm: [] };
+  // Everything is checked before the first step, so that a bad sample cannot stop training half-way.
+  const all = prepare(model, data, kind, 'dataset');
+  const { train, validation } = splitValidation(model, all, options, kind);
+  if (tbptt !== undefined && train.some((s) => s.lastStep)) {
+    throw new OptionError('train.tbptt needs a target at every step; a last-step target would only train the final chunk');
+  }
+  const stopping = earlyStopping(options.earlyStopping);
+
+  const history: TrainHistory = { epochs: [], loss: [], valLoss: [], lr: [], gradNorm: [], stoppedEarly: false };
+  let best = { loss: Infinity, epoch: 0, weights: null as ReturnType<RNN['stateDict']> | null };
   let lastYield = Date.now();
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const order = samples.map((_, i) => i);
-    if (options.shuffle ?? true) random.shuffle(order);
-    const batches = makeBatches(order, samples, batchSize);
-    if (options.shuffle ?? true) random.shuffle(batches);
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const lr = schedule.lr;
+    const config: OptimizerConfig = { ...optimizer, lr };
+    const batches = makeBatches(train, batchSize, options.shuffle ?? true, random, tbptt !== undefined);
     let lossSum = 0;
     let normSum = 0;
-    let seen = 0;
-    for (let i = 0; i < batches.length; i++) {
-      const batch = batches[i].map((j) => samples[j]);
-      const result: StepResult = stepOnBatch(model, batch, kind, optimizer, clip);
-      lossSum += result.loss * batch.length;
-      normSum += result.gradNorm * batch.length;
-      seen += batch.length;
-      options.onProgress?.({ epoch: epoch + 1, epochs, batch: i + 1, batches: batches.length, loss: result.loss,
-        gradNorm: result.gradNorm, epochLoss: lossSum / seen });
-      if (Date.now() - lastYield > YIELD_EVERY_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        lastYield = Date.now();
+    let weight = 0;
+    let stepIndex = 0;
+    const steps = batches.reduce((n, b) => n + stepCount(train, b, tbptt), 0);
+    for (const indices of batches) {
+      const samples = indices.map((i) => train[i]);
+      for (const result of stepsOnBatch(model, samples, kind, config, clip, tbptt)) {
+        lossSum += result.loss * samples.length;
+        normSum += result.gradNorm * samples.length;
+        weight += samples.length;
+        stepIndex += 1;
+        options.onProgress?.({ epoch, epochs, batch: stepIndex, batches: steps, loss: result.loss,
+          gradNorm: result.gradNorm, epochLoss: lossSum / weight, lr, history: history.epochs });
+        if (Date.now() - lastYield > YIELD_EVERY_MS) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          lastYield = Date.now();
+        }
       }
     }
-    history.loss.push(lossSum / seen);
-    history.gradNorm.push(normSum / seen);
+    const record: EpochRecord = { epoch, loss: lossSum / weight, lr, gradNorm: normSum / weight };
+    if (validation.length) record.valLoss = evaluateSamples(model, validation, kind, batchSize);
+    history.epochs.push(record);
+    history.loss.push(record.loss);
+    if (record.valLoss !== undefined) history.valLoss.push(record.valLoss);
+    history.lr.push(lr);
+    history.gradNorm.push(record.gradNorm);
+    options.onEpoch?.(record, history.epochs);
+
+    const monitored = record.valLoss ?? record.loss;
+    schedule.step(monitored);
+    if (stopping) {
+      if (monitored < best.loss - stopping.minDelta) {
+        best = { loss: monitored, epoch, weights: stopping.restoreBestWeights ? model.stateDict() : null };
+      } else if (epoch - best.epoch >= stopping.patience) {
+        history.stoppedEarly = epoch < epochs;
+        break;
+      }
+    }
+  }
+  if (stopping?.restoreBestWeights && best.weights) {
+    model.loadStateDict(best.weights);
+    history.bestEpoch = best.epoch;
   }
   return history;
 }
 
-/** Checks every sample up front, so that a bad one fails before any weight changes. */
-function prepare(model: RNN, data: readonly Sample[], kind: LossKind): PreparedSample[] {
-  if (!Array.isArray(data) || data.length === 0) throw new ShapeError('train: the dataset must be a non-empty array of { input, target }');
+/** The mean loss of a dataset in inference mode, weighted by sequences per batch. */
+function evaluateSamples(model: RNN, samples: readonly Prepared[], kind: LossKind, batchSize: number): number {
+  let sum = 0;
+  for (const indices of makeBatches(samples, batchSize, false, null, false)) {
+    const batch = indices.map((i) => samples[i]);
+    const { x, target } = stack(model, batch, kind);
+    sum += model.evaluateBatch(x, NO_STATE, target) * batch.length;
+  }
+  return sum / samples.length;
+}
+
+const NO_STATE: States = { h: null, c: null };
+
+/** Checks every sample up front; every target must have the same kind (every step, or the last step). */
+function prepare(model: RNN, data: readonly Sample[], kind: LossKind, name: string): Prepared[] {
+  if (!Array.isArray(data) || data.length === 0) throw new ShapeError(`train: ${name} must be a non-empty array of { input, target }`);
   const c = model.config;
   const O = outputWidth(c);
-  let lastStep: boolean | undefined;
-  return data.map((sample, i) => {
-    const where = `dataset[${i}]`;
+  const prepared = data.map((sample, i) => {
+    const where = `${name}[${i}]`;
     checkKeys(sample, ['input', 'target'], where);
     const x = toFloatTensor(sample.input, `${where}.input`, [null, c.inputSize]);
     const T = x.shape[0];
-    const targetValue = (typeof sample.target === 'number' ? [sample.target] : sample.target) as TensorInput;
-    const rank = flatten(targetValue, `${where}.target`).shape.length;
-    let prepared: PreparedSample;
-    if (kind === 'mse') {
-      const last = rank === 1;
-      const t = toFloatTensor(targetValue, `${where}.target`, last ? [O] : [T, O]);
-      prepared = { x: x.data, target: t.data, T, lastStep: last };
-    } else {
-      const last = typeof sample.target === 'number';
-      const t = toIdTensor(targetValue, `${where}.target`, last ? [1] : [T], O);
-      prepared = { x: x.data, target: t.data, T, lastStep: last };
-    }
-    lastStep ??= prepared.lastStep;
-    if (prepared.lastStep !== lastStep) {
-      throw new ShapeError(`${where}.target: mixes a last-step target with every-step targets in dataset[0]; use one kind`);
-    }
-    return prepared;
+    const single = typeof sample.target === 'number';
+    const target = (single ? [sample.target] : sample.target) as TensorInput;
+    const rank = flatten(target, `${where}.target`).shape.length;
+    return kind === 'mse'
+      ? { x: x.data, T, lastStep: rank === 1, target: toFloatTensor(target, `${where}.target`, rank === 1 ? [O] : [T, O]).data }
+      : { x: x.data, T, lastStep: single, target: toIdTensor(target, `${where}.target`, single ? [1] : [T], O).data };
   });
+  const mixed = prepared.findIndex((p) => p.lastStep !== prepared[0].lastStep);
+  if (mixed >= 0) {
+    throw new ShapeError(`${name}[${mixed}].target: a ${prepared[mixed].lastStep ? 'last-step' : 'every-step'} target, but ${name}[0] has the other kind; use one kind`);
+  }
+  return prepared;
 }
 
-/** Batches of up to batchSize samples of one length, in the order given. */
-function makeBatches(order: number[], samples: PreparedSample[], batchSize: number): number[][] {
-  const byLength = new Map<number, number[]>();
-  for (const i of order) {
-    const bucket = byLength.get(samples[i].T) ?? [];
-    bucket.push(i);
-    byLength.set(samples[i].T, bucket);
+function splitValidation(model: RNN, all: Prepared[], options: TrainOptions, kind: LossKind) {
+  const split = options.validationSplit;
+  if (split !== undefined && options.validationData !== undefined) {
+    throw new OptionError('train: give validationSplit or validationData, not both');
   }
+  if (options.validationData !== undefined) {
+    const validation = prepare(model, options.validationData, kind, 'validationData');
+    if (validation[0].lastStep !== all[0].lastStep) throw new ShapeError('validationData: its targets must be of the same kind as the dataset\'s');
+    return { train: all, validation };
+  }
+  if (split === undefined || split === 0) return { train: all, validation: [] };
+  if (typeof split !== 'number' || !(split > 0 && split < 1)) {
+    throw new OptionError(`train.validationSplit must be a fraction in (0, 1), got ${String(split)}`);
+  }
+  const held = Math.round(all.length * split);
+  if (held < 1 || held >= all.length) {
+    throw new OptionError(`train.validationSplit ${split} of ${all.length} samples leaves ${all.length - held} to train and ${held} to validate; both need at least one`);
+  }
+  return { train: all.slice(0, all.length - held), validation: all.slice(all.length - held) };
+}
+
+function earlyStopping(options: EarlyStopping | undefined) {
+  if (options === undefined) return null;
+  checkKeys(options, ['patience', 'minDelta', 'restoreBestWeights'], 'train.earlyStopping');
+  const minDelta = options.minDelta ?? 0;
+  if (typeof minDelta !== 'number' || !(minDelta >= 0)) {
+    throw new OptionError(`train.earlyStopping.minDelta must be a number ≥ 0, got ${String(minDelta)}`);
+  }
+  const restore = options.restoreBestWeights ?? true;
+  if (typeof restore !== 'boolean') throw new OptionError('train.earlyStopping.restoreBestWeights must be true or false');
+  return { patience: positiveInt(options.patience ?? 5, 'train.earlyStopping.patience'), minDelta, restoreBestWeights: restore };
+}
+
+/**
+ * Batches of sample indices. With shuffling, samples are shuffled, then sorted by length within pools of a
+ * few batches so that each batch pads little, and the batches are shuffled again. `sameLength` (truncated
+ * BPTT) keeps only sequences of equal length together, so that every chunk of a batch is full.
+ */
+function makeBatches(samples: readonly Prepared[], batchSize: number, shuffle: boolean, random: Random | null,
+  sameLength: boolean): number[][] {
+  const order = samples.map((_, i) => i);
+  if (shuffle && random) random.shuffle(order);
   const batches: number[][] = [];
-  for (const bucket of byLength.values()) {
-    for (let i = 0; i < bucket.length; i += batchSize) batches.push(bucket.slice(i, i + batchSize));
+  const pool = sameLength ? order.length : batchSize * BUCKET_POOL;
+  for (let start = 0; start < order.length; start += pool) {
+    const group = order.slice(start, start + pool).sort((a, b) => samples[a].T - samples[b].T);
+    for (let i = 0; i < group.length;) {
+      let end = Math.min(i + batchSize, group.length);
+      if (sameLength) while (samples[group[end - 1]].T !== samples[group[i]].T) end--;
+      batches.push(group.slice(i, end));
+      i = end;
+    }
   }
+  if (shuffle && random) random.shuffle(batches);
   return batches;
 }
 
-/** Stacks samples of one length into time-major [T, B, ·] tensors and takes one optimizer step. */
-function stepOnBatch(model: RNN, batch: PreparedSample[], kind: LossKind,
-  optimizer: OptimizerConfig, clip: Clipping): StepResult {
-  const T = batch[0].T;
-  const B = batch.length;
+/** Optimizer steps a batch takes: one, or one per chunk with truncated BPTT (its sequences share a length). */
+function stepCount(samples: readonly Prepared[], batch: number[], tbptt: number | undefined): number {
+  return tbptt === undefined ? 1 : Math.ceil(samples[batch[0]].T / tbptt);
+}
+
+/** Stacks samples into a time-major batch padded to the longest, with its lengths and loss target. */
+function stack(model: RNN, samples: readonly Prepared[], kind: LossKind): { x: Batch; target: LossTarget } {
+  const T = Math.max(...samples.map((s) => s.T));
+  const B = samples.length;
   const I = model.config.inputSize;
   const x = new Float32Array(T * B * I);
-  batch.forEach((s, b) => {
-    for (let t = 0; t < T; t++) x.set(s.x.subarray(t * I, (t + 1) * I), (t * B + b) * I);
+  samples.forEach((s, b) => {
+    for (let t = 0; t < s.T; t++) x.set(s.x.subarray(t * I, (t + 1) * I), (t * B + b) * I);
   });
-  const lastStep = batch[0].lastStep;
+  const ragged = samples.some((s) => s.T !== T);
+  const lengths = ragged ? Int32Array.from(samples, (s) => s.T) : null;
+  const lastStep = samples[0].lastStep;
   const width = kind === 'mse' ? outputWidth(model.config) : 1;
-  const steps = lastStep ? 1 : T;
-  const stacked = kind === 'mse' ? new Float32Array(steps * B * width) : new Int32Array(steps * B);
-  batch.forEach((s, b) => {
+  const rows = lastStep ? 1 : T;
+  const stacked = kind === 'mse' ? new Float32Array(rows * B * width) : new Int32Array(rows * B);
+  samples.forEach((s, b) => {
+    const steps = lastStep ? 1 : s.T;
     for (let t = 0; t < steps; t++) stacked.set(s.target.subarray(t * width, (t + 1) * width), (t * B + b) * width);
   });
   const target: LossTarget = kind === 'mse'
     ? { kind, data: stacked as Float32Array, lastStep }
     : { kind, ids: stacked as Int32Array, lastStep };
-  return model.stepBatch({ x, T, B, lengths: null }, { h: null, c: null }, target, optimizer, clip);
+  return { x: { x, T, B, lengths }, target };
 }
+
+/** One optimizer step per batch, or with truncated BPTT one per chunk of `tbptt` steps, carrying the state. */
+function* stepsOnBatch(model: RNN, samples: readonly Prepared[], kind: LossKind, optimizer: OptimizerConfig,
+  clip: Clipping, tbptt: number | undefined): Generator<StepResult> {
+  const { x, target } = stack(model, samples, kind);
+  if (tbptt === undefined || x.T <= tbptt) {
+    yield model.stepBatch(x, NO_STATE, target, optimizer, clip);
+    return;
+  }
+  let state = NO_STATE;
+  for (const chunk of chunks(model, x, target, tbptt)) {
+    const result = model.stepBatch(chunk.x, state, chunk.target, optimizer, clip);
+    state = { h: result.hN.data, c: result.cN?.data ?? null };
+    yield result;
+  }
+}
+
+/** Consecutive chunks of k steps (the last may be shorter) of a full-length, every-step batch. */
+function* chunks(model: RNN, x: Batch, target: LossTarget, k: number): Generator<{ x: Batch; target: LossTarget }> {
+  const I = model.config.inputSize;
+  const width = target.kind === 'mse' ? outputWidth(model.config) : 1;
+  for (let t0 = 0; t0 < x.T; t0 += k) {
+    const T = Math.min(k, x.T - t0);
+    const rows = (a: Float32Array | Int32Array, w: number) => a.subarray(t0 * x.B * w, (t0 + T) * x.B * w);
+    yield {
+      x: { x: rows(x.x, I) as Float32Array, T, B: x.B, lengths: null },
+      target: target.kind === 'mse'
+        ? { kind: 'mse', data: rows(target.data, width) as Float32Array, lastStep: false }
+        : { kind: 'cross_entropy', ids: rows(target.ids, 1) as Int32Array, lastStep: false },
+    };
+  }
+}
+

@@ -92,6 +92,16 @@ describe.each(BACKENDS)('api [%s]', (backend) => {
     }
   });
 
+  it('evaluate gives the loss of gradients without touching gradients or weights', async () => {
+    const net = await RNN.create({ cell: 'lstm', inputSize: 2, hiddenSize: 3, outputSize: 2, seed: 8, backend });
+    const input = { data: randomArray(4 * 2 * 2, 5), shape: [4, 2, 2] };
+    const target = { data: Float32Array.from([0, 1]), shape: [2] };
+    const before = net.stateDict();
+    expect(net.evaluate(input, target, { loss: 'cross_entropy', lengths: [4, 2] }))
+      .toBe(net.gradients(input, target, { loss: 'cross_entropy', lengths: [4, 2] }).loss);
+    expect(net.stateDict()).toEqual(before);
+  });
+
   it('state dicts round-trip, with and without the rnn. prefix', async () => {
     const a = await RNN.create({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, outputSize: 2, seed: 1, backend });
     const b = await RNN.create({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, outputSize: 2, seed: 2, backend });

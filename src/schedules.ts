@@ -1,0 +1,164 @@
+/**
+ * Learning-rate schedules with PyTorch's formulas, stepped once per epoch as PyTorch's schedulers usually are.
+ * Each gives the learning rate of epoch e (0, 1, …) from the optimizer's base rate; ReduceLROnPlateau also
+ * watches a metric. Names and defaults follow torch.optim.lr_scheduler, camelCased.
+ */
+import { OptionError } from './errors.js';
+import { checkKeys } from './options.js';
+
+export type ScheduleOptions =
+  /** StepLR: lr · gamma^⌊e / stepSize⌋. */
+  | { kind: 'step'; stepSize: number; gamma?: number }
+  /** ExponentialLR: lr · gamma^e. */
+  | { kind: 'exponential'; gamma: number }
+  /** CosineAnnealingLR: etaMin + (lr - etaMin)(1 + cos(π e / tMax)) / 2. */
+  | { kind: 'cosine'; tMax: number; etaMin?: number }
+  /** LinearLR (linear warm-up): lr · (startFactor + (endFactor - startFactor) · min(e, totalIters) / totalIters). */
+  | { kind: 'linear'; startFactor?: number; endFactor?: number; totalIters?: number }
+  /** ReduceLROnPlateau: lr · factor whenever the metric has not improved for `patience` epochs. */
+  | { kind: 'plateau'; mode?: 'min' | 'max'; factor?: number; patience?: number; threshold?: number;
+      thresholdMode?: 'rel' | 'abs'; cooldown?: number; minLr?: number; eps?: number };
+
+export interface Schedule {
+  /** The learning rate for the current epoch. */
+  readonly lr: number;
+  /** Advances one epoch; `metric` (validation loss, else training loss) feeds ReduceLROnPlateau. */
+  step(metric: number): void;
+}
+
+const KEYS: Record<ScheduleOptions['kind'], readonly string[]> = {
+  step: ['stepSize', 'gamma'],
+  exponential: ['gamma'],
+  cosine: ['tMax', 'etaMin'],
+  linear: ['startFactor', 'endFactor', 'totalIters'],
+  plateau: ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps'],
+};
+
+export function createSchedule(options: ScheduleOptions | undefined, baseLr: number): Schedule {
+  if (options === undefined) return closedForm(() => baseLr);
+  checkKeys(options, ['kind', ...new Set(Object.values(KEYS).flat())], 'schedule');
+  const o = options as ScheduleOptions;
+  if (!(o.kind in KEYS)) {
+    throw new OptionError(`schedule.kind must be one of ${Object.keys(KEYS).map((k) => `'${k}'`).join(', ')}, got ${String(o.kind)}`);
+  }
+  checkKeys(o, ['kind', ...KEYS[o.kind]], `schedule (${o.kind})`);
+  switch (o.kind) {
+    case 'step': {
+      const stepSize = positiveInt(o.stepSize, 'stepSize');
+      const gamma = positive(o.gamma ?? 0.1, 'gamma');
+      return closedForm((e) => baseLr * gamma ** Math.floor(e / stepSize));
+    }
+    case 'exponential': {
+      const gamma = positive(o.gamma, 'gamma');
+      return closedForm((e) => baseLr * gamma ** e);
+    }
+    case 'cosine': {
+      const tMax = positiveInt(o.tMax, 'tMax');
+      const etaMin = nonNegative(o.etaMin ?? 0, 'etaMin');
+      return closedForm((e) => etaMin + ((baseLr - etaMin) * (1 + Math.cos((Math.PI * e) / tMax))) / 2);
+    }
+    case 'linear': {
+      const start = factorIn01(o.startFactor ?? 1 / 3, 'startFactor');
+      const end = factorIn01(o.endFactor ?? 1, 'endFactor');
+      const total = positiveInt(o.totalIters ?? 5, 'totalIters');
+      return closedForm((e) => baseLr * (start + ((end - start) * Math.min(e, total)) / total));
+    }
+    case 'plateau':
+      return plateau(o, baseLr);
+  }
+}
+
+function closedForm(lrAt: (epoch: number) => number): Schedule {
+  let epoch = 0;
+  return {
+    get lr() {
+      return lrAt(epoch);
+    },
+    step() {
+      epoch += 1;
+    },
+  };
+}
+
+/** PyTorch's ReduceLROnPlateau: compares each metric with the best so far, waits, reduces, cools down. */
+function plateau(o: Extract<ScheduleOptions, { kind: 'plateau' }>, baseLr: number): Schedule {
+  const mode = o.mode ?? 'min';
+  if (mode !== 'min' && mode !== 'max') throw new OptionError(`schedule.mode must be 'min' or 'max', got ${String(mode)}`);
+  const thresholdMode = o.thresholdMode ?? 'rel';
+  if (thresholdMode !== 'rel' && thresholdMode !== 'abs') {
+    throw new OptionError(`schedule.thresholdMode must be 'rel' or 'abs', got ${String(thresholdMode)}`);
+  }
+  const factor = factorIn01(o.factor ?? 0.1, 'factor');
+  if (factor >= 1) throw new OptionError('schedule.factor must be below 1: it multiplies the learning rate on a plateau');
+  const patience = nonNegativeInt(o.patience ?? 10, 'patience');
+  const threshold = nonNegative(o.threshold ?? 1e-4, 'threshold');
+  const cooldown = nonNegativeInt(o.cooldown ?? 0, 'cooldown');
+  const minLr = nonNegative(o.minLr ?? 0, 'minLr');
+  const eps = nonNegative(o.eps ?? 1e-8, 'eps');
+  const better = (a: number, best: number) => {
+    if (mode === 'min') return thresholdMode === 'rel' ? a < best * (1 - threshold) : a < best - threshold;
+    return thresholdMode === 'rel' ? a > best * (1 + threshold) : a > best + threshold;
+  };
+  let lr = baseLr;
+  let best = mode === 'min' ? Infinity : -Infinity;
+  let badEpochs = 0;
+  let cooldownLeft = 0;
+  return {
+    get lr() {
+      return lr;
+    },
+    step(metric: number) {
+      if (better(metric, best)) {
+        best = metric;
+        badEpochs = 0;
+      } else {
+        badEpochs += 1;
+      }
+      if (cooldownLeft > 0) {
+        cooldownLeft -= 1;
+        badEpochs = 0; // bad epochs in cooldown are ignored
+      }
+      if (badEpochs > patience) {
+        const reduced = Math.max(lr * factor, minLr);
+        if (lr - reduced > eps) lr = reduced; // changes smaller than eps are ignored
+        cooldownLeft = cooldown;
+        badEpochs = 0;
+      }
+    },
+  };
+}
+
+function positive(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new OptionError(`schedule.${name} must be a finite number > 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegative(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+    throw new OptionError(`schedule.${name} must be a finite number ≥ 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function factorIn01(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
+    throw new OptionError(`schedule.${name} must be a number in (0, 1], got ${String(value)}`);
+  }
+  return value;
+}
+
+function positiveInt(value: unknown, name: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
+    throw new OptionError(`schedule.${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value as number;
+}
+
+function nonNegativeInt(value: unknown, name: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new OptionError(`schedule.${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value as number;
+}

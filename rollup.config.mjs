@@ -12,8 +12,8 @@ function wasmBesideBundle() {
   return {
     name: 'wasm-beside-bundle',
     transform(code, id) {
-      if (!id.endsWith('src/backends/wasm.ts')) return null;
-      if (!code.includes('../../build/rnn-')) this.error('src/backends/wasm.ts no longer names ../../build/rnn-<build>.wasm');
+      if (!id.endsWith('src/backends/wasm-default.ts')) return null;
+      if (!code.includes('../../build/rnn-')) this.error('src/backends/wasm-default.ts no longer names ../../build/rnn-<build>.wasm');
       return { code: code.replaceAll('../../build/rnn-', './rnn-'), map: null };
     },
     generateBundle() {

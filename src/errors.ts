@@ -26,3 +26,12 @@ export class DisposedError extends RnnError {}
 
 /** The requested sizes need more memory than the backend can address. */
 export class MemoryLimitError extends RnnError {}
+
+/**
+ * A WebAssembly build could not be fetched, read or compiled: a wrong URL, a server's error or fallback page
+ * where the .wasm should be, a file that is not WebAssembly.
+ */
+export class WasmLoadError extends RnnError {}
+
+/** The worker behind a WorkerRNN failed to start, crashed, or answered with a message that could not be read. */
+export class WorkerError extends RnnError {}

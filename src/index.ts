@@ -2,14 +2,18 @@ export { RNN } from './model.js';
 export type {
   CellResult, CellState, GradientsResult, InitialState, SequenceOptions, UnrollOptions, LossOptions, StepOptions, StepResult, UnrollResult,
 } from './model.js';
-export type { BackendChoice, LossKind, RNNOptions } from './options.js';
+export type { BackendChoice, LossKind, RNNOptions, WasmSource, WasmSources } from './options.js';
 export type { OptimizerOptions } from './optimizers.js';
 export type { EarlyStopping, EpochRecord, Sample, TrainHistory, TrainOptions, TrainProgress } from './train.js';
 export type { ScheduleOptions } from './schedules.js';
 export type { GenerateOptions, GenerateResult } from './generate.js';
 export type { IdTensor, Tensor, TensorInput } from './tensor.js';
 export type { BackendName } from './backend.js';
-export { simdSupported } from './backends/wasm.js';
+export { simdSupported, wasmSupported } from './backends/wasm.js';
+export { WorkerRNN } from './worker-client.js';
+export { serveRNN } from './worker.js';
+export type { MessageEndpoint } from './worker-protocol.js';
 export {
-  DisposedError, MemoryLimitError, NonFiniteError, OptionError, RnnError, ShapeError, StateDictError,
+  DisposedError, MemoryLimitError, NonFiniteError, OptionError, RnnError, ShapeError, StateDictError, WasmLoadError,
+  WorkerError,
 } from './errors.js';

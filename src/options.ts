@@ -8,6 +8,24 @@ import type { ModelConfig } from './layout.js';
 
 export type BackendChoice = 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js';
 
+/**
+ * One WebAssembly build: its URL (a string is resolved against the page's base URL), its bytes, or a module
+ * compiled already (e.g. by `WebAssembly.compileStreaming` over a fetch of your own).
+ */
+export type WasmSource = string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
+
+/** Where each build comes from; a build left out is looked for beside the library's module. */
+export interface WasmSources {
+  simd?: WasmSource;
+  scalar?: WasmSource;
+}
+
+/** What `RNN.create` asks of the backends: which one, and where the WebAssembly builds come from. */
+export interface BackendRequest {
+  choice: BackendChoice;
+  wasm: WasmSources;
+}
+
 export interface RNNOptions {
   /** The recurrent cell: 'rnn' (Elman, default), 'lstm' or 'gru', with PyTorch's equations and gate order. */
   cell?: CellKind;
@@ -32,8 +50,16 @@ export interface RNNOptions {
   dropout?: number;
   /** Seed of the model's generator: initial weights, shuffling, sampling (default 0). */
   seed?: number;
-  /** 'wasm' picks the SIMD build where the engine supports it, else the scalar build (default 'wasm'). */
+  /**
+   * 'wasm' (default) picks the SIMD build where the engine supports it, else the scalar build, and the pure-JS
+   * kernels where WebAssembly is absent or refused; `net.backend` tells which runs.
+   */
   backend?: BackendChoice;
+  /**
+   * Where the WebAssembly builds come from when not from beside the library's module: a folder URL ending in
+   * '/' that holds rnn-simd.wasm and rnn-scalar.wasm (a CDN, a custom path), or each build's URL or bytes.
+   */
+  wasm?: string | URL | WasmSources;
 }
 
 export type LossKind = 'mse' | 'cross_entropy';
@@ -77,9 +103,9 @@ function bool(value: unknown, name: string): boolean {
 }
 
 const MODEL_KEYS = ['cell', 'inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'nonlinearity', 'bias',
-  'outputSize', 'batchFirst', 'dropout', 'seed', 'backend'] as const;
+  'outputSize', 'batchFirst', 'dropout', 'seed', 'backend', 'wasm'] as const;
 
-export function modelConfig(options: RNNOptions): { config: ModelConfig; backend: BackendChoice } {
+export function modelConfig(options: RNNOptions): { config: ModelConfig; backend: BackendRequest } {
   checkKeys(options, MODEL_KEYS, 'RNN.create');
   const o = options as RNNOptions;
   const config: ModelConfig = {
@@ -101,8 +127,35 @@ export function modelConfig(options: RNNOptions): { config: ModelConfig; backend
   if (config.cell !== 'rnn' && o.nonlinearity !== undefined) {
     throw new OptionError(`nonlinearity applies to cell 'rnn' only; a '${config.cell}' cell has fixed gate functions`);
   }
-  const backend = oneOf(o.backend ?? 'wasm', ['wasm', 'wasm-simd', 'wasm-scalar', 'js'] as const, 'backend');
-  return { config, backend };
+  const choice = oneOf(o.backend ?? 'wasm', ['wasm', 'wasm-simd', 'wasm-scalar', 'js'] as const, 'backend');
+  return { config, backend: { choice, wasm: wasmSources(o.wasm) } };
+}
+
+const WASM_BUILDS = ['simd', 'scalar'] as const;
+
+function wasmSources(value: unknown): WasmSources {
+  if (value === undefined) return {};
+  if (typeof value === 'string' || value instanceof URL) {
+    const folder = String(value);
+    if (!folder.endsWith('/')) {
+      throw new OptionError(`wasm: a folder URL must end with '/', got '${folder}'; to name each file, pass { simd, scalar }`);
+    }
+    return { simd: `${folder}rnn-simd.wasm`, scalar: `${folder}rnn-scalar.wasm` };
+  }
+  checkKeys(value, WASM_BUILDS, 'wasm');
+  const sources: WasmSources = {};
+  for (const build of WASM_BUILDS) {
+    const source = (value as WasmSources)[build];
+    if (source === undefined) continue;
+    const isModule = typeof WebAssembly === 'object' && source instanceof WebAssembly.Module;
+    if (!(typeof source === 'string' || source instanceof URL || source instanceof ArrayBuffer
+      || ArrayBuffer.isView(source) || isModule)) {
+      throw new OptionError(`wasm.${build} must be a URL (string or URL), bytes (ArrayBuffer or typed array) or a `
+        + `WebAssembly.Module, got ${source === null ? 'null' : (source as object).constructor?.name ?? typeof source}`);
+    }
+    sources[build] = source;
+  }
+  return sources;
 }
 
 export function nonNegativeInt(value: unknown, name: string): number {

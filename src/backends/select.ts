@@ -1,20 +1,24 @@
-/** Turns a user's backend choice into a fresh instance: one per model, so each model owns its memory. */
+/**
+ * Turns a user's backend choice into a fresh instance: one per model, so each model owns its memory.
+ * 'wasm' degrades step by step instead of failing: SIMD where the engine has it, else the scalar build,
+ * and the pure-JS kernels (the same math, slower) where WebAssembly is absent or refused. An explicit
+ * 'wasm-simd' or 'wasm-scalar' is a demand: it fails, naming why, where it cannot be met.
+ */
 import type { KernelInstance } from '../backend.js';
 import { OptionError } from '../errors.js';
-import type { BackendChoice } from '../options.js';
+import type { BackendRequest } from '../options.js';
 import { createJsInstance } from './js.js';
-import { createWasmInstance, simdSupported } from './wasm.js';
+import { createWasmInstance, simdSupported, wasmSupported } from './wasm.js';
 
-export async function createInstance(choice: BackendChoice): Promise<KernelInstance> {
-  switch (choice) {
-    case 'js':
-      return createJsInstance();
-    case 'wasm':
-      return createWasmInstance(simdSupported() ? 'simd' : 'scalar');
-    case 'wasm-simd':
-      if (!simdSupported()) throw new OptionError("backend 'wasm-simd': this engine does not support WebAssembly SIMD");
-      return createWasmInstance('simd');
-    case 'wasm-scalar':
-      return createWasmInstance('scalar');
+export async function createInstance({ choice, wasm }: BackendRequest): Promise<KernelInstance> {
+  if (choice === 'js' || (choice === 'wasm' && !wasmSupported())) return createJsInstance();
+  if (!wasmSupported()) {
+    throw new OptionError(`backend '${choice}': this engine does not run WebAssembly (absent, or refused by a `
+      + "Content-Security-Policy without 'wasm-unsafe-eval'); use backend 'wasm' or 'js'");
   }
+  if (choice === 'wasm-simd' && !simdSupported()) {
+    throw new OptionError("backend 'wasm-simd': this engine does not support WebAssembly SIMD; use backend 'wasm' or 'wasm-scalar'");
+  }
+  const build = choice === 'wasm-scalar' || !simdSupported() ? 'scalar' : 'simd';
+  return createWasmInstance(build, wasm);
 }

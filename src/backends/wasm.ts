@@ -1,17 +1,27 @@
 /**
- * The WebAssembly backend: the only file that knows how the module is fetched, compiled and instantiated,
- * and the only user of @assemblyscript/loader (deprecated upstream; moving to `asc --bindings raw` would
- * touch this file alone). The ABI is plain numbers and pointers, so the exports serve as `Kernels` directly.
+ * The WebAssembly backend: the only file that knows how a build is fetched, compiled and instantiated, and
+ * the only user of @assemblyscript/loader (deprecated upstream; moving to `asc --bindings raw` would touch
+ * this file alone). The ABI is plain numbers and pointers, so the exports serve as `Kernels` directly.
+ *
+ * A build comes from a URL (streamed into the compiler while it downloads when the server says
+ * `application/wasm`), from bytes, or as a compiled module; each source is compiled once per page or process
+ * and every model instantiates the cached module with a memory of its own.
  */
 import { instantiate } from '@assemblyscript/loader';
 import type { KernelInstance, Kernels } from '../backend.js';
-import { MemoryLimitError, RnnError } from '../errors.js';
+import { MemoryLimitError, WasmLoadError } from '../errors.js';
+import type { WasmSource, WasmSources } from '../options.js';
+import { defaultWasmSource } from './wasm-default.js';
+import { fetchWasm } from './fetch-wasm.js';
 
 export type WasmBuild = 'simd' | 'scalar';
 
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB: 65536 pages. */
 const MAX_PAGES = 65536;
+
+/** The smallest valid module: magic and version. */
+const EMPTY_MODULE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
 /**
  * A minimal module returning i32x4.splat(0), in the manner of wasm-feature-detect:
@@ -24,40 +34,115 @@ const SIMD_PROBE = new Uint8Array([
   0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0x0b, // code: i32.const 0; i32x4.splat; end
 ]);
 
+/** What to do when a build cannot be found, said in every load error. */
+const WHERE_TO_LOOK = "serve rnn-simd.wasm and rnn-scalar.wasm beside the library's module, pass their location or bytes "
+  + "as RNN.create({ wasm }), or import 'rnn-wasm/inline' (see 'In the browser' in the README)";
+
+let available: boolean | undefined;
 let simd: boolean | undefined;
+
+/**
+ * Whether this engine compiles WebAssembly at all (checked once). It does not where `WebAssembly` is absent
+ * (iOS Lockdown Mode, browsers' hardened modes, `node --jitless`) or where compiling is refused (a
+ * Content-Security-Policy without 'wasm-unsafe-eval'); backend 'wasm' then runs the pure-JS kernels.
+ */
+export function wasmSupported(): boolean {
+  if (available === undefined) {
+    try {
+      available = typeof WebAssembly === 'object' && new WebAssembly.Module(EMPTY_MODULE) instanceof WebAssembly.Module;
+    } catch {
+      available = false;
+    }
+  }
+  return available;
+}
 
 /** Whether this engine runs WebAssembly SIMD (checked once). */
 export function simdSupported(): boolean {
-  simd ??= typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+  simd ??= wasmSupported() && WebAssembly.validate(SIMD_PROBE);
   return simd;
 }
 
-const modules = new Map<WasmBuild, Promise<WebAssembly.Module>>();
+/** A cache whose failed entries are forgotten, so that a later call retries (e.g. after `npm run build:wasm`). */
+interface ModuleCache<K> {
+  get(key: K): Promise<WebAssembly.Module> | undefined;
+  set(key: K, value: Promise<WebAssembly.Module>): unknown;
+  delete(key: K): boolean;
+}
 
-/** Compiles a build once per process; later models instantiate the cached module. */
-export function loadWasmModule(build: WasmBuild): Promise<WebAssembly.Module> {
-  let module = modules.get(build);
+const byUrl = new Map<string, Promise<WebAssembly.Module>>();
+const byBytes = new WeakMap<object, Promise<WebAssembly.Module>>();
+
+function remember<K>(cache: ModuleCache<K>, key: K, compile: () => Promise<WebAssembly.Module>): Promise<WebAssembly.Module> {
+  let module = cache.get(key);
   if (!module) {
-    module = compile(build);
-    modules.set(build, module);
-    module.catch(() => modules.delete(build)); // let a later call retry, e.g. after `npm run build:wasm`
+    module = compile();
+    cache.set(key, module);
+    module.catch(() => cache.delete(key));
   }
   return module;
 }
 
-async function compile(build: WasmBuild): Promise<WebAssembly.Module> {
-  const url = new URL(`../../build/rnn-${build}.wasm`, import.meta.url);
-  if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(url);
-    } catch (error) {
-      throw new RnnError(`cannot read the ${build} WebAssembly build at ${url.pathname}: run \`npm run build:wasm\` (${(error as Error).message})`);
-    }
-    return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+function loadModule(build: WasmBuild, source: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return Promise.resolve(source);
+  if (typeof source === 'string' || source instanceof URL) {
+    const url = absoluteUrl(source, build);
+    return remember(byUrl, url.href, () => compileUrl(url, build));
   }
-  return WebAssembly.compileStreaming(fetch(url));
+  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source)
+    : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  return remember(byBytes, source, () => compileBytes(bytes, `the ${build} build passed as bytes`, ''));
+}
+
+/** Strings are URLs, relative ones resolved as the page would resolve them (its base URL, or the worker's). */
+function absoluteUrl(source: string | URL, build: WasmBuild): URL {
+  if (source instanceof URL) return source;
+  const base = (globalThis as { document?: { baseURI: string } }).document?.baseURI
+    ?? (globalThis as { location?: { href: string } }).location?.href;
+  try {
+    return new URL(source, base);
+  } catch {
+    throw new WasmLoadError(`wasm.${build}: '${source}' is a relative URL and there is no page to resolve it against; `
+      + 'pass an absolute URL, a URL object (e.g. new URL(path, import.meta.url)) or the bytes');
+  }
+}
+
+async function compileUrl(url: URL, build: WasmBuild): Promise<WebAssembly.Module> {
+  const where = `the ${build} WebAssembly build at ${url.href}`;
+  let got: Response | Uint8Array;
+  try {
+    got = await fetchWasm(url);
+  } catch (error) {
+    if (error instanceof WasmLoadError) throw error;
+    const checkout = url.protocol === 'file:' ? ' (in a source checkout, `npm run build:wasm` writes build/)' : '';
+    throw new WasmLoadError(`cannot load ${where}: ${(error as Error).message}${checkout}; ${WHERE_TO_LOOK}`);
+  }
+  if (got instanceof Uint8Array) return compileBytes(got, where, '');
+  if (!got.ok) throw new WasmLoadError(`cannot load ${where}: the server answered ${got.status} ${got.statusText}; ${WHERE_TO_LOOK}`);
+  const type = got.headers.get('Content-Type') ?? '';
+  if (type.split(';')[0].trim() === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function') {
+    try {
+      return await WebAssembly.compileStreaming(got);
+    } catch (error) {
+      throw new WasmLoadError(`cannot compile ${where}: ${(error as Error).message}`);
+    }
+  }
+  // compileStreaming insists on application/wasm; servers that say application/octet-stream still serve
+  // good bytes, and anything else (say an HTML page in its place) is named by compileBytes.
+  return compileBytes(new Uint8Array(await got.arrayBuffer()), where, type);
+}
+
+async function compileBytes(bytes: Uint8Array, where: string, contentType: string): Promise<WebAssembly.Module> {
+  if (!EMPTY_MODULE.subarray(0, 4).every((b, i) => bytes[i] === b)) {
+    const start = new TextDecoder().decode(bytes.subarray(0, 24)).replace(/\s+/g, ' ');
+    const served = contentType ? ` (served as ${contentType})` : '';
+    throw new WasmLoadError(`${where} is not WebAssembly: its ${bytes.length} bytes start with ${JSON.stringify(start)}${served}; ${WHERE_TO_LOOK}`);
+  }
+  try {
+    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  } catch (error) {
+    throw new WasmLoadError(`cannot compile ${where}: ${(error as Error).message}`);
+  }
 }
 
 type Exports = Kernels & {
@@ -65,9 +150,10 @@ type Exports = Kernels & {
   heap_base(): number;
 };
 
-/** A fresh instance with its own memory, for one model. */
-export async function createWasmInstance(build: WasmBuild): Promise<KernelInstance> {
-  const { exports } = await instantiate<Record<string, unknown>>(await loadWasmModule(build), {});
+/** A fresh instance with its own memory, for one model; `sources` may say where the build comes from. */
+export async function createWasmInstance(build: WasmBuild, sources: WasmSources): Promise<KernelInstance> {
+  const module = await loadModule(build, sources[build] ?? defaultWasmSource(build));
+  const { exports } = await instantiate<Record<string, unknown>>(module, {});
   const { memory, heap_base } = exports as unknown as Exports;
   return {
     backend: build === 'simd' ? 'wasm-simd' : 'wasm-scalar',

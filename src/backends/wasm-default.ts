@@ -1,0 +1,15 @@
+/**
+ * Where the two WebAssembly builds are when `RNN.create` is not told: beside the module. In the sources that
+ * is `build/`; rollup.config.mjs rewrites the paths to `./rnn-<build>.wasm` beside the bundle, and the inline
+ * entry replaces this module with the bytes themselves. Each URL is written out as a literal
+ * `new URL('…', import.meta.url)` because that is the pattern bundlers (Vite, webpack, Parcel) recognise to
+ * ship the file with the app and rewrite the URL.
+ */
+import type { WasmSource } from '../options.js';
+import type { WasmBuild } from './wasm.js';
+
+export function defaultWasmSource(build: WasmBuild): WasmSource {
+  return build === 'simd'
+    ? new URL('../../build/rnn-simd.wasm', import.meta.url)
+    : new URL('../../build/rnn-scalar.wasm', import.meta.url);
+}

@@ -1,0 +1,185 @@
+/**
+ * The page's side of a model that lives in a Web Worker: the RNN's methods, each a message to the worker and
+ * a promise of its answer, with training progress reported as it happens. The page keeps painting and
+ * answering input while the worker computes.
+ *
+ * ```ts
+ * const worker = new Worker(new URL('./rnn.worker.js', import.meta.url), { type: 'module' }); // runs serveRNN()
+ * const net = await WorkerRNN.create(worker, { cell: 'gru', inputSize: 30, hiddenSize: 128, outputSize: 30 });
+ * await net.train(data, { epochs: 5, onProgress: (p) => chart.add(p.loss) });
+ * const { ids } = await net.generate(prompt, { steps: 200, sample: true });
+ * ```
+ *
+ * Arguments and results cross by structured clone (copies; nothing of the caller's is detached).
+ */
+import type { BackendName } from './backend.js';
+import {
+  DisposedError, MemoryLimitError, NonFiniteError, OptionError, RnnError, ShapeError, StateDictError, WasmLoadError,
+  WorkerError,
+} from './errors.js';
+import type { ModelConfig } from './layout.js';
+import type { RNN } from './model.js';
+import type { RNNOptions, WasmSource, WasmSources } from './options.js';
+import type { TrainOptions, TrainProgress } from './train.js';
+import { type MessageEndpoint, type Method, type ModelInfo, PROTOCOL, type Reply, type RequestBody } from './worker-protocol.js';
+
+/** The errors a worker can report, re-created on the page as the same classes. */
+const ERRORS: Record<string, new (message: string) => RnnError> = {
+  RnnError, OptionError, ShapeError, NonFiniteError, StateDictError, DisposedError, MemoryLimitError, WasmLoadError,
+  WorkerError,
+};
+
+type Args<M extends Method> = Parameters<RNN[M]>;
+type Result<M extends Method> = Promise<Awaited<ReturnType<RNN[M]>>>;
+
+export class WorkerRNN {
+  /** Which implementation runs the kernels in the worker. */
+  readonly backend: BackendName;
+  readonly numParameters: number;
+  readonly config: ModelConfig;
+  private readonly connection: Connection;
+  private readonly model: number;
+  private released = false;
+
+  private constructor(connection: Connection, info: ModelInfo) {
+    this.connection = connection;
+    this.model = info.model;
+    this.backend = info.backend;
+    this.numParameters = info.numParameters;
+    this.config = Object.freeze(info.config);
+  }
+
+  /**
+   * Creates a model inside `worker`, which must run `serveRNN()`. The options are RNN.create's; relative
+   * `wasm` URLs are resolved against this page, not the worker's script.
+   */
+  static async create(worker: MessageEndpoint, options: RNNOptions): Promise<WorkerRNN> {
+    const connection = Connection.of(worker);
+    const info = await connection.request({ op: 'create', options: portable(options) }) as ModelInfo;
+    return new WorkerRNN(connection, info);
+  }
+
+  unroll(...args: Args<'unroll'>): Result<'unroll'> { return this.call('unroll', args); }
+  cell(...args: Args<'cell'>): Result<'cell'> { return this.call('cell', args); }
+  generate(...args: Args<'generate'>): Result<'generate'> { return this.call('generate', args); }
+  gradients(...args: Args<'gradients'>): Result<'gradients'> { return this.call('gradients', args); }
+  evaluate(...args: Args<'evaluate'>): Result<'evaluate'> { return this.call('evaluate', args); }
+  step(...args: Args<'step'>): Result<'step'> { return this.call('step', args); }
+  stateDict(): Result<'stateDict'> { return this.call('stateDict', []); }
+  loadStateDict(...args: Args<'loadStateDict'>): Result<'loadStateDict'> { return this.call('loadStateDict', args); }
+  optimizerState(): Result<'optimizerState'> { return this.call('optimizerState', []); }
+  loadOptimizerState(...args: Args<'loadOptimizerState'>): Result<'loadOptimizerState'> { return this.call('loadOptimizerState', args); }
+  resetOptimizer(): Result<'resetOptimizer'> { return this.call('resetOptimizer', []); }
+
+  /** RNN.train in the worker; `onProgress` is called on this page after every batch. */
+  train(data: Args<'train'>[0], options: TrainOptions = {}): Result<'train'> {
+    const { onProgress, ...rest } = options;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new OptionError('train.onProgress must be a function');
+    return this.call('train', [data, rest], onProgress);
+  }
+
+  /** Frees the model in the worker; later calls throw DisposedError. The worker itself stays the caller's. */
+  async dispose(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.connection.request({ op: 'call', model: this.model, method: 'dispose', args: [], progress: false });
+  }
+
+  get disposed(): boolean {
+    return this.released;
+  }
+
+  private call<M extends Method>(method: M, args: unknown[], onProgress?: (progress: TrainProgress) => void): Result<M> {
+    if (this.released) return Promise.reject(new DisposedError('this model was disposed; create a new one'));
+    return this.connection.request({ op: 'call', model: this.model, method, args, progress: onProgress !== undefined },
+      onProgress) as Result<M>;
+  }
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  onProgress?: (progress: TrainProgress) => void;
+}
+
+/** One per endpoint, shared by every model in that worker: numbers the requests and routes the replies. */
+class Connection {
+  private static readonly all = new WeakMap<MessageEndpoint, Connection>();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  /** Set when the worker failed; every later request fails with it instead of waiting forever. */
+  private failure: WorkerError | null = null;
+
+  static of(endpoint: MessageEndpoint): Connection {
+    let connection = Connection.all.get(endpoint);
+    if (!connection) {
+      connection = new Connection(endpoint);
+      Connection.all.set(endpoint, connection);
+    }
+    return connection;
+  }
+
+  private constructor(private readonly endpoint: MessageEndpoint) {
+    endpoint.addEventListener('message', (event) => this.receive((event as MessageEvent).data as Reply | undefined));
+    endpoint.addEventListener('messageerror', () => this.fail('a reply from the worker could not be deserialised'));
+    // A Worker whose script is missing or throws while loading reports it here, and would never answer.
+    endpoint.addEventListener('error', (event) => this.fail((event as ErrorEvent).message
+      || 'the worker did not start: check its URL, and that it is served as JavaScript and runs serveRNN()'));
+    endpoint.start?.();
+  }
+
+  request(body: RequestBody, onProgress?: (progress: TrainProgress) => void): Promise<unknown> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.endpoint.postMessage({ protocol: PROTOCOL, id, ...body });
+    });
+  }
+
+  private receive(reply: Reply | undefined) {
+    if (reply?.protocol !== PROTOCOL) return;
+    const pending = this.pending.get(reply.id);
+    if (!pending) return;
+    if (reply.kind === 'progress') {
+      pending.onProgress?.(reply.progress);
+      return;
+    }
+    this.pending.delete(reply.id);
+    if (reply.kind === 'result') pending.resolve(reply.value);
+    else pending.reject(new (ERRORS[reply.name] ?? RnnError)(reply.message));
+  }
+
+  private fail(reason: string) {
+    this.failure = new WorkerError(`WorkerRNN: ${reason}`);
+    for (const pending of this.pending.values()) pending.reject(this.failure);
+    this.pending.clear();
+  }
+}
+
+/**
+ * RNNOptions as they can cross to the worker: URL objects do not survive structured cloning, and a relative
+ * URL must mean what it means on this page, so `wasm` URLs become absolute strings.
+ */
+function portable(options: RNNOptions): RNNOptions {
+  if (options === null || typeof options !== 'object' || options.wasm === undefined) return options;
+  const { wasm } = options;
+  if (typeof wasm === 'string' || wasm instanceof URL) return { ...options, wasm: absolute(wasm) };
+  if (wasm === null || typeof wasm !== 'object') return options; // RNN.create in the worker names the problem
+  const sources: WasmSources = { ...wasm };
+  for (const build of ['simd', 'scalar'] as const) {
+    const source: WasmSource | undefined = sources[build];
+    if (typeof source === 'string' || source instanceof URL) sources[build] = absolute(source);
+  }
+  return { ...options, wasm: sources };
+}
+
+function absolute(url: string | URL): string {
+  const base = (globalThis as { document?: { baseURI: string } }).document?.baseURI
+    ?? (globalThis as { location?: { href: string } }).location?.href;
+  try {
+    return new URL(url, base).href;
+  } catch {
+    return String(url); // no page to resolve against (e.g. Node); the worker resolves it or names the problem
+  }
+}

@@ -69,9 +69,16 @@ export function gemm_nn(
   for (let m = 0; m < M; m++) {
     const aRow = a + <usize>(m * lda) * F32;
     const cRow = c + <usize>(m * ldc) * F32;
-    for (let k = 0; k < K; k++) {
-      axpy(cRow, b + <usize>(k * ldb) * F32, load<f32>(aRow + <usize>k * F32), N);
+    let k = 0;
+    if (ASC_FEATURE_SIMD) {
+      // Four rows of B per pass over the C row: one load and store of C per four multiply-adds.
+      for (; k + 4 <= K; k += 4) {
+        const pa = aRow + <usize>k * F32;
+        axpy4(cRow, b + <usize>(k * ldb) * F32, <usize>ldb * F32,
+          load<f32>(pa), load<f32>(pa, 4), load<f32>(pa, 8), load<f32>(pa, 12), N);
+      }
     }
+    for (; k < K; k++) axpy(cRow, b + <usize>(k * ldb) * F32, load<f32>(aRow + <usize>k * F32), N);
   }
 }
 
@@ -82,14 +89,48 @@ export function gemm_tn(
   b: usize, ldb: i32, // [K, N]
   M: i32, N: i32, K: i32,
 ): void {
-  for (let k = 0; k < K; k++) {
+  // Zero rows are common (padded many-to-one targets, relu): skipping them is exact and cheap.
+  let k = 0;
+  if (ASC_FEATURE_SIMD) {
+    // Four outer products per pass over C: one load and store of each C row per four multiply-adds.
+    const aStride = <usize>lda * F32;
+    for (; k + 4 <= K; k += 4) {
+      const aRow = a + <usize>(k * lda) * F32;
+      const bRow = b + <usize>(k * ldb) * F32;
+      for (let m = 0; m < M; m++) {
+        const pa = aRow + <usize>m * F32;
+        const s0 = load<f32>(pa), s1 = load<f32>(pa + aStride), s2 = load<f32>(pa + 2 * aStride), s3 = load<f32>(pa + 3 * aStride);
+        if (s0 != 0 || s1 != 0 || s2 != 0 || s3 != 0) axpy4(c + <usize>(m * ldc) * F32, bRow, <usize>ldb * F32, s0, s1, s2, s3, N);
+      }
+    }
+  }
+  for (; k < K; k++) {
     const aRow = a + <usize>(k * lda) * F32;
     const bRow = b + <usize>(k * ldb) * F32;
     for (let m = 0; m < M; m++) {
       const s = load<f32>(aRow + <usize>m * F32);
-      // Zero rows are common (padded many-to-one targets, relu): skipping them is exact and cheap.
       if (s != 0) axpy(c + <usize>(m * ldc) * F32, bRow, s, N);
     }
+  }
+}
+
+/** y[n] += s0 x[0, n] + s1 x[1, n] + s2 x[2, n] + s3 x[3, n] for four rows of x `ldx` bytes apart (SIMD builds only). */
+// @ts-ignore: decorator
+@inline function axpy4(y: usize, x: usize, ldx: usize, s0: f32, s1: f32, s2: f32, s3: f32, n: i32): void {
+  const x1 = x + ldx, x2 = x1 + ldx, x3 = x2 + ldx;
+  const v0 = f32x4.splat(s0), v1 = f32x4.splat(s1), v2 = f32x4.splat(s2), v3 = f32x4.splat(s3);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i * F32;
+    // Summed in pairs so that the four products do not form one dependency chain.
+    const p01 = f32x4.add(f32x4.mul(v0, v128.load(x + off)), f32x4.mul(v1, v128.load(x1 + off)));
+    const p23 = f32x4.add(f32x4.mul(v2, v128.load(x2 + off)), f32x4.mul(v3, v128.load(x3 + off)));
+    v128.store(y + off, f32x4.add(v128.load(y + off), f32x4.add(p01, p23)));
+  }
+  for (; i < n; i++) {
+    const off = <usize>i * F32;
+    const p = (s0 * load<f32>(x + off) + s1 * load<f32>(x1 + off)) + (s2 * load<f32>(x2 + off) + s3 * load<f32>(x3 + off));
+    store<f32>(y + off, load<f32>(y + off) + p);
   }
 }
 

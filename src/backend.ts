@@ -20,7 +20,9 @@ export interface Kernels {
   /**
    * Backpropagation through time for the call to `rnn_forward` with the same arguments.
    * dx: [T, B, I] (+=), dh0: [B, H] (written), dw_ih, dw_hh, db_ih, db_hh (+=; biases 0 when absent),
-   * dpre: [T, B, H] scratch, dout: [T, B, ldo] gradient on this direction's output, out: its forward output.
+   * dpre: [T, B, H] scratch, dout: [T, B, ldo] gradient on this direction's output, out: exactly its forward
+   * output, padded rows zero included (the reverse direction's weight gradient pairs each column's last valid
+   * step with the zero row after it). The same holds for the LSTM and GRU backward kernels.
    */
   rnn_backward(dx: number, dh0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number,
     dpre: number, dout: number, out: number, x: number, lengths: number, h0: number, w_ih: number, w_hh: number,
@@ -57,7 +59,7 @@ export interface Kernels {
     w_ih: number,
     w_hh: number, T: number, B: number, I: number, H: number, ldo: number, reverse: number): void;
 
-  /** y: [N, O] (written) = x: [N, I] · w: [O, I]ᵀ + b: [O]. */
+  /** y: [N, O] (written) = x: [N, I] · w: [O, I]ᵀ + b: [O] (the head always has a bias). */
   linear_forward(y: number, x: number, w: number, b: number, N: number, I: number, O: number): void;
 
   /** dx: [N, I], dw: [O, I], db: [O] (all +=) from dy: [N, O]. */

@@ -46,7 +46,7 @@ export function createJsInstance(): KernelInstance {
     get buffer() {
       return heap.buffer;
     },
-    base: 0,
+    base: 16, // never 0: a pointer of 0 means "absent" (no bias) in the kernel ABI
     reserve: (bytes) => heap.reserve(bytes),
   };
 }

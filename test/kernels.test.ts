@@ -1,0 +1,397 @@
+/**
+ * Every kernel of both WebAssembly builds against the pure-JS reference, one call at a time: the same
+ * inputs at the same addresses in both heaps, then every buffer compared elementwise, inputs included, so a
+ * stray write shows too. Sizes mix multiples of 4 with others, so the SIMD blocks and the plain tails both
+ * run; tensors start at every 4-byte phase of a 16-byte line, so unaligned vector loads run; ldo > H puts a
+ * direction's columns inside wider rows, as in a bidirectional layer.
+ */
+import { readFile } from 'node:fs/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { KernelInstance, Kernels } from '../src/backend.js';
+import { createJsInstance } from '../src/backends/js.js';
+import { createWasmInstance, type WasmBuild } from '../src/backends/wasm.js';
+import { MemoryLimitError } from '../src/errors.js';
+import { expectClose } from './helpers.js';
+
+/** mulberry32: a small seeded generator, so every case is reproducible from its seed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const pick = <T>(r: () => number, values: readonly T[]): T => values[Math.floor(r() * values.length)];
+
+interface Tensor {
+  /** Element count. */
+  n: number;
+  /** int32 contents (lengths, class ids); float tensors are drawn from `init`. */
+  int?: readonly number[];
+  /** Draws one float element; uniform in [-1, 1) by default. */
+  init?: (r: () => number) => number;
+  /** Contents after the call are unspecified (scratch): not compared. */
+  scratch?: boolean;
+  /** Only these rows of `width` elements are specified after the call (caches of a packed sequence). */
+  rows?: { width: number; valid: (row: number) => boolean };
+}
+
+/** Tensors by argument name; null passes the pointer 0 (an absent bias, no lengths). */
+type Tensors = Record<string, Tensor | null>;
+type Pointers = Record<string, number>;
+
+const uniform = (scale: number) => (r: () => number) => (r() * 2 - 1) * scale;
+const positive = (r: () => number) => r() + 0.01;
+const float = (n: number, init?: Tensor['init']): Tensor => ({ n, init });
+const scratch = (n: number): Tensor => ({ n, scratch: true });
+
+/**
+ * Lays `tensors` out identically in a fresh JS heap and in `wasm`, fills both with the same values, runs
+ * `prepare` on the JS heap only (to compute forward caches a backward call needs) and copies the result
+ * over, then runs `call` on both and compares the return values and every tensor that is not scratch.
+ */
+function agree(wasm: KernelInstance, seed: number, tensors: Tensors, call: (k: Kernels, p: Pointers) => number | void,
+  prepare?: (k: Kernels, p: Pointers) => void): void {
+  const js = createJsInstance();
+  const r = rng(seed);
+  const pointers: Pointers = {};
+  const placed: [string, Tensor, number][] = [];
+  const origin = Math.ceil(Math.max(js.base, wasm.base, 16) / 16) * 16;
+  let end = origin;
+  for (const [name, tensor] of Object.entries(tensors)) {
+    if (!tensor) {
+      pointers[name] = 0;
+      continue;
+    }
+    const at = Math.ceil(end / 16) * 16 + 4 * (placed.length % 4);
+    pointers[name] = at;
+    placed.push([name, tensor, at]);
+    end = at + 4 * tensor.n;
+  }
+  js.reserve(end);
+  wasm.reserve(end);
+  for (const heap of [js.buffer, wasm.buffer]) new Uint8Array(heap, origin, end - origin).fill(0);
+  for (const [, tensor, at] of placed) {
+    const values = tensor.int ?? Array.from({ length: tensor.n }, () => (tensor.init ?? uniform(1))(r));
+    for (const heap of [js.buffer, wasm.buffer]) {
+      const view = tensor.int ? new Int32Array(heap, at, tensor.n) : new Float32Array(heap, at, tensor.n);
+      view.set(values);
+    }
+  }
+  if (prepare) {
+    prepare(js.kernels, pointers);
+    new Uint8Array(wasm.buffer, origin, end - origin).set(new Uint8Array(js.buffer, origin, end - origin));
+  }
+
+  const expected = call(js.kernels, pointers);
+  const actual = call(wasm.kernels, pointers);
+  if (typeof expected === 'number') expectClose([actual as number], [expected], 'return value');
+  for (const [name, tensor, at] of placed) {
+    if (tensor.scratch) continue;
+    if (tensor.int) {
+      expect(Array.from(new Int32Array(wasm.buffer, at, tensor.n)), name).toEqual(tensor.int);
+      continue;
+    }
+    let a = new Float32Array(wasm.buffer, at, tensor.n);
+    let b = new Float32Array(js.buffer, at, tensor.n);
+    if (tensor.rows) {
+      const { width, valid } = tensor.rows;
+      const keep = (x: Float32Array) => Float32Array.from({ length: x.length }, (_, i) => (valid(Math.floor(i / width)) ? x[i] : 0));
+      [a, b] = [keep(a), keep(b)];
+    }
+    expectClose(a, b, name);
+  }
+}
+
+type Cell = 'rnn' | 'lstm' | 'gru';
+const GATES: Record<Cell, number> = { rnn: 1, lstm: 4, gru: 3 };
+
+interface SequenceCase {
+  name: string;
+  seed: number;
+  T: number; B: number; I: number; H: number;
+  /** Row stride of out and dout; this direction's H columns are the last of each row. */
+  ldo: number;
+  bias: boolean; reverse: boolean; relu: boolean;
+  /** Per-column valid steps (packed sequences), or null when every column runs T steps. */
+  lengths: number[] | null;
+}
+
+/** All 32 combinations of the five flags, each with sizes drawn from lists that straddle multiples of 4. */
+const sequenceCases: SequenceCase[] = Array.from({ length: 32 }, (_, i) => {
+  const r = rng(1000 + i);
+  const [T, B, I, H] = [pick(r, [1, 3, 5]), pick(r, [1, 2, 5]), pick(r, [1, 3, 7, 9]), pick(r, [1, 5, 8, 13])];
+  const [bias, reverse, relu, packed, wide] = [1, 2, 4, 8, 16].map((bit) => (i & bit) !== 0);
+  const ldo = wide ? 2 * H + 3 : H;
+  const lengths = packed ? Array.from({ length: B }, () => 1 + Math.floor(r() * T)) : null;
+  const flags = [bias && 'bias', reverse && 'reverse', relu && 'relu', lengths && `lengths=${lengths}`].filter(Boolean);
+  return { name: `T=${T} B=${B} I=${I} H=${H} ldo=${ldo} ${flags.join(' ')}`, seed: 2000 + i, T, B, I, H, ldo, bias, reverse, relu, lengths };
+});
+
+/** Whether row t·B + b of a [T, B, …] sequence is a step of its column. */
+const validRow = (c: SequenceCase) => (row: number) => Math.floor(row / c.B) < (c.lengths ? c.lengths[row % c.B] : c.T);
+
+/** The inputs every cell shares, and the output (and its gradient) as [T, B, ldo] buffers. */
+function sequenceTensors(cell: Cell, c: SequenceCase): Tensors {
+  const { T, B, I, H, ldo } = c;
+  const G = GATES[cell] * H;
+  const weight = uniform(1 / Math.sqrt(H)); // PyTorch's init bound, which keeps pre-activations in tanh's working range
+  return {
+    x: float(T * B * I),
+    lengths: c.lengths && { n: B, int: c.lengths },
+    h0: float(B * H),
+    c0: cell === 'lstm' ? float(B * H) : null,
+    w_ih: float(G * I, weight),
+    w_hh: float(G * H, weight),
+    b_ih: c.bias ? float(G, weight) : null,
+    b_hh: c.bias ? float(G, weight) : null,
+    out: float(T * B * ldo),
+    dout: float(T * B * ldo),
+  };
+}
+
+/** The forward caches each cell keeps for its backward pass. */
+function cacheTensors(cell: Cell, c: SequenceCase): Tensors {
+  const rows = c.T * c.B;
+  const cache = (width: number): Tensor => ({ n: rows * width, rows: { width, valid: validRow(c) } });
+  if (cell === 'lstm') return { cells: cache(c.H), gates: cache(4 * c.H) };
+  if (cell === 'gru') return { gates: cache(3 * c.H), hn: cache(c.H), gh: scratch(3 * c.H) };
+  return {};
+}
+
+/** The gradients a backward call accumulates or writes, and its scratch. */
+function gradientTensors(cell: Cell, c: SequenceCase): Tensors {
+  const { T, B, I, H } = c;
+  const G = GATES[cell] * H;
+  return {
+    dx: float(T * B * I),
+    dh0: float(B * H),
+    dc0: cell === 'lstm' ? float(B * H) : null,
+    dw_ih: float(G * I),
+    dw_hh: float(G * H),
+    db_ih: c.bias ? float(G) : null,
+    db_hh: c.bias ? float(G) : null,
+    dpre: cell === 'rnn' ? scratch(T * B * H) : null,
+    dgates: cell === 'lstm' ? scratch(T * B * G) : null,
+    dgi: cell === 'gru' ? scratch(T * B * G) : null,
+    dgh: cell === 'gru' ? scratch(T * B * G) : null,
+  };
+}
+
+function forward(cell: Cell, c: SequenceCase) {
+  const { T, B, I, H, ldo } = c;
+  const [reverse, relu] = [Number(c.reverse), Number(c.relu)];
+  // This direction's columns are the last H of each row, as for the reverse half of a bidirectional layer.
+  const column = 4 * (ldo - H);
+  return (k: Kernels, p: Pointers) => {
+    if (cell === 'rnn') {
+      k.rnn_forward(p.out + column, p.x, p.lengths, p.h0, p.w_ih, p.w_hh, p.b_ih, p.b_hh, T, B, I, H, ldo, reverse, relu);
+    } else if (cell === 'lstm') {
+      k.lstm_forward(p.out + column, p.cells, p.gates, p.x, p.lengths, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih, p.b_hh,
+        T, B, I, H, ldo, reverse);
+    } else {
+      k.gru_forward(p.out + column, p.gates, p.hn, p.gh, p.x, p.lengths, p.h0, p.w_ih, p.w_hh, p.b_ih, p.b_hh,
+        T, B, I, H, ldo, reverse);
+    }
+  };
+}
+
+function backward(cell: Cell, c: SequenceCase) {
+  const { T, B, I, H, ldo } = c;
+  const [reverse, relu] = [Number(c.reverse), Number(c.relu)];
+  const column = 4 * (ldo - H);
+  return (k: Kernels, p: Pointers) => {
+    const [out, dout] = [p.out + column, p.dout + column];
+    if (cell === 'rnn') {
+      k.rnn_backward(p.dx, p.dh0, p.dw_ih, p.dw_hh, p.db_ih, p.db_hh, p.dpre, dout, out, p.x, p.lengths, p.h0,
+        p.w_ih, p.w_hh, T, B, I, H, ldo, reverse, relu);
+    } else if (cell === 'lstm') {
+      k.lstm_backward(p.dx, p.dh0, p.dc0, p.dw_ih, p.dw_hh, p.db_ih, p.db_hh, p.dgates, dout, out, p.cells, p.gates,
+        p.x, p.lengths, p.h0, p.c0, p.w_ih, p.w_hh, T, B, I, H, ldo, reverse);
+    } else {
+      k.gru_backward(p.dx, p.dh0, p.dw_ih, p.dw_hh, p.db_ih, p.db_hh, p.dgi, p.dgh, dout, out, p.gates, p.hn, p.x,
+        p.lengths, p.h0, p.w_ih, p.w_hh, T, B, I, H, ldo, reverse);
+    }
+  };
+}
+
+const linearCases = Array.from({ length: 12 }, (_, i) => {
+  const r = rng(3000 + i);
+  return { seed: 3100 + i, N: pick(r, [1, 2, 5, 12]), I: pick(r, [1, 3, 4, 7, 9, 16]), O: pick(r, [1, 3, 4, 6, 13]) };
+});
+
+const lossCases = Array.from({ length: 16 }, (_, i) => {
+  const r = rng(4000 + i);
+  const [T, B, C] = [pick(r, [1, 3, 5]), pick(r, [1, 2, 5]), pick(r, [1, 2, 5, 8])];
+  const lengths = i & 1 ? Array.from({ length: B }, () => 1 + Math.floor(r() * T)) : null;
+  const targets = Array.from({ length: T * B }, () => Math.floor(r() * C));
+  return { seed: 4100 + i, T, B, C, lengths, last: (i >> 1) & 1, targets };
+});
+
+const sizes = [1, 3, 4, 7, 16, 33, 100];
+
+/** Optimizer states that must stay non-negative (second moments) get positive values. */
+function optimizerTensors(n: number, names: Record<string, Tensor['init'] | undefined>): Tensors {
+  return Object.fromEntries(Object.entries(names).map(([name, init]) => [name, float(n, init)]));
+}
+
+describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (build: WasmBuild) => {
+  let wasm: KernelInstance;
+  beforeAll(async () => {
+    wasm = await createWasmInstance(build, {});
+  });
+
+  for (const cell of ['rnn', 'lstm', 'gru'] as const) {
+    // relu is the Elman RNN's option only; the gated cells take the cases without it.
+    const cases = sequenceCases.filter((c) => cell === 'rnn' || !c.relu);
+    it.each(cases)(`${cell}_forward $name`, (c) => {
+      agree(wasm, c.seed, { ...sequenceTensors(cell, c), ...cacheTensors(cell, c) }, forward(cell, c));
+    });
+    it.each(cases)(`${cell}_backward $name`, (c) => {
+      const tensors = { ...sequenceTensors(cell, c), ...cacheTensors(cell, c), ...gradientTensors(cell, c) };
+      agree(wasm, c.seed, tensors, backward(cell, c), forward(cell, c));
+    });
+  }
+
+  it.each(linearCases)('linear_forward N=$N I=$I O=$O', ({ seed, N, I, O }) => {
+    agree(wasm, seed, { y: float(N * O), x: float(N * I), w: float(O * I), b: float(O) },
+      (k, p) => k.linear_forward(p.y, p.x, p.w, p.b, N, I, O));
+  });
+
+  it.each(linearCases)('linear_backward N=$N I=$I O=$O', ({ seed, N, I, O }) => {
+    agree(wasm, seed, { dx: float(N * I), dw: float(O * I), db: float(O), dy: float(N * O), x: float(N * I), w: float(O * I) },
+      (k, p) => k.linear_backward(p.dx, p.dw, p.db, p.dy, p.x, p.w, N, I, O));
+  });
+
+  it.each(lossCases)('mse_loss T=$T B=$B C=$C lengths=$lengths last=$last', ({ seed, T, B, C, lengths, last }) => {
+    const tensors = { dy: float(T * B * C), y: float(T * B * C), target: float(T * B * C), lengths: lengths && { n: B, int: lengths } };
+    agree(wasm, seed, tensors, (k, p) => k.mse_loss(p.dy, p.y, p.target, p.lengths, T, B, C, last));
+  });
+
+  it.each(lossCases)('cross_entropy_loss T=$T B=$B C=$C lengths=$lengths last=$last', ({ seed, T, B, C, lengths, last, targets }) => {
+    const tensors = { dlogits: float(T * B * C), logits: float(T * B * C, uniform(4)), targets: { n: T * B, int: targets },
+      lengths: lengths && { n: B, int: lengths } };
+    agree(wasm, seed, tensors, (k, p) => k.cross_entropy_loss(p.dlogits, p.logits, p.targets, p.lengths, T, B, C, last));
+  });
+
+  it.each(sizes)('sum_squares, scale, multiply, clamp n=%i', (n) => {
+    agree(wasm, n, { x: float(n, uniform(3)) }, (k, p) => k.sum_squares(p.x, n));
+    agree(wasm, n, { x: float(n) }, (k, p) => k.scale(p.x, n, -0.7));
+    agree(wasm, n, { out: float(n), a: float(n), b: float(n) }, (k, p) => k.multiply(p.out, p.a, p.b, n));
+    agree(wasm, n, { a: float(n), b: float(n) }, (k, p) => k.multiply(p.a, p.a, p.b, n));
+    agree(wasm, n, { x: float(n, uniform(2)) }, (k, p) => k.clamp(p.x, n, 0.5));
+  });
+
+  it.each(sizes)('sgd_update n=%i', (n) => {
+    const tensors = optimizerTensors(n, { p: undefined, g: undefined, buf: undefined });
+    for (const [momentum, dampening, nesterov, wd, first] of [[0, 0, 0, 0, 0], [0.9, 0, 0, 0, 1], [0.9, 0.1, 1, 0.01, 0], [0.8, 0.5, 0, 0.1, 0]]) {
+      agree(wasm, n, tensors, (k, p) => k.sgd_update(p.p, p.g, p.buf, n, 0.05, momentum, dampening, nesterov, wd, first));
+    }
+  });
+
+  it.each(sizes)('adam_update n=%i', (n) => {
+    const tensors = optimizerTensors(n, { p: undefined, g: undefined, m: uniform(0.1), v: positive, vmax: positive });
+    for (const decoupled of [0, 1]) {
+      for (const amsgrad of [0, 1]) {
+        for (const step of [1, 7]) {
+          agree(wasm, n, tensors, (k, p) => k.adam_update(p.p, p.g, p.m, p.v, p.vmax, n, 0.01, 0.9, 0.999, 1e-8, 0.01,
+            decoupled, amsgrad, step));
+        }
+      }
+    }
+  });
+
+  it.each(sizes)('rmsprop_update n=%i', (n) => {
+    // Centered needs sq ≥ ga², as it always is when both come from the same gradients.
+    const tensors = optimizerTensors(n, { p: undefined, g: undefined, sq: (r) => 1 + r(), ga: uniform(0.9), buf: undefined });
+    for (const centered of [0, 1]) {
+      for (const momentum of [0, 0.9]) {
+        agree(wasm, n, tensors, (k, p) => k.rmsprop_update(p.p, p.g, p.sq, p.ga, p.buf, n, 0.01, 0.99, 1e-8, 0.01, momentum, centered));
+      }
+    }
+  });
+
+  it.each(sizes)('adagrad_update n=%i', (n) => {
+    const tensors = optimizerTensors(n, { p: undefined, g: undefined, sum: positive });
+    for (const [lrDecay, step] of [[0, 1], [0.01, 4]]) {
+      agree(wasm, n, tensors, (k, p) => k.adagrad_update(p.p, p.g, p.sum, n, 0.1, lrDecay, 1e-10, 0.01, step));
+    }
+  });
+
+  it('starts its heap past the static data, 16-byte aligned, and grows it on reserve', () => {
+    expect(wasm.base % 16).toBe(0);
+    expect(wasm.base).toBeGreaterThan(0); // so that pointer 0 can mean "absent"
+    wasm.reserve(wasm.buffer.byteLength + 1);
+    expect(wasm.buffer.byteLength).toBeGreaterThanOrEqual(2 * 65536);
+  });
+
+  it('refuses more than 4 GiB with MemoryLimitError', () => {
+    expect(() => wasm.reserve(2 ** 32 + 1)).toThrow(MemoryLimitError);
+  });
+});
+
+/** The sections of a WebAssembly binary: id and payload. */
+function sections(bytes: Uint8Array): { id: number; body: Uint8Array }[] {
+  const out: { id: number; body: Uint8Array }[] = [];
+  let at = 8; // past magic and version
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const [size, next] = leb(bytes, at);
+    out.push({ id, body: bytes.subarray(next, next + size) });
+    at = next + size;
+  }
+  return out;
+}
+
+/** An unsigned LEB128 at `at`: its value and the offset after it. */
+function leb(bytes: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = bytes[at++];
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return [value, at];
+  }
+}
+
+/** How many local variables of type v128 the function bodies declare: SIMD code keeps its vectors there. */
+function v128Locals(bytes: Uint8Array): number {
+  const code = sections(bytes).find((s) => s.id === 10)!.body;
+  let [bodies, at] = leb(code, 0);
+  let count = 0;
+  for (; bodies > 0; bodies--) {
+    const [size, start] = leb(code, at);
+    let [groups, p] = leb(code, start);
+    for (; groups > 0; groups--) {
+      const [n, typeAt] = leb(code, p);
+      if (code[typeAt] === 0x7b) count += n;
+      p = typeAt + 1;
+    }
+    at = start + size;
+  }
+  return count;
+}
+
+describe('the two builds', () => {
+  const load = (build: WasmBuild) => readFile(new URL(`../build/rnn-${build}.wasm`, import.meta.url));
+
+  it('differ: the SIMD build computes in v128 vectors, the scalar build never', async () => {
+    const [simd, scalar] = [await load('simd'), await load('scalar')];
+    expect(WebAssembly.validate(simd)).toBe(true);
+    expect(WebAssembly.validate(scalar)).toBe(true);
+    expect(v128Locals(simd)).toBeGreaterThan(0);
+    expect(v128Locals(scalar)).toBe(0);
+  });
+
+  it.each(['simd', 'scalar'] as const)('%s exports a memory that may grow to 4 GiB', async (build) => {
+    const bytes = await load(build);
+    const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes));
+    expect(exports).toContainEqual({ name: 'memory', kind: 'memory' });
+    const memory = sections(bytes).find((s) => s.id === 5)!.body;
+    const [, flagsAt] = leb(memory, 0); // one memory
+    const [maximum] = memory[flagsAt] & 1 ? leb(memory, leb(memory, flagsAt + 1)[1]) : [65536];
+    expect(maximum).toBe(65536);
+  });
+});

@@ -6,7 +6,7 @@
 import { OptionError } from './errors.js';
 import { outputWidth } from './layout.js';
 import type { CellState, RNN } from './model.js';
-import { checkKeys, nonNegativeInt, positiveInt } from './options.js';
+import { bool, checkKeys, nonNegativeInt, numberIn, positiveInt } from './options.js';
 import { Random } from './random.js';
 import { type IdTensor, type Tensor, type TensorInput, swapLeadingAxes } from './tensor.js';
 
@@ -44,11 +44,8 @@ export function generateSequence(model: RNN, prompt: TensorInput, options: Gener
   checkKeys(options, ['steps', 'h0', 'c0', 'sample', 'temperature', 'seed'], 'generate');
   const c = model.config;
   const steps = positiveInt(options.steps, 'generate.steps');
-  const sample = options.sample ?? false;
-  const temperature = options.temperature ?? 1;
-  if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) {
-    throw new OptionError(`generate.temperature must be a finite number ≥ 0, got ${String(temperature)}`);
-  }
+  const sample = bool(options.sample ?? false, 'generate.sample');
+  const temperature = numberIn(options.temperature ?? 1, 'generate.temperature', { min: 0 });
   if (c.bidirectional) throw new OptionError('generate() needs a unidirectional model: the reverse direction would need the future');
   const O = outputWidth(c);
   if (O !== c.inputSize) {

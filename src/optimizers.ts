@@ -5,7 +5,9 @@
  */
 import type { Kernels } from './backend.js';
 import { OptionError } from './errors.js';
-import { checkKeys } from './options.js';
+import { bool, checkKeys, numberIn, oneOf } from './options.js';
+
+const nonNegative = (value: unknown, name: string) => numberIn(value, `optimizer.${name}`, { min: 0 });
 
 export type OptimizerOptions =
   | { kind: 'sgd'; lr?: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number }
@@ -57,7 +59,7 @@ const SPECS: { [K in OptimizerKind]: OptimizerSpec<Extract<OptimizerConfig, { ki
         lr,
         momentum: nonNegative(o.momentum ?? 0, 'momentum'),
         dampening: nonNegative(o.dampening ?? 0, 'dampening'),
-        nesterov: bool(o.nesterov ?? false, 'nesterov'),
+        nesterov: bool(o.nesterov ?? false, 'optimizer.nesterov'),
         weightDecay: nonNegative(o.weightDecay ?? 0, 'weightDecay'),
       };
       if (c.nesterov && (c.momentum === 0 || c.dampening !== 0)) {
@@ -87,11 +89,11 @@ const SPECS: { [K in OptimizerKind]: OptimizerSpec<Extract<OptimizerConfig, { ki
     parse: (o, lr) => ({
       kind: 'rmsprop',
       lr,
-      alpha: unitInterval(o.alpha ?? 0.99, 'alpha'),
+      alpha: numberIn(o.alpha ?? 0.99, 'optimizer.alpha', { min: 0, max: 1, below: true }),
       eps: nonNegative(o.eps ?? 1e-8, 'eps'),
       weightDecay: nonNegative(o.weightDecay ?? 0, 'weightDecay'),
       momentum: nonNegative(o.momentum ?? 0, 'momentum'),
-      centered: bool(o.centered ?? false, 'centered'),
+      centered: bool(o.centered ?? false, 'optimizer.centered'),
     }),
     // The running mean of g², then the running mean of g when centered, then the momentum buffer.
     stateTensors: (c) => 1 + (c.centered ? 1 : 0) + (c.momentum > 0 ? 1 : 0),
@@ -128,9 +130,7 @@ export function optimizerConfig(options: OptimizerOptions | undefined): Optimize
   const o = (options ?? { kind: 'adam' }) as Record<string, unknown>;
   checkKeys(o, ['kind', 'lr', ...new Set(Object.values(KEYS).flat())], 'optimizer');
   const kind = o.kind as OptimizerKind;
-  if (!(kind in SPECS)) {
-    throw new OptionError(`optimizer.kind must be one of ${Object.keys(SPECS).map((k) => `'${k}'`).join(', ')}, got ${String(kind)}`);
-  }
+  oneOf(kind, Object.keys(SPECS) as OptimizerKind[], 'optimizer.kind');
   checkKeys(o, ['kind', 'lr', ...KEYS[kind]], `optimizer (${kind})`);
   return SPECS[kind].parse(o, nonNegative(o.lr ?? 1e-3, 'lr'));
 }
@@ -156,30 +156,11 @@ function adamFields(o: Record<string, unknown>, defaultDecay: number) {
     betas: [betas[0], betas[1]] as const,
     eps: nonNegative(o.eps ?? 1e-8, 'eps'),
     weightDecay: nonNegative(o.weightDecay ?? defaultDecay, 'weightDecay'),
-    amsgrad: bool(o.amsgrad ?? false, 'amsgrad'),
+    amsgrad: bool(o.amsgrad ?? false, 'optimizer.amsgrad'),
   };
 }
 
 function adamUpdate(k: Kernels, c: Extract<OptimizerConfig, { kind: 'adam' | 'adamw' }>, a: UpdateCall, decoupled: number) {
   k.adam_update(a.p, a.g, a.state[0], a.state[1], c.amsgrad ? a.state[2] : 0, a.n, c.lr, c.betas[0], c.betas[1], c.eps,
     c.weightDecay, decoupled, c.amsgrad ? 1 : 0, a.step);
-}
-
-function nonNegative(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new OptionError(`optimizer.${name} must be a finite number ≥ 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-function unitInterval(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
-    throw new OptionError(`optimizer.${name} must be a number in [0, 1), got ${String(value)}`);
-  }
-  return value;
-}
-
-function bool(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') throw new OptionError(`optimizer.${name} must be true or false, got ${String(value)}`);
-  return value;
 }

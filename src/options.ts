@@ -75,6 +75,8 @@ export function checkKeys(value: unknown, allowed: readonly string[], where: str
   }
 }
 
+// ---- checks shared by every options object: each names the option and what it got -------------------------
+
 export function positiveInt(value: unknown, name: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < 1) {
     throw new OptionError(`${name} must be a positive integer, got ${String(value)}`);
@@ -82,22 +84,34 @@ export function positiveInt(value: unknown, name: string): number {
   return value as number;
 }
 
+export function nonNegativeInt(value: unknown, name: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new OptionError(`${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value as number;
+}
 
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T {
+/** A finite number in a range; `above` excludes `min` itself, `below` excludes `max`. */
+export function numberIn(value: unknown, name: string,
+  range: { min?: number; max?: number; above?: boolean; below?: boolean }): number {
+  const { min = -Infinity, max = Infinity, above = false, below = false } = range;
+  const ok = typeof value === 'number' && Number.isFinite(value) && (above ? value > min : value >= min) &&
+    (below ? value < max : value <= max);
+  if (!ok) {
+    const bounds = max === Infinity ? `${above ? '>' : '≥'} ${min}` : `in ${above ? '(' : '['}${min}, ${max}${below ? ')' : ']'}`;
+    throw new OptionError(`${name} must be a finite number ${bounds}, got ${String(value)}`);
+  }
+  return value as number;
+}
+
+export function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T {
   if (!allowed.includes(value as T)) {
     throw new OptionError(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${String(value)}`);
   }
   return value as T;
 }
 
-function probability(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
-    throw new OptionError(`${name} must be a probability in [0, 1), got ${String(value)}`);
-  }
-  return value;
-}
-
-function bool(value: unknown, name: string): boolean {
+export function bool(value: unknown, name: string): boolean {
   if (typeof value !== 'boolean') throw new OptionError(`${name} must be true or false, got ${String(value)}`);
   return value;
 }
@@ -118,7 +132,7 @@ export function modelConfig(options: RNNOptions): { config: ModelConfig; backend
     bias: bool(o.bias ?? true, 'bias'),
     outputSize: o.outputSize === undefined || o.outputSize === 0 ? 0 : positiveInt(o.outputSize, 'outputSize'),
     batchFirst: bool(o.batchFirst ?? false, 'batchFirst'),
-    dropout: probability(o.dropout ?? 0, 'dropout'),
+    dropout: numberIn(o.dropout ?? 0, 'dropout', { min: 0, max: 1, below: true }),
     seed: nonNegativeInt(o.seed ?? 0, 'seed'),
   };
   if (config.dropout > 0 && config.numLayers === 1) {
@@ -158,13 +172,6 @@ function wasmSources(value: unknown): WasmSources {
   return sources;
 }
 
-export function nonNegativeInt(value: unknown, name: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) {
-    throw new OptionError(`${name} must be a non-negative integer, got ${String(value)}`);
-  }
-  return value as number;
-}
-
 export function lossKind(value: unknown): LossKind {
   return oneOf(value ?? 'mse', ['mse', 'cross_entropy'] as const, 'loss');
 }
@@ -181,9 +188,5 @@ export function clipping(options: { clipGradNorm?: unknown; clipGradValue?: unkn
 
 /** A gradient-clipping limit: undefined (no clipping) or a finite number > 0. */
 function clipOption(value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new OptionError(`${name} must be a finite number > 0, got ${String(value)}`);
-  }
-  return value;
+  return value === undefined ? undefined : numberIn(value, name, { min: 0, above: true });
 }

@@ -4,7 +4,13 @@
  * watches a metric. Names and defaults follow torch.optim.lr_scheduler, camelCased.
  */
 import { OptionError } from './errors.js';
-import { checkKeys } from './options.js';
+import { checkKeys, nonNegativeInt as nonNegativeInteger, numberIn, oneOf, positiveInt as positiveInteger } from './options.js';
+
+const positive = (value: unknown, name: string) => numberIn(value, `schedule.${name}`, { min: 0, above: true });
+const nonNegative = (value: unknown, name: string) => numberIn(value, `schedule.${name}`, { min: 0 });
+const factorIn01 = (value: unknown, name: string) => numberIn(value, `schedule.${name}`, { min: 0, max: 1, above: true });
+const positiveInt = (value: unknown, name: string) => positiveInteger(value, `schedule.${name}`);
+const nonNegativeInt = (value: unknown, name: string) => nonNegativeInteger(value, `schedule.${name}`);
 
 export type ScheduleOptions =
   /** StepLR: lr · gamma^⌊e / stepSize⌋. */
@@ -38,9 +44,7 @@ export function createSchedule(options: ScheduleOptions | undefined, baseLr: num
   if (options === undefined) return closedForm(() => baseLr);
   checkKeys(options, ['kind', ...new Set(Object.values(KEYS).flat())], 'schedule');
   const o = options as ScheduleOptions;
-  if (!(o.kind in KEYS)) {
-    throw new OptionError(`schedule.kind must be one of ${Object.keys(KEYS).map((k) => `'${k}'`).join(', ')}, got ${String(o.kind)}`);
-  }
+  oneOf(o.kind, Object.keys(KEYS) as ScheduleOptions['kind'][], 'schedule.kind');
   checkKeys(o, ['kind', ...KEYS[o.kind]], `schedule (${o.kind})`);
   switch (o.kind) {
     case 'step': {
@@ -82,12 +86,8 @@ function closedForm(lrAt: (epoch: number) => number): Schedule {
 
 /** PyTorch's ReduceLROnPlateau: compares each metric with the best so far, waits, reduces, cools down. */
 function plateau(o: Extract<ScheduleOptions, { kind: 'plateau' }>, baseLr: number): Schedule {
-  const mode = o.mode ?? 'min';
-  if (mode !== 'min' && mode !== 'max') throw new OptionError(`schedule.mode must be 'min' or 'max', got ${String(mode)}`);
-  const thresholdMode = o.thresholdMode ?? 'rel';
-  if (thresholdMode !== 'rel' && thresholdMode !== 'abs') {
-    throw new OptionError(`schedule.thresholdMode must be 'rel' or 'abs', got ${String(thresholdMode)}`);
-  }
+  const mode = oneOf(o.mode ?? 'min', ['min', 'max'] as const, 'schedule.mode');
+  const thresholdMode = oneOf(o.thresholdMode ?? 'rel', ['rel', 'abs'] as const, 'schedule.thresholdMode');
   const factor = factorIn01(o.factor ?? 0.1, 'factor');
   if (factor >= 1) throw new OptionError('schedule.factor must be below 1: it multiplies the learning rate on a plateau');
   const patience = nonNegativeInt(o.patience ?? 10, 'patience');
@@ -126,39 +126,4 @@ function plateau(o: Extract<ScheduleOptions, { kind: 'plateau' }>, baseLr: numbe
       }
     },
   };
-}
-
-function positive(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new OptionError(`schedule.${name} must be a finite number > 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-function nonNegative(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
-    throw new OptionError(`schedule.${name} must be a finite number ≥ 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-function factorIn01(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
-    throw new OptionError(`schedule.${name} must be a number in (0, 1], got ${String(value)}`);
-  }
-  return value;
-}
-
-function positiveInt(value: unknown, name: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 1) {
-    throw new OptionError(`schedule.${name} must be a positive integer, got ${String(value)}`);
-  }
-  return value as number;
-}
-
-function nonNegativeInt(value: unknown, name: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) {
-    throw new OptionError(`schedule.${name} must be a non-negative integer, got ${String(value)}`);
-  }
-  return value as number;
 }

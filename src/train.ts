@@ -8,7 +8,9 @@ import { OptionError, ShapeError } from './errors.js';
 import { outputWidth } from './layout.js';
 import type { Batch, LossTarget, RNN, States, StepResult } from './model.js';
 import { type OptimizerConfig, type OptimizerOptions, optimizerConfig } from './optimizers.js';
-import { type Clipping, type LossKind, checkKeys, clipping, lossKind, nonNegativeInt, positiveInt } from './options.js';
+import {
+  type Clipping, type LossKind, bool, checkKeys, clipping, lossKind, nonNegativeInt, numberIn, positiveInt,
+} from './options.js';
 import { Random } from './random.js';
 import { type ScheduleOptions, createSchedule } from './schedules.js';
 import { type TensorInput, flatten, toFloatTensor, toIdTensor } from './tensor.js';
@@ -125,6 +127,7 @@ export async function trainLoop(model: RNN, data: readonly Sample[], options: Tr
   checkKeys(options, OPTION_KEYS, 'train');
   const epochs = positiveInt(options.epochs ?? 1, 'train.epochs');
   const batchSize = positiveInt(options.batchSize ?? 32, 'train.batchSize');
+  const shuffle = bool(options.shuffle ?? true, 'train.shuffle');
   const kind = lossKind(options.loss);
   const optimizer = optimizerConfig(options.optimizer);
   const schedule = createSchedule(options.schedule, optimizer.lr);
@@ -149,7 +152,7 @@ export async function trainLoop(model: RNN, data: readonly Sample[], options: Tr
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const lr = schedule.lr;
     const config: OptimizerConfig = { ...optimizer, lr };
-    const batches = makeBatches(train, batchSize, options.shuffle ?? true, random, tbptt !== undefined);
+    const batches = makeBatches(train, batchSize, shuffle, random, tbptt !== undefined);
     let lossSum = 0;
     let normSum = 0;
     let weight = 0;
@@ -245,9 +248,7 @@ function splitValidation(model: RNN, all: Prepared[], options: TrainOptions, kin
     return { train: all, validation };
   }
   if (split === undefined || split === 0) return { train: all, validation: [] };
-  if (typeof split !== 'number' || !(split > 0 && split < 1)) {
-    throw new OptionError(`train.validationSplit must be a fraction in (0, 1), got ${String(split)}`);
-  }
+  numberIn(split, 'train.validationSplit', { min: 0, max: 1, above: true, below: true });
   const held = Math.round(all.length * split);
   if (held < 1 || held >= all.length) {
     throw new OptionError(`train.validationSplit ${split} of ${all.length} samples leaves ${all.length - held} to train and ${held} to validate; both need at least one`);
@@ -258,13 +259,11 @@ function splitValidation(model: RNN, all: Prepared[], options: TrainOptions, kin
 function earlyStopping(options: EarlyStopping | undefined) {
   if (options === undefined) return null;
   checkKeys(options, ['patience', 'minDelta', 'restoreBestWeights'], 'train.earlyStopping');
-  const minDelta = options.minDelta ?? 0;
-  if (typeof minDelta !== 'number' || !(minDelta >= 0)) {
-    throw new OptionError(`train.earlyStopping.minDelta must be a number ≥ 0, got ${String(minDelta)}`);
-  }
-  const restore = options.restoreBestWeights ?? true;
-  if (typeof restore !== 'boolean') throw new OptionError('train.earlyStopping.restoreBestWeights must be true or false');
-  return { patience: positiveInt(options.patience ?? 5, 'train.earlyStopping.patience'), minDelta, restoreBestWeights: restore };
+  return {
+    patience: positiveInt(options.patience ?? 5, 'train.earlyStopping.patience'),
+    minDelta: numberIn(options.minDelta ?? 0, 'train.earlyStopping.minDelta', { min: 0 }),
+    restoreBestWeights: bool(options.restoreBestWeights ?? true, 'train.earlyStopping.restoreBestWeights'),
+  };
 }
 
 /**

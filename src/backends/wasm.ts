@@ -1,13 +1,14 @@
 /**
- * The WebAssembly backend: the only file that knows how a build is fetched, compiled and instantiated, and
- * the only user of @assemblyscript/loader (deprecated upstream; moving to `asc --bindings raw` would touch
- * this file alone). The ABI is plain numbers and pointers, so the exports serve as `Kernels` directly.
+ * The WebAssembly backend: the only file that knows how a build is fetched, compiled and instantiated.
+ * The kernels import nothing (runtime stub, no assertions) and export functions over numbers and pointers
+ * beside their memory, so an instance's exports serve as `Kernels` directly, with no glue library between
+ * (@assemblyscript/loader, deprecated upstream, added 16 KB to every bundle and did nothing for this ABI).
+ * A build that came to import something, `env.abort` say, would fail to instantiate here, loudly.
  *
  * A build comes from a URL (streamed into the compiler while it downloads when the server says
  * `application/wasm`), from bytes, or as a compiled module; each source is compiled once per page or process
  * and every model instantiates the cached module with a memory of its own.
  */
-import { instantiate } from '@assemblyscript/loader';
 import type { KernelInstance, Kernels } from '../backend.js';
 import { MemoryLimitError, WasmLoadError } from '../errors.js';
 import type { WasmSource, WasmSources } from '../options.js';
@@ -153,7 +154,7 @@ type Exports = Kernels & {
 /** A fresh instance with its own memory, for one model; `sources` may say where the build comes from. */
 export async function createWasmInstance(build: WasmBuild, sources: WasmSources): Promise<KernelInstance> {
   const module = await loadModule(build, sources[build] ?? defaultWasmSource(build));
-  const { exports } = await instantiate<Record<string, unknown>>(module, {});
+  const { exports } = await WebAssembly.instantiate(module, {});
   const { memory, heap_base } = exports as unknown as Exports;
   return {
     backend: build === 'simd' ? 'wasm-simd' : 'wasm-scalar',

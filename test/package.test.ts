@@ -3,8 +3,8 @@
  * tarball offline and uses it every way the README promises. Node imports each entry (ESM and CommonJS,
  * main and inline); TypeScript type-checks against the bundled declarations; rollup bundles the inline entry
  * with no configuration beyond resolving packages, and the main entry with the .wasm files at a custom path;
- * Vite bundles the main entry with no configuration at all. Each bundle runs in Chromium, and every run gives
- * the same numbers on a PyTorch fixture as Node does, within float32 rounding of PyTorch's.
+ * Vite bundles (and its dev server serves) the main entry with no configuration at all. Each runs in Chromium,
+ * and every run gives the same numbers on a PyTorch fixture as Node does, within float32 rounding of PyTorch's.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import type { Browser } from 'playwright-core';
 import { rollup } from 'rollup';
-import { build as vite } from 'vite';
+import { createServer as viteDevServer, build as vite } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve } from '../scripts/serve.js';
 import { BUDGET_BYTES, BUDGETED, budgeted, sizes } from '../scripts/size.js';
@@ -160,13 +160,21 @@ describe('a project that installs the tarball', () => {
     async function runInChromium(folder: string, name: string) {
       writeFileSync(join(folder, 'fixture.json'), fixtureText);
       const server = await serve(folder);
+      try {
+        return await openInChromium(server.url, name);
+      } finally {
+        await server.close();
+      }
+    }
+
+    async function openInChromium(url: string, name: string) {
       const page = await browser.newPage();
       const wasm: string[] = [];
       page.on('response', (r) => {
         if (r.url().endsWith('.wasm')) wasm.push(`${new URL(r.url()).pathname} ${r.headers()['content-type']}`);
       });
       try {
-        await page.goto(server.url);
+        await page.goto(url);
         await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 20_000 });
         const result = await page.evaluate(() => (window as unknown as { result: Result }).result);
         mkdirSync(join(OUTPUT, 'package'), { recursive: true });
@@ -174,7 +182,6 @@ describe('a project that installs the tarball', () => {
         return { result, wasm };
       } finally {
         await page.close();
-        await server.close();
       }
     }
 
@@ -218,6 +225,21 @@ describe('a project that installs the tarball', () => {
       expect(wasm).toHaveLength(1);
       expect(wasm[0]).toMatch(/^\/assets\/rnn-simd-[\w-]+\.wasm application\/wasm$/);
       expect(result).toEqual(node['esm']);
+    }, 60_000);
+
+    it("Vite's dev server, main entry, no configuration: the .wasm is found beside the pre-bundled dependency", async () => {
+      mkdirSync(join(consumer, 'public'), { recursive: true });
+      writeFileSync(join(consumer, 'public/fixture.json'), fixtureText);
+      const server = await viteDevServer({ root: consumer, configFile: false, logLevel: 'silent',
+        server: { host: '127.0.0.1', port: 5170, strictPort: false } });
+      await server.listen();
+      try {
+        const { result, wasm } = await openInChromium(server.resolvedUrls!.local[0], 'vite-dev');
+        expect(wasm).toEqual(['/node_modules/rnn-wasm/dist/rnn-simd.wasm application/wasm']);
+        expect(result).toEqual(node['esm']);
+      } finally {
+        await server.close();
+      }
     }, 60_000);
   });
 });

@@ -136,7 +136,7 @@ describe('feature detection and fallback', () => {
   });
 
   it('runs the pure-JS kernels where compiling is refused (a Content-Security-Policy without wasm-unsafe-eval)', async () => {
-    vi.spyOn(WebAssembly, 'Module').mockImplementation(() => {
+    vi.spyOn(WebAssembly, 'Module').mockImplementation(function refused() {
       throw new WebAssembly.CompileError('Wasm code generation disallowed by embedder');
     });
     const lib = await fresh();

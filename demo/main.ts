@@ -51,6 +51,8 @@ interface Lane {
   series: Series;
   worker: Worker | null;
   net: WorkerRNN | null;
+  /** Whether this lane's loop is running (a quick Pause and Resume must not start a second one). */
+  looping: boolean;
   lastSampleAt: number;
 }
 
@@ -73,8 +75,8 @@ const emptyLane = (): LaneState => ({
 });
 
 const lanes: Record<LaneName, Lane> = {
-  wasm: { name: 'wasm', state: emptyLane(), series: { label: 'WebAssembly', color: '#d9480f', points: [] }, worker: null, net: null, lastSampleAt: 0 },
-  js: { name: 'js', state: emptyLane(), series: { label: 'JavaScript', color: '#1c7ed6', points: [] }, worker: null, net: null, lastSampleAt: 0 },
+  wasm: { name: 'wasm', state: emptyLane(), series: { label: 'WebAssembly', color: '#d9480f', points: [] }, worker: null, net: null, looping: false, lastSampleAt: 0 },
+  js: { name: 'js', state: emptyLane(), series: { label: 'JavaScript', color: '#1c7ed6', points: [] }, worker: null, net: null, looping: false, lastSampleAt: 0 },
 };
 
 const state: DemoState = {
@@ -98,6 +100,7 @@ async function start(): Promise<void> {
     Object.assign(lane.state, emptyLane());
     lane.series.points = [];
     lane.net = null;
+    lane.looping = false;
     lane.lastSampleAt = 0;
     lane.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   }
@@ -132,7 +135,8 @@ function setRunning(running: boolean): void {
 /** One lane's loop: an epoch at a time, a few lines of writing every SAMPLE_EVERY seconds. */
 async function train(lane: Lane, mine: number): Promise<void> {
   const net = lane.net;
-  if (!net) return;
+  if (!net || lane.looping) return;
+  lane.looping = true;
   try {
     while (state.running && mine === generation) {
       const before = lane.state.seconds;
@@ -148,6 +152,8 @@ async function train(lane: Lane, mine: number): Promise<void> {
   } catch (error) {
     if (mine === generation) lane.state.error = (error as Error).message;
     render();
+  } finally {
+    if (mine === generation) lane.looping = false;
   }
 }
 

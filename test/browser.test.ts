@@ -89,6 +89,13 @@ describe('demo page in Chromium', () => {
       expect(sample).toMatch(/^the [\s\S]{150,}$/);
       expect(await page.textContent('#speedup')).toMatch(/WebAssembly SIMD trains [\d.]+× as many steps per second as plain JavaScript/);
 
+      // The controls answer while the workers train: pause, resume at once, and training goes on.
+      await page.click('#toggle');
+      expect([await page.textContent('#toggle'), (await demo(page)).running]).toEqual(['Resume', false]);
+      await page.click('#toggle');
+      const steps = (await demo(page)).lanes.wasm.steps;
+      await page.waitForFunction((n) => (window as unknown as { demo: Demo }).demo.lanes.wasm.steps > n + 3, steps, { timeout: 15_000 });
+
       expect(wasm.map((r) => [new URL(r.url).pathname, r.type])).toEqual([['/rnn-simd.wasm', 'application/wasm']]);
       await page.screenshot({ path: join(screenshots, 'demo.png'), fullPage: true });
     } finally {

@@ -7,6 +7,7 @@
 //   inline.js / inline.cjs  `rnn-wasm/inline`, anywhere: both builds inside the JavaScript, nothing to serve
 // plus index.d.ts / index.d.cts (the types, bundled) and rnn-simd.wasm / rnn-scalar.wasm.
 import { existsSync, readFileSync } from 'node:fs';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { dirname, resolve } from 'node:path';
 import { dts } from 'rollup-plugin-dts';
 import ts from 'typescript';
@@ -111,12 +112,13 @@ const node = {
     { file: 'dist/index.js', format: 'es', sourcemap: true },
     { file: 'dist/index.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
   ],
-  plugins: [typescript(), wasmBesideBundle()],
+  // @assemblyscript/loader is bundled in, so that the package has no runtime dependencies.
+  plugins: [nodeResolve(), typescript(), wasmBesideBundle()],
 };
 const browser = {
   input,
   output: { file: 'dist/browser.js', format: 'es', sourcemap: true },
-  plugins: [fetchOnly(), typescript(), wasmBesideBundle()],
+  plugins: [fetchOnly(), nodeResolve({ browser: true }), typescript(), wasmBesideBundle()],
 };
 // No source maps: they would carry the base64 a second time.
 const inline = {
@@ -125,7 +127,7 @@ const inline = {
     { file: 'dist/inline.js', format: 'es' },
     { file: 'dist/inline.cjs', format: 'cjs', exports: 'named' },
   ],
-  plugins: [fetchOnly(), typescript(), wasmInline()],
+  plugins: [fetchOnly(), nodeResolve({ browser: true }), typescript(), wasmInline()],
 };
 const types = {
   input,
@@ -137,7 +139,7 @@ const types = {
 const demo = {
   input: { main: 'demo/main.ts', worker: 'demo/worker.ts' },
   output: { dir: 'build/demo', format: 'es', sourcemap: true, entryFileNames: '[name].js', chunkFileNames: '[name].js' },
-  plugins: [fetchOnly(), typescript(), wasmBesideBundle(), demoPage(['index.html', 'style.css'])],
+  plugins: [fetchOnly(), nodeResolve({ browser: true }), typescript(), wasmBesideBundle(), demoPage(['index.html', 'style.css'])],
 };
 
 export default (args) => (args.configDemo ? demo : [node, browser, inline, types]);

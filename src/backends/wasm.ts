@@ -1,14 +1,15 @@
 /**
- * The WebAssembly backend: the only file that knows how a build is fetched, compiled and instantiated.
- * The kernels import nothing (runtime stub, no assertions) and export functions over numbers and pointers
- * beside their memory, so an instance's exports serve as `Kernels` directly, with no glue library between
- * (@assemblyscript/loader, deprecated upstream, added 16 KB to every bundle and did nothing for this ABI).
- * A build that came to import something, `env.abort` say, would fail to instantiate here, loudly.
+ * The WebAssembly backend: the only file that knows how a build is fetched, compiled and instantiated, and
+ * the only user of @assemblyscript/loader (deprecated upstream in favour of generated bindings; moving to
+ * `asc --bindings raw` would touch this file alone). The kernels export functions over numbers and pointers
+ * beside their memory, so the instance's raw exports serve as `Kernels` directly: the loader's wrapped
+ * exports would put a rest/spread closure in front of every kernel call.
  *
  * A build comes from a URL (streamed into the compiler while it downloads when the server says
  * `application/wasm`), from bytes, or as a compiled module; each source is compiled once per page or process
  * and every model instantiates the cached module with a memory of its own.
  */
+import { instantiate } from '@assemblyscript/loader';
 import type { KernelInstance, Kernels } from '../backend.js';
 import { MemoryLimitError, WasmLoadError } from '../errors.js';
 import type { WasmSource, WasmSources } from '../options.js';
@@ -154,11 +155,12 @@ type Exports = Kernels & {
 /** A fresh instance with its own memory, for one model; `sources` may say where the build comes from. */
 export async function createWasmInstance(build: WasmBuild, sources: WasmSources): Promise<KernelInstance> {
   const module = await loadModule(build, sources[build] ?? defaultWasmSource(build));
-  const { exports } = await WebAssembly.instantiate(module, {});
-  const { memory, heap_base } = exports as unknown as Exports;
+  const { instance } = await instantiate(module, {});
+  const exports = instance.exports as unknown as Exports;
+  const { memory, heap_base } = exports;
   return {
     backend: build === 'simd' ? 'wasm-simd' : 'wasm-scalar',
-    kernels: exports as unknown as Kernels,
+    kernels: exports,
     get buffer() {
       return memory.buffer as ArrayBuffer;
     },

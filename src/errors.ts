@@ -35,3 +35,12 @@ export class WasmLoadError extends RnnError {}
 
 /** The worker behind a WorkerRNN failed to start, crashed, or answered with a message that could not be read. */
 export class WorkerError extends RnnError {}
+
+/**
+ * A model file (safetensors, checkpoint or JSON) cannot be read: it is truncated, malformed, of another
+ * format, or describes something impossible (offsets past the end, a shape its bytes do not fill).
+ */
+export class FormatError extends RnnError {}
+
+/** A model file was written by a newer version of this library, in a format version this one cannot read. */
+export class VersionError extends FormatError {}

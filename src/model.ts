@@ -52,6 +52,10 @@ import {
 } from './tensor.js';
 import { type GenerateOptions, type GenerateResult, generateSequence } from './generate.js';
 import { type Sample, type TrainHistory, type TrainOptions, trainLoop } from './train.js';
+import { type LoadOptions, loadCheckpoint, saveCheckpoint } from './io/checkpoint.js';
+import { type ModelJSON, modelFromJSON, modelToJSON } from './io/model-json.js';
+import { type FileSource, readSource } from './io/source.js';
+import { type SafetensorsOptions, exportSafetensors, importSafetensors } from './io/weights.js';
 
 export interface UnrollResult {
   /** The last layer's output at every step: [T, B, D·H] ([B, T, D·H] with batchFirst). */
@@ -752,6 +756,42 @@ export class RNN {
   private readSequence(ptr: number, T: number, B: number, F: number): Tensor {
     const t = this.read(ptr, [T, B, F]);
     return this.config.batchFirst ? { data: swapLeadingAxes(t.data, T, B, F), shape: [B, T, F] } : t;
+  }
+
+  // ---- files ----
+
+  /**
+   * A model from PyTorch weights in a `.safetensors` file (its bytes, or its path in Node). Cell, sizes,
+   * layers, directions, biases and head come from the tensors' names and shapes; nonlinearity, batchFirst,
+   * dropout and seed from `options`, else from the file's metadata when this library wrote it.
+   */
+  static async fromSafetensors(source: FileSource, options: SafetensorsOptions = {}): Promise<RNN> {
+    return importSafetensors(await readSource(source, 'RNN.fromSafetensors'), options, (o) => RNN.create(o));
+  }
+
+  /** The weights as safetensors in PyTorch's `state_dict` layout, with the configuration in `__metadata__`. */
+  toSafetensors(): Uint8Array {
+    return exportSafetensors(this);
+  }
+
+  /** A checkpoint (safetensors): configuration, weights, optimizer state and generator state, bit for bit. */
+  save(): Uint8Array {
+    return saveCheckpoint(this);
+  }
+
+  /** A model from `save()`'s bytes (or, in Node, a path): training resumed from it continues exactly. */
+  static async load(source: FileSource, options: LoadOptions = {}): Promise<RNN> {
+    return loadCheckpoint(await readSource(source, 'RNN.load'), options, (o) => RNN.create(o));
+  }
+
+  /** The checkpoint as a plain object, so that `JSON.stringify(net)` writes it; `RNN.fromJSON` reads it back. */
+  toJSON(): ModelJSON {
+    return modelToJSON(this);
+  }
+
+  /** A model from `toJSON()`'s object or its JSON text, bit for bit like `load`. */
+  static async fromJSON(json: string | ModelJSON, options: LoadOptions = {}): Promise<RNN> {
+    return modelFromJSON(json, options, (o) => RNN.create(o));
   }
 }
 

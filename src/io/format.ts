@@ -1,0 +1,75 @@
+/**
+ * What every file this library writes says about itself: a format version and the model's configuration.
+ *
+ * In safetensors files they live in `__metadata__` (strings only, so the configuration is JSON text) beside
+ * PyTorch's own `"format": "pt"`; in JSON checkpoints they are fields. A reader refuses a version newer than
+ * its own with a VersionError, and checks a configuration with the same rules as `RNN.create`.
+ */
+import { FormatError, OptionError, VersionError } from '../errors.js';
+import type { ModelConfig } from '../layout.js';
+import { type RNNOptions, modelConfig } from '../options.js';
+import { describe, quote } from './describe.js';
+import { type JsonValue, parseJson } from './json.js';
+
+/** The version of the formats written here; raised when an older reader would misread a newer file. */
+export const FORMAT_VERSION = 1;
+
+/** `__metadata__` keys in the safetensors files this library writes. */
+export const METADATA = {
+  /** The format version, e.g. "1". */
+  version: 'rnn_wasm.version',
+  /** The model's configuration: JSON of its `RNN.create` options (without backend). */
+  config: 'rnn_wasm.config',
+  /** Checkpoints only: JSON `{ optimizer: { config, step } | null, generator }`. */
+  training: 'rnn_wasm.training',
+} as const;
+
+/** A model's configuration as files hold it: the `RNN.create` options that rebuild it, backend excepted. */
+export type ConfigJSON = Omit<RNNOptions, 'backend' | 'wasm'>;
+
+export function configToJSON(config: ModelConfig): ConfigJSON {
+  const { nonlinearity, ...gated } = config;
+  // RNN.create refuses a nonlinearity for gated cells, whose gate functions are fixed.
+  return config.cell === 'rnn' ? { ...gated, nonlinearity } : gated;
+}
+
+/** A configuration read from a file, checked as `RNN.create` checks options; its mistakes are the file's. */
+export function configFromFile(value: unknown, where: string): { options: ConfigJSON; config: ModelConfig } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new FormatError(`${where}: the configuration must be an object, got ${describe(value)}`);
+  }
+  for (const key of ['backend', 'wasm']) {
+    if (Object.hasOwn(value, key)) throw new FormatError(`${where}: the configuration names '${key}', which is chosen when loading`);
+  }
+  try {
+    return { options: value as ConfigJSON, config: modelConfig(value as RNNOptions).config };
+  } catch (error) {
+    if (error instanceof OptionError) throw new FormatError(`${where}: configuration: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Accepts versions 1…FORMAT_VERSION. */
+export function checkVersion(value: unknown, where: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
+    throw new FormatError(`${where}: the format version must be a positive integer, got ${describe(value)}`);
+  }
+  if ((value as number) > FORMAT_VERSION) {
+    throw new VersionError(`${where}: written by a newer rnn-wasm, in format version ${value as number}; this version `
+      + `reads format version ${FORMAT_VERSION} and older: upgrade rnn-wasm to load it`);
+  }
+  return value as number;
+}
+
+/** The version in a safetensors file's metadata ("1"), or undefined when the file is not one of ours. */
+export function metadataVersion(metadata: ReadonlyMap<string, string>, where: string): number | undefined {
+  const text = metadata.get(METADATA.version);
+  if (text === undefined) return undefined;
+  return checkVersion(/^[0-9]{1,15}$/.test(text) ? Number(text) : text, where);
+}
+
+/** A metadata value that holds JSON: small by nature, so parsed with tight limits. */
+export function metadataJson(metadata: ReadonlyMap<string, string>, key: string, where: string): JsonValue | undefined {
+  const text = metadata.get(key);
+  return text === undefined ? undefined : parseJson(text, `${where}: metadata ${quote(key)}`, { maxDepth: 8, maxContainers: 64 });
+}

@@ -5,7 +5,7 @@
 //   index.js / index.cjs    Node: reads the .wasm files beside it from disk
 //   browser.js              browsers, workers, bundlers, Deno: fetches them, with no `node:` import anywhere
 //   inline.js / inline.cjs  `rnn-wasm/inline`, anywhere: both builds inside the JavaScript, nothing to serve
-// plus index.d.ts / index.d.cts (the types, bundled) and rnn-simd.wasm / rnn-scalar.wasm.
+// plus index.d.ts / index.d.cts (the types, bundled), rnn-simd.wasm / rnn-scalar.wasm, and cli.js (`rnn-wasm`).
 import { existsSync, readFileSync } from 'node:fs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { dirname, resolve } from 'node:path';
@@ -135,6 +135,17 @@ const types = {
   plugins: [dts()],
 };
 
+/**
+ * The `rnn-wasm` command (package.json `bin`), for Node: one file with the library and tinybench inside, next
+ * to the .wasm files that the node build emits into dist/ too.
+ */
+const cli = {
+  input: 'src/cli/bin.ts',
+  external: [/^node:/],
+  output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node', sourcemap: true },
+  plugins: [nodeResolve(), typescript(), wasmBesideBundle()],
+};
+
 /** The demo: the page's script and the worker's, sharing a chunk, beside the .wasm files and the page. */
 const demo = {
   input: { main: 'demo/main.ts', worker: 'demo/worker.ts' },
@@ -142,4 +153,4 @@ const demo = {
   plugins: [fetchOnly(), nodeResolve({ browser: true }), typescript(), wasmBesideBundle(), demoPage(['index.html', 'style.css'])],
 };
 
-export default (args) => (args.configDemo ? demo : [node, browser, inline, types]);
+export default (args) => (args.configDemo ? demo : [node, browser, inline, types, cli]);

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const run = (file: string) =>
-  execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+const run = (file: string, ...args: string[]) =>
+  execFileSync(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
 
 /** The first and last loss of the line `loss A → B`. */
 const losses = (output: string) => output.match(/loss ([\d.e+-]+) → ([\d.e+-]+)/)!.slice(1).map(Number);
@@ -28,9 +28,15 @@ describe('examples', () => {
     expect(out).toMatch(/^the .{60}$/m);
   });
 
-  it('demo (npm start) runs to the end', () => {
-    const out = run('examples/demo.ts');
+  it('demo (npm start): the textbook example, a character model learning with samples before and after, WASM vs JS', () => {
+    const out = run('src/cli/bin.ts', 'demo');
     expect(out).toContain('tomorrow 0.9900');
-    expect(out).toMatch(/wasm-simd .* faster than JS/);
-  });
+    const epochs = [...out.matchAll(/^ {3}epoch \d+\/\d+ {2}loss ([\d.]+) {2}val ([\d.]+)/gm)].map((m) => Number(m[1]));
+    expect(epochs.length).toBeGreaterThan(5);
+    expect(epochs.at(-1)).toBeLessThan(epochs[0] / 3);
+    expect(out).toMatch(/before training, random weights write:\n {5}the .{100,}\n/);
+    // After training the samples are made of the corpus' own words: at least one whole sentence of them.
+    expect(out).toMatch(/after training, at temperature 0\.5:\n {5}the [a-z ]+\./);
+    expect(out).toMatch(/train step +[\d.]+ +[\d.]+ +[\d.]+ +wasm-simd [\d.]+× faster than JS/);
+  }, 60_000);
 });

@@ -103,9 +103,9 @@ afterAll(() => {
 });
 
 describe('the packed package', () => {
-  it('holds the three builds, both .wasm files and the types, and nothing else of the repository', () => {
+  it('holds the three builds, both .wasm files, the types and the command, and nothing else of the repository', () => {
     const files = packed.files.map((f) => f.path).filter((f) => !f.endsWith('.map')).sort();
-    expect(files).toEqual(['README.md', 'dist/browser.js', 'dist/index.cjs', 'dist/index.d.cts', 'dist/index.d.ts',
+    expect(files).toEqual(['README.md', 'dist/browser.js', 'dist/cli.js', 'dist/index.cjs', 'dist/index.d.cts', 'dist/index.d.ts',
       'dist/index.js', 'dist/inline.cjs', 'dist/inline.js', 'dist/rnn-scalar.wasm', 'dist/rnn-simd.wasm', 'package.json']);
     const installed = JSON.parse(readFileSync(join(consumer, 'node_modules/rnn-wasm/package.json'), 'utf8'));
     expect(installed.sideEffects).toBe(false);
@@ -143,6 +143,15 @@ describe('a project that installs the tarball', () => {
       expectClose(result.hN, fixture.expected.h_n.data, `${entry} h_n`);
       expect(result, entry).toEqual(node['esm']);
     }
+  }, 60_000);
+
+  it('gets the rnn-wasm command, which finds the .wasm files beside it', () => {
+    const command = join(consumer, 'node_modules/.bin/rnn-wasm');
+    const installed = JSON.parse(readFileSync(join(consumer, 'node_modules/rnn-wasm/package.json'), 'utf8'));
+    expect(execFileSync(command, ['--version'], { cwd: consumer, encoding: 'utf8' })).toBe(`rnn-wasm ${installed.version}\n`);
+    const info = execFileSync(command, ['info'], { cwd: consumer, encoding: 'utf8' });
+    expect(info).toMatch(/^default backend +wasm-simd:/m);
+    expect(info).toMatch(/node_modules\/rnn-wasm\/dist\/rnn-simd\.wasm +[\d.]+ kB +loads in \d+ ms/);
   }, 60_000);
 
   it('type-checks against the bundled declarations, as ESM and as CommonJS', () => {

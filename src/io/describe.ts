@@ -21,6 +21,7 @@ export function shapeText(shape: readonly number[]): string {
 
 /** Any value read from a file: its type, and its value when short. */
 export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === 'object') return 'an object';

@@ -4,9 +4,8 @@
  * `JSON.parse` keeps the last of two equal keys without a word (a header naming one tensor twice would lose
  * one silently) and puts no bound on nesting or on how many objects a text creates. This parser refuses
  * duplicate keys, nesting deeper than `maxDepth` and more than `maxContainers` objects and arrays, so what a
- * hostile text can make us allocate stays a small multiple of its own size. Objects come back without a
- * prototype, so a key such as `__proto__` is an ordinary key. Every failure is a FormatError naming the
- * problem and its character offset.
+ * hostile text can make us allocate stays a small multiple of its own size. A key such as `__proto__` becomes
+ * an ordinary own property, never a prototype. Every failure is a FormatError naming the problem and where.
  */
 import { FormatError } from '../errors.js';
 import { quote } from './describe.js';
@@ -28,7 +27,8 @@ export function parseJson(text: string, what: string, limits: JsonLimits): JsonV
   return new Parser(text, what, limits).document();
 }
 
-const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const isDigit = (code: number) => code >= 0x30 && code <= 0x39;
+const LITERALS = [['true', true], ['false', false], ['null', null]] as const;
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 class Parser {
@@ -47,12 +47,12 @@ class Parser {
 
   private value(): JsonValue {
     this.space();
-    const c = this.text[this.at];
-    if (c === '{') return this.object();
-    if (c === '[') return this.array();
-    if (c === '"') return this.string();
-    if (c === '-' || (c >= '0' && c <= '9')) return this.number();
-    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
+    const code = this.text.charCodeAt(this.at);
+    if (code === 0x7b /* { */) return this.object();
+    if (code === 0x5b /* [ */) return this.array();
+    if (code === 0x22 /* " */) return this.string();
+    if (code === 0x2d /* - */ || isDigit(code)) return this.number();
+    for (const [word, value] of LITERALS) {
       if (this.text.startsWith(word, this.at)) {
         this.at += word.length;
         return value;
@@ -72,7 +72,7 @@ class Parser {
 
   private object(): JsonObject {
     this.open();
-    const result: JsonObject = Object.create(null);
+    const result: JsonObject = {};
     if (this.text[this.at] === '}') {
       this.at++;
       this.depth--;
@@ -87,7 +87,10 @@ class Parser {
       this.space();
       if (this.text[this.at] !== ':') this.fail(`expected ':' after key ${quote(key)}, found ${this.describeHere()}`);
       this.at++;
-      result[key] = this.value();
+      const value = this.value();
+      // An own property even for '__proto__', which plain assignment would take as the prototype.
+      if (key === '__proto__') Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
+      else result[key] = value;
       if (this.endOf('}')) return result;
     }
   }
@@ -162,12 +165,27 @@ class Parser {
     }
   }
 
+  /** JSON's number grammar: -?(0|[1-9]digits)(.digits)?([eE][+-]?digits)?, scanned by hand (a hot path). */
   private number(): number {
-    NUMBER.lastIndex = this.at;
-    const match = NUMBER.exec(this.text);
-    if (!match) return this.fail(`malformed number starting ${quote(this.text.slice(this.at, this.at + 12))}`);
-    this.at += match[0].length;
-    return Number(match[0]);
+    const text = this.text;
+    const start = this.at;
+    let i = start;
+    if (text.charCodeAt(i) === 0x2d /* - */) i++;
+    if (text.charCodeAt(i) === 0x30 /* 0 */) i++;
+    else if (isDigit(text.charCodeAt(i))) while (isDigit(text.charCodeAt(i))) i++;
+    else this.fail(`malformed number starting ${quote(text.slice(start, start + 12))}`, start);
+    if (text.charCodeAt(i) === 0x2e /* . */) {
+      if (!isDigit(text.charCodeAt(++i))) this.fail(`malformed number starting ${quote(text.slice(start, start + 12))}`, start);
+      while (isDigit(text.charCodeAt(i))) i++;
+    }
+    if ((text.charCodeAt(i) | 0x20) === 0x65 /* e or E */) {
+      const sign = text.charCodeAt(++i);
+      if (sign === 0x2b || sign === 0x2d) i++;
+      if (!isDigit(text.charCodeAt(i))) this.fail(`malformed number starting ${quote(text.slice(start, start + 12))}`, start);
+      while (isDigit(text.charCodeAt(i))) i++;
+    }
+    this.at = i;
+    return Number(text.slice(start, i));
   }
 
   private space(): void {

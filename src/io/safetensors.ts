@@ -12,7 +12,7 @@
  * copied out only on request, from ranges already checked.
  */
 import { FormatError } from '../errors.js';
-import { quote } from './describe.js';
+import { quote, shapeText } from './describe.js';
 import { type JsonObject, type JsonValue, parseJson } from './json.js';
 
 /** Bytes per element of every dtype the format defines. */
@@ -74,7 +74,7 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
     throw new FormatError('safetensors: the header is not valid UTF-8');
   }
   // Each tensor needs three containers and at least ~40 bytes of header, so this bound never binds a real file.
-  const header = parseJson(text, 'safetensors header', { maxDepth: HEADER_DEPTH, maxContainers: n / 8 + 8 });
+  const header = parseJson(text, 'safetensors header', { maxDepth: HEADER_DEPTH, maxContainers: Math.ceil(n / 8) + 8 });
   if (!isObject(header)) throw new FormatError(`safetensors: the header must be a JSON object, got ${typeName(header)}`);
 
   const dataStart = 8 + n;
@@ -141,20 +141,18 @@ function readEntry(name: string, info: JsonValue, dataStart: number, dataLength:
   if (end > dataLength) {
     throw new FormatError(`${where}: data_offsets [${begin}, ${end}] run past the end of the data section (${dataLength} bytes)`);
   }
-  const size = DTYPE_BYTES[dtype];
-  // Multiply only while the product stays within the bytes there are: no overflow, however large the dims.
-  let bytes = shape.includes(0) ? 0 : size;
+  // The product is checked before each multiplication, so no shape, however large, rounds or overflows.
+  let bytes = shape.includes(0) ? 0 : DTYPE_BYTES[dtype];
   for (const d of shape as number[]) {
-    if (bytes === 0) break;
-    if (d > (end - begin) / bytes) {
-      throw new FormatError(`${where}: shape ${describe(shape)} of ${dtype} needs more than the ${end - begin} bytes `
-        + `its data_offsets [${begin}, ${end}] hold`);
+    if (bytes > Number.MAX_SAFE_INTEGER / d) {
+      throw new FormatError(`${where}: shape ${shapeText(shape as number[])} of ${dtype} needs more than 2⁵³ bytes; its `
+        + `data_offsets [${begin}, ${end}] hold ${end - begin}`);
     }
     bytes *= d;
   }
   if (bytes !== end - begin) {
-    throw new FormatError(`${where}: shape ${describe(shape)} of ${dtype} needs ${bytes} bytes, but its data_offsets `
-      + `[${begin}, ${end}] hold ${end - begin}`);
+    throw new FormatError(`${where}: shape ${shapeText(shape as number[])} of ${dtype} needs ${bytes} bytes, but its `
+      + `data_offsets [${begin}, ${end}] hold ${end - begin}`);
   }
   return { name, dtype, shape: shape as number[], begin: dataStart + begin, end: dataStart + end };
 }
@@ -240,7 +238,8 @@ function typeName(value: JsonValue): string {
 }
 
 /** A JSON value from a header for a message, kept short whatever its size. */
-function describe(value: JsonValue): string {
-  const text = JSON.stringify(value) ?? String(value);
+function describe(value: JsonValue | undefined): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }

@@ -373,10 +373,12 @@ export class RNN {
 
   /** The state of the model's generator (shuffling, sampling), so that a resumed run draws the same numbers. */
   get generatorState(): number {
+    this.alive();
     return this.random.state;
   }
 
   set generatorState(state: number) {
+    this.alive();
     this.random.state = nonNegativeInt(state, 'generatorState') >>> 0;
   }
 

@@ -88,9 +88,10 @@ export class SeriesTask implements Task {
     const what = m.mode === 'next'
       ? `the next value of ${m.columns.length === 1 ? `'${m.columns[0]}'` : `all ${m.columns.length} columns`}`
       : `'${m.columns[m.outputs[0]]}' from ${m.inputs.map((c) => `'${m.columns[c]}'`).join(', ')}`;
-    return `${this.training + this.held} windows of ${this.settings.seqLen} rows predicting ${what}: `
-      + `${this.stepsPerEpoch} steps per epoch of ${this.settings.batch}`
-      + (this.held ? `; the last ${this.held} windows held out for validation` : '');
+    const count = (n: number) => n.toLocaleString('en');
+    return `${count(this.training + this.held)} windows of ${this.settings.seqLen} rows predicting ${what}: `
+      + `${count(this.stepsPerEpoch)} steps per epoch of ${this.settings.batch}`
+      + (this.held ? `; the last ${count(this.held)} windows held out for validation` : '');
   }
 
   step(net: RNN, index: number, epoch: number): StepOutcome {

@@ -133,8 +133,9 @@ async function train(net: RNN, meta: Pick<CheckpointMeta, 'model' | 'settings' |
   print(`model     ${settings.cell.toUpperCase()}, ${layers} of ${settings.hidden}, ${net.numParameters.toLocaleString('en')} parameters, on ${net.backend}`);
   print(`data      ${d.file}: ${task.describe()}`);
   const all = settings.epochs * task.stepsPerEpoch;
-  const epochs = `${settings.epochs} epoch${settings.epochs > 1 ? 's' : ''} of ${task.stepsPerEpoch}`;
-  print(`training  ${total < all ? `${total} of ${all} steps (${epochs}; --steps ${total} stops early)` : `${total} steps (${epochs})`}, `
+  const n = (count: number) => count.toLocaleString('en');
+  const epochs = `${n(settings.epochs)} epoch${settings.epochs > 1 ? 's' : ''} of ${n(task.stepsPerEpoch)}`;
+  print(`training  ${total < all ? `${n(total)} of ${n(all)} steps (${epochs}; --steps ${total} stops early)` : `${n(total)} steps (${epochs})`}, `
     + `${settings.optimizer} lr ${settings.lr}${settings.clip ? `, clip ${settings.clip}` : ''}, seed ${settings.seed}`
     + (run.step ? `; resuming at step ${run.step}` : ''));
   print(`saving    ${d.out}${d.saveEvery ? ` every ${d.saveEvery} steps,` : ''} at the end and on Ctrl-C`);

@@ -1,7 +1,7 @@
 /**
  * `rnn-wasm demo`, which `npm start` runs: the textbook example; a character model trained before your
  * eyes on a text the project writes itself (src/cli/corpus.ts), with samples before and after; and the
- * same model's speed on WebAssembly and pure JS. About half a minute on two cores.
+ * same model's speed on WebAssembly and pure JS. About fifteen seconds on two cores.
  */
 import { RNN } from '../index.js';
 import { type CommandSpec, commandHelp, parseCommand } from './args.js';

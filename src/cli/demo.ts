@@ -1,7 +1,7 @@
 /**
  * `rnn-wasm demo`, which `npm start` runs: the textbook example; a character model trained before your
  * eyes on a text the project writes itself (src/cli/corpus.ts), with samples before and after; and the
- * same model's speed on WebAssembly and pure JS. About fifteen seconds on two cores.
+ * speed of a GRU's training step on WebAssembly and on pure JS. About fifteen seconds on two cores.
  */
 import { RNN } from '../index.js';
 import { type CommandSpec, commandHelp, parseCommand } from './args.js';
@@ -18,7 +18,7 @@ export const spec: CommandSpec = {
   name: 'demo',
   usage: 'demo',
   summary: 'The tour `npm start` runs: the textbook example, a character model learning a made-up language with\n'
-    + 'samples before and after training, and WebAssembly against pure JS on the same model.',
+    + 'samples before and after training, and WebAssembly against pure JS on a GRU.',
   positionals: [],
   options: {},
 };

@@ -16,8 +16,8 @@ import { collectGarbage } from './gc.js';
  * generous for a loaded CI machine. The few cases of megabytes (a 5 MB header, a million dimensions) get
  * HUGE_MS: linear work fits many times over, anything quadratic in a file's size or a wait does not.
  */
-const CASE_MS = 500;
-const HUGE_MS = 5000;
+const CASE_MS = 2000;
+const HUGE_MS = 10_000;
 
 const random = new Random(20261125);
 const memoryBefore = collectGarbage();

@@ -2,9 +2,9 @@
 //   r = σ(x W_irᵀ + b_ir + h W_hrᵀ + b_hr),  z = σ(x W_izᵀ + b_iz + h W_hzᵀ + b_hz)
 //   n = tanh(x W_inᵀ + b_in + r⊙(h W_hnᵀ + b_hn)),  h' = (1 - z)⊙n + z⊙h
 // b_hn sits inside the product with r, so the hidden side's n rows are cached apart from the input side's.
-import { add_column_sums, fill_rows, gemm_nn, gemm_nt, gemm_tn } from './linalg';
-import { sigmoid } from './activations';
-import { recurrent_weight_grad, step_time, zero_padding } from './sequence';
+import { add_column_sums, bias_rows, gemm_nn, gemm_packed, gemm_tn } from './linalg';
+import { sigmoid, sigmoid4, tanh, tanh4 } from './activations';
+import { recurrent_weight_grad, same_time_end, step_time, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -13,46 +13,79 @@ export function gru_forward(
   out: usize, // [T, B, ldo]: this direction's H columns of the layer output
   gates: usize, // [T, B, 3H] cache: r, z, n after their nonlinearities
   hn: usize, // [T, B, H] cache: h[t-1] W_hnᵀ + b_hn
-  gh: usize, // [3H] scratch: the hidden side of one step
+  gh: usize, // [B, 3H] scratch: the hidden side of one step
   x: usize, // [T, B, I]
   lengths: usize, // [B] int32 valid steps per column, or 0 when all run T steps
   h0: usize, // [B, H]
-  w_ih: usize, // [3H, I]
-  w_hh: usize, // [3H, H]
+  w_ih: usize, // [3H, I] packed by pack_weights
+  w_hh: usize, // [3H, H] packed by pack_weights
   b_ih: usize, // [3H] or 0
   b_hh: usize, // [3H] or 0
   T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32,
 ): void {
   const G = 3 * H;
-  fill_rows(gates, G, b_ih, T * B, G);
-  gemm_nt(gates, G, x, I, w_ih, I, T * B, G, I);
+  bias_rows(gates, G, b_ih, 0, T * B, G);
+  gemm_packed(gates, G, x, I, w_ih, T * B, G, I);
   const outStep = <usize>(B * ldo) * F32;
-  const gate = <usize>H * F32;
   for (let s = 0; s < T; s++) {
-    for (let b = 0; b < B; b++) {
+    for (let b = 0; b < B;) {
       const t = step_time(lengths, b, s, T, reverse);
-      if (t < 0) continue;
-      const h = out + <usize>((t * B + b) * ldo) * F32;
-      const hPrev = s == 0 ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
-      fill_rows(gh, G, b_hh, 1, G);
-      gemm_nt(gh, G, hPrev, H, w_hh, H, 1, G, H); // all three gates' hidden side in one product
-      const gi = gates + <usize>((t * B + b) * G) * F32;
-      const hnRow = hn + <usize>((t * B + b) * H) * F32;
-      for (let j = 0; j < H; j++) {
-        const oj = <usize>j * F32;
-        const r = sigmoid(load<f32>(gi + oj) + load<f32>(gh + oj));
-        const z = sigmoid(load<f32>(gi + oj + gate) + load<f32>(gh + oj + gate));
-        const hidden = load<f32>(gh + oj + 2 * gate);
-        const n = Mathf.tanh(load<f32>(gi + oj + 2 * gate) + r * hidden);
-        store<f32>(gi + oj, r);
-        store<f32>(gi + oj + gate, z);
-        store<f32>(gi + oj + 2 * gate, n);
-        store<f32>(hnRow + oj, hidden);
-        store<f32>(h + oj, (1 - z) * n + z * load<f32>(hPrev + oj));
+      if (t < 0) {
+        b++;
+        continue;
       }
+      const e = same_time_end(lengths, b, t, s, T, B, reverse);
+      const h = out + <usize>((t * B + b) * ldo) * F32;
+      const first = s == 0;
+      const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
+      const ldh = first ? H : ldo;
+      // All three gates' hidden side for the run's columns in one product.
+      bias_rows(gh, G, b_hh, 0, e - b, G);
+      gemm_packed(gh, G, hPrev, ldh, w_hh, e - b, G, H);
+      for (let r = 0; r < e - b; r++) {
+        const row = t * B + b + r;
+        gru_cell(h + <usize>(r * ldo) * F32, gates + <usize>(row * G) * F32, hn + <usize>(row * H) * F32,
+          gh + <usize>(r * G) * F32, hPrev + <usize>(r * ldh) * F32, H);
+      }
+      b = e;
     }
   }
   zero_padding(out, ldo, H, lengths, T, B);
+}
+
+/**
+ * One column's step after the product: a [3H] holds the input side's pre-activations and becomes the
+ * activated r, z, n; the hidden side gh [3H] gives hn [H] (kept for the backward pass); h [H] from hPrev.
+ */
+function gru_cell(h: usize, a: usize, hn: usize, gh: usize, hPrev: usize, H: i32): void {
+  const gate = <usize>H * F32;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 4 <= H; j += 4) {
+      const oj = <usize>j * F32;
+      const r = sigmoid4(f32x4.add(v128.load(a + oj), v128.load(gh + oj)));
+      const z = sigmoid4(f32x4.add(v128.load(a + oj + gate), v128.load(gh + oj + gate)));
+      const hidden = v128.load(gh + oj + 2 * gate);
+      const n = tanh4(f32x4.add(v128.load(a + oj + 2 * gate), f32x4.mul(r, hidden)));
+      v128.store(a + oj, r);
+      v128.store(a + oj + gate, z);
+      v128.store(a + oj + 2 * gate, n);
+      v128.store(hn + oj, hidden);
+      v128.store(h + oj, f32x4.add(f32x4.mul(f32x4.sub(f32x4.splat(1), z), n), f32x4.mul(z, v128.load(hPrev + oj))));
+    }
+  }
+  for (; j < H; j++) {
+    const oj = <usize>j * F32;
+    const r = sigmoid(load<f32>(a + oj) + load<f32>(gh + oj));
+    const z = sigmoid(load<f32>(a + oj + gate) + load<f32>(gh + oj + gate));
+    const hidden = load<f32>(gh + oj + 2 * gate);
+    const n = tanh(load<f32>(a + oj + 2 * gate) + r * hidden);
+    store<f32>(a + oj, r);
+    store<f32>(a + oj + gate, z);
+    store<f32>(a + oj + 2 * gate, n);
+    store<f32>(hn + oj, hidden);
+    store<f32>(h + oj, (1 - z) * n + z * load<f32>(hPrev + oj));
+  }
 }
 
 export function gru_backward(

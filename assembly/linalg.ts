@@ -1,9 +1,139 @@
 // Matrix products over raw pointers, row-major with explicit row strides (ld*, in elements), all accumulating
-// into C. Each has a SIMD path (f32x4 over the contiguous axis, four independent accumulators) and the plain
-// loop beside it: the plain loop is the reference, the scalar build's only path and the SIMD path's tail.
+// into C. Each has a SIMD path and the plain loop beside it: the plain loop is the reference, the scalar
+// build's only path and the SIMD path's tail.
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
+
+// ---- packed weights: the forward pass's products ---------------------------------------------------------
+// A forward pass reads W_hh once per step and W_ih once per call, so both are packed once into panels of 16
+// rows: for each k, the panel's 16 weights side by side. The product then reads one pointer that moves by a
+// constant stride, at constant offsets (no per-load address arithmetic), and each broadcast input value meets
+// four vectors of weights.
+
+/** Rows per panel: four f32x4 vectors. */
+// @ts-ignore: decorator
+@inline const PANEL = 16;
+
+/** Floats that the packed copy of a [R, K] weight takes: whole panels, rows past R zero. */
+export function packed_size(R: i32, K: i32): i32 {
+  return (R + PANEL - 1) / PANEL * PANEL * K;
+}
+
+/** dst: [⌈R/16⌉, K, 16] = w: [R, K] in panels of 16 rows, rows past R zero. */
+export function pack_weights(dst: usize, w: usize, R: i32, K: i32): void {
+  for (let r0 = 0; r0 < R; r0 += PANEL) {
+    const panel = dst + <usize>(r0 * K) * F32;
+    for (let k = 0; k < K; k++) {
+      for (let i = 0; i < PANEL; i++) {
+        const r = r0 + i;
+        store<f32>(panel + <usize>(k * PANEL + i) * F32, r < R ? load<f32>(w + <usize>(r * K + k) * F32) : 0);
+      }
+    }
+  }
+}
+
+/** Scratch for the last panel of an N that is not a multiple of 16: its accumulators, lane by lane. */
+const PARTIAL: usize = memory.data(PANEL * F32, 16);
+
+/**
+ * C[M, N] += A[M, K] · W[N, K]ᵀ with W packed by pack_weights: a batch of rows x times Wᵀ.
+ * SIMD: two rows of A share every load of a panel (2 × 4 vectors: eight accumulators). A lone row takes two
+ * k per pass into four accumulators, each adding a pair of products: eight accumulators for one row would
+ * need ten weight and input registers more, and V8 then spills accumulators to the stack on every pass.
+ */
+export function gemm_packed(
+  c: usize, ldc: i32, // [M, N]
+  a: usize, lda: i32, // [M, K]
+  w: usize, // packed [N, K]
+  M: i32, N: i32, K: i32,
+): void {
+  if (!ASC_FEATURE_SIMD) {
+    for (let m = 0; m < M; m++) {
+      const aRow = a + <usize>(m * lda) * F32;
+      for (let n = 0; n < N; n++) {
+        // Row n of W is lane n % 16 of its panel: every 16th float from there.
+        const wRow = w + <usize>((n - n % PANEL) * K + n % PANEL) * F32;
+        let d: f32 = 0;
+        for (let k = 0; k < K; k++) d += load<f32>(aRow + <usize>k * F32) * load<f32>(wRow + <usize>(k * PANEL) * F32);
+        const cn = c + <usize>(m * ldc + n) * F32;
+        store<f32>(cn, load<f32>(cn) + d);
+      }
+    }
+    return;
+  }
+  const next = <usize>lda * F32; // from one row of A to the next
+  for (let n = 0; n < N; n += PANEL) {
+    const panel = w + <usize>(n * K) * F32;
+    const end = panel + <usize>(K * PANEL) * F32;
+    const width = min(N - n, PANEL);
+    let m = 0;
+    for (; m + 2 <= M; m += 2) {
+      let x = a + <usize>(m * lda) * F32;
+      let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+      for (let p = panel; p < end; p += PANEL * F32) {
+        const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x + next);
+        const w0 = v128.load(p), w1 = v128.load(p, 16), w2 = v128.load(p, 32), w3 = v128.load(p, 48);
+        s0 = f32x4.add(s0, f32x4.mul(x0, w0));
+        s1 = f32x4.add(s1, f32x4.mul(x0, w1));
+        s2 = f32x4.add(s2, f32x4.mul(x0, w2));
+        s3 = f32x4.add(s3, f32x4.mul(x0, w3));
+        t0 = f32x4.add(t0, f32x4.mul(x1, w0));
+        t1 = f32x4.add(t1, f32x4.mul(x1, w1));
+        t2 = f32x4.add(t2, f32x4.mul(x1, w2));
+        t3 = f32x4.add(t3, f32x4.mul(x1, w3));
+        x += F32;
+      }
+      const c0 = c + <usize>(m * ldc + n) * F32;
+      add_panel(c0, s0, s1, s2, s3, width);
+      add_panel(c0 + <usize>ldc * F32, t0, t1, t2, t3, width);
+    }
+    if (m < M) {
+      let x = a + <usize>(m * lda) * F32;
+      let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+      const pairs = panel + <usize>((K & ~1) * PANEL) * F32;
+      let p = panel;
+      for (; p < pairs; p += 2 * PANEL * F32) {
+        const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x, 4);
+        s0 = f32x4.add(s0, f32x4.add(f32x4.mul(x0, v128.load(p)), f32x4.mul(x1, v128.load(p, 64))));
+        s1 = f32x4.add(s1, f32x4.add(f32x4.mul(x0, v128.load(p, 16)), f32x4.mul(x1, v128.load(p, 80))));
+        s2 = f32x4.add(s2, f32x4.add(f32x4.mul(x0, v128.load(p, 32)), f32x4.mul(x1, v128.load(p, 96))));
+        s3 = f32x4.add(s3, f32x4.add(f32x4.mul(x0, v128.load(p, 48)), f32x4.mul(x1, v128.load(p, 112))));
+        x += 2 * F32;
+      }
+      if (p < end) { // odd K: the last k alone
+        const x0 = v128.load32_splat(x);
+        s0 = f32x4.add(s0, f32x4.mul(x0, v128.load(p)));
+        s1 = f32x4.add(s1, f32x4.mul(x0, v128.load(p, 16)));
+        s2 = f32x4.add(s2, f32x4.mul(x0, v128.load(p, 32)));
+        s3 = f32x4.add(s3, f32x4.mul(x0, v128.load(p, 48)));
+      }
+      add_panel(c + <usize>(m * ldc + n) * F32, s0, s1, s2, s3, width);
+    }
+  }
+}
+
+/** c[0, width) += one panel's four accumulators; only a last panel past N is narrower than 16 (SIMD builds only). */
+// @ts-ignore: decorator
+@inline function add_panel(c: usize, s0: v128, s1: v128, s2: v128, s3: v128, width: i32): void {
+  if (width == PANEL) {
+    v128.store(c, f32x4.add(v128.load(c), s0));
+    v128.store(c, f32x4.add(v128.load(c, 16), s1), 16);
+    v128.store(c, f32x4.add(v128.load(c, 32), s2), 32);
+    v128.store(c, f32x4.add(v128.load(c, 48), s3), 48);
+    return;
+  }
+  v128.store(PARTIAL, s0);
+  v128.store(PARTIAL, s1, 16);
+  v128.store(PARTIAL, s2, 32);
+  v128.store(PARTIAL, s3, 48);
+  for (let i = 0; i < width; i++) {
+    const ci = c + <usize>i * F32;
+    store<f32>(ci, load<f32>(ci) + load<f32>(PARTIAL + <usize>i * F32));
+  }
+}
+
+// ---- products over weights as PyTorch lays them out: the head, and the backward pass ---------------------
 
 /** C[M, N] += A[M, K] · B[N, K]ᵀ: dot products along contiguous K (x · Wᵀ with W as PyTorch stores it). */
 export function gemm_nt(
@@ -52,7 +182,17 @@ export function gemm_nt(
     for (; n < N; n++) {
       const bRow = b + <usize>(n * ldb) * F32;
       let d: f32 = 0;
-      for (let k = 0; k < K; k++) d += load<f32>(aRow + <usize>k * F32) * load<f32>(bRow + <usize>k * F32);
+      let k = 0;
+      if (ASC_FEATURE_SIMD) {
+        // Fewer than four rows left (a head with one output, say): vectors along K instead.
+        let s = f32x4.splat(0);
+        for (; k + 4 <= K; k += 4) {
+          const off = <usize>k * F32;
+          s = f32x4.add(s, f32x4.mul(v128.load(aRow + off), v128.load(bRow + off)));
+        }
+        d = hsum(s);
+      }
+      for (; k < K; k++) d += load<f32>(aRow + <usize>k * F32) * load<f32>(bRow + <usize>k * F32);
       const cn = cRow + <usize>n * F32;
       store<f32>(cn, load<f32>(cn) + d);
     }
@@ -175,16 +315,34 @@ export function multiply(out: usize, a: usize, b: usize, n: i32): void {
   }
 }
 
-/** Every row of C[M, N] set to b, or to zero when b is 0. */
-export function fill_rows(
+/** Every row of C[M, N] set to b1 + b2, either of which may be 0 (absent): the bias before a product accumulates. */
+export function bias_rows(
   c: usize, ldc: i32, // [M, N]
-  b: usize, // [N] or 0
+  b1: usize, // [N] or 0
+  b2: usize, // [N] or 0
   M: i32, N: i32,
 ): void {
   for (let m = 0; m < M; m++) {
     const row = c + <usize>(m * ldc) * F32;
-    if (b) memory.copy(row, b, <usize>N * F32);
-    else memory.fill(row, 0, <usize>N * F32);
+    if (!b1 && !b2) {
+      memory.fill(row, 0, <usize>N * F32);
+      continue;
+    }
+    if (!b1 || !b2) {
+      memory.copy(row, b1 | b2, <usize>N * F32);
+      continue;
+    }
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= N; j += 4) {
+        const off = <usize>j * F32;
+        v128.store(row + off, f32x4.add(v128.load(b1 + off), v128.load(b2 + off)));
+      }
+    }
+    for (; j < N; j++) {
+      const off = <usize>j * F32;
+      store<f32>(row + off, load<f32>(b1 + off) + load<f32>(b2 + off));
+    }
   }
 }
 

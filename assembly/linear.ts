@@ -1,5 +1,5 @@
 // The output head y = x Wᵀ + b, applied to every row (every step of every sequence) at once.
-import { add_column_sums, fill_rows, gemm_nn, gemm_nt, gemm_tn } from './linalg';
+import { add_column_sums, bias_rows, gemm_nn, gemm_nt, gemm_tn } from './linalg';
 
 export function linear_forward(
   y: usize, // [N, O]
@@ -8,7 +8,7 @@ export function linear_forward(
   b: usize, // [O]
   N: i32, I: i32, O: i32,
 ): void {
-  fill_rows(y, O, b, N, O);
+  bias_rows(y, O, b, 0, N, O);
   gemm_nt(y, O, x, I, w, I, N, O, I);
 }
 

@@ -2,9 +2,9 @@
 //   a = x W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh      (one fused product over all 4H gate rows)
 //   i, f, o = σ(a_i, a_f, a_o),  g = tanh(a_g),  c[t] = f⊙c[t-1] + i⊙g,  h[t] = o⊙tanh(c[t])
 // The cache keeps every step's activated gates and cell state; backward reads them instead of recomputing.
-import { add_column_sums, axpy, fill_rows, gemm_nn, gemm_nt, gemm_tn } from './linalg';
-import { sigmoid } from './activations';
-import { recurrent_weight_grad, step_time, zero_padding } from './sequence';
+import { add_column_sums, bias_rows, gemm_nn, gemm_packed, gemm_tn } from './linalg';
+import { sigmoid, sigmoid4, tanh, tanh4 } from './activations';
+import { recurrent_weight_grad, same_time_end, step_time, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -17,47 +17,73 @@ export function lstm_forward(
   lengths: usize, // [B] int32 valid steps per column, or 0 when all run T steps
   h0: usize, // [B, H]
   c0: usize, // [B, H]
-  w_ih: usize, // [4H, I]
-  w_hh: usize, // [4H, H]
+  w_ih: usize, // [4H, I] packed by pack_weights
+  w_hh: usize, // [4H, H] packed by pack_weights
   b_ih: usize, // [4H] or 0
   b_hh: usize, // [4H] or 0
   T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32,
 ): void {
   const G = 4 * H;
-  const rows = T * B;
-  fill_rows(gates, G, b_ih, rows, G);
-  if (b_hh) for (let r = 0; r < rows; r++) axpy(gates + <usize>(r * G) * F32, b_hh, 1, G);
-  gemm_nt(gates, G, x, I, w_ih, I, rows, G, I);
+  bias_rows(gates, G, b_ih, b_hh, T * B, G);
+  gemm_packed(gates, G, x, I, w_ih, T * B, G, I);
   const outStep = <usize>(B * ldo) * F32;
   const cellStep = <usize>(B * H) * F32;
-  const gate = <usize>H * F32; // bytes from one gate block to the next
   for (let s = 0; s < T; s++) {
-    for (let b = 0; b < B; b++) {
+    for (let b = 0; b < B;) {
       const t = step_time(lengths, b, s, T, reverse);
-      if (t < 0) continue;
+      if (t < 0) {
+        b++;
+        continue;
+      }
+      const e = same_time_end(lengths, b, t, s, T, B, reverse);
       const h = out + <usize>((t * B + b) * ldo) * F32;
       const c = cells + <usize>((t * B + b) * H) * F32;
       const g = gates + <usize>((t * B + b) * G) * F32;
       const first = s == 0;
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
       const cPrev = first ? c0 + <usize>(b * H) * F32 : (reverse ? c + cellStep : c - cellStep);
-      gemm_nt(g, G, hPrev, H, w_hh, H, 1, G, H); // all four gates in one product
-      for (let j = 0; j < H; j++) {
-        const pi = g + <usize>j * F32, pf = pi + gate, pg = pf + gate, po = pg + gate;
-        const gi = sigmoid(load<f32>(pi)), gf = sigmoid(load<f32>(pf));
-        const gg = Mathf.tanh(load<f32>(pg)), go = sigmoid(load<f32>(po));
-        store<f32>(pi, gi);
-        store<f32>(pf, gf);
-        store<f32>(pg, gg);
-        store<f32>(po, go);
-        const oj = <usize>j * F32;
-        const cj = gf * load<f32>(cPrev + oj) + gi * gg;
-        store<f32>(c + oj, cj);
-        store<f32>(h + oj, go * Mathf.tanh(cj));
+      // All four gates of the run's columns in one product.
+      gemm_packed(g, G, hPrev, first ? H : ldo, w_hh, e - b, G, H);
+      for (let r = 0; r < e - b; r++) {
+        lstm_cell(h + <usize>(r * ldo) * F32, c + <usize>(r * H) * F32, g + <usize>(r * G) * F32,
+          cPrev + <usize>(r * H) * F32, H);
       }
+      b = e;
     }
   }
   zero_padding(out, ldo, H, lengths, T, B);
+}
+
+/** One column's step after the product: the gates a [4H] activated in place, then c [H] and h [H] from cPrev. */
+function lstm_cell(h: usize, c: usize, a: usize, cPrev: usize, H: i32): void {
+  const gate = <usize>H * F32; // bytes from one gate block to the next
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 4 <= H; j += 4) {
+      const pi = a + <usize>j * F32, pf = pi + gate, pg = pf + gate, po = pg + gate;
+      const i = sigmoid4(v128.load(pi)), f = sigmoid4(v128.load(pf)), g = tanh4(v128.load(pg)), o = sigmoid4(v128.load(po));
+      v128.store(pi, i);
+      v128.store(pf, f);
+      v128.store(pg, g);
+      v128.store(po, o);
+      const oj = <usize>j * F32;
+      const cj = f32x4.add(f32x4.mul(f, v128.load(cPrev + oj)), f32x4.mul(i, g));
+      v128.store(c + oj, cj);
+      v128.store(h + oj, f32x4.mul(o, tanh4(cj)));
+    }
+  }
+  for (; j < H; j++) {
+    const pi = a + <usize>j * F32, pf = pi + gate, pg = pf + gate, po = pg + gate;
+    const i = sigmoid(load<f32>(pi)), f = sigmoid(load<f32>(pf)), g = tanh(load<f32>(pg)), o = sigmoid(load<f32>(po));
+    store<f32>(pi, i);
+    store<f32>(pf, f);
+    store<f32>(pg, g);
+    store<f32>(po, o);
+    const oj = <usize>j * F32;
+    const cj = f * load<f32>(cPrev + oj) + i * g;
+    store<f32>(c + oj, cj);
+    store<f32>(h + oj, o * tanh(cj));
+  }
 }
 
 export function lstm_backward(
@@ -103,7 +129,7 @@ export function lstm_backward(
         const oj = <usize>j * F32;
         const pi = g + oj, pf = pi + gate, pg = pf + gate, po = pg + gate;
         const gi = load<f32>(pi), gf = load<f32>(pf), gg = load<f32>(pg), go = load<f32>(po);
-        const tc = Mathf.tanh(load<f32>(c + oj));
+        const tc = tanh(load<f32>(c + oj));
         const dh = load<f32>(doutRow + oj) + load<f32>(dhNext + oj); // from the output and from step t+1
         const dc = load<f32>(dcNext + oj) + dh * go * (1 - tc * tc); // through h = o⊙tanh(c), plus from c[t+1]
         store<f32>(dcNext + oj, dc * gf); // into c[t-1]

@@ -1,9 +1,9 @@
 // The Elman RNN, one direction of one layer over a whole sequence:
 //   h[t] = f(x[t] W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh),  f = tanh or relu.
 // The output rows double as the activation cache: f' is recovered from h itself (1 - h² or h > 0).
-import { add_column_sums, axpy, fill_rows, gemm_nn, gemm_nt, gemm_tn } from './linalg';
+import { add_column_sums, bias_rows, gemm_nn, gemm_packed, gemm_tn } from './linalg';
 import { activate, activation_grad } from './activations';
-import { recurrent_weight_grad, step_time, zero_padding } from './sequence';
+import { recurrent_weight_grad, same_time_end, step_time, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -13,27 +13,29 @@ export function rnn_forward(
   x: usize, // [T, B, I]
   lengths: usize, // [B] int32 valid steps per column, or 0 when all run T steps
   h0: usize, // [B, H]
-  w_ih: usize, // [H, I]
-  w_hh: usize, // [H, H]
+  w_ih: usize, // [H, I] packed by pack_weights
+  w_hh: usize, // [H, H] packed by pack_weights
   b_ih: usize, // [H] or 0
   b_hh: usize, // [H] or 0
   T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32, relu: i32,
 ): void {
-  const rows = T * B;
   // The input does not depend on the state, so its projection is one product over all steps.
-  fill_rows(out, ldo, b_ih, rows, H);
-  if (b_hh) for (let r = 0; r < rows; r++) axpy(out + <usize>(r * ldo) * F32, b_hh, 1, H);
-  gemm_nt(out, ldo, x, I, w_ih, I, rows, H, I);
+  bias_rows(out, ldo, b_ih, b_hh, T * B, H);
+  gemm_packed(out, ldo, x, I, w_ih, T * B, H, I);
   const step = <usize>(B * ldo) * F32;
   for (let s = 0; s < T; s++) {
-    for (let b = 0; b < B; b++) {
+    for (let b = 0; b < B;) {
       const t = step_time(lengths, b, s, T, reverse);
-      if (t < 0) continue;
+      if (t < 0) {
+        b++;
+        continue;
+      }
+      const e = same_time_end(lengths, b, t, s, T, B, reverse);
       const row = out + <usize>((t * B + b) * ldo) * F32;
-      // h[t-1] is the row one step earlier in the direction of travel, or h0 at the column's first step.
-      const hPrev = s == 0 ? h0 + <usize>(b * H) * F32 : (reverse ? row + step : row - step);
-      gemm_nt(row, ldo, hPrev, H, w_hh, H, 1, H, H);
-      activate(row, H, relu);
+      // h[t-1] is the row one step earlier in the direction of travel, or h0 at the columns' first step.
+      if (s == 0) gemm_packed(row, ldo, h0 + <usize>(b * H) * F32, H, w_hh, e - b, H, H);
+      else gemm_packed(row, ldo, reverse ? row + step : row - step, ldo, w_hh, e - b, H, H);
+      for (; b < e; b++) activate(out + <usize>((t * B + b) * ldo) * F32, H, relu);
     }
   }
   zero_padding(out, ldo, H, lengths, T, B);

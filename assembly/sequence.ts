@@ -21,6 +21,19 @@ import { gemm_tn } from './linalg';
   return reverse ? len - 1 - s : s;
 }
 
+/**
+ * The end (exclusive) of the run of columns b, b+1, … that are all at time t in processing step s. Their rows
+ * of a [T, B, ·] sequence are consecutive, and so are their previous rows, so one product serves the run: the
+ * whole batch without lengths, or when all lengths are equal; shorter runs for a ragged reverse direction.
+ */
+// @ts-ignore: decorator
+@inline export function same_time_end(lengths: usize, b: i32, t: i32, s: i32, T: i32, B: i32, reverse: i32): i32 {
+  if (!lengths) return B;
+  let e = b + 1;
+  while (e < B && step_time(lengths, e, s, T, reverse) == t) e++;
+  return e;
+}
+
 /** Zeroes the padded rows t ≥ len_b of a [T, B, ld] sequence, `width` values each, as PyTorch pads. */
 export function zero_padding(
   x: usize, ld: i32, width: i32, // [T, B, ld]

@@ -10,7 +10,8 @@ export interface Kernels {
    * One direction of one RNN layer over a whole sequence:
    * `out[t] = f(x[t] W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh)`, visiting t = 0…T-1, or T-1…0 when `reverse`.
    * out: [T, B, ldo] (this direction's H columns), x: [T, B, I], h0: [B, H], w_ih: [H, I], w_hh: [H, H],
-   * b_ih, b_hh: [H] or 0 when the layer has no bias. f = relu when `relu`, else tanh.
+   * b_ih, b_hh: [H] or 0 when the layer has no bias. f = relu when `relu`, else tanh. The forward kernels read
+   * w_ih and w_hh as `pack_weights` left them; the backward kernels read PyTorch's layout.
    * lengths: [B] int32 or 0. With lengths, column b runs only t < lengths[b] (the reverse direction from
    * its own last step), and its padded output rows are zeros, as PyTorch's packed sequences.
    */
@@ -47,7 +48,7 @@ export interface Kernels {
   /**
    * One direction of one GRU layer, gates stacked r, z, n: `r, z = σ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)`,
    * `n = tanh(x W_inᵀ + b_in + r⊙(h W_hnᵀ + b_hn))`, `h[t] = (1 - z)⊙n + z⊙h[t-1]`.
-   * gates: [T, B, 3H] (activated r, z, n) and hn: [T, B, H] (h W_hnᵀ + b_hn) are caches; gh: [3H] scratch.
+   * gates: [T, B, 3H] (activated r, z, n) and hn: [T, B, H] (h W_hnᵀ + b_hn) are caches; gh: [B, 3H] scratch.
    */
   gru_forward(out: number, gates: number, hn: number, gh: number, x: number, lengths: number, h0: number, w_ih: number,
     w_hh: number, b_ih: number, b_hh: number, T: number, B: number, I: number, H: number, ldo: number,
@@ -58,6 +59,16 @@ export interface Kernels {
     dgh: number, dout: number, out: number, gates: number, hn: number, x: number, lengths: number, h0: number,
     w_ih: number,
     w_hh: number, T: number, B: number, I: number, H: number, ldo: number, reverse: number): void;
+
+  /**
+   * dst = w: [R, K] in the layout the forward kernels read their weights in, `packed_size(R, K)` floats; the
+   * model packs each recurrent weight again whenever it changes. The SIMD build interleaves panels of rows so
+   * that its products read one moving pointer; the JS reference keeps PyTorch's layout (a copy).
+   */
+  pack_weights(dst: number, w: number, R: number, K: number): void;
+
+  /** Floats that `pack_weights` writes for a [R, K] weight. */
+  packed_size(R: number, K: number): number;
 
   /** y: [N, O] (written) = x: [N, I] · w: [O, I]ᵀ + b: [O] (the head always has a bias). */
   linear_forward(y: number, x: number, w: number, b: number, N: number, I: number, O: number): void;

@@ -23,6 +23,9 @@ export interface CellCall {
   c0: number;
   w_ih: number;
   w_hh: number;
+  /** w_ih and w_hh as `pack_weights` left them: what the forward kernels read. */
+  pw_ih: number;
+  pw_hh: number;
   /** 0 when the model has no recurrent biases. */
   b_ih: number;
   b_hh: number;
@@ -71,7 +74,7 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
     scratchPerRow: (H) => H, // pre-activation gradients
     cellStates: () => 0,
     forward: (k, a) =>
-      k.rnn_forward(a.out, a.x, a.lengths, a.h0, a.w_ih, a.w_hh, a.b_ih, a.b_hh, a.T, a.B, a.I, a.H, a.ldo, a.reverse, a.relu),
+      k.rnn_forward(a.out, a.x, a.lengths, a.h0, a.pw_ih, a.pw_hh, a.b_ih, a.b_hh, a.T, a.B, a.I, a.H, a.ldo, a.reverse, a.relu),
     backward: (k, a, d) =>
       k.rnn_backward(d.dx, d.dh0, d.dw_ih, d.dw_hh, d.db_ih, d.db_hh, a.scratch, d.dout, a.out, a.x, a.lengths, a.h0,
         a.w_ih, a.w_hh, a.T, a.B, a.I, a.H, a.ldo, a.reverse, a.relu),
@@ -84,7 +87,7 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
     scratchPerRow: (H) => 4 * H, // gate pre-activation gradients
     cellStates: (cache) => cache,
     forward: (k, a) =>
-      k.lstm_forward(a.out, a.cache, gatesAfterCells(a), a.x, a.lengths, a.h0, a.c0, a.w_ih, a.w_hh, a.b_ih, a.b_hh, a.T, a.B,
+      k.lstm_forward(a.out, a.cache, gatesAfterCells(a), a.x, a.lengths, a.h0, a.c0, a.pw_ih, a.pw_hh, a.b_ih, a.b_hh, a.T, a.B,
         a.I, a.H, a.ldo, a.reverse),
     backward: (k, a, d) =>
       k.lstm_backward(d.dx, d.dh0, d.dc0, d.dw_ih, d.dw_hh, d.db_ih, d.db_hh, a.scratch, d.dout, a.out, a.cache,
@@ -97,9 +100,9 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
     cachePerRow: (H) => 3 * H + H, // the activated gates, then h W_hnᵀ + b_hn
     scratchPerRow: (H) => 6 * H, // input-side and hidden-side pre-activation gradients
     cellStates: () => 0,
-    // The forward pass borrows the start of the backward scratch for one step's hidden side [3H].
+    // The forward pass borrows the start of the backward scratch for one step's hidden side [B, 3H].
     forward: (k, a) =>
-      k.gru_forward(a.out, a.cache, hiddenNAfterGates(a), a.scratch, a.x, a.lengths, a.h0, a.w_ih, a.w_hh, a.b_ih, a.b_hh, a.T,
+      k.gru_forward(a.out, a.cache, hiddenNAfterGates(a), a.scratch, a.x, a.lengths, a.h0, a.pw_ih, a.pw_hh, a.b_ih, a.b_hh, a.T,
         a.B, a.I, a.H, a.ldo, a.reverse),
     backward: (k, a, d) =>
       k.gru_backward(d.dx, d.dh0, d.dw_ih, d.dw_hh, d.db_ih, d.db_hh, a.scratch, a.scratch + a.T * a.B * 3 * a.H * 4,

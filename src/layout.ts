@@ -93,6 +93,30 @@ export function parameterLayout(c: ModelConfig): ParamLayout {
   return { specs, layers, headWeight, headBias, count: offset };
 }
 
+/** Byte offsets of one layer-direction's packed copies of w_ih and w_hh: what the forward kernels read. */
+export interface PackedWeights {
+  readonly ih: number;
+  readonly hh: number;
+}
+
+/**
+ * Room for the packed copy of every recurrent weight from `start`, one pair per layer-direction in `layers`
+ * order, each `packedSize(rows, columns)` floats as the backend packs it. Returns the offsets and the first
+ * byte after them.
+ */
+export function packedLayout(c: ModelConfig, layers: readonly LayerParams[], packedSize: (R: number, K: number) => number,
+  start: number): { packed: PackedWeights[]; end: number } {
+  let at = align16(start);
+  const take = (floats: number) => {
+    const ptr = at;
+    at = align16(at + floats * 4);
+    return ptr;
+  };
+  const rows = CELLS[c.cell].gates * c.hiddenSize;
+  const packed = layers.map((p) => ({ ih: take(packedSize(rows, p.inputSize)), hh: take(packedSize(rows, c.hiddenSize)) }));
+  return { packed, end: at };
+}
+
 /** Byte offsets of the activation caches and scratch space for one (T, B), all 16-byte aligned. */
 export interface Workspace {
   readonly T: number;

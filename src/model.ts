@@ -13,11 +13,13 @@ import { DisposedError, NonFiniteError, OptionError, ShapeError, StateDictError 
 import {
   type LayerParams,
   type ModelConfig,
+  type PackedWeights,
   type ParamLayout,
   type Workspace,
   directions,
   featureSize,
   outputWidth,
+  packedLayout,
   parameterLayout,
   workspaceLayout,
 } from './layout.js';
@@ -183,6 +185,12 @@ export class RNN {
   private readonly layout: ParamLayout;
   private readonly paramBase: number;
   private readonly gradBase: number;
+  /** Each layer-direction's recurrent weights packed for the forward kernels, after the gradients. */
+  private readonly packed: readonly PackedWeights[];
+  /** Whether `packed` holds the current weights; every write to the parameters clears it. */
+  private packedFresh = false;
+  /** Where the optimizer state starts (after the packed weights), and the workspace when there is none. */
+  private readonly stateBase: number;
   private optimizer: OptimizerState | null = null;
   /** Start of the activation caches: after the optimizer state, which is allocated on the first step. */
   private workspaceBase: number;
@@ -195,7 +203,10 @@ export class RNN {
     this.layout = parameterLayout(config);
     this.paramBase = align16(instance.base);
     this.gradBase = align16(this.paramBase + this.layout.count * 4);
-    this.workspaceBase = align16(this.gradBase + this.layout.count * 4);
+    const packed = packedLayout(config, this.layout.layers, instance.kernels.packed_size, this.gradBase + this.layout.count * 4);
+    this.packed = packed.packed;
+    this.stateBase = packed.end;
+    this.workspaceBase = this.stateBase;
     this.random = new Random(config.seed);
     instance.reserve(this.workspaceBase);
     this.initParameters(new Random(config.seed));
@@ -330,7 +341,7 @@ export class RNN {
   resetOptimizer(): void {
     this.alive();
     this.optimizer = null;
-    this.workspaceBase = align16(this.gradBase + this.layout.count * 4);
+    this.workspaceBase = this.stateBase;
   }
 
   /**
@@ -422,6 +433,7 @@ export class RNN {
     if (missing.length) throw new StateDictError(`loadStateDict: missing ${missing.join(', ')}`);
     const m = this.heap();
     for (const spec of this.layout.specs) m.set(values.get(spec.name)!, this.paramBase / 4 + spec.offset);
+    this.packedFresh = false;
   }
 
   /** Frees the model's memory. Any later call throws DisposedError. */
@@ -484,6 +496,7 @@ export class RNN {
     }
     state.step += 1;
     applyUpdate(k, state.config, { p: this.paramBase, g: this.gradBase, state: this.stateTensors(state), n, step: state.step });
+    this.packedFresh = false;
     return { loss, gradNorm, ...this.finalState(ws, batch.lengths, 'hN', 'cN') };
   }
 
@@ -509,6 +522,7 @@ export class RNN {
     place(ws.h0, init.h);
     if (ws.c0) place(ws.c0, init.c);
     const k = this.kernels();
+    if (!this.packedFresh) this.packWeights();
     const cell = CELLS[c.cell];
     for (const p of this.layout.layers) {
       cell.forward(k, this.cellCall(ws, p));
@@ -520,6 +534,17 @@ export class RNN {
         this.param(this.layout.headBias), T * B, featureSize(c), c.outputSize);
     }
     return ws;
+  }
+
+  /** Packs every recurrent weight as the forward kernels read it: once, and again after the weights change. */
+  private packWeights(): void {
+    const k = this.kernels();
+    const rows = CELLS[this.config.cell].gates * this.config.hiddenSize;
+    this.layout.layers.forEach((p, i) => {
+      k.pack_weights(this.packed[i].ih, this.param(p.weightIh), rows, p.inputSize);
+      k.pack_weights(this.packed[i].hh, this.param(p.weightHh), rows, this.config.hiddenSize);
+    });
+    this.packedFresh = true;
   }
 
   /** Draws a fresh dropout mask for layer k's output and applies it: the input of layer k+1. */
@@ -552,6 +577,8 @@ export class RNN {
       c0: ws.c0 && this.stateAt(ws.c0, p, ws.B),
       w_ih: this.param(p.weightIh),
       w_hh: this.param(p.weightHh),
+      pw_ih: this.packed[p.layer * directions(c) + p.direction].ih,
+      pw_hh: this.packed[p.layer * directions(c) + p.direction].hh,
       b_ih: this.param(p.biasIh),
       b_hh: this.param(p.biasHh),
       T: ws.T,
@@ -672,7 +699,7 @@ export class RNN {
       current.config = config;
       return current;
     }
-    const offset = align16(this.gradBase + this.layout.count * 4);
+    const offset = this.stateBase;
     const bytes = tensors * align16(this.layout.count * 4);
     this.alive().reserve(offset + bytes);
     this.heap().fill(optimizerInitialState(config), offset / 4, (offset + bytes) / 4);
@@ -705,6 +732,7 @@ export class RNN {
       const from = this.paramBase / 4 + spec.offset;
       for (let i = 0; i < spec.size; i++) m[from + i] = random.uniform(-spec.initBound, spec.initBound);
     }
+    this.packedFresh = false;
   }
 
   /** Initial states checked as [L·D, B, H] each; null for zeros. `c0` only for cells with a cell state. */

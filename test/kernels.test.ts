@@ -123,7 +123,7 @@ interface SequenceCase {
 /** All 32 combinations of the five flags, each with sizes drawn from lists that straddle multiples of 4. */
 const sequenceCases: SequenceCase[] = Array.from({ length: 32 }, (_, i) => {
   const r = rng(1000 + i);
-  const [T, B, I, H] = [pick(r, [1, 3, 5]), pick(r, [1, 2, 5]), pick(r, [1, 3, 7, 9]), pick(r, [1, 5, 8, 13])];
+  const [T, B, I, H] = [pick(r, [1, 3, 5]), pick(r, [1, 2, 5]), pick(r, [1, 3, 7, 9]), pick(r, [1, 5, 8, 13, 17])];
   const [bias, reverse, relu, packed, wide] = [1, 2, 4, 8, 16].map((bit) => (i & bit) !== 0);
   const ldo = wide ? 2 * H + 3 : H;
   const lengths = packed ? Array.from({ length: B }, () => 1 + Math.floor(r() * T)) : null;
@@ -148,6 +148,9 @@ function sequenceTensors(cell: Cell, c: SequenceCase): Tensors {
     w_hh: float(G * H, weight),
     b_ih: c.bias ? float(G, weight) : null,
     b_hh: c.bias ? float(G, weight) : null,
+    // Room for either backend's packed copy of the weights: whole panels of 16 rows (the reference needs less).
+    pw_ih: scratch(Math.ceil(G / 16) * 16 * I),
+    pw_hh: scratch(Math.ceil(G / 16) * 16 * H),
     out: float(T * B * ldo),
     dout: float(T * B * ldo),
   };
@@ -158,7 +161,7 @@ function cacheTensors(cell: Cell, c: SequenceCase): Tensors {
   const rows = c.T * c.B;
   const cache = (width: number): Tensor => ({ n: rows * width, rows: { width, valid: validRow(c) } });
   if (cell === 'lstm') return { cells: cache(c.H), gates: cache(4 * c.H) };
-  if (cell === 'gru') return { gates: cache(3 * c.H), hn: cache(c.H), gh: scratch(3 * c.H) };
+  if (cell === 'gru') return { gates: cache(3 * c.H), hn: cache(c.H), gh: scratch(c.B * 3 * c.H) };
   return {};
 }
 
@@ -186,14 +189,18 @@ function forward(cell: Cell, c: SequenceCase) {
   const [reverse, relu] = [Number(c.reverse), Number(c.relu)];
   // This direction's columns are the last H of each row, as for the reverse half of a bidirectional layer.
   const column = 4 * (ldo - H);
+  const G = GATES[cell] * H;
   return (k: Kernels, p: Pointers) => {
+    // Each backend packs the weights into its own layout first, as the model does.
+    k.pack_weights(p.pw_ih, p.w_ih, G, I);
+    k.pack_weights(p.pw_hh, p.w_hh, G, H);
     if (cell === 'rnn') {
-      k.rnn_forward(p.out + column, p.x, p.lengths, p.h0, p.w_ih, p.w_hh, p.b_ih, p.b_hh, T, B, I, H, ldo, reverse, relu);
+      k.rnn_forward(p.out + column, p.x, p.lengths, p.h0, p.pw_ih, p.pw_hh, p.b_ih, p.b_hh, T, B, I, H, ldo, reverse, relu);
     } else if (cell === 'lstm') {
-      k.lstm_forward(p.out + column, p.cells, p.gates, p.x, p.lengths, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih, p.b_hh,
+      k.lstm_forward(p.out + column, p.cells, p.gates, p.x, p.lengths, p.h0, p.c0, p.pw_ih, p.pw_hh, p.b_ih, p.b_hh,
         T, B, I, H, ldo, reverse);
     } else {
-      k.gru_forward(p.out + column, p.gates, p.hn, p.gh, p.x, p.lengths, p.h0, p.w_ih, p.w_hh, p.b_ih, p.b_hh,
+      k.gru_forward(p.out + column, p.gates, p.hn, p.gh, p.x, p.lengths, p.h0, p.pw_ih, p.pw_hh, p.b_ih, p.b_hh,
         T, B, I, H, ldo, reverse);
     }
   };

@@ -308,6 +308,13 @@ function jsKernels(heap: JsHeap): Kernels {
       if (db_ih) for (let n = 0; n < T * B; n++) for (let r = 0; r < G; r++) m[at(db_ih) + r] += m[at(dgi) + n * G + r];
     },
 
+    // The reference's packed layout is PyTorch's: its forward kernels read rows of w as they are.
+    pack_weights(dst, w, R, K) {
+      heap.f32.copyWithin(at(dst), at(w), at(w) + R * K);
+    },
+
+    packed_size: (R, K) => R * K,
+
     linear_forward(y, x, w, b, N, I, O) {
       const m = heap.f32;
       for (let n = 0; n < N; n++) {

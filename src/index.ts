@@ -1,6 +1,6 @@
 export { RNN } from './model.js';
 export type {
-  CellResult, CellState, GradientsResult, InitialState, SequenceOptions, UnrollOptions, LossOptions, StepOptions, StepResult, UnrollResult,
+  CellOptions, CellResult, CellState, GradientsResult, InitialState, SequenceOptions, UnrollOptions, LossOptions, StepOptions, StepResult, UnrollResult,
 } from './model.js';
 export type { BackendChoice, LossKind, RNNOptions, WasmSource, WasmSources } from './options.js';
 export type { OptimizerOptions } from './optimizers.js';

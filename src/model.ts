@@ -108,6 +108,16 @@ export interface UnrollOptions extends SequenceOptions {
    * dropout). Default false: inference, no dropout.
    */
   training?: boolean;
+  /** Buffers of yours to write the results into instead of new arrays, each exactly the result's size. */
+  out?: { output?: Float32Array; y?: Float32Array; hN?: Float32Array; cN?: Float32Array };
+}
+
+export interface CellOptions {
+  /**
+   * Buffers of yours to write the results into instead of new arrays, each exactly the result's size: with
+   * all of them, a stream of `cell` calls allocates no arrays.
+   */
+  out?: { output?: Float32Array; y?: Float32Array; h?: Float32Array; c?: Float32Array };
 }
 
 export interface LossOptions extends SequenceOptions {
@@ -232,16 +242,23 @@ export class RNN {
 
   /** Runs the model over a whole sequence [T, B, I] ([B, T, I] with batchFirst). */
   unroll(input: TensorInput, options: UnrollOptions = {}): UnrollResult {
-    checkKeys(options, ['h0', 'c0', 'lengths', 'training'], 'unroll');
+    checkKeys(options, ['h0', 'c0', 'lengths', 'training', 'out'], 'unroll');
+    const c = this.config;
     const batch = this.batch(input, options.lengths);
+    const { T, B } = batch;
     if (options.training !== undefined && typeof options.training !== 'boolean') {
       throw new OptionError(`unroll: training must be true or false, got ${String(options.training)}`);
     }
-    const ws = this.forward(batch, this.initialState(options, batch.B), options.training ?? false);
+    const init = this.initialState(options, B);
+    const states = c.numLayers * directions(c) * B * c.hiddenSize;
+    const out = outBuffers(options.out, 'unroll', {
+      output: T * B * featureSize(c), y: T * B * outputWidth(c), hN: states, ...(CELLS[c.cell].cellState && { cN: states }),
+    });
+    const ws = this.forward(batch, init, options.training ?? false);
     return {
-      output: this.readSequence(ws.outputs[this.config.numLayers - 1], batch.T, batch.B, featureSize(this.config)),
-      y: this.readSequence(ws.y, batch.T, batch.B, outputWidth(this.config)),
-      ...this.finalState(ws, batch.lengths, 'hN', 'cN'),
+      output: this.readSequence(ws.outputs[c.numLayers - 1], T, B, featureSize(c), out.output),
+      y: this.readSequence(ws.y, T, B, outputWidth(c), out.y),
+      ...this.finalState(ws, batch.lengths, 'hN', 'cN', out.hN, out.cN),
     };
   }
 
@@ -250,19 +267,25 @@ export class RNN {
    * [L, B, H]; zeros when omitted). The result holds the new state, so `state = net.cell(x, state)` streams
    * a sequence with the same numbers as `unroll`.
    */
-  cell(input: TensorInput, state: CellState = {}): CellResult {
+  cell(input: TensorInput, state: CellState = {}, options: CellOptions = {}): CellResult {
     const c = this.config;
     if (c.bidirectional) {
       throw new OptionError('cell() steps forward in time, but a bidirectional model needs the whole sequence: use unroll()');
     }
     if (state === null || typeof state !== 'object') throw new OptionError('cell: the state must be an object { h, c }');
+    checkKeys(options, ['out'], 'cell');
     const x = toFloatTensor(input, 'input', [null, c.inputSize]);
     const B = x.shape[0];
-    const ws = this.forward({ x: x.data, T: 1, B, lengths: null }, this.initialState({ h0: state.h, c0: state.c }, B, 'h', 'c'));
+    const init = this.initialState({ h0: state.h, c0: state.c }, B, 'h', 'c');
+    const states = c.numLayers * B * c.hiddenSize;
+    const out = outBuffers(options.out, 'cell', {
+      output: B * c.hiddenSize, y: B * outputWidth(c), h: states, ...(CELLS[c.cell].cellState && { c: states }),
+    });
+    const ws = this.forward({ x: x.data, T: 1, B, lengths: null }, init);
     return {
-      output: this.read(ws.outputs[c.numLayers - 1], [B, c.hiddenSize]),
-      y: this.read(ws.y, [B, outputWidth(c)]),
-      ...this.finalState(ws, null, 'h', 'c'),
+      output: this.read(ws.outputs[c.numLayers - 1], [B, c.hiddenSize], out.output),
+      y: this.read(ws.y, [B, outputWidth(c)], out.y),
+      ...this.finalState(ws, null, 'h', 'c', out.h, out.c),
     };
   }
 
@@ -753,15 +776,15 @@ export class RNN {
    * each reverse direction's after t = 0; and the cell state likewise for an LSTM.
    */
   private finalState<H extends string, C extends string>(ws: Workspace, lengths: Int32Array | null, hName: H,
-    cName: C): Record<H, Tensor> & Partial<Record<C, Tensor>> {
+    cName: C, hInto?: Float32Array, cInto?: Float32Array): Record<H, Tensor> & Partial<Record<C, Tensor>> {
     const c = this.config;
     const { T, B } = ws;
     const H = c.hiddenSize;
     const cell = CELLS[c.cell];
     const m = this.heap();
     const shape = [c.numLayers * directions(c), B, H];
-    const h = new Float32Array(shape[0] * B * H);
-    const cs = cell.cellState ? new Float32Array(shape[0] * B * H) : null;
+    const h = hInto ?? new Float32Array(shape[0] * B * H);
+    const cs = cell.cellState ? cInto ?? new Float32Array(shape[0] * B * H) : null;
     for (const p of this.layout.layers) {
       const to = this.stateAt(0, p, B) / 4;
       const cellStates = cell.cellStates(ws.caches[p.layer * directions(c) + p.direction]) / 4;
@@ -777,15 +800,24 @@ export class RNN {
     return result;
   }
 
-  private read(ptr: number, shape: number[]): Tensor {
+  /** Copies a tensor out of the heap, into `into` when given (already checked to have its size). */
+  private read(ptr: number, shape: number[], into?: Float32Array): Tensor {
     const n = shape.reduce((a, b) => a * b, 1);
-    return { data: this.heap().slice(ptr / 4, ptr / 4 + n), shape };
+    const m = this.heap();
+    if (!into) return { data: m.slice(ptr / 4, ptr / 4 + n), shape };
+    into.set(m.subarray(ptr / 4, ptr / 4 + n));
+    return { data: into, shape };
   }
 
   /** Copies a time-major [T, B, F] tensor out of the heap, in the user's axis order. */
-  private readSequence(ptr: number, T: number, B: number, F: number): Tensor {
-    const t = this.read(ptr, [T, B, F]);
-    return this.config.batchFirst ? { data: swapLeadingAxes(t.data, T, B, F), shape: [B, T, F] } : t;
+  private readSequence(ptr: number, T: number, B: number, F: number, into?: Float32Array): Tensor {
+    if (!this.config.batchFirst) return this.read(ptr, [T, B, F], into);
+    if (!into) return { data: swapLeadingAxes(this.read(ptr, [T, B, F]).data, T, B, F), shape: [B, T, F] };
+    const m = this.heap();
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) into.set(m.subarray(ptr / 4 + (t * B + b) * F, ptr / 4 + (t * B + b + 1) * F), (b * T + t) * F);
+    }
+    return { data: into, shape: [B, T, F] };
   }
 
   // ---- files ----
@@ -826,6 +858,24 @@ export class RNN {
 }
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
+/**
+ * The caller's result buffers, checked before anything runs: only the names in `sizes`, each a Float32Array
+ * of exactly its size.
+ */
+function outBuffers<K extends string>(out: Partial<Record<K, Float32Array>> | undefined, where: string,
+  sizes: Partial<Record<K, number>>): Partial<Record<K, Float32Array>> {
+  if (out === undefined) return {};
+  checkKeys(out, Object.keys(sizes), `${where}: out`);
+  for (const [name, buffer] of Object.entries(out) as [K, unknown][]) {
+    const size = sizes[name]!;
+    if (!(buffer instanceof Float32Array) || buffer.length !== size) {
+      const got = buffer instanceof Float32Array ? `${buffer.length} floats` : String(buffer);
+      throw new ShapeError(`${where}: out.${name} must be a Float32Array of ${size} floats, got ${got}`);
+    }
+  }
+  return out;
+}
 
 /** Column lengths checked against the batch: B integers in 1…T. */
 function checkLengths(lengths: ArrayLike<number>, T: number, B: number): Int32Array {

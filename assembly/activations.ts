@@ -108,7 +108,17 @@ export function activate(row: usize, n: i32, relu: i32): void {
 
 /** da[j] = (dh[j] + dhnext[j]) · f'(a[j]), with f' from h: tanh' = 1 - h², relu' = h > 0 (so relu'(0) = 0). */
 export function activation_grad(da: usize, dh: usize, dhnext: usize, h: usize, n: i32, relu: i32): void {
-  for (let j = 0; j < n; j++) {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0), one = f32x4.splat(1);
+    for (; j + 4 <= n; j += 4) {
+      const off = <usize>j * F32;
+      const g = f32x4.add(v128.load(dh + off), v128.load(dhnext + off));
+      const hj = v128.load(h + off);
+      v128.store(da + off, relu ? v128.and(g, f32x4.gt(hj, zero)) : f32x4.mul(g, f32x4.sub(one, f32x4.mul(hj, hj))));
+    }
+  }
+  for (; j < n; j++) {
     const off = <usize>j * F32;
     const g = load<f32>(dh + off) + load<f32>(dhnext + off);
     const hj = load<f32>(h + off);

@@ -89,7 +89,7 @@ function gru_cell(h: usize, a: usize, hn: usize, gh: usize, hPrev: usize, H: i32
 }
 
 export function gru_backward(
-  dx: usize, // [T, B, I] +=
+  dx: usize, // [T, B, I] +=, or 0: not wanted
   dh0: usize, // [B, H] written; also the running gradient into the previous state
   dw_ih: usize, // [3H, I] +=
   dw_hh: usize, // [3H, H] +=
@@ -110,7 +110,6 @@ export function gru_backward(
 ): void {
   const G = 3 * H;
   const outStep = <usize>(B * ldo) * F32;
-  const gate = <usize>H * F32;
   // Padded steps pass nothing back: their rows of dgi and dgh stay zero through the products below.
   if (lengths) {
     memory.fill(dgi, 0, <usize>(T * B * G) * F32);
@@ -118,37 +117,75 @@ export function gru_backward(
   }
   memory.fill(dh0, 0, <usize>(B * H) * F32);
   for (let s = T - 1; s >= 0; s--) {
-    for (let b = 0; b < B; b++) {
+    for (let b = 0; b < B;) {
       const t = step_time(lengths, b, s, T, reverse);
-      if (t < 0) continue;
-      const h = out + <usize>((t * B + b) * ldo) * F32;
-      const hPrev = s == 0 ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
-      const row = <usize>((t * B + b) * G) * F32;
-      const g = gates + row, di = dgi + row, dhid = dgh + row;
-      const hnRow = hn + <usize>((t * B + b) * H) * F32;
-      const doutRow = dout + <usize>((t * B + b) * ldo) * F32;
-      const dhNext = dh0 + <usize>(b * H) * F32;
-      for (let j = 0; j < H; j++) {
-        const oj = <usize>j * F32;
-        const r = load<f32>(g + oj), z = load<f32>(g + oj + gate), n = load<f32>(g + oj + 2 * gate);
-        const dh = load<f32>(doutRow + oj) + load<f32>(dhNext + oj); // from the output and from step t+1
-        const dan = dh * (1 - z) * (1 - n * n); // into n's pre-activation, through tanh
-        const dar = dan * load<f32>(hnRow + oj) * r * (1 - r); // r scales the hidden n rows
-        const daz = dh * (load<f32>(hPrev + oj) - n) * z * (1 - z);
-        store<f32>(di + oj, dar);
-        store<f32>(di + oj + gate, daz);
-        store<f32>(di + oj + 2 * gate, dan);
-        store<f32>(dhid + oj, dar);
-        store<f32>(dhid + oj + gate, daz);
-        store<f32>(dhid + oj + 2 * gate, dan * r);
-        store<f32>(dhNext + oj, dh * z); // h' = … + z⊙h passes straight through
+      if (t < 0) {
+        b++;
+        continue;
       }
-      gemm_nn(dhNext, H, dhid, G, w_hh, H, 1, H, G); // plus the path through all three gates
+      const e = same_time_end(lengths, b, t, s, T, B, reverse);
+      const h = out + <usize>((t * B + b) * ldo) * F32;
+      const first = s == 0;
+      const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
+      const ldh = first ? H : ldo;
+      const dhid = dgh + <usize>((t * B + b) * G) * F32;
+      const dhNext = dh0 + <usize>(b * H) * F32; // one row per column of the run
+      for (let r = 0; r < e - b; r++) {
+        const row = t * B + b + r;
+        gru_cell_grad(dgi + <usize>(row * G) * F32, dhid + <usize>(r * G) * F32, dhNext + <usize>(r * H) * F32,
+          gates + <usize>(row * G) * F32, hn + <usize>(row * H) * F32, hPrev + <usize>(r * ldh) * F32,
+          dout + <usize>(row * ldo) * F32, H);
+      }
+      gemm_nn(dhNext, H, dhid, G, w_hh, H, e - b, H, G); // plus the path through all three gates
+      b = e;
     }
   }
   recurrent_weight_grad(dw_hh, dgh, G, out, ldo, h0, lengths, T, B, H, reverse);
   if (db_ih) add_column_sums(db_ih, dgi, G, T * B, G);
   if (db_hh) add_column_sums(db_hh, dgh, G, T * B, G);
   gemm_tn(dw_ih, I, dgi, G, x, I, G, I, T * B);
-  gemm_nn(dx, I, dgi, G, w_ih, I, T * B, I, G);
+  if (dx) gemm_nn(dx, I, dgi, G, w_ih, I, T * B, I, G);
+}
+
+/**
+ * One column's step back through the gates: from dout [H] and dhNext [H] (step t+1's gradient into this h),
+ * the input side's and the hidden side's pre-activation gradients di, dhid [3H]; dhNext becomes the direct part
+ * of the gradient into h[t-1] (the product with W_hh adds the rest). a: the activated gates, hn: h W_hnᵀ + b_hn.
+ */
+function gru_cell_grad(di: usize, dhid: usize, dhNext: usize, a: usize, hn: usize, hPrev: usize, dout: usize, H: i32): void {
+  const gate = <usize>H * F32;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1);
+    for (; j + 4 <= H; j += 4) {
+      const oj = <usize>j * F32;
+      const r = v128.load(a + oj), z = v128.load(a + oj + gate), n = v128.load(a + oj + 2 * gate);
+      const dh = f32x4.add(v128.load(dout + oj), v128.load(dhNext + oj));
+      const dan = f32x4.mul(f32x4.mul(dh, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
+      const dar = f32x4.mul(f32x4.mul(f32x4.mul(dan, v128.load(hn + oj)), r), f32x4.sub(one, r));
+      const daz = f32x4.mul(f32x4.mul(f32x4.mul(dh, f32x4.sub(v128.load(hPrev + oj), n)), z), f32x4.sub(one, z));
+      v128.store(di + oj, dar);
+      v128.store(di + oj + gate, daz);
+      v128.store(di + oj + 2 * gate, dan);
+      v128.store(dhid + oj, dar);
+      v128.store(dhid + oj + gate, daz);
+      v128.store(dhid + oj + 2 * gate, f32x4.mul(dan, r));
+      v128.store(dhNext + oj, f32x4.mul(dh, z));
+    }
+  }
+  for (; j < H; j++) {
+    const oj = <usize>j * F32;
+    const r = load<f32>(a + oj), z = load<f32>(a + oj + gate), n = load<f32>(a + oj + 2 * gate);
+    const dh = load<f32>(dout + oj) + load<f32>(dhNext + oj); // from the output and from step t+1
+    const dan = dh * (1 - z) * (1 - n * n); // into n's pre-activation, through tanh
+    const dar = dan * load<f32>(hn + oj) * r * (1 - r); // r scales the hidden n rows
+    const daz = dh * (load<f32>(hPrev + oj) - n) * z * (1 - z);
+    store<f32>(di + oj, dar);
+    store<f32>(di + oj + gate, daz);
+    store<f32>(di + oj + 2 * gate, dan);
+    store<f32>(dhid + oj, dar);
+    store<f32>(dhid + oj + gate, daz);
+    store<f32>(dhid + oj + 2 * gate, dan * r);
+    store<f32>(dhNext + oj, dh * z); // h' = … + z⊙h passes straight through
+  }
 }

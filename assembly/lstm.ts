@@ -87,7 +87,7 @@ function lstm_cell(h: usize, c: usize, a: usize, cPrev: usize, H: i32): void {
 }
 
 export function lstm_backward(
-  dx: usize, // [T, B, I] +=
+  dx: usize, // [T, B, I] +=, or 0: not wanted
   dh0: usize, // [B, H] written; also the running gradient into the previous h
   dc0: usize, // [B, H] written; also the running gradient into the previous c
   dw_ih: usize, // [4H, I] +=
@@ -109,43 +109,74 @@ export function lstm_backward(
 ): void {
   const G = 4 * H;
   const cellStep = <usize>(B * H) * F32;
-  const gate = <usize>H * F32;
   // Padded steps pass nothing back: their rows of dgates stay zero through the products below.
   if (lengths) memory.fill(dgates, 0, <usize>(T * B * G) * F32);
   memory.fill(dh0, 0, cellStep);
   memory.fill(dc0, 0, cellStep);
   for (let s = T - 1; s >= 0; s--) {
-    for (let b = 0; b < B; b++) {
+    for (let b = 0; b < B;) {
       const t = step_time(lengths, b, s, T, reverse);
-      if (t < 0) continue;
+      if (t < 0) {
+        b++;
+        continue;
+      }
+      const e = same_time_end(lengths, b, t, s, T, B, reverse);
       const c = cells + <usize>((t * B + b) * H) * F32;
       const cPrev = s == 0 ? c0 + <usize>(b * H) * F32 : (reverse ? c + cellStep : c - cellStep);
-      const g = gates + <usize>((t * B + b) * G) * F32;
       const d = dgates + <usize>((t * B + b) * G) * F32;
-      const doutRow = dout + <usize>((t * B + b) * ldo) * F32;
-      const dhNext = dh0 + <usize>(b * H) * F32;
-      const dcNext = dc0 + <usize>(b * H) * F32;
-      for (let j = 0; j < H; j++) {
-        const oj = <usize>j * F32;
-        const pi = g + oj, pf = pi + gate, pg = pf + gate, po = pg + gate;
-        const gi = load<f32>(pi), gf = load<f32>(pf), gg = load<f32>(pg), go = load<f32>(po);
-        const tc = tanh(load<f32>(c + oj));
-        const dh = load<f32>(doutRow + oj) + load<f32>(dhNext + oj); // from the output and from step t+1
-        const dc = load<f32>(dcNext + oj) + dh * go * (1 - tc * tc); // through h = o⊙tanh(c), plus from c[t+1]
-        store<f32>(dcNext + oj, dc * gf); // into c[t-1]
-        // Each gate's gradient, through its own nonlinearity: σ' = σ(1-σ), tanh' = 1 - tanh².
-        store<f32>(d + oj, dc * gg * gi * (1 - gi));
-        store<f32>(d + oj + gate, dc * load<f32>(cPrev + oj) * gf * (1 - gf));
-        store<f32>(d + oj + 2 * gate, dc * gi * (1 - gg * gg));
-        store<f32>(d + oj + 3 * gate, dh * tc * go * (1 - go));
+      const dhNext = dh0 + <usize>(b * H) * F32; // one row per column of the run, as dcNext
+      for (let r = 0; r < e - b; r++) {
+        const row = <usize>(r * H) * F32;
+        lstm_cell_grad(d + <usize>(r * G) * F32, dhNext + row, dc0 + <usize>((b + r) * H) * F32,
+          gates + <usize>((t * B + b + r) * G) * F32, c + row, cPrev + row, dout + <usize>((t * B + b + r) * ldo) * F32, H);
       }
-      memory.fill(dhNext, 0, <usize>H * F32);
-      gemm_nn(dhNext, H, d, G, w_hh, H, 1, H, G); // dh[t-1] = da W_hh, all four gates in one product
+      memory.fill(dhNext, 0, <usize>((e - b) * H) * F32);
+      gemm_nn(dhNext, H, d, G, w_hh, H, e - b, H, G); // dh[t-1] = da W_hh: all four gates, the run's columns at once
+      b = e;
     }
   }
   recurrent_weight_grad(dw_hh, dgates, G, out, ldo, h0, lengths, T, B, H, reverse);
   if (db_ih) add_column_sums(db_ih, dgates, G, T * B, G);
   if (db_hh) add_column_sums(db_hh, dgates, G, T * B, G);
   gemm_tn(dw_ih, I, dgates, G, x, I, G, I, T * B);
-  gemm_nn(dx, I, dgates, G, w_ih, I, T * B, I, G);
+  if (dx) gemm_nn(dx, I, dgates, G, w_ih, I, T * B, I, G);
+}
+
+/**
+ * One column's step back through the gates: from dout [H] and the gradients dhNext, dcNext [H] of step t+1,
+ * the gate pre-activation gradients d [4H]; dcNext becomes the gradient into c[t-1]. a: the activated gates.
+ */
+function lstm_cell_grad(d: usize, dhNext: usize, dcNext: usize, a: usize, c: usize, cPrev: usize, dout: usize, H: i32): void {
+  const gate = <usize>H * F32;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1);
+    for (; j + 4 <= H; j += 4) {
+      const oj = <usize>j * F32;
+      const pi = a + oj, pf = pi + gate, pg = pf + gate, po = pg + gate;
+      const i = v128.load(pi), f = v128.load(pf), g = v128.load(pg), o = v128.load(po);
+      const tc = tanh4(v128.load(c + oj));
+      const dh = f32x4.add(v128.load(dout + oj), v128.load(dhNext + oj));
+      const dc = f32x4.add(v128.load(dcNext + oj), f32x4.mul(f32x4.mul(dh, o), f32x4.sub(one, f32x4.mul(tc, tc))));
+      v128.store(dcNext + oj, f32x4.mul(dc, f));
+      v128.store(d + oj, f32x4.mul(f32x4.mul(f32x4.mul(dc, g), i), f32x4.sub(one, i)));
+      v128.store(d + oj + gate, f32x4.mul(f32x4.mul(f32x4.mul(dc, v128.load(cPrev + oj)), f), f32x4.sub(one, f)));
+      v128.store(d + oj + 2 * gate, f32x4.mul(f32x4.mul(dc, i), f32x4.sub(one, f32x4.mul(g, g))));
+      v128.store(d + oj + 3 * gate, f32x4.mul(f32x4.mul(f32x4.mul(dh, tc), o), f32x4.sub(one, o)));
+    }
+  }
+  for (; j < H; j++) {
+    const oj = <usize>j * F32;
+    const pi = a + oj, pf = pi + gate, pg = pf + gate, po = pg + gate;
+    const i = load<f32>(pi), f = load<f32>(pf), g = load<f32>(pg), o = load<f32>(po);
+    const tc = tanh(load<f32>(c + oj));
+    const dh = load<f32>(dout + oj) + load<f32>(dhNext + oj); // from the output and from step t+1
+    const dc = load<f32>(dcNext + oj) + dh * o * (1 - tc * tc); // through h = o⊙tanh(c), plus from c[t+1]
+    store<f32>(dcNext + oj, dc * f); // into c[t-1]
+    // Each gate's gradient, through its own nonlinearity: σ' = σ(1-σ), tanh' = 1 - tanh².
+    store<f32>(d + oj, dc * g * i * (1 - i));
+    store<f32>(d + oj + gate, dc * load<f32>(cPrev + oj) * f * (1 - f));
+    store<f32>(d + oj + 2 * gate, dc * i * (1 - g * g));
+    store<f32>(d + oj + 3 * gate, dh * tc * o * (1 - o));
+  }
 }

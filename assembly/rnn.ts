@@ -42,7 +42,7 @@ export function rnn_forward(
 }
 
 export function rnn_backward(
-  dx: usize, // [T, B, I] +=
+  dx: usize, // [T, B, I] +=, or 0: not wanted
   dh0: usize, // [B, H] written; also the running gradient into the previous state
   dw_ih: usize, // [H, I] +=
   dw_hh: usize, // [H, H] +=
@@ -63,21 +63,28 @@ export function rnn_backward(
   if (lengths) memory.fill(dpre, 0, <usize>T * bh);
   memory.fill(dh0, 0, bh);
   for (let s = T - 1; s >= 0; s--) {
-    for (let b = 0; b < B; b++) {
+    for (let b = 0; b < B;) {
       const t = step_time(lengths, b, s, T, reverse);
-      if (t < 0) continue;
-      const o = <usize>((t * B + b) * ldo) * F32;
-      const dpreRow = dpre + <usize>((t * B + b) * H) * F32;
-      const dhNext = dh0 + <usize>(b * H) * F32;
-      // dh = dout + dhnext: from this step's output and from step t+1; then back through f.
-      activation_grad(dpreRow, dout + o, dhNext, out + o, H, relu);
-      memory.fill(dhNext, 0, <usize>H * F32);
-      gemm_nn(dhNext, H, dpreRow, H, w_hh, H, 1, H, H); // dhnext = dpre[t] W_hh
+      if (t < 0) {
+        b++;
+        continue;
+      }
+      const e = same_time_end(lengths, b, t, s, T, B, reverse);
+      const dpreRows = dpre + <usize>((t * B + b) * H) * F32;
+      const dhNext = dh0 + <usize>(b * H) * F32; // one row per column of the run
+      for (let r = 0; r < e - b; r++) {
+        const o = <usize>((t * B + b + r) * ldo) * F32;
+        // dh = dout + dhnext: from this step's output and from step t+1; then back through f.
+        activation_grad(dpreRows + <usize>(r * H) * F32, dout + o, dhNext + <usize>(r * H) * F32, out + o, H, relu);
+      }
+      memory.fill(dhNext, 0, <usize>((e - b) * H) * F32);
+      gemm_nn(dhNext, H, dpreRows, H, w_hh, H, e - b, H, H); // dhnext = dpre[t] W_hh, the run's columns at once
+      b = e;
     }
   }
   recurrent_weight_grad(dw_hh, dpre, H, out, ldo, h0, lengths, T, B, H, reverse);
   if (db_ih) add_column_sums(db_ih, dpre, H, T * B, H);
   if (db_hh) add_column_sums(db_hh, dpre, H, T * B, H);
   gemm_tn(dw_ih, I, dpre, H, x, I, H, I, T * B); // dW_ih += dpreᵀ x
-  gemm_nn(dx, I, dpre, H, w_ih, I, T * B, I, H); // dx += dpre W_ih
+  if (dx) gemm_nn(dx, I, dpre, H, w_ih, I, T * B, I, H); // dx += dpre W_ih
 }

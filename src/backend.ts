@@ -20,7 +20,7 @@ export interface Kernels {
 
   /**
    * Backpropagation through time for the call to `rnn_forward` with the same arguments.
-   * dx: [T, B, I] (+=), dh0: [B, H] (written), dw_ih, dw_hh, db_ih, db_hh (+=; biases 0 when absent),
+   * dx: [T, B, I] (+=), or 0 when the input's gradient is not wanted (a training step's first layer); dh0: [B, H] (written), dw_ih, dw_hh, db_ih, db_hh (+=; biases 0 when absent),
    * dpre: [T, B, H] scratch, dout: [T, B, ldo] gradient on this direction's output, out: exactly its forward
    * output, padded rows zero included (the reverse direction's weight gradient pairs each column's last valid
    * step with the zero row after it). The same holds for the LSTM and GRU backward kernels.

@@ -310,7 +310,7 @@ export class RNN {
     const c = this.config;
     const x = this.batch(input, options.lengths);
     const t = this.lossTarget(target, lossKind(options.loss), x.T, x.B);
-    const { loss, ws } = this.lossAndGradients(x, this.initialState(options, x.B), t);
+    const { loss, ws } = this.lossAndGradients(x, this.initialState(options, x.B), t, true);
     const m = this.heap();
     const grads: Record<string, Tensor> = {};
     for (const spec of this.layout.specs) {
@@ -505,7 +505,7 @@ export class RNN {
   /** `step` on inputs already checked and time-major. */
   stepBatch(batch: Batch, init: States, target: LossTarget, optimizer: OptimizerConfig, clip: Clipping): StepResult {
     const state = this.ensureOptimizer(optimizer);
-    const { loss, ws } = this.lossAndGradients(batch, init, target);
+    const { loss, ws } = this.lossAndGradients(batch, init, target, false);
     const k = this.kernels();
     const n = this.layout.count;
     const gradNorm = Math.sqrt(k.sum_squares(this.gradBase, n));
@@ -614,10 +614,11 @@ export class RNN {
     };
   }
 
-  private lossAndGradients(batch: Batch, init: States, target: LossTarget): { loss: number; ws: Workspace } {
+  /** With `inputGradient` false (a training step) the gradient into the input sequence is not computed. */
+  private lossAndGradients(batch: Batch, init: States, target: LossTarget, inputGradient: boolean): { loss: number; ws: Workspace } {
     const ws = this.forward(batch, init, true);
     const loss = this.loss(ws, target);
-    this.backward(ws);
+    this.backward(ws, inputGradient);
     return { loss, ws };
   }
 
@@ -642,7 +643,7 @@ export class RNN {
   }
 
   /** Backpropagation through the head and every layer, from ws.dy to every gradient. */
-  private backward(ws: Workspace): void {
+  private backward(ws: Workspace, inputGradient: boolean): void {
     const c = this.config;
     const { T, B } = ws;
     const H = c.hiddenSize;
@@ -663,8 +664,8 @@ export class RNN {
     const cell = CELLS[c.cell];
     for (let layer = c.numLayers - 1; layer >= 0; layer--) {
       // Both directions of a layer read the same input, so their input gradients add up in one buffer.
-      const dInput = layer === 0 ? ws.dx : ws.dOutputs[free];
-      zero(dInput, T * B * (layer === 0 ? c.inputSize : DH));
+      const dInput = layer > 0 ? ws.dOutputs[free] : inputGradient ? ws.dx : 0;
+      if (dInput) zero(dInput, T * B * (layer === 0 ? c.inputSize : DH));
       for (const p of this.layout.layers.slice(layer * directions(c), (layer + 1) * directions(c))) {
         cell.backward(k, this.cellCall(ws, p), {
           dx: dInput,

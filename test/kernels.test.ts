@@ -118,6 +118,8 @@ interface SequenceCase {
   bias: boolean; reverse: boolean; relu: boolean;
   /** Per-column valid steps (packed sequences), or null when every column runs T steps. */
   lengths: number[] | null;
+  /** Whether backward computes dx (a training step's first layer does not: dx is 0). */
+  inputGradient: boolean;
 }
 
 /** All 32 combinations of the five flags, each with sizes drawn from lists that straddle multiples of 4. */
@@ -127,8 +129,10 @@ const sequenceCases: SequenceCase[] = Array.from({ length: 32 }, (_, i) => {
   const [bias, reverse, relu, packed, wide] = [1, 2, 4, 8, 16].map((bit) => (i & bit) !== 0);
   const ldo = wide ? 2 * H + 3 : H;
   const lengths = packed ? Array.from({ length: B }, () => 1 + Math.floor(r() * T)) : null;
-  const flags = [bias && 'bias', reverse && 'reverse', relu && 'relu', lengths && `lengths=${lengths}`].filter(Boolean);
-  return { name: `T=${T} B=${B} I=${I} H=${H} ldo=${ldo} ${flags.join(' ')}`, seed: 2000 + i, T, B, I, H, ldo, bias, reverse, relu, lengths };
+  const inputGradient = i % 3 !== 0;
+  const flags = [bias && 'bias', reverse && 'reverse', relu && 'relu', lengths && `lengths=${lengths}`, !inputGradient && 'no-dx'].filter(Boolean);
+  return { name: `T=${T} B=${B} I=${I} H=${H} ldo=${ldo} ${flags.join(' ')}`, seed: 2000 + i, T, B, I, H, ldo, bias, reverse, relu, lengths,
+    inputGradient };
 });
 
 /** Whether row t·B + b of a [T, B, …] sequence is a step of its column. */
@@ -170,7 +174,7 @@ function gradientTensors(cell: Cell, c: SequenceCase): Tensors {
   const { T, B, I, H } = c;
   const G = GATES[cell] * H;
   return {
-    dx: float(T * B * I),
+    dx: c.inputGradient ? float(T * B * I) : null,
     dh0: float(B * H),
     dc0: cell === 'lstm' ? float(B * H) : null,
     dw_ih: float(G * I),

@@ -111,7 +111,7 @@ function jsKernels(heap: JsHeap): Kernels {
     }
   };
 
-  /** dW_ih += daᵀ x and dx += da W_ih over all N = T·B rows: the input enters every step the same way. */
+  /** dW_ih += daᵀ x and dx += da W_ih (unless dx is 0) over all N = T·B rows: the input enters every step the same way. */
   const inputBackward = (da: number, G: number, x: number, w_ih: number, dw_ih: number, dx: number, N: number,
     I: number) => {
     const m = heap.f32;
@@ -120,7 +120,7 @@ function jsKernels(heap: JsHeap): Kernels {
         const g = m[at(da) + n * G + r];
         for (let k = 0; k < I; k++) {
           m[at(dw_ih) + r * I + k] += g * m[at(x) + n * I + k];
-          m[at(dx) + n * I + k] += g * m[at(w_ih) + r * I + k];
+          if (dx) m[at(dx) + n * I + k] += g * m[at(w_ih) + r * I + k];
         }
       }
     }

@@ -16,7 +16,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type BackendChoice, RNN } from '../src/index.js';
+import type { BackendChoice } from '../src/index.js';
 import { naiveForward, naiveTrainStep } from './naive.js';
 import { NATIVE_BUILDS, gccVersion, nativeBinary, startNative } from './native.js';
 import { onnxRuntime, tensorflow } from './peers.js';
@@ -252,10 +252,15 @@ async function main() {
   const workloads = WORKLOADS.filter((w) => !only || only.includes(w.id));
   const onnx = peer('onnxruntime-web', onnxRuntime);
   const tfjs = peer('tfjs-wasm', tensorflow);
+  // The package as users get it (npm run build, which bench:compare runs first): the same kernels as src/, and
+  // the JS glue as the bundler emits it (tsx's transform adds a helper call to every closure src/ creates).
+  const dist = new URL('../dist/index.js', import.meta.url);
+  const lib = (existsSync(dist) ? await import(dist.href) : await import('../src/index.js')) as Library;
+  if (!existsSync(dist)) process.stderr.write('dist/index.js is missing (npm run build): measuring src/ through tsx\n');
   const contenders: Contender[] = [
-    ours('SIMD', await import('../src/index.js'), 'wasm-simd', true),
-    ours('scalar', await import('../src/index.js'), 'wasm-scalar', true),
-    ours('JS backend', await import('../src/index.js'), 'js', true),
+    ours('SIMD', lib, 'wasm-simd', true),
+    ours('scalar', lib, 'wasm-scalar', true),
+    ours('JS backend', lib, 'js', true),
     naive,
   ];
   if (args.before) contenders.splice(1, 0, ours('before', await import(resolve(args.before, 'src/index.ts')) as Library, 'wasm-simd', false));
@@ -346,7 +351,7 @@ async function main() {
   if (typeof cold === 'string') console.log(`\nCold start not measured: ${cold}`);
   else if (cold) console.log(`\nCold start: ${fmt(cold.median)} ms median of ${cold.n} fresh processes (±${fmt(cold.spread)}), from import of dist/index.js to the first W0 output.`);
 
-  const scaling = args['no-scaling'] ? undefined : await scalingTable();
+  const scaling = args['no-scaling'] ? undefined : await scalingTable(lib);
 
   if (args.json) {
     const json = {
@@ -360,12 +365,12 @@ async function main() {
 }
 
 /** SIMD RNN forward over hidden sizes and batch sizes (I = 64, T = 50): ms and GFLOP/s. */
-async function scalingTable(): Promise<{ H: number; B: number; ms: number; gflops: number }[]> {
+async function scalingTable(lib: Library): Promise<{ H: number; B: number; ms: number; gflops: number }[]> {
   const [hs, bs, I, T] = [[32, 64, 128, 256, 512, 1024], [1, 4, 16, 64], 64, 50];
   const rows: { H: number; B: number; ms: number; gflops: number }[] = [];
   for (const H of hs) {
     for (const B of bs) {
-      const net = await RNN.create({ inputSize: I, hiddenSize: H, seed: 1, backend: 'wasm-simd' });
+      const net = await lib.RNN.create({ inputSize: I, hiddenSize: H, seed: 1, backend: 'wasm-simd' });
       const x = { data: seeded(T * B * I, 3), shape: [T, B, I] };
       const out = { output: new Float32Array(T * B * H), y: new Float32Array(T * B * H), hN: new Float32Array(B * H) };
       const run = () => net.unroll(x, { out });

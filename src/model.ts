@@ -205,6 +205,8 @@ export class RNN {
   /** Start of the activation caches: after the optimizer state, which is allocated on the first step. */
   private workspaceBase: number;
   private view = new Float32Array(0);
+  /** The last call's workspace and its kernel calls, reused while the call's shape is the same (a stream of `cell` calls). */
+  private last: { T: number; B: number; lengths: boolean; training: boolean; base: number; ws: Workspace; calls: CellCall[] } | null = null;
   private readonly random: Random;
 
   private constructor(config: ModelConfig, instance: KernelInstance) {
@@ -532,11 +534,10 @@ export class RNN {
   private forward(batch: Batch, init: States, training = false): Workspace {
     const c = this.config;
     const { T, B } = batch;
-    const layout = this.workspace(T, B);
+    const ws = this.workspace(T, B, batch.lengths !== null, training);
     const m = this.heap();
-    m.set(batch.x, layout.x / 4);
-    if (batch.lengths) new Int32Array(m.buffer).set(batch.lengths, layout.lengths / 4);
-    const ws = { ...layout, lengths: batch.lengths ? layout.lengths : 0, dropped: training ? layout.dropped : [] };
+    m.set(batch.x, ws.x / 4);
+    if (batch.lengths) new Int32Array(m.buffer).set(batch.lengths, ws.lengths / 4);
     const states = c.numLayers * directions(c) * B * c.hiddenSize;
     const place = (ptr: number, value: Float32Array | null) => {
       if (value) m.set(value, ptr / 4);
@@ -548,7 +549,7 @@ export class RNN {
     if (!this.packedFresh) this.packWeights();
     const cell = CELLS[c.cell];
     for (const p of this.layout.layers) {
-      cell.forward(k, this.cellCall(ws, p));
+      cell.forward(k, this.last!.calls[p.layer * directions(c) + p.direction]);
       const lastDirection = p.direction === directions(c) - 1;
       if (lastDirection && p.layer < ws.dropped.length) this.dropout(ws, p.layer);
     }
@@ -667,7 +668,7 @@ export class RNN {
       const dInput = layer > 0 ? ws.dOutputs[free] : inputGradient ? ws.dx : 0;
       if (dInput) zero(dInput, T * B * (layer === 0 ? c.inputSize : DH));
       for (const p of this.layout.layers.slice(layer * directions(c), (layer + 1) * directions(c))) {
-        cell.backward(k, this.cellCall(ws, p), {
+        cell.backward(k, this.last!.calls[p.layer * directions(c) + p.direction], {
           dx: dInput,
           dh0: this.stateAt(ws.dh0, p, B),
           dc0: ws.dc0 && this.stateAt(ws.dc0, p, B),
@@ -708,10 +709,18 @@ export class RNN {
     return new Int32Array(this.heap().buffer);
   }
 
-  /** Lays out the activation caches for (T, B), growing the heap if this is the largest call so far. */
-  private workspace(T: number, B: number): Workspace {
-    const ws = workspaceLayout(this.config, T, B, this.workspaceBase);
-    this.alive().reserve(ws.end);
+  /**
+   * Lays out the activation caches for (T, B), growing the heap if this is the largest call so far; `lengths`
+   * 0 when every column is full, and no dropout outside training. The same call shape reuses the last layout.
+   */
+  private workspace(T: number, B: number, lengths: boolean, training: boolean): Workspace {
+    const base = this.workspaceBase;
+    const last = this.last;
+    if (last && last.T === T && last.B === B && last.lengths === lengths && last.training === training && last.base === base) return last.ws;
+    const layout = workspaceLayout(this.config, T, B, base);
+    this.alive().reserve(layout.end);
+    const ws = { ...layout, lengths: lengths ? layout.lengths : 0, dropped: training ? layout.dropped : [] };
+    this.last = { T, B, lengths, training, base, ws, calls: this.layout.layers.map((p) => this.cellCall(ws, p)) };
     return ws;
   }
 
@@ -862,14 +871,16 @@ const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
 /**
  * The caller's result buffers, checked before anything runs: only the names in `sizes`, each a Float32Array
- * of exactly its size.
+ * of exactly its size. (No allocation on the way through: a stream of calls passes here every time.)
  */
 function outBuffers<K extends string>(out: Partial<Record<K, Float32Array>> | undefined, where: string,
   sizes: Partial<Record<K, number>>): Partial<Record<K, Float32Array>> {
-  if (out === undefined) return {};
-  checkKeys(out, Object.keys(sizes), `${where}: out`);
-  for (const [name, buffer] of Object.entries(out) as [K, unknown][]) {
-    const size = sizes[name]!;
+  if (out === undefined) return NO_BUFFERS;
+  if (out === null || typeof out !== 'object') checkKeys(out, Object.keys(sizes), `${where}: out`);
+  for (const name in out) {
+    const size = sizes[name];
+    if (size === undefined) checkKeys(out, Object.keys(sizes), `${where}: out`); // throws, naming the known keys
+    const buffer: unknown = out[name];
     if (!(buffer instanceof Float32Array) || buffer.length !== size) {
       const got = buffer instanceof Float32Array ? `${buffer.length} floats` : String(buffer);
       throw new ShapeError(`${where}: out.${name} must be a Float32Array of ${size} floats, got ${got}`);
@@ -877,6 +888,8 @@ function outBuffers<K extends string>(out: Partial<Record<K, Float32Array>> | un
   }
   return out;
 }
+
+const NO_BUFFERS = Object.freeze({});
 
 /** Column lengths checked against the batch: B integers in 1…T. */
 function checkLengths(lengths: ArrayLike<number>, T: number, B: number): Int32Array {

@@ -220,7 +220,7 @@ export class RNN {
     this.stateBase = packed.end;
     this.workspaceBase = this.stateBase;
     this.random = new Random(config.seed);
-    instance.reserve(this.workspaceBase);
+    this.reserve(this.workspaceBase);
     this.initParameters(new Random(config.seed));
   }
 
@@ -697,10 +697,19 @@ export class RNN {
     return this.alive().kernels;
   }
 
-  /** The heap as float32, re-created here and only here after the memory grew (growth detaches views). */
+  /**
+   * Makes the heap at least `bytes` long. Growing detaches the old buffer, so the float32 view is re-created
+   * here, the one place the heap grows, and `heap()` needs no check on every call.
+   */
+  private reserve(bytes: number): void {
+    const instance = this.alive();
+    instance.reserve(bytes);
+    if (this.view.buffer !== instance.buffer) this.view = new Float32Array(instance.buffer);
+  }
+
+  /** The heap as float32. */
   private heap(): Float32Array {
-    const buffer = this.alive().buffer;
-    if (this.view.buffer !== buffer) this.view = new Float32Array(buffer);
+    this.alive();
     return this.view;
   }
 
@@ -718,7 +727,7 @@ export class RNN {
     const last = this.last;
     if (last && last.T === T && last.B === B && last.lengths === lengths && last.training === training && last.base === base) return last.ws;
     const layout = workspaceLayout(this.config, T, B, base);
-    this.alive().reserve(layout.end);
+    this.reserve(layout.end);
     const ws = { ...layout, lengths: lengths ? layout.lengths : 0, dropped: training ? layout.dropped : [] };
     this.last = { T, B, lengths, training, base, ws, calls: this.layout.layers.map((p) => this.cellCall(ws, p)) };
     return ws;
@@ -734,7 +743,7 @@ export class RNN {
     }
     const offset = this.stateBase;
     const bytes = tensors * align16(this.layout.count * 4);
-    this.alive().reserve(offset + bytes);
+    this.reserve(offset + bytes);
     this.heap().fill(optimizerInitialState(config), offset / 4, (offset + bytes) / 4);
     this.workspaceBase = align16(offset + bytes);
     this.optimizer = { config, offset, step: 0 };

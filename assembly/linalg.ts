@@ -1,8 +1,8 @@
 // Matrix products over raw pointers, row-major with explicit row strides (ld*, in elements), all accumulating
 // into C: the forward pass's x·Wᵀ over packed weights (gemm_packed), and over weights as PyTorch lays them out
 // the head's x·Wᵀ (gemm_nt), gradients into inputs dA·W (gemm_nn) and weight gradients dAᵀ·X (gemm_tn).
-// The SIMD paths of the last three share one tile of C; each has the plain loop beside it, which is the
-// reference and the scalar build's only path.
+// The SIMD paths of gemm_packed, gemm_nn and gemm_tn share one tile of C; each product has the plain loop
+// beside it, which is the reference and the scalar build's only path.
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -13,7 +13,7 @@
 // written once per tile. a(m, k) sits at a0 + k·ak and b(k, ·) at b + k·bk: one moving pointer each, and the
 // four loads of b at constant offsets from it. A lone row takes two k per pass into four accumulators, each
 // adding a pair of products: eight accumulators for one row need more registers than V8 has for them, and it
-// then spills accumulators to the stack on every pass (measured: a third slower).
+// then spills accumulators to the stack on every pass (measured: about half the speed).
 
 /** Rows per panel of a packed weight, and columns per tile: four f32x4 vectors. */
 // @ts-ignore: decorator

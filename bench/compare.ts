@@ -2,8 +2,9 @@
  * `npm run bench:compare`: the workloads of issue 6 (bench/workloads.ts) on every contender in one run, each
  * checked against this library's SIMD build before it is timed:
  *   rnn-wasm SIMD, scalar and pure-JS backends; a hand-written JS loop (bench/naive.ts); the same kernels in C
- *   (bench/native/rnn.c, when gcc is present); onnxruntime-web and TensorFlow.js's wasm backend (bench/peers.ts);
- *   optionally another checkout of this library (--before <dir>) for before/after numbers.
+ *   (bench/native/rnn.c, when gcc is present); PyTorch on one thread (when a python3 imports torch);
+ *   onnxruntime-web and TensorFlow.js's wasm backend (bench/peers.ts); optionally another checkout of this
+ *   library (--before <dir>) for before/after numbers.
  * Samples are taken in interleaved rounds, every contender a slice of each round, so that load from other
  * processes on a shared machine falls on all of them alike; medians and ratios of medians are reported. Then a
  * scaling table (SIMD RNN forward over H and B) and the cold start (import to first result, fresh processes).
@@ -18,7 +19,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BackendChoice } from '../src/index.js';
 import { naiveForward, naiveTrainStep } from './naive.js';
-import { NATIVE_BUILDS, gccVersion, nativeBinary, startNative } from './native.js';
+import { NATIVE_BUILDS, gccVersion, nativeBinary, startNative, startPytorch, torchPython } from './native.js';
 import { onnxRuntime, tensorflow } from './peers.js';
 import { LEARNING_RATE, type Workload, type WorkloadData, WORKLOADS, flops, seeded, workloadData } from './workloads.js';
 
@@ -109,10 +110,21 @@ function native(build: (typeof NATIVE_BUILDS)[number]): Contender {
       const binary = nativeBinary(build);
       if ('reason' in binary) return binary.reason;
       const proc = await startNative(binary.path, w, d);
-      return { run: () => undefined, timed: (n) => proc.times(n), result: () => proc.output, dispose: () => proc.close() };
+      return { run: () => undefined, timed: (n) => proc.times(n), result: () => proc.result, dispose: () => proc.close() };
     },
   };
 }
+
+const pytorch: Contender = {
+  name: 'PyTorch',
+  async prepare(w, d) {
+    if (w.job === 'cell') return 'not measured';
+    const python = torchPython();
+    if ('reason' in python) return python.reason;
+    const proc = await startPytorch(python.path, w, d);
+    return { run: () => undefined, timed: (n) => proc.times(n), result: () => proc.result, dispose: () => proc.close() };
+  },
+};
 
 function peer(name: string, load: () => Promise<{ version: string; prepare: Contender['prepare'] } | string>): Contender & { about(): Promise<string> } {
   let loaded: Promise<{ version: string; prepare: Contender['prepare'] } | string> | undefined;
@@ -227,7 +239,7 @@ const fmt = (ms: number) => (ms < 0.1 ? ms.toFixed(4) : ms < 1 ? ms.toFixed(3) :
 const ratio = (r: number) => (r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)) + '×';
 
 /** PyTorch 1.13 (OpenBLAS, AVX-512, one thread) on W6, from the issue: measured on another machine. */
-const PYTORCH_W6_MS = 9.2;
+const ISSUE_PYTORCH_W6_MS = 9.2;
 
 interface Target {
   workloads: string[];
@@ -264,10 +276,12 @@ async function main() {
     naive,
   ];
   if (args.before) contenders.splice(1, 0, ours('before', await import(resolve(args.before, 'src/index.ts')) as Library, 'wasm-simd', false));
-  if (!args['no-native']) contenders.push(...NATIVE_BUILDS.map(native));
+  if (!args['no-native']) contenders.push(...NATIVE_BUILDS.map(native), pytorch);
   if (!args['no-peers']) contenders.push(onnx, tfjs);
 
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; Node ${process.version}; gcc ${gccVersion()}`;
+  const torch = torchPython();
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; Node ${process.version}; gcc ${gccVersion()}; `
+    + `PyTorch ${'version' in torch ? torch.version : 'none'}`;
   const about = args['no-peers'] ? [] : [await onnx.about(), await tfjs.about()];
   process.stderr.write(`${machine}\n${about.join('\n')}\n`);
 
@@ -298,9 +312,10 @@ async function main() {
   }
   console.log(`\n${[...notes].map((n) => `- ${n}`).join('\n')}\n`);
 
-  console.log('Ratios of medians: how many times faster the SIMD build is (theirs / ours), or how far from native (ours / C).\n');
+  console.log('Ratios of medians: how many times faster the SIMD build is (theirs / ours), or how far from native code (ours / theirs).\n');
   const others = names.filter((n) => n !== 'SIMD');
-  console.log(`| workload | SIMD ms | GFLOP/s | ${others.map((n) => (n.startsWith('C ') ? `SIMD / ${n}` : `${n} / SIMD`)).join(' | ')} |`);
+  const isNative = (n: string) => n.startsWith('C ') || n === 'PyTorch';
+  console.log(`| workload | SIMD ms | GFLOP/s | ${others.map((n) => (isNative(n) ? `SIMD / ${n}` : `${n} / SIMD`)).join(' | ')} |`);
   console.log(`|---|---:|---:|${others.map(() => '---:').join('|')}|`);
   for (const w of workloads) {
     const ms = median(w.id, 'SIMD');
@@ -308,7 +323,7 @@ async function main() {
     const cells = others.map((n) => {
       const m = median(w.id, n);
       if (m === undefined) return '–';
-      return n.startsWith('C ') ? ratio(ms / m) : ratio(m / ms);
+      return isNative(n) ? ratio(ms / m) : ratio(m / ms);
     });
     const gflops = w.job === 'cell' ? '' : (flops(w) / ms / 1e6).toFixed(1);
     console.log(`| ${w.id} | ${fmt(ms)} | ${gflops} | ${cells.join(' | ')} |`);
@@ -316,7 +331,7 @@ async function main() {
 
   console.log('\nTargets (issue 6):\n');
   const verdicts: { target: string; value: string; met: boolean | null }[] = [];
-  for (const t of TARGETS) {
+  for (const t of TARGETS.filter((x) => names.includes(x.against))) {
     for (const id of t.workloads.filter((x) => table.has(x))) {
       const [ms, theirs] = [median(id, 'SIMD'), median(id, t.against)];
       if (ms === undefined || theirs === undefined) {
@@ -328,9 +343,13 @@ async function main() {
       verdicts.push({ target: `${id} ${t.within ? `within ${t.bound}× of` : `≥ ${t.bound}× faster than`} ${t.against}`, value: ratio(value), met });
     }
   }
+  for (const id of ['W6', 'W7'].filter((x) => table.has(x))) {
+    const [ms, torchMs] = [median(id, 'SIMD'), median(id, 'PyTorch')];
+    if (ms !== undefined && torchMs !== undefined) verdicts.push({ target: `${id} within 2× of PyTorch (one thread, this machine)`, value: ratio(ms / torchMs), met: ms / torchMs <= 2 });
+  }
   const w6 = median('W6', 'SIMD');
   if (w6 !== undefined) {
-    verdicts.push({ target: `W6 within 2× of PyTorch's ${PYTORCH_W6_MS} ms (another machine)`, value: ratio(w6 / PYTORCH_W6_MS), met: w6 / PYTORCH_W6_MS <= 2 });
+    verdicts.push({ target: `W6 within 2× of the issue's PyTorch ${ISSUE_PYTORCH_W6_MS} ms (another machine)`, value: ratio(w6 / ISSUE_PYTORCH_W6_MS), met: w6 / ISSUE_PYTORCH_W6_MS <= 2 });
   }
   const [s1, w1] = [median('S1', 'SIMD'), median('W1', 'SIMD')];
   if (s1 !== undefined && w1 !== undefined) {

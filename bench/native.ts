@@ -1,7 +1,8 @@
 /**
- * The native reference: bench/native/rnn.c, built with gcc when it is on the PATH (at -O3 -msse4.2, the vector
- * width of WebAssembly SIMD, and at -O3 -march=native), run as a child process that times its own calls so
- * that neither process start nor the pipe is counted.
+ * The native references, each a child process that times its own calls so that neither process start nor the
+ * pipe is counted: bench/native/rnn.c, built with gcc when it is on the PATH (at -O3 -msse4.2, the vector width
+ * of WebAssembly SIMD, and at -O3 -march=native), and PyTorch on one thread (bench/native/pytorch.py) when a
+ * python3 can import torch.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -9,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Workload, WorkloadData } from './workloads.js';
+import { LEARNING_RATE, type Workload, type WorkloadData } from './workloads.js';
 
 const SOURCE = fileURLToPath(new URL('native/rnn.c', import.meta.url));
+const PYTORCH = fileURLToPath(new URL('native/pytorch.py', import.meta.url));
 const DIR = join(tmpdir(), 'rnn-wasm-bench');
 
 export const NATIVE_BUILDS = [
@@ -45,34 +47,80 @@ export function gccVersion(): string {
   }
 }
 
-/** One forward workload in a native process: its output for the check, and the times of n more calls in ms. */
+let python: { path: string; version: string } | { reason: string } | undefined;
+
+/** A python3 that imports torch: $PYTHON, else python3 on the PATH, else the system's /usr/bin/python3. */
+export function torchPython(): { path: string; version: string } | { reason: string } {
+  python ??= (() => {
+    for (const path of [process.env.PYTHON, 'python3', '/usr/bin/python3']) {
+      if (!path) continue;
+      try {
+        const version = execFileSync(path, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        return { path, version: version.trim() };
+      } catch {
+        // not this one
+      }
+    }
+    return { reason: 'no python3 here imports torch (set PYTHON to one that does)' };
+  })();
+  return python;
+}
+
+/** One workload in a native process: what its first call produced (to check), and the times of n more in ms. */
 export interface NativeRun {
-  output: Float32Array;
+  result: Float32Array | number;
   times(n: number): Promise<number[]>;
   close(): void;
 }
 
-export async function startNative(binary: string, w: Workload, d: WorkloadData): Promise<NativeRun> {
-  const tag = `${process.pid}-${w.id}-${binary.split('/').pop()}`;
-  const input = join(DIR, `${tag}.in.f32`);
-  const output = join(DIR, `${tag}.out.f32`);
-  const parts = [d.weights['rnn.weight_ih_l0'], d.weights['rnn.weight_hh_l0'], d.weights['rnn.bias_ih_l0'], d.weights['rnn.bias_hh_l0'], d.x];
-  writeFileSync(input, Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))));
-  const child = spawn(binary, [w.cell, w.I, w.H, w.T, w.B, input, output].map(String), { stdio: ['pipe', 'pipe', 'inherit'] });
+/** Runs a self-timing process on the workload's data written to a file, per the protocol of bench/native/. */
+async function selfTimed(command: string, args: (data: string, output: string) => string[], w: Workload, parts: Float32Array[],
+  tag: string): Promise<NativeRun> {
+  mkdirSync(DIR, { recursive: true });
+  const data = join(DIR, `${process.pid}-${w.id}-${tag}.in.f32`);
+  const output = join(DIR, `${process.pid}-${w.id}-${tag}.out.f32`);
+  writeFileSync(data, Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))));
+  // One thread for every library the process may load (OpenMP, OpenBLAS, MKL), as for this library.
+  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const child = spawn(command, args(data, output), { stdio: ['pipe', 'pipe', 'inherit'], env });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
     const line = await lines.next();
-    if (line.done) throw new Error(`${binary} exited (code ${child.exitCode})`);
+    if (line.done) throw new Error(`${command} exited (code ${child.exitCode})`);
     return line.value;
   };
-  if ((await next()) !== 'ready') throw new Error(`${binary} did not start`);
-  const bytes = readFileSync(output);
+  const [ready, loss] = (await next()).split(' ');
+  if (ready !== 'ready') throw new Error(`${command} did not start`);
+  let result: Float32Array | number = Number(loss);
+  if (w.job === 'forward') {
+    const bytes = readFileSync(output);
+    result = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  }
   return {
-    output: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4),
+    result,
     async times(n) {
       child.stdin.write(`${n}\n`);
       return (await next()).split(' ').map((ns) => Number(ns) / 1e6);
     },
     close: () => child.stdin.end(),
   };
+}
+
+const recurrentWeights = (d: WorkloadData) =>
+  [d.weights['rnn.weight_ih_l0'], d.weights['rnn.weight_hh_l0'], d.weights['rnn.bias_ih_l0'], d.weights['rnn.bias_hh_l0']];
+
+/** The C kernels on a forward workload. */
+export function startNative(binary: string, w: Workload, d: WorkloadData): Promise<NativeRun> {
+  return selfTimed(binary, (data, output) => [w.cell, w.I, w.H, w.T, w.B, data, output].map(String), w,
+    [...recurrentWeights(d), d.x], binary.split('/').pop()!);
+}
+
+/** PyTorch on a forward or training workload. */
+export function startPytorch(pythonPath: string, w: Workload, d: WorkloadData): Promise<NativeRun> {
+  const optimizer = w.optimizer ?? 'sgd';
+  const train = w.job === 'train';
+  const parts = [...recurrentWeights(d), ...(train ? [d.weights['head.weight'], d.weights['head.bias']] : []), d.x,
+    ...(train ? [d.target] : [])];
+  return selfTimed(pythonPath, (data, output) => [PYTORCH, train ? 'train' : 'forward', w.cell, w.I, w.H, w.T, w.B, optimizer,
+    LEARNING_RATE[optimizer], data, output].map(String), w, parts, 'pytorch');
 }

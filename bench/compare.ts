@@ -11,6 +11,7 @@
  *
  *   npm run bench:compare                          everything (a few minutes)
  *   npm run bench:compare -- --only W1,W5 --time 3000 --json results.json --no-scaling
+ *   npx tsx bench/compare.ts --src --before ../old-checkout --no-peers --no-native    before/after, both from src/
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,7 @@ const { values: args } = parseArgs({
     'no-native': { type: 'boolean', default: false },
     'no-scaling': { type: 'boolean', default: false },
     'no-cold': { type: 'boolean', default: false },
+    src: { type: 'boolean', default: false },
   },
 });
 
@@ -266,9 +268,11 @@ async function main() {
   const tfjs = peer('tfjs-wasm', tensorflow);
   // The package as users get it (npm run build, which bench:compare runs first): the same kernels as src/, and
   // the JS glue as the bundler emits it (tsx's transform adds a helper call to every closure src/ creates).
+  // --src measures src/ through tsx instead, like another checkout's src/ for --before.
   const dist = new URL('../dist/index.js', import.meta.url);
-  const lib = (existsSync(dist) ? await import(dist.href) : await import('../src/index.js')) as Library;
-  if (!existsSync(dist)) process.stderr.write('dist/index.js is missing (npm run build): measuring src/ through tsx\n');
+  const fromDist = !args.src && existsSync(dist);
+  const lib = (fromDist ? await import(dist.href) : await import('../src/index.js')) as Library;
+  if (!fromDist) process.stderr.write('measuring src/ through tsx (its transform adds a call to every closure src/ creates)\n');
   const contenders: Contender[] = [
     ours('SIMD', lib, 'wasm-simd', true),
     ours('scalar', lib, 'wasm-scalar', true),

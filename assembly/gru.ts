@@ -2,9 +2,9 @@
 //   r = σ(x W_irᵀ + b_ir + h W_hrᵀ + b_hr),  z = σ(x W_izᵀ + b_iz + h W_hzᵀ + b_hz)
 //   n = tanh(x W_inᵀ + b_in + r⊙(h W_hnᵀ + b_hn)),  h' = (1 - z)⊙n + z⊙h
 // b_hn sits inside the product with r, so the hidden side's n rows are cached apart from the input side's.
-import { add_column_sums, bias_rows, gemm_nn, gemm_packed, gemm_tn } from './linalg';
+import { bias_rows, gemm_nn, gemm_packed } from './linalg';
 import { sigmoid, sigmoid4, tanh, tanh4 } from './activations';
-import { recurrent_weight_grad, same_time_end, step_time, zero_padding } from './sequence';
+import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -140,11 +140,7 @@ export function gru_backward(
       b = e;
     }
   }
-  recurrent_weight_grad(dw_hh, dgh, G, out, ldo, h0, lengths, T, B, H, reverse);
-  if (db_ih) add_column_sums(db_ih, dgi, G, T * B, G);
-  if (db_hh) add_column_sums(db_hh, dgh, G, T * B, G);
-  gemm_tn(dw_ih, I, dgi, G, x, I, G, I, T * B);
-  if (dx) gemm_nn(dx, I, dgi, G, w_ih, I, T * B, I, G);
+  weight_grads(dx, dw_ih, dw_hh, db_ih, db_hh, dgi, dgh, out, ldo, x, h0, w_ih, lengths, T, B, I, H, G, reverse);
 }
 
 /**

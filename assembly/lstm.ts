@@ -2,9 +2,9 @@
 //   a = x W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh      (one fused product over all 4H gate rows)
 //   i, f, o = σ(a_i, a_f, a_o),  g = tanh(a_g),  c[t] = f⊙c[t-1] + i⊙g,  h[t] = o⊙tanh(c[t])
 // The cache keeps every step's activated gates and cell state; backward reads them instead of recomputing.
-import { add_column_sums, bias_rows, gemm_nn, gemm_packed, gemm_tn } from './linalg';
+import { bias_rows, gemm_nn, gemm_packed } from './linalg';
 import { sigmoid, sigmoid4, tanh, tanh4 } from './activations';
-import { recurrent_weight_grad, same_time_end, step_time, zero_padding } from './sequence';
+import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -135,11 +135,7 @@ export function lstm_backward(
       b = e;
     }
   }
-  recurrent_weight_grad(dw_hh, dgates, G, out, ldo, h0, lengths, T, B, H, reverse);
-  if (db_ih) add_column_sums(db_ih, dgates, G, T * B, G);
-  if (db_hh) add_column_sums(db_hh, dgates, G, T * B, G);
-  gemm_tn(dw_ih, I, dgates, G, x, I, G, I, T * B);
-  if (dx) gemm_nn(dx, I, dgates, G, w_ih, I, T * B, I, G);
+  weight_grads(dx, dw_ih, dw_hh, db_ih, db_hh, dgates, dgates, out, ldo, x, h0, w_ih, lengths, T, B, I, H, G, reverse);
 }
 
 /**

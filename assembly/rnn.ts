@@ -1,9 +1,9 @@
 // The Elman RNN, one direction of one layer over a whole sequence:
 //   h[t] = f(x[t] W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh),  f = tanh or relu.
 // The output rows double as the activation cache: f' is recovered from h itself (1 - h² or h > 0).
-import { add_column_sums, bias_rows, gemm_nn, gemm_packed, gemm_tn } from './linalg';
+import { bias_rows, gemm_nn, gemm_packed } from './linalg';
 import { activate, activation_grad } from './activations';
-import { recurrent_weight_grad, same_time_end, step_time, zero_padding } from './sequence';
+import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -82,9 +82,5 @@ export function rnn_backward(
       b = e;
     }
   }
-  recurrent_weight_grad(dw_hh, dpre, H, out, ldo, h0, lengths, T, B, H, reverse);
-  if (db_ih) add_column_sums(db_ih, dpre, H, T * B, H);
-  if (db_hh) add_column_sums(db_hh, dpre, H, T * B, H);
-  gemm_tn(dw_ih, I, dpre, H, x, I, H, I, T * B); // dW_ih += dpreᵀ x
-  if (dx) gemm_nn(dx, I, dpre, H, w_ih, I, T * B, I, H); // dx += dpre W_ih
+  weight_grads(dx, dw_ih, dw_hh, db_ih, db_hh, dpre, dpre, out, ldo, x, h0, w_ih, lengths, T, B, I, H, H, reverse);
 }

@@ -2,7 +2,7 @@
 // b runs len_b steps, the forward direction over t = 0 … len_b-1 and the reverse direction from its own last
 // step t = len_b-1 down to 0; positions t ≥ len_b are padding that no kernel reads or writes as a step.
 
-import { gemm_tn } from './linalg';
+import { add_column_sums, gemm_nn, gemm_tn } from './linalg';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -53,7 +53,7 @@ export function zero_padding(
  * the direction of travel (a zero padded row when that is past the column's end), except at each column's
  * first step, where it is h0.
  */
-export function recurrent_weight_grad(
+function recurrent_weight_grad(
   dw_hh: usize, // [G·H, H] +=
   da: usize, ldda: i32, // [T, B, G·H] gate pre-activation gradients, zero at padded steps
   out: usize, ldo: i32, // [T, B, ldo] forward output h
@@ -72,4 +72,32 @@ export function recurrent_weight_grad(
     const first = reverse ? column_length(lengths, b, T) - 1 : 0;
     gemm_tn(dw_hh, H, da + <usize>first * stepA + <usize>(b * ldda) * F32, ldda, h0 + <usize>(b * H) * F32, H, G, H, 1);
   }
+}
+
+/**
+ * Every weight gradient of one direction of one layer, once its gate pre-activation gradients are known for
+ * all steps (zero at padded steps): dW_hh += Σ_t da[t]ᵀ h[t-1], dW_ih += Σ_t da_inᵀ x, the biases += column
+ * sums, and dx += da_in W_ih (skipped when dx is 0). The input side's gradients da_in equal the hidden side's
+ * da for the RNN and LSTM; the GRU's differ in the n rows, where r scales only the hidden side.
+ */
+export function weight_grads(
+  dx: usize, // [T, B, I] += or 0
+  dw_ih: usize, // [G·H, I] +=
+  dw_hh: usize, // [G·H, H] +=
+  db_ih: usize, // [G·H] += or 0
+  db_hh: usize, // [G·H] += or 0
+  da_in: usize, // [T, B, G·H] input side's pre-activation gradients
+  da: usize, // [T, B, G·H] hidden side's pre-activation gradients
+  out: usize, ldo: i32, // [T, B, ldo] forward output h
+  x: usize, // [T, B, I]
+  h0: usize, // [B, H]
+  w_ih: usize, // [G·H, I]
+  lengths: usize, // [B] int32 or 0
+  T: i32, B: i32, I: i32, H: i32, G: i32, reverse: i32,
+): void {
+  recurrent_weight_grad(dw_hh, da, G, out, ldo, h0, lengths, T, B, H, reverse);
+  if (db_ih) add_column_sums(db_ih, da_in, G, T * B, G);
+  if (db_hh) add_column_sums(db_hh, da, G, T * B, G);
+  gemm_tn(dw_ih, I, da_in, G, x, I, G, I, T * B);
+  if (dx) gemm_nn(dx, I, da_in, G, w_ih, I, T * B, I, G);
 }

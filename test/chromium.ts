@@ -1,6 +1,6 @@
 /**
  * Headless Chromium for the browser tests: Debian's /usr/bin/chromium (installed by `npm test`'s pretest,
- * scripts/ensure-chromium.sh), driven by playwright-core. No test downloads a browser.
+ * scripts/ensure-debian-package.sh), driven by playwright-core. No test downloads a browser.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ export const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url))
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: run \`npm test\` (its pretest installs Debian's chromium) or scripts/ensure-chromium.sh`);
+    throw new Error(`${CHROMIUM} is missing: run \`npm test\` (its pretest installs Debian's chromium) or scripts/ensure-debian-package.sh /usr/bin/chromium chromium browser`);
   }
   mkdirSync(OUTPUT, { recursive: true });
   return chromium.launch({

@@ -24,7 +24,8 @@ let dir: string;
 
 beforeAll(() => {
   // Like the browser tests' Chromium: installed from Debian's packages when the machine lacks it.
-  execFileSync('bash', [fileURLToPath(new URL('../scripts/ensure-tmux.sh', import.meta.url))], { stdio: 'inherit' });
+  execFileSync('bash', [fileURLToPath(new URL('../scripts/ensure-debian-package.sh', import.meta.url)), 'tmux', 'tmux', 'test/cli-tty.test.ts'],
+    { stdio: 'inherit' });
   dir = mkdtempSync(join(tmpdir(), 'rnn-wasm-tty-'));
   writeFileSync(join(dir, 'story.txt'), demoCorpus(20_000, 2));
 });

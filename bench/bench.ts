@@ -1,11 +1,229 @@
 /**
- * `npm run bench`: the same benchmark as `rnn-wasm bench` (src/cli/bench.ts, measured by src/cli/benchmark.ts),
- * with the same flags: unroll and one training step, pure JS vs WASM scalar vs WASM SIMD, measured in one run
- * with tinybench and printed as a Markdown table of medians with ratios, ready for the README.
+ * `npm run bench`: the README's benchmark. The named workloads (src/cli/bench/workloads.ts) on every contender
+ * in one run, each checked against this library's SIMD build before it is timed (src/cli/bench/harness.ts):
+ *   this library's SIMD, scalar and pure-JS backends, as built into dist/;
+ *   a hand-written JS loop (bench/naive.ts);
+ *   the same kernels in C (bench/native/rnn.c, built when gcc is present) and PyTorch on one thread (when a
+ *     python3 imports torch);
+ *   the peers installed in bench/peers/ (its own package.json: `npm run bench` installs them the first time):
+ *     onnxruntime-web, tfjs-wasm, brain.js;
+ *   optionally another checkout of this library (--before <dir>) for before/after numbers.
+ * Then the issue's targets as verdicts, a scaling table (SIMD RNN forward over H and B) and the cold start
+ * (import to first result in fresh processes). `rnn-wasm bench` is the same engine without the repository's
+ * contenders.
  *
- *   npm run bench                      RNN: hidden 32, 128, 256, 512; LSTM, GRU: hidden 128, 256; batch 1, 32
- *   npm run bench -- --cells lstm --hidden 128 --batch 1 --plot bench.svg
+ *   npm run bench                                  everything (a few minutes)
+ *   npm run bench -- --only W1,W5 --time 3000 --json results.json --no-scaling
+ *   npx tsx bench/bench.ts --src --before ../old-checkout --no-peers --no-native    before/after, both from src/
  */
-import { main } from '../src/cli/main.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { OURS, machine, runAll } from '../src/cli/bench/command.js';
+import { type Contender, type Library, type Stats, ours, stats } from '../src/cli/bench/harness.js';
+import { peers } from '../src/cli/bench/peers.js';
+import { REFERENCE, type Results, fmt, median, mediansTable, ratio, ratiosTable, resultsJson } from '../src/cli/bench/report.js';
+import { LEARNING_RATE, WORKLOADS, flops, seeded } from '../src/cli/bench/workloads.js';
+import { naiveForward, naiveTrainStep } from './naive.js';
+import { NATIVE_BUILDS, gccVersion, nativeBinary, startNative, startPytorch, torchPython } from './native.js';
 
-process.exitCode = await main(['bench', ...process.argv.slice(2)]);
+const { values: args } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    time: { type: 'string', default: '1500' },
+    before: { type: 'string' },
+    json: { type: 'string' },
+    'no-peers': { type: 'boolean', default: false },
+    'no-native': { type: 'boolean', default: false },
+    'no-scaling': { type: 'boolean', default: false },
+    'no-cold': { type: 'boolean', default: false },
+    src: { type: 'boolean', default: false },
+  },
+});
+
+const TANH_ONLY = 'tanh RNNs only (this workload is for brain.js)';
+
+const naive: Contender = {
+  name: 'naive JS',
+  async prepare(w, d) {
+    if (w.job === 'cell') return 'not measured';
+    if (w.nonlinearity !== 'tanh') return TANH_ONLY;
+    if (w.job === 'train' && w.cell !== 'rnn') return 'not written (the targets name W1, W5 and W6)';
+    let result: Float32Array | number = 0;
+    if (w.job === 'train') {
+      const p = Object.fromEntries(Object.entries(d.weights).map(([k, v]) => [k, v.slice()]));
+      return { run: () => (result = naiveTrainStep(p, d.x, d.target, w.T, w.B, w.I, w.H, LEARNING_RATE.sgd)), result: () => result, dispose() {} };
+    }
+    return { run: () => (result = naiveForward(w.cell, d.weights, d.x, w.T, w.B, w.I, w.H)), result: () => result, dispose() {} };
+  },
+};
+
+function native(build: (typeof NATIVE_BUILDS)[number]): Contender {
+  return {
+    name: build.name,
+    async prepare(w, d) {
+      if (w.job !== 'forward') return 'forward kernels only';
+      if (w.nonlinearity !== 'tanh') return TANH_ONLY;
+      const binary = nativeBinary(build);
+      if ('reason' in binary) return binary.reason;
+      const proc = await startNative(binary.path, w, d);
+      return { run: () => undefined, timed: (n) => proc.times(n), result: () => proc.result, dispose: () => proc.close() };
+    },
+  };
+}
+
+const pytorch: Contender = {
+  name: 'PyTorch',
+  async prepare(w, d) {
+    if (w.job === 'cell') return 'not measured';
+    if (w.nonlinearity !== 'tanh') return TANH_ONLY;
+    const python = torchPython();
+    if ('reason' in python) return python.reason;
+    const proc = await startPytorch(python.path, w, d);
+    return { run: () => undefined, timed: (n) => proc.times(n), result: () => proc.result, dispose: () => proc.close() };
+  },
+};
+
+/** PyTorch 1.13 (OpenBLAS, AVX-512, one thread) on W6, from the issue: measured on another machine. */
+const ISSUE_PYTORCH_W6_MS = 9.2;
+
+interface Target {
+  workloads: string[];
+  against: string;
+  /** Their median over ours (a speed-up) must be at least this, or (when `within`) ours over theirs at most. */
+  bound: number;
+  within?: boolean;
+}
+
+const TARGETS: Target[] = [
+  { workloads: ['W1', 'W2', 'W5'], against: 'C -msse4.2', bound: 1.2, within: true },
+  { workloads: ['W3', 'W4'], against: 'C -msse4.2', bound: 1.3, within: true },
+  { workloads: ['W1', 'W2', 'W5'], against: 'onnxruntime-web', bound: 2.5 },
+  { workloads: ['W3', 'W4'], against: 'onnxruntime-web', bound: 1.15 },
+  { workloads: ['W1'], against: 'tfjs-wasm', bound: 8 },
+  { workloads: ['W4', 'W6'], against: 'tfjs-wasm', bound: 10 },
+  { workloads: ['W1', 'W5', 'W6'], against: 'naive JS', bound: 20 },
+];
+
+const isNative = (n: string) => n.startsWith('C ') || n === 'PyTorch';
+
+function verdicts(results: Results, names: string[]): { target: string; value: string; met: boolean | null }[] {
+  const out: { target: string; value: string; met: boolean | null }[] = [];
+  for (const t of TARGETS.filter((x) => names.includes(x.against))) {
+    for (const id of t.workloads.filter((x) => results.has(x))) {
+      const [ms, theirs] = [median(results, id, REFERENCE), median(results, id, t.against)];
+      const target = `${id} ${t.within ? `within ${t.bound}× of` : `≥ ${t.bound}× faster than`} ${t.against}`;
+      if (ms === undefined || theirs === undefined) {
+        out.push({ target, value: 'not measured', met: null });
+        continue;
+      }
+      const value = t.within ? ms / theirs : theirs / ms;
+      out.push({ target, value: ratio(value), met: t.within ? value <= t.bound : value >= t.bound });
+    }
+  }
+  for (const id of ['W6', 'W7'].filter((x) => results.has(x))) {
+    const [ms, torch] = [median(results, id, REFERENCE), median(results, id, 'PyTorch')];
+    if (ms !== undefined && torch !== undefined) out.push({ target: `${id} within 2× of PyTorch (one thread, this machine)`, value: ratio(ms / torch), met: ms / torch <= 2 });
+  }
+  const w6 = median(results, 'W6', REFERENCE);
+  if (w6 !== undefined) {
+    out.push({ target: `W6 within 2× of the issue's PyTorch ${ISSUE_PYTORCH_W6_MS} ms (another machine)`, value: ratio(w6 / ISSUE_PYTORCH_W6_MS), met: w6 / ISSUE_PYTORCH_W6_MS <= 2 });
+  }
+  const [s1, w1] = [median(results, 'S1', REFERENCE), median(results, 'W1', REFERENCE)];
+  if (s1 !== undefined && w1 !== undefined) {
+    out.push({ target: '`cell` (S1) within 1.3× of one step inside `unroll` (W1 / 100)', value: ratio(s1 / (w1 / 100)), met: s1 / (w1 / 100) <= 1.3 });
+  }
+  return out;
+}
+
+async function main() {
+  const only = args.only?.split(',');
+  const workloads = WORKLOADS.filter((w) => !only || only.includes(w.id));
+  // The package as users get it (npm run build, which npm run bench runs first): the same kernels as src/, and
+  // the JS glue as the bundler emits it (tsx's transform adds a helper call to every closure src/ creates).
+  // --src measures src/ through tsx instead, like another checkout's src/ for --before.
+  const dist = new URL('../dist/index.js', import.meta.url);
+  const fromDist = !args.src && existsSync(dist);
+  const lib = (fromDist ? await import(dist.href) : await import('../src/index.js')) as Library;
+  if (!fromDist) process.stderr.write('measuring src/ through tsx (its transform adds a call to every closure src/ creates)\n');
+  const found = args['no-peers'] ? [] : peers([fileURLToPath(new URL('peers/', import.meta.url)), process.cwd()]);
+  const contenders: Contender[] = [...OURS.map(([name, backend]) => ours(name, backend, { lib })), naive];
+  if (args.before) {
+    const before = await import(resolve(args.before, 'src/index.ts')) as Library;
+    contenders.splice(1, 0, ours('before', 'wasm-simd', { lib: before, out: false }));
+  }
+  if (!args['no-native']) contenders.push(...NATIVE_BUILDS.map(native), pytorch);
+  contenders.push(...found);
+
+  const torch = torchPython();
+  const about = `${machine()}; gcc ${gccVersion()}; PyTorch ${'version' in torch ? torch.version : 'none'}`;
+  const peerVersions = await Promise.all(found.map((p) => p.about()));
+  const results = await runAll(workloads, contenders, found, Number(args.time));
+
+  const names = contenders.map((c) => c.name);
+  console.log(`\n## rnn-wasm vs the alternatives, ${new Date().toISOString().slice(0, 10)}\n\n${about}\n${peerVersions.join('; ')}\n`);
+  console.log(`Medians in ms (± half the interquartile range), interleaved rounds, ${args.time} ms per contender and workload.\n`);
+  console.log(mediansTable(workloads, names, results));
+  console.log('Ratios of medians: how many times faster the SIMD build is (theirs / ours), or how far from native code (ours / theirs).\n');
+  console.log(ratiosTable(workloads, names, results, isNative));
+  for (const w of workloads.filter((x) => x.job === 'train')) {
+    const ms = median(results, w.id, REFERENCE);
+    if (ms !== undefined) console.log(`${w.id}: ${(flops(w) / ms / 1e6).toFixed(1)} GFLOP/s (a training step counted as 3× the forward's FLOPs)`);
+  }
+
+  const targets = verdicts(results, names);
+  const cold = args['no-cold'] ? undefined : coldStart();
+  if (typeof cold === 'object') targets.push({ target: 'cold start (import → first W0 result) under 20 ms', value: `${fmt(cold.median)} ms`, met: cold.median < 20 });
+  console.log('\nTargets (issue 6):\n\n| target | measured | met |\n|---|---:|:---:|');
+  for (const v of targets) console.log(`| ${v.target} | ${v.value} | ${v.met === null ? '–' : v.met ? 'yes' : 'no'} |`);
+  if (typeof cold === 'string') console.log(`\nCold start not measured: ${cold}`);
+  else if (cold) console.log(`\nCold start: ${fmt(cold.median)} ms median of ${cold.n} fresh processes (±${fmt(cold.spread)}), from import of dist/index.js to the first W0 output.`);
+
+  const scaling = args['no-scaling'] ? undefined : await scalingTable(lib);
+  if (args.json) writeFileSync(args.json, resultsJson(workloads, results, { machine: about, peers: peerVersions, targets, coldStart: cold, scaling }));
+  process.exit(0); // the peers' runtimes keep handles open
+}
+
+/** SIMD RNN forward over hidden sizes and batch sizes (I = 64, T = 50): ms and GFLOP/s. */
+async function scalingTable(lib: Library): Promise<{ H: number; B: number; ms: number; gflops: number }[]> {
+  const [hs, bs, I, T] = [[32, 64, 128, 256, 512, 1024], [1, 4, 16, 64], 64, 50];
+  const rows: { H: number; B: number; ms: number; gflops: number }[] = [];
+  for (const H of hs) {
+    for (const B of bs) {
+      const net = await lib.RNN.create({ inputSize: I, hiddenSize: H, seed: 1, backend: 'wasm-simd' });
+      const x = { data: seeded(T * B * I, 3), shape: [T, B, I] };
+      const out = { output: new Float32Array(T * B * H), y: new Float32Array(T * B * H), hN: new Float32Array(B * H) };
+      const times: number[] = [];
+      for (const start = performance.now(); times.length < 5 || performance.now() - start < 300;) {
+        const t0 = performance.now();
+        net.unroll(x, { out });
+        times.push(performance.now() - t0);
+      }
+      const s = stats(times.slice(Math.ceil(times.length / 5))); // the first fifth warms up
+      net.dispose();
+      rows.push({ H, B, ms: s.median, gflops: (2 * T * B * (I * H + H * H)) / s.median / 1e6 });
+    }
+  }
+  console.log(`\nScaling: SIMD RNN forward, I = 64, T = 50: median ms (GFLOP/s)\n\n| H \\ B | ${bs.join(' | ')} |\n|---|${bs.map(() => '---:').join('|')}|`);
+  for (const H of hs) {
+    console.log(`| ${H} | ${bs.map((B) => rows.find((r) => r.H === H && r.B === B)!).map((r) => `${fmt(r.ms)} (${r.gflops.toFixed(1)})`).join(' | ')} |`);
+  }
+  return rows;
+}
+
+/** Import to first W0 result in fresh Node processes, of the built package (dist/index.js). */
+function coldStart(): Stats | string {
+  const entry = new URL('../dist/index.js', import.meta.url);
+  if (!existsSync(entry)) return 'dist/index.js is missing (npm run build)';
+  const script = new URL('cold-start.mjs', import.meta.url);
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const out = execFileSync(process.execPath, [fileURLToPath(script), entry.href], { encoding: 'utf8' });
+    times.push((JSON.parse(out) as { ms: number }).ms);
+  }
+  return stats(times);
+}
+
+await main();

@@ -1,4 +1,4 @@
-// Cold start, run by bench/compare.ts in a fresh Node process: from the import of the package (the URL of its
+// Cold start, run by bench/bench.ts in a fresh Node process: from the import of the package (the URL of its
 // entry, argv[2]) to the first `unroll` result of W0 (RNN tanh, I = 8, H = 32, T = 100, B = 1).
 const start = performance.now();
 const { RNN } = await import(process.argv[2]);

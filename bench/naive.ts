@@ -2,7 +2,7 @@
  * The baseline a user writes by hand: the textbook equations as plain loops over Float32Arrays, one output
  * value at a time (PyTorch's weight layouts, time-major [T, B, ·] sequences, zero initial state).
  */
-import type { Cell } from './workloads.js';
+import type { Cell } from '../src/cli/bench/workloads.js';
 
 type Weights = Record<string, Float32Array>;
 

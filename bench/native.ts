@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { LEARNING_RATE, type Workload, type WorkloadData } from './workloads.js';
+import { LEARNING_RATE, type Workload, type WorkloadData } from '../src/cli/bench/workloads.js';
 
 const SOURCE = fileURLToPath(new URL('native/rnn.c', import.meta.url));
 const PYTORCH = fileURLToPath(new URL('native/pytorch.py', import.meta.url));

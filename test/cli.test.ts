@@ -3,7 +3,7 @@
  * bit, generate, predict, bench, info; and every kind of bad input answered by one line that says what to
  * fix, the right exit code, and no checkpoint left behind. (The terminal view and Ctrl-C: cli-tty.test.ts.)
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +176,8 @@ describe('bad input: one line that says what to fix, an exit code, and no checkp
     ['a learning rate that diverges', ['train', 'series.csv', '--cell', 'rnn', '--optimizer', 'sgd', '--lr', '1e30', '--clip', '0', '--out', 'nan.ckpt'], 1,
       /^the loss or a gradient became infinite at step \d+ \(no checkpoint was written\); train again with a lower --lr or a --clip$/],
     ['a checkpoint in a missing folder', ['train', 'story.txt', '--out', 'nowhere/x.ckpt'], 2, /^cannot write nowhere\/x\.ckpt: the folder nowhere does not exist$/],
+    ['an unknown workload', ['bench', '--workloads', 'W1,W9'], 2, /^--workloads takes W0, W1, W2, W3, W4, W5, W6, W7, S1, R1, got 'W9'$/],
+    ['workloads both named and sized', ['bench', '--workloads', 'W1', '--hidden', '8'], 2, /^--workloads names workloads and --hidden sizes them: give one or the other$/],
     ['a missing argument', ['predict', 'next.ckpt'], 2, /^missing <csv> \(usage: rnn-wasm predict <checkpoint> <csv> \[options\]\)$/],
   ];
 
@@ -195,15 +197,72 @@ describe('bad input: one line that says what to fix, an exit code, and no checkp
 });
 
 describe('rnn-wasm bench, info and help', () => {
-  it('bench prints the comparison table for chosen sizes and draws it as an SVG chart', async () => {
-    const r = await run('bench', '--cells', 'gru', '--hidden', '8', '--batch', '2', '--input', '4', '--steps', '4', '--time', '5', '--plot', 'bench.svg');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('| cell | job | H | B | JS ms | scalar ms | SIMD ms | scalar vs JS | SIMD vs JS | SIMD vs scalar | SIMD GFLOP/s |');
-    expect(r.stdout).toMatch(/^\| GRU \| unroll \| 8 \| 2 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \| [\d.]+× \| [\d.]+× \| [\d.]+ \|$/m);
-    expect(r.stdout).toMatch(/^\| GRU \| train step \| 8 \| 2 \|/m);
+  it('bench times every backend on the same work, says which peers are missing, and writes JSON and an SVG chart', async () => {
+    const r = await run('bench', '--cells', 'gru', '--hidden', '8', '--batch', '2', '--input', '4', '--steps', '4', '--time', '5',
+      '--plot', 'bench.svg', '--json', 'bench.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('| workload | SIMD | scalar | JS backend | onnxruntime-web | tfjs-wasm | brain.js |');
+    const number = String.raw`[\d.]+ ±[\d.]+`;
+    expect(r.stdout).toMatch(new RegExp(`^\\| GRU I=4 H=8 T=4 B=2, forward \\| ${number} \\| ${number} \\| ${number} \\| – \\| – \\| – \\|$`, 'm'));
+    expect(r.stdout).toMatch(/^\| GRU \+ Linear\(8→1\) I=4 H=8 T=4 B=2, train step \(SGD\) \|/m);
+    expect(r.stdout).toContain('- onnxruntime-web, GRU H=8 B=2 forward, GRU H=8 B=2 train: not installed (npm install onnxruntime-web)');
+    expect(r.stdout).toMatch(/^\| GRU H=8 B=2 train \| [\d.]+ \| [\d.]+ \| [\d.]+× \| [\d.]+× \| – \| – \| – \|$/m);
+    const json = JSON.parse(readFileSync(at('bench.json'), 'utf8'));
+    expect(json.workloads.map((w: { id: string }) => w.id)).toEqual(['GRU H=8 B=2 forward', 'GRU H=8 B=2 train']);
+    expect(json.workloads[0].results.SIMD.median).toBeGreaterThan(0);
+    expect(json.workloads[0].results['tfjs-wasm'].skipped).toMatch(/^not installed/);
     const svg = readFileSync(at('bench.svg'), 'utf8');
-    expect(svg).toContain('GRU train step H=8 B=2');
+    expect(svg).toContain('GRU H=8 B=2 train');
     expect(svg.match(/<text [^>]*font-size="10"/g)).toHaveLength(6); // a labelled bar for each of two jobs × three backends
+  }, 30_000);
+
+  it('bench finds a peer installed in the current project, and times it only when its output is ours', async () => {
+    // A stand-in for brain.js's RNNTimeStep (weights, equations, runInput): honest in one folder, with tanh for
+    // ReLU in another.
+    const fake = (activation: string) => `
+      const relu = (v) => ${activation};
+      class RNNTimeStep {
+        constructor({ inputSize, hiddenLayers: [H], outputSize }) { Object.assign(this, { I: inputSize, H, O: outputSize }); }
+        initialize() {
+          const m = (rows, columns) => ({ rows, columns, weights: new Float32Array(rows * columns) });
+          const { I, H, O } = this;
+          this.model = { hiddenLayers: [{ weight: m(H, I), transition: m(H, H), bias: m(H, 1) }], outputConnector: m(O, H), output: m(O, 1), equations: [] };
+        }
+        bindEquation() {
+          const t = this.model.equations.length, { I, H, O, model } = this, L = model.hiddenLayers[0];
+          const h = new Float32Array(H), y = { weights: new Float32Array(O) };
+          model.equations.push({ h, runInput: (x) => {
+            const prev = t ? model.equations[t - 1].h : new Float32Array(H);
+            for (let j = 0; j < H; j++) {
+              let a = L.bias.weights[j];
+              for (let k = 0; k < I; k++) a += L.weight.weights[j * I + k] * x[k];
+              for (let k = 0; k < H; k++) a += L.transition.weights[j * H + k] * prev[k];
+              h[j] = relu(a);
+            }
+            for (let o = 0; o < O; o++) {
+              y.weights[o] = model.output.weights[o];
+              for (let k = 0; k < H; k++) y.weights[o] += model.outputConnector.weights[o * H + k] * h[k];
+            }
+            return y;
+          } });
+        }
+      }
+      module.exports = { recurrent: { RNNTimeStep } };`;
+    for (const [folder, activation] of [['honest', 'Math.max(0, v)'], ['wrong', 'Math.tanh(v)']]) {
+      mkdirSync(at(`${folder}/node_modules/brain.js`), { recursive: true });
+      writeFileSync(at(`${folder}/node_modules/brain.js/package.json`), '{ "name": "brain.js", "version": "0.0.0-fake", "main": "index.js" }');
+      writeFileSync(at(`${folder}/node_modules/brain.js/index.js`), fake(activation));
+    }
+    const args = ['bench', '--cells', 'rnn', '--nonlinearity', 'relu', '--hidden', '8', '--batch', '2', '--input', '4', '--steps', '5',
+      '--jobs', 'forward', '--backends', 'wasm-simd', '--peers', 'brain.js', '--time', '5'];
+    const [honest, wrong] = await Promise.all([cli(args, at('honest')), cli(args, at('wrong'))]);
+    expect(honest.code, honest.stderr).toBe(0);
+    expect(honest.stderr).toContain('brain.js 0.0.0-fake');
+    expect(honest.stdout).toMatch(/^\| RNN relu I=4 H=8 T=5 B=2, forward \| [\d.]+ ±[\d.]+ \| [\d.]+ ±[\d.]+ \|$/m);
+    expect(honest.stdout).toMatch(/^\| RNN relu H=8 B=2 forward \| [\d.]+ \| [\d.]+ \| [\d.]+× \|$/m);
+    expect(wrong.code, wrong.stderr).toBe(0);
+    expect(wrong.stdout).toMatch(/^\| RNN relu I=4 H=8 T=5 B=2, forward \| [\d.]+ ±[\d.]+ \| – \|$/m);
+    expect(wrong.stdout).toMatch(/^- brain\.js, RNN relu H=8 B=2 forward: output check failed: outputs differ from this library's by up to /m);
   }, 30_000);
 
   it('info tells which backend this machine runs and why', async () => {

@@ -1,4 +1,4 @@
-"""PyTorch on one CPU thread, for `npm run bench:compare` when python3 can import torch: the workload's own
+"""PyTorch on one CPU thread, for `npm run bench` when python3 can import torch: the workload's own
 weights and data, as bench/native/rnn.c takes them.
 
     pytorch.py <forward|train> <rnn|lstm|gru> I H T B <sgd|adam> lr <data.f32> <output.f32>

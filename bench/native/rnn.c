@@ -1,4 +1,4 @@
-// The native reference of `npm run bench:compare`: the forward kernels of assembly/ written as plain C, for
+// The native reference of `npm run bench`: the forward kernels of assembly/ written as plain C, for
 // gcc to compile twice (-O3 -msse4.2, the vector width WebAssembly SIMD has, and -O3 -march=native). Same
 // algorithm: the input projection of every step as one product before the recurrence, then one product with
 // W_hh per step, then the gates; tanh by the same rational function as assembly/activations.ts. No

@@ -4,8 +4,10 @@
  * speed of a GRU's training step on WebAssembly and on pure JS. About fifteen seconds on two cores.
  */
 import { RNN } from '../index.js';
+import { OURS } from './bench/command.js';
+import { measure, ours } from './bench/harness.js';
+import { sizedWorkload } from './bench/workloads.js';
 import { type CommandSpec, commandHelp, parseCommand } from './args.js';
-import { BENCH_BACKENDS, measure } from './benchmark.js';
 import { demoCorpus } from './corpus.js';
 import { EXIT } from './errors.js';
 import { sample } from './generate.js';
@@ -83,14 +85,19 @@ async function characters(print: (line?: string) => void): Promise<void> {
 }
 
 async function speed(print: (line?: string) => void): Promise<void> {
-  const size = { cell: 'gru', hidden: 128, batch: 16, input: 32, steps: 32 } as const;
-  print(`\n3. WebAssembly vs pure JS: a GRU of ${size.hidden} units, batch ${size.batch} × ${size.steps} steps, median ms per call\n`);
-  const rows = await measure(size, 150);
-  const names: Record<string, string> = { js: 'pure JS', 'wasm-scalar': 'wasm-scalar', 'wasm-simd': 'wasm-simd' };
-  print(`   ${'job'.padEnd(12)}${BENCH_BACKENDS.map((b) => names[b].padStart(13)).join('')}`);
-  for (const row of rows) {
-    const cells = BENCH_BACKENDS.map((b) => row.medians[b].toFixed(2).padStart(13)).join('');
-    print(`   ${row.job.padEnd(12)}${cells}   wasm-simd ${(row.medians.js / row.medians['wasm-simd']).toFixed(1)}× faster than JS`);
+  const size = { cell: 'gru', nonlinearity: 'tanh', I: 32, H: 128, T: 32, B: 16 } as const;
+  print(`\n3. WebAssembly vs pure JS: a GRU of ${size.H} units, batch ${size.B} × ${size.T} steps, median ms per call\n`);
+  const contenders = OURS.map(([name, backend]) => ours(name, backend));
+  print(`   ${'job'.padEnd(12)}${OURS.map(([, backend]) => backend.padStart(13)).join('')}`);
+  for (const job of ['forward', 'train'] as const) {
+    const results = await measure(sizedWorkload({ ...size, job }), contenders, { timeMs: 300, rounds: 3 });
+    const ms = OURS.map(([name]) => {
+      const s = results.get(name);
+      if (typeof s !== 'object') throw new Error(`${name}: ${s}`);
+      return s.median;
+    });
+    const [simd, js] = [ms[0], ms[2]];
+    print(`   ${(job === 'forward' ? 'unroll' : 'train step').padEnd(12)}${ms.map((m) => m.toFixed(2).padStart(13)).join('')}   wasm-simd ${(js / simd).toFixed(1)}× faster than JS`);
   }
-  print('\n   Every size and cell: rnn-wasm bench (npm run bench)');
+  print('\n   Every workload, with the peers installed here: rnn-wasm bench');
 }

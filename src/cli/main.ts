@@ -3,7 +3,7 @@
  * standard error and an exit code. Nothing here exits the process; the entry (bin.ts) sets the code.
  */
 import { RnnError } from '../index.js';
-import * as bench from './bench.js';
+import * as bench from './bench/command.js';
 import * as demo from './demo.js';
 import { CliError, EXIT } from './errors.js';
 import * as generate from './generate.js';
@@ -21,7 +21,7 @@ commands:
   train <file>                 train a character model on a text file, or a regressor on a CSV of numbers
   generate <checkpoint>        sample text from a character model
   predict <checkpoint> <csv>   forecast with a CSV model
-  bench                        time WASM SIMD, WASM scalar and pure JS on chosen sizes
+  bench                        time WASM SIMD, WASM scalar, pure JS and installed peers on the same work
   info                         which backend this machine runs, and why
   demo                         the tour that npm start runs
 `;

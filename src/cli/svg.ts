@@ -93,7 +93,16 @@ export function lineChartSvg(chart: LineChart): string {
 
 export function barChartSvg(chart: BarChart): string {
   const W = 760;
-  const m = { left: 170, right: 90, top: 64, bottom: 48 };
+  // The legend, wrapped onto as many rows as the names need; the bars start below it.
+  const legend: { x: number; y: number }[] = [];
+  let [lx, ly] = [170, 36];
+  for (const bar of chart.bars) {
+    const width = 34 + 7 * bar.name.length;
+    if (lx + width > W && lx > 170) [lx, ly] = [170, ly + 16];
+    legend.push({ x: lx, y: ly });
+    lx += width;
+  }
+  const m = { left: 170, right: 90, top: ly + 28, bottom: 48 };
   const barHeight = 12;
   const groupHeight = chart.bars.length * barHeight + 14;
   const H = m.top + chart.groups.length * groupHeight + m.bottom;
@@ -107,8 +116,8 @@ export function barChartSvg(chart: BarChart): string {
     `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="600">${escape(chart.title)}</text>`,
   ];
   chart.bars.forEach((bar, i) => {
-    const x = m.left + i * 130;
-    out.push(`<rect x="${x}" y="36" width="14" height="10" fill="${bar.color}"/>`, `<text x="${x + 20}" y="45">${escape(bar.name)}</text>`);
+    const { x, y } = legend[i];
+    out.push(`<rect x="${x}" y="${y}" width="14" height="10" fill="${bar.color}"/>`, `<text x="${x + 20}" y="${y + 9}">${escape(bar.name)}</text>`);
   });
   for (let decade = lo; decade <= hi * 1.0001; decade *= 10) {
     out.push(`<line x1="${fixed(px(decade))}" x2="${fixed(px(decade))}" y1="${m.top - 6}" y2="${H - m.bottom}" stroke="#e5e5e5"/>`,
@@ -118,6 +127,7 @@ export function barChartSvg(chart: BarChart): string {
     const top = m.top + g * groupHeight;
     out.push(`<text x="${m.left - 8}" y="${top + (chart.bars.length * barHeight) / 2 + 4}" text-anchor="end">${escape(group.label)}</text>`);
     group.values.forEach((v, i) => {
+      if (!(v > 0)) return; // not measured: no bar
       const y = top + i * barHeight;
       out.push(`<rect x="${m.left}" y="${y}" width="${fixed(Math.max(1, px(v) - m.left))}" height="${barHeight - 2}" fill="${chart.bars[i].color}"/>`,
         `<text x="${fixed(px(v) + 4)}" y="${y + barHeight - 3}" font-size="10" fill="#333">${formatValue(v)}</text>`);

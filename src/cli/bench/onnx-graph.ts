@@ -46,6 +46,7 @@ class Writer {
 
 const FLOAT = 1; // TensorProto.DataType
 const INT_ATTRIBUTE = 2; // AttributeProto.AttributeType
+const STRINGS_ATTRIBUTE = 8;
 
 interface Initializer {
   name: string;
@@ -58,6 +59,7 @@ interface Node {
   inputs: string[];
   outputs: string[];
   ints: Record<string, number>;
+  strings?: Record<string, string[]>;
 }
 
 /** A model of one graph: float inputs and outputs of fixed shapes, initializers, nodes in order. */
@@ -75,6 +77,11 @@ function model(inputs: [string, number[]][], outputs: [string, number[]][], init
         n.outputs.forEach((name) => node.string(2, name));
         node.string(3, `${n.op.toLowerCase()}${i}`).string(4, n.op);
         Object.entries(n.ints).forEach(([name, value]) => node.message(5, (a) => a.string(1, name).int(3, value).int(20, INT_ATTRIBUTE)));
+        Object.entries(n.strings ?? {}).forEach(([name, values]) => node.message(5, (a) => {
+          a.string(1, name);
+          values.forEach((v) => a.string(9, v));
+          a.int(20, STRINGS_ATTRIBUTE);
+        }));
       }));
       graph.string(2, 'rnn');
       initializers.forEach((t) => graph.message(5, (tensor) => {
@@ -100,12 +107,13 @@ const ONNX_ORDER = { rnn: [0], lstm: [0, 3, 1, 2], gru: [1, 0, 2] } as const;
 const OPERATOR = { rnn: 'RNN', lstm: 'LSTM', gru: 'GRU' } as const;
 
 /**
- * One unidirectional layer over x [T, B, I] with PyTorch's weights (`weight_ih_l0`, … of one layer), output Y
- * [T, 1, B, H]: the ONNX operator of the cell (RNN with tanh, LSTM, GRU with linear_before_reset = 1, which
- * is PyTorch's GRU), from zero initial state.
+ * One unidirectional layer over x [T, B, I] with PyTorch's weights (`weight_ih_l0`, … of one layer): the ONNX
+ * operator of the cell (RNN with tanh or ReLU, LSTM, GRU with linear_before_reset = 1, which is PyTorch's GRU).
+ * From zero initial state with output Y [T, 1, B, H]; or, for a stream of single steps (`stream`, RNN and GRU),
+ * from the state in input H0 [1, B, H] with the new state as output Y_h [1, B, H].
  */
-export function recurrentModel(cell: 'rnn' | 'lstm' | 'gru', weights: Record<string, Float32Array>, T: number, B: number,
-  I: number, H: number): Uint8Array {
+export function recurrentModel(cell: 'rnn' | 'lstm' | 'gru', nonlinearity: 'tanh' | 'relu', weights: Record<string, Float32Array>,
+  T: number, B: number, I: number, H: number, stream = false): Uint8Array {
   const order = [...ONNX_ORDER[cell]];
   const G = order.length * H;
   const bias = new Float32Array(2 * G);
@@ -118,6 +126,12 @@ export function recurrentModel(cell: 'rnn' | 'lstm' | 'gru', weights: Record<str
   ];
   const ints: Record<string, number> = { hidden_size: H };
   if (cell === 'gru') ints.linear_before_reset = 1;
-  return model([['X', [T, B, I]]], [['Y', [T, 1, B, H]]], initializers,
-    [{ op: OPERATOR[cell], inputs: ['X', 'W', 'R', 'B'], outputs: ['Y'], ints }]);
+  const strings: Record<string, string[]> = cell === 'rnn' && nonlinearity === 'relu' ? { activations: ['Relu'] } : {};
+  const op = OPERATOR[cell];
+  if (stream) {
+    // Inputs X, W, R, B, sequence_lens (left out: ''), initial_h; outputs Y (left out) and Y_h.
+    return model([['X', [T, B, I]], ['H0', [1, B, H]]], [['Y_h', [1, B, H]]], initializers,
+      [{ op, inputs: ['X', 'W', 'R', 'B', '', 'H0'], outputs: ['', 'Y_h'], ints, strings }]);
+  }
+  return model([['X', [T, B, I]]], [['Y', [T, 1, B, H]]], initializers, [{ op, inputs: ['X', 'W', 'R', 'B'], outputs: ['Y'], ints, strings }]);
 }

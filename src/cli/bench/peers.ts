@@ -165,7 +165,6 @@ async function tensorflow(require: (name: string) => unknown): Promise<Loaded | 
     version: tf.version_core,
     async prepare(w, d) {
       const { T, B, I, H, cell } = w;
-      if (cell === 'rnn' && w.nonlinearity !== 'tanh') return 'not measured (SimpleRNN with ReLU is not written here)';
       const G = { rnn: 1, lstm: 4, gru: 3 }[cell] * H;
       const p = d.weights;
       // Keras keeps x·W, so kernels are PyTorch's weights transposed, and SimpleRNN/LSTM one bias (b_ih + b_hh).
@@ -190,7 +189,7 @@ async function tensorflow(require: (name: string) => unknown): Promise<Loaded | 
       const zeros = { kernelInitializer: 'zeros', recurrentInitializer: 'zeros' } as const;
       const layer = cell === 'lstm'
         ? tfl.layers.lstm({ units: H, returnSequences: true, inputShape: [T, I], recurrentActivation: 'sigmoid', ...zeros })
-        : tfl.layers.simpleRNN({ units: H, returnSequences: true, inputShape: [T, I], ...zeros });
+        : tfl.layers.simpleRNN({ units: H, returnSequences: true, inputShape: [T, I], activation: w.nonlinearity, ...zeros });
       const model = tfl.sequential({ layers: [layer] });
       if (w.head) model.add(tfl.layers.timeDistributed({ layer: tfl.layers.dense({ units: 1, ...zeros }) }));
       model.setWeights([kernel, recurrent, add(bih, bhh), ...(w.head

@@ -48,7 +48,7 @@ const TANH_ONLY = 'tanh RNNs only (this workload is for brain.js)';
 const naive: Contender = {
   name: 'naive JS',
   async prepare(w, d) {
-    if (w.job === 'cell') return 'not measured';
+    if (w.job === 'cell') return 'not written (a streaming step)';
     if (w.nonlinearity !== 'tanh') return TANH_ONLY;
     if (w.job === 'train' && w.cell !== 'rnn') return 'not written (the targets name W1, W5 and W6)';
     let result: Float32Array | number = 0;
@@ -77,7 +77,7 @@ function native(build: (typeof NATIVE_BUILDS)[number]): Contender {
 const pytorch: Contender = {
   name: 'PyTorch',
   async prepare(w, d) {
-    if (w.job === 'cell') return 'not measured';
+    if (w.job === 'cell') return 'not written (a streaming step)';
     if (w.nonlinearity !== 'tanh') return TANH_ONLY;
     const python = torchPython();
     if ('reason' in python) return python.reason;

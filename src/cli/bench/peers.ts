@@ -185,7 +185,7 @@ async function tensorflow(require: (name: string) => unknown): Promise<Loaded | 
           dispose: () => free(),
         };
       }
-      if (w.job === 'cell') return 'not measured';
+      if (w.job === 'cell') return 'not written (a streaming step needs a stateful model)';
       const zeros = { kernelInitializer: 'zeros', recurrentInitializer: 'zeros' } as const;
       const layer = cell === 'lstm'
         ? tfl.layers.lstm({ units: H, returnSequences: true, inputShape: [T, I], recurrentActivation: 'sigmoid', ...zeros })

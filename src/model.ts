@@ -45,6 +45,7 @@ import { Random } from './random.js';
 import {
   type Tensor,
   type TensorInput,
+  checkFinite,
   firstNonFinite,
   flatten,
   formatShape,
@@ -276,14 +277,17 @@ export class RNN {
     }
     if (state === null || typeof state !== 'object') throw new OptionError('cell: the state must be an object { h, c }');
     checkKeys(options, ['out'], 'cell');
-    const x = toFloatTensor(input, 'input', [null, c.inputSize]);
+    // Finiteness is checked after the copy into the heap (checkLoaded): a vector pass instead of a JS loop.
+    const x = toFloatTensor(input, 'input', [null, c.inputSize], false);
     const B = x.shape[0];
-    const init = this.initialState({ h0: state.h, c0: state.c }, B, 'h', 'c');
+    const init = this.initialState({ h0: state.h, c0: state.c }, B, 'h', 'c', false);
     const states = c.numLayers * B * c.hiddenSize;
     const out = outBuffers(options.out, 'cell', {
       output: B * c.hiddenSize, y: B * outputWidth(c), h: states, ...(CELLS[c.cell].cellState && { c: states }),
     });
-    const ws = this.forward({ x: x.data, T: 1, B, lengths: null }, init);
+    const ws = this.load({ x: x.data, T: 1, B, lengths: null }, init, false);
+    this.checkLoaded(ws, x.data, init, 'h', 'c');
+    this.run(ws);
     return {
       output: this.read(ws.outputs[c.numLayers - 1], [B, c.hiddenSize], out.output),
       y: this.read(ws.y, [B, outputWidth(c)], out.y),
@@ -532,6 +536,11 @@ export class RNN {
    * column is full, and `dropped` is empty unless dropout is on (training with `dropout` > 0).
    */
   private forward(batch: Batch, init: States, training = false): Workspace {
+    return this.run(this.load(batch, init, training));
+  }
+
+  /** Lays out the workspace for the batch and copies the input and the initial states into it. */
+  private load(batch: Batch, init: States, training: boolean): Workspace {
     const c = this.config;
     const { T, B } = batch;
     const ws = this.workspace(T, B, batch.lengths !== null, training);
@@ -545,6 +554,27 @@ export class RNN {
     };
     place(ws.h0, init.h);
     if (ws.c0) place(ws.c0, init.c);
+    return ws;
+  }
+
+  /**
+   * For inputs taken without the finite check: one vector pass over each copy in the heap, and only when one
+   * holds a NaN or infinity, the JS pass over the caller's arrays that names it.
+   */
+  private checkLoaded(ws: Workspace, x: Float32Array, init: States, hName: string, cName: string): void {
+    const k = this.kernels();
+    if (k.non_finite(ws.x, x.length) | (init.h ? k.non_finite(ws.h0, init.h.length) : 0)
+      | (init.c ? k.non_finite(ws.c0, init.c.length) : 0)) {
+      checkFinite(x, 'input');
+      if (init.h) checkFinite(init.h, hName);
+      if (init.c) checkFinite(init.c, cName);
+    }
+  }
+
+  /** Every layer and the head over the workspace `load` filled. */
+  private run(ws: Workspace): Workspace {
+    const c = this.config;
+    const { T, B } = ws;
     const k = this.kernels();
     if (!this.packedFresh) this.packWeights();
     const cell = CELLS[c.cell];
@@ -778,15 +808,15 @@ export class RNN {
   }
 
   /** Initial states checked as [L·D, B, H] each; null for zeros. `c0` only for cells with a cell state. */
-  initialState(value: InitialState, B: number, hName = 'h0', cName = 'c0'): States {
+  initialState(value: InitialState, B: number, hName = 'h0', cName = 'c0', finite = true): States {
     const c = this.config;
     const shape = [c.numLayers * directions(c), B, c.hiddenSize];
     if (value.c0 !== undefined && !CELLS[c.cell].cellState) {
       throw new OptionError(`${cName}: a '${c.cell}' cell has no cell state; only an LSTM takes ${cName}`);
     }
     return {
-      h: value.h0 === undefined ? null : toFloatTensor(value.h0, hName, shape).data,
-      c: value.c0 === undefined ? null : toFloatTensor(value.c0, cName, shape).data,
+      h: value.h0 === undefined ? null : toFloatTensor(value.h0, hName, shape, finite).data,
+      c: value.c0 === undefined ? null : toFloatTensor(value.c0, cName, shape, finite).data,
     };
   }
 

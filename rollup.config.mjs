@@ -112,7 +112,7 @@ const node = {
     { file: 'dist/index.js', format: 'es', sourcemap: true },
     { file: 'dist/index.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
   ],
-  // @assemblyscript/loader is bundled in, so that the package has no runtime dependencies.
+  // Only node: builtins stay external: the package has no runtime dependencies.
   plugins: [nodeResolve(), typescript(), wasmBesideBundle()],
 };
 const browser = {

@@ -358,6 +358,28 @@ export function multiply(out: usize, a: usize, b: usize, n: i32): void {
   }
 }
 
+/**
+ * 1 when any of the n floats at x is NaN or infinite, else 0. Inputs are checked here, after they were
+ * copied into the heap, because a vector pass costs a fraction of a JS loop over the caller's array.
+ */
+export function non_finite(x: usize, n: i32): i32 {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    // v - v is +0 (all bits clear) for a finite v and NaN otherwise: or-ing the differences keeps any NaN's bits.
+    let any = i32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const v = v128.load(x + <usize>i * F32);
+      any = v128.or(any, f32x4.sub(v, v));
+    }
+    if (v128.any_true(any)) return 1;
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(x + <usize>i * F32);
+    if (v - v != 0) return 1;
+  }
+  return 0;
+}
+
 /** Every row of C[M, N] set to b1 + b2, either of which may be 0 (absent): the bias before a product accumulates. */
 export function bias_rows(
   c: usize, ldc: i32, // [M, N]

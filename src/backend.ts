@@ -102,6 +102,9 @@ export interface Kernels {
   /** out = a ⊙ b over n elements (out may be a): applies a dropout mask, and its gradient. */
   multiply(out: number, a: number, b: number, n: number): void;
 
+  /** 1 when any of n elements is NaN or infinite, else 0. */
+  non_finite(x: number, n: number): number;
+
   /** x = clamp(x, -limit, limit) over n elements. */
   clamp(x: number, n: number, limit: number): void;
 

@@ -45,6 +45,7 @@ import { Random } from './random.js';
 import {
   type Tensor,
   type TensorInput,
+  checkFinite,
   firstNonFinite,
   flatten,
   formatShape,
@@ -206,7 +207,10 @@ export class RNN {
   private workspaceBase: number;
   private view = new Float32Array(0);
   /** The last call's workspace and its kernel calls, reused while the call's shape is the same (a stream of `cell` calls). */
-  private last: { T: number; B: number; lengths: boolean; training: boolean; base: number; ws: Workspace; calls: CellCall[] } | null = null;
+  private last: {
+    T: number; B: number; lengths: boolean; training: boolean; base: number; ws: Workspace; calls: CellCall[];
+    views?: CellViews;
+  } | null = null;
   private readonly random: Random;
 
   private constructor(config: ModelConfig, instance: KernelInstance) {
@@ -276,19 +280,50 @@ export class RNN {
     }
     if (state === null || typeof state !== 'object') throw new OptionError('cell: the state must be an object { h, c }');
     checkKeys(options, ['out'], 'cell');
-    const x = toFloatTensor(input, 'input', [null, c.inputSize]);
+    // Finiteness is checked after the copy into the heap (checkLoaded): a vector pass instead of a JS loop.
+    const x = toFloatTensor(input, 'input', [null, c.inputSize], false);
     const B = x.shape[0];
-    const init = this.initialState({ h0: state.h, c0: state.c }, B, 'h', 'c');
+    const init = this.initialState({ h0: state.h, c0: state.c }, B, 'h', 'c', false);
     const states = c.numLayers * B * c.hiddenSize;
     const out = outBuffers(options.out, 'cell', {
       output: B * c.hiddenSize, y: B * outputWidth(c), h: states, ...(CELLS[c.cell].cellState && { c: states }),
     });
-    const ws = this.forward({ x: x.data, T: 1, B, lengths: null }, init);
-    return {
-      output: this.read(ws.outputs[c.numLayers - 1], [B, c.hiddenSize], out.output),
-      y: this.read(ws.y, [B, outputWidth(c)], out.y),
-      ...this.finalState(ws, null, 'h', 'c', out.h, out.c),
+    const ws = this.load({ x: x.data, T: 1, B, lengths: null }, init, false);
+    this.checkLoaded(ws, x.data, init, 'h', 'c');
+    this.run(ws);
+    const views = this.cellViews(ws);
+    const shape = [c.numLayers, B, c.hiddenSize];
+    const result: CellResult = {
+      output: { data: copyOut(views.output, out.output), shape: [B, c.hiddenSize] },
+      y: { data: copyOut(views.y, out.y), shape: [B, outputWidth(c)] },
+      h: { data: stack(views.h, out.h), shape },
     };
+    if (views.c) result.c = { data: stack(views.c, out.c), shape };
+    return result;
+  }
+
+  /**
+   * Views of a one-step workspace's results, kept with it: cutting them afresh on every call, as `read` and
+   * `finalState` do, was about 0.4 µs of S1's 6.3. Made again when the heap was replaced (it grew) or the
+   * workspace changed.
+   */
+  private cellViews(ws: Workspace): CellViews {
+    const last = this.last!;
+    const m = this.heap();
+    if (last.views?.heap === m) return last.views;
+    const c = this.config;
+    const cell = CELLS[c.cell];
+    const n = ws.B * c.hiddenSize;
+    const at = (ptr: number, size: number) => m.subarray(ptr / 4, ptr / 4 + size);
+    // One step in one direction: each layer's output [1, B, H] is its new state.
+    last.views = {
+      heap: m,
+      output: at(ws.outputs[c.numLayers - 1], n),
+      y: at(ws.y, ws.B * outputWidth(c)),
+      h: ws.outputs.map((p) => at(p, n)),
+      c: cell.cellState ? ws.caches.map((p) => at(cell.cellStates(p), n)) : null,
+    };
+    return last.views;
   }
 
   /**
@@ -532,6 +567,11 @@ export class RNN {
    * column is full, and `dropped` is empty unless dropout is on (training with `dropout` > 0).
    */
   private forward(batch: Batch, init: States, training = false): Workspace {
+    return this.run(this.load(batch, init, training));
+  }
+
+  /** Lays out the workspace for the batch and copies the input and the initial states into it. */
+  private load(batch: Batch, init: States, training: boolean): Workspace {
     const c = this.config;
     const { T, B } = batch;
     const ws = this.workspace(T, B, batch.lengths !== null, training);
@@ -545,6 +585,27 @@ export class RNN {
     };
     place(ws.h0, init.h);
     if (ws.c0) place(ws.c0, init.c);
+    return ws;
+  }
+
+  /**
+   * For inputs taken without the finite check: one vector pass over each copy in the heap, and only when one
+   * holds a NaN or infinity, the JS pass over the caller's arrays that names it.
+   */
+  private checkLoaded(ws: Workspace, x: Float32Array, init: States, hName: string, cName: string): void {
+    const k = this.kernels();
+    if (k.non_finite(ws.x, x.length) | (init.h ? k.non_finite(ws.h0, init.h.length) : 0)
+      | (init.c ? k.non_finite(ws.c0, init.c.length) : 0)) {
+      checkFinite(x, 'input');
+      if (init.h) checkFinite(init.h, hName);
+      if (init.c) checkFinite(init.c, cName);
+    }
+  }
+
+  /** Every layer and the head over the workspace `load` filled. */
+  private run(ws: Workspace): Workspace {
+    const c = this.config;
+    const { T, B } = ws;
     const k = this.kernels();
     if (!this.packedFresh) this.packWeights();
     const cell = CELLS[c.cell];
@@ -778,15 +839,15 @@ export class RNN {
   }
 
   /** Initial states checked as [L·D, B, H] each; null for zeros. `c0` only for cells with a cell state. */
-  initialState(value: InitialState, B: number, hName = 'h0', cName = 'c0'): States {
+  initialState(value: InitialState, B: number, hName = 'h0', cName = 'c0', finite = true): States {
     const c = this.config;
     const shape = [c.numLayers * directions(c), B, c.hiddenSize];
     if (value.c0 !== undefined && !CELLS[c.cell].cellState) {
       throw new OptionError(`${cName}: a '${c.cell}' cell has no cell state; only an LSTM takes ${cName}`);
     }
     return {
-      h: value.h0 === undefined ? null : toFloatTensor(value.h0, hName, shape).data,
-      c: value.c0 === undefined ? null : toFloatTensor(value.c0, cName, shape).data,
+      h: value.h0 === undefined ? null : toFloatTensor(value.h0, hName, shape, finite).data,
+      c: value.c0 === undefined ? null : toFloatTensor(value.c0, cName, shape, finite).data,
     };
   }
 
@@ -877,6 +938,33 @@ export class RNN {
 }
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
+/** Where `cell` finds its results in the heap: see `cellViews`. */
+interface CellViews {
+  /** The heap view these were cut from. */
+  heap: Float32Array;
+  output: Float32Array;
+  y: Float32Array;
+  /** Each layer's new state [B, H]. */
+  h: Float32Array[];
+  /** Each layer's new cell state [B, H] (LSTM), else null. */
+  c: Float32Array[] | null;
+}
+
+/** A copy of `from`: into the caller's buffer when given (already checked to have its size). */
+function copyOut(from: Float32Array, into: Float32Array | undefined): Float32Array {
+  if (!into) return from.slice();
+  into.set(from);
+  return into;
+}
+
+/** The parts laid end to end, into the caller's buffer when given. */
+function stack(parts: readonly Float32Array[], into: Float32Array | undefined): Float32Array {
+  const n = parts[0].length;
+  const data = into ?? new Float32Array(parts.length * n);
+  for (let i = 0; i < parts.length; i++) data.set(parts[i], i * n);
+  return data;
+}
 
 /**
  * The caller's result buffers, checked before anything runs: only the names in `sizes`, each a Float32Array

@@ -64,14 +64,22 @@ function flattenNested(value: readonly NestedNumbers[], name: string): { data: n
   return { data, shape };
 }
 
-/** A float tensor of exactly `expected` shape (null entries match any size), with every value finite. */
-export function toFloatTensor(value: TensorInput, name: string, expected: readonly (number | null)[]): Tensor {
+/**
+ * A float tensor of exactly `expected` shape (null entries match any size), with every value finite; with
+ * `finite` false the caller checks that itself (`cell` does, in the heap after copying it there).
+ */
+export function toFloatTensor(value: TensorInput, name: string, expected: readonly (number | null)[], finite = true): Tensor {
   const { data, shape } = flatten(value, name);
   checkShape(shape, expected, name);
   const out = data instanceof Float32Array ? data : Float32Array.from(data);
-  const bad = firstNonFinite(out);
-  if (bad >= 0) throw new NonFiniteError(`${name}: element ${bad} is ${out[bad]}; inputs must be finite`);
+  if (finite) checkFinite(out, name);
   return { data: out, shape };
+}
+
+/** Throws NonFiniteError naming the first NaN or infinity in `data`, if there is one. */
+export function checkFinite(data: ArrayLike<number>, name: string): void {
+  const bad = firstNonFinite(data);
+  if (bad >= 0) throw new NonFiniteError(`${name}: element ${bad} is ${data[bad]}; inputs must be finite`);
 }
 
 /** Class ids of exactly `expected` shape, each an integer in [0, classes). */

@@ -47,6 +47,27 @@ describe.each(BACKENDS)('errors [%s]', (backend) => {
     expect(net.stateDict()).toEqual(before);
   });
 
+  it('rejects NaN and infinity in cell\'s input and state, naming the tensor and element, writing nothing', async () => {
+    const net = await create();
+    const out = { output: new Float32Array(3), y: new Float32Array(1), h: new Float32Array(3) };
+    const h = { data: new Float32Array([0.5, -0.25, 0]), shape: [1, 1, 3] };
+    expect(() => net.cell([[NaN, 0]], { h }, { out })).toThrow(new NonFiniteError('input: element 0 is NaN; inputs must be finite'));
+    expect(() => net.cell([[0, 1e39]], { h }, { out })).toThrow(/input: element 1 is Infinity/); // beyond float32
+    h.data[2] = -Infinity;
+    expect(() => net.cell([[0, 0]], { h }, { out })).toThrow(/^h: element 2 is -Infinity/);
+    expect([...out.output, ...out.y, ...out.h]).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    h.data[2] = 0;
+    const expected = net.cell([[0.1, 0.2]], { h }).y.data;
+    expect(net.cell([[0.1, 0.2]], { h }, { out }).y.data).toEqual(expected);
+
+    const lstm = await RNN.create({ cell: 'lstm', inputSize: 2, hiddenSize: 3, numLayers: 2, seed: 1, backend });
+    const state = { h: { data: new Float32Array(6), shape: [2, 1, 3] }, c: { data: new Float32Array(6), shape: [2, 1, 3] } };
+    state.c.data[4] = NaN;
+    expect(() => lstm.cell([[0, 0]], state)).toThrow(/^c: element 4 is NaN/);
+    state.c.data[4] = 0;
+    expect(lstm.cell([[0, 0]], state).c?.data.every(Number.isFinite)).toBe(true);
+  });
+
   it('rejects incomplete, unknown or misshapen state dicts without writing any of it', async () => {
     const net = await create();
     const before = net.stateDict();

@@ -294,6 +294,23 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (bui
     agree(wasm, n, { out: float(n), a: float(n), b: float(n) }, (k, p) => k.multiply(p.out, p.a, p.b, n));
     agree(wasm, n, { a: float(n), b: float(n) }, (k, p) => k.multiply(p.a, p.a, p.b, n));
     agree(wasm, n, { x: float(n, uniform(2)) }, (k, p) => k.clamp(p.x, n, 0.5));
+    agree(wasm, n, { x: float(n, uniform(3e38)) }, (k, p) => k.non_finite(p.x, n));
+  });
+
+  it.each(sizes)('non_finite n=%i: a NaN or infinity at any position, and nothing past n', (n) => {
+    const x = Math.ceil(wasm.base / 16) * 16 + 4; // off a 16-byte line: unaligned vector loads
+    wasm.reserve(x + 4 * (n + 1));
+    const m = new Float32Array(wasm.buffer, x, n + 1);
+    m.fill(-3.4e38);
+    m[n] = NaN; // just past the end: must not count
+    expect(wasm.kernels.non_finite(x, n)).toBe(0);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      for (let at = 0; at < n; at++) {
+        m[at] = bad;
+        expect(wasm.kernels.non_finite(x, n), `${bad} at ${at}`).toBe(1);
+        m[at] = 1;
+      }
+    }
   });
 
   it.each(sizes)('sgd_update n=%i', (n) => {

@@ -45,6 +45,28 @@ describe.each(BACKENDS)('out buffers on %s', (backend) => {
   });
 });
 
+describe.each(BACKENDS)('cell on %s', (backend) => {
+  it.each(['rnn', 'lstm', 'gru'] as const)('%s: the same numbers after the heap grew between two calls of a stream', async (cell) => {
+    const options = { cell, inputSize: I, hiddenSize: H, outputSize: O, numLayers: 2, seed: 8, backend };
+    const [net, fresh] = [await RNN.create(options), await RNN.create(options)];
+    const lstm = cell === 'lstm';
+    const out = () => ({ output: new Float32Array(B * H), y: new Float32Array(B * O), h: new Float32Array(2 * B * H),
+      ...(lstm && { c: new Float32Array(2 * B * H) }) });
+    const [a, b] = [out(), out()];
+    const state = (o: typeof a) => ({ h: { data: o.h, shape: [2, B, H] }, ...(lstm && { c: { data: o.c!, shape: [2, B, H] } }) });
+    net.cell(frame, state(a), { out: a });
+    fresh.cell(frame, state(b), { out: b });
+    const long = 4096; // a sequence whose workspace needs more memory than the model had
+    net.unroll({ data: new Float32Array(long * B * I), shape: [long, B, I] });
+    for (let i = 0; i < 3; i++) {
+      net.cell(frame, state(a), { out: a });
+      fresh.cell(frame, state(b), { out: b });
+      expect(a).toEqual(b);
+    }
+    expect(a.h.some((v) => v !== 0)).toBe(true);
+  });
+});
+
 describe('out buffers', () => {
   it('fills only the buffers given, writes batch-first results in batch-first order', async () => {
     const net = await RNN.create({ inputSize: I, hiddenSize: H, batchFirst: true, seed: 4 });

@@ -400,6 +400,12 @@ function jsKernels(heap: JsHeap): Kernels {
       for (let i = 0; i < n; i++) m[at(out) + i] = m[at(a) + i] * m[at(b) + i];
     },
 
+    non_finite(x, n) {
+      const m = heap.f32;
+      for (let i = 0; i < n; i++) if (!Number.isFinite(m[at(x) + i])) return 1;
+      return 0;
+    },
+
     clamp(x, n, limit) {
       const m = heap.f32;
       for (let i = 0; i < n; i++) m[at(x) + i] = Math.min(limit, Math.max(-limit, m[at(x) + i]));

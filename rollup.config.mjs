@@ -39,12 +39,12 @@ function typescript() {
   };
 }
 
-/** For builds that may meet a browser bundler: fetch-wasm.ts (which reads file: URLs with node:fs) becomes fetch-wasm.browser.ts. */
-function fetchOnly() {
+/** For builds that may meet a browser bundler: platform.ts (node:fs, synchronous instantiation) becomes platform.browser.ts. */
+function browserPlatform() {
   return {
-    name: 'fetch-only',
+    name: 'browser-platform',
     resolveId(source, importer, options) {
-      if (!source.endsWith('/fetch-wasm.js')) return null;
+      if (!source.endsWith('/platform.js')) return null;
       return this.resolve(source.replace(/\.js$/, '.browser.js'), importer, { ...options, skipSelf: true });
     },
   };
@@ -112,13 +112,13 @@ const node = {
     { file: 'dist/index.js', format: 'es', sourcemap: true },
     { file: 'dist/index.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
   ],
-  // Only node: builtins stay external: the package has no runtime dependencies.
+  // @assemblyscript/loader is bundled in, so that the package has no runtime dependencies.
   plugins: [nodeResolve(), typescript(), wasmBesideBundle()],
 };
 const browser = {
   input,
   output: { file: 'dist/browser.js', format: 'es', sourcemap: true },
-  plugins: [fetchOnly(), nodeResolve({ browser: true }), typescript(), wasmBesideBundle()],
+  plugins: [browserPlatform(), nodeResolve({ browser: true }), typescript(), wasmBesideBundle()],
 };
 // No source maps: they would carry the base64 a second time.
 const inline = {
@@ -127,7 +127,7 @@ const inline = {
     { file: 'dist/inline.js', format: 'es' },
     { file: 'dist/inline.cjs', format: 'cjs', exports: 'named' },
   ],
-  plugins: [fetchOnly(), nodeResolve({ browser: true }), typescript(), wasmInline()],
+  plugins: [browserPlatform(), nodeResolve({ browser: true }), typescript(), wasmInline()],
 };
 const types = {
   input,
@@ -150,7 +150,7 @@ const cli = {
 const demo = {
   input: { main: 'demo/main.ts', worker: 'demo/worker.ts' },
   output: { dir: 'build/demo', format: 'es', sourcemap: true, entryFileNames: '[name].js', chunkFileNames: '[name].js' },
-  plugins: [fetchOnly(), nodeResolve({ browser: true }), typescript(), wasmBesideBundle(), demoPage(['index.html', 'style.css'])],
+  plugins: [browserPlatform(), nodeResolve({ browser: true }), typescript(), wasmBesideBundle(), demoPage(['index.html', 'style.css'])],
 };
 
 export default (args) => (args.configDemo ? demo : [node, browser, inline, types, cli]);

@@ -105,7 +105,7 @@ afterAll(() => {
 describe('the packed package', () => {
   it('holds the three builds, both .wasm files, the types and the command, and nothing else of the repository', () => {
     const files = packed.files.map((f) => f.path).filter((f) => !f.endsWith('.map')).sort();
-    expect(files).toEqual(['README.md', 'dist/browser.js', 'dist/cli.js', 'dist/index.cjs', 'dist/index.d.cts', 'dist/index.d.ts',
+    expect(files).toEqual(['LICENSE', 'README.md', 'dist/browser.js', 'dist/cli.js', 'dist/index.cjs', 'dist/index.d.cts', 'dist/index.d.ts',
       'dist/index.js', 'dist/inline.cjs', 'dist/inline.js', 'dist/rnn-scalar.wasm', 'dist/rnn-simd.wasm', 'package.json']);
     const installed = JSON.parse(readFileSync(join(consumer, 'node_modules/rnn-wasm/package.json'), 'utf8'));
     expect(installed.sideEffects).toBe(false);

@@ -1,17 +1,18 @@
 /**
- * The WebAssembly backend: the only file that knows how a build is fetched, compiled and instantiated. The
+ * The WebAssembly backend: the only file that knows how a build is fetched, compiled and instantiated (with
+ * what differs between Node and browsers in ./platform.ts, the only user of @assemblyscript/loader). The
  * kernels export functions over numbers and pointers beside their memory, so the instance's raw exports serve
- * as `Kernels` directly.
+ * as `Kernels` directly: the loader's wrapped exports would put a rest/spread closure in front of every call.
  *
  * A build comes from a URL (streamed into the compiler while it downloads when the server says
  * `application/wasm`), from bytes, or as a compiled module; each source is compiled once per page or process
  * and every model instantiates the cached module with a memory of its own.
  */
 import type { KernelInstance, Kernels } from '../backend.js';
-import { MemoryLimitError, RnnError, WasmLoadError } from '../errors.js';
+import { MemoryLimitError, WasmLoadError } from '../errors.js';
 import type { WasmSource, WasmSources } from '../options.js';
 import { defaultWasmSource } from './wasm-default.js';
-import { fetchWasm } from './fetch-wasm.js';
+import { fetchWasm, instantiateWasm } from './platform.js';
 
 export type WasmBuild = 'simd' | 'scalar';
 
@@ -144,20 +145,6 @@ async function compileBytes(bytes: Uint8Array, where: string, contentType: strin
   }
 }
 
-/**
- * The builds (runtime stub, noAssert) import nothing; `env.abort` is there for a build made with assertions,
- * the one import AssemblyScript adds for them. Instantiating the compiled module directly instead of through
- * @assemblyscript/loader matters for cold start: the loader's `instantiate` asks `src instanceof Response`,
- * and in Node that first touch of `Response` loads the whole fetch implementation (undici), about 19 ms.
- */
-const IMPORTS = {
-  env: {
-    abort(_message: number, _file: number, line: number, column: number): never {
-      throw new RnnError(`a WebAssembly kernel aborted (assertion failed at ${line}:${column})`);
-    },
-  },
-};
-
 type Exports = Kernels & {
   memory: WebAssembly.Memory;
   heap_base(): number;
@@ -166,7 +153,7 @@ type Exports = Kernels & {
 /** A fresh instance with its own memory, for one model; `sources` may say where the build comes from. */
 export async function createWasmInstance(build: WasmBuild, sources: WasmSources): Promise<KernelInstance> {
   const module = await loadModule(build, sources[build] ?? defaultWasmSource(build));
-  const instance = await WebAssembly.instantiate(module, IMPORTS);
+  const instance = await instantiateWasm(module);
   const exports = instance.exports as unknown as Exports;
   const { memory, heap_base } = exports;
   return {

@@ -14,7 +14,7 @@ import { checkFolderExists, writeAtomic } from '../files.js';
 import { barChartSvg } from '../svg.js';
 import { type Contender, measure, ours } from './harness.js';
 import { type Peer, peers } from './peers.js';
-import { type Results, mediansTable, ratiosTable, resultsJson } from './report.js';
+import { type Results, median, mediansTable, ratiosTable, resultsJson } from './report.js';
 import { type Cell, type Job, type Nonlinearity, WORKLOADS, type Workload, isNamed, sizedWorkload } from './workloads.js';
 
 const DEFAULT_WORKLOADS = ['W1', 'W3', 'W4', 'W5', 'W6', 'S1'];
@@ -117,17 +117,12 @@ export async function run(argv: readonly string[]): Promise<number> {
       title: 'rnn-wasm bench: median time per call',
       unit: 'ms',
       bars: names.map((name, i) => ({ name, color: COLORS[i % COLORS.length] })),
-      groups: workloads.map((w) => ({ label: w.id, values: names.map((n) => medianOrNaN(results, w.id, n)) })),
+      groups: workloads.map((w) => ({ label: w.id, values: names.map((n) => median(results, w.id, n) ?? NaN) })),
     }));
     process.stderr.write(`plotted ${plot}\n`);
   }
   return EXIT.ok;
 }
-
-const medianOrNaN = (results: Results, id: string, name: string) => {
-  const s = results.get(id)?.get(name);
-  return typeof s === 'object' ? s.median : NaN;
-};
 
 export function machine(): string {
   return `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; Node ${process.version}`;

@@ -196,16 +196,24 @@ export function pack_weights(dst: usize, w: usize, R: i32, K: i32): void {
   if (width > TILE) add_tile(c + TILE * F32, s4, s5, s6, s7, width - TILE);
 }
 
-/** C[M, N] += A[M, K] · W[N, K]ᵀ with W packed by pack_weights: a batch of rows x times Wᵀ. */
+/**
+ * C[M, N] += A[M, K] · W[N, K]ᵀ with W packed by pack_weights: a batch of rows x times Wᵀ. `backwards` takes
+ * the panels last to first: a recurrence alternates it from step to step, so that each step starts on the
+ * panels the previous one read last, still in L2, rather than on those it evicted first (an LSTM's W_hh at
+ * H = 256 is 1 MB, the size of a Zen 4 core's L2).
+ */
 export function gemm_packed(
   c: usize, ldc: i32, // [M, N]
   a: usize, lda: i32, // [M, K]
   w: usize, // packed [N, K]
   M: i32, N: i32, K: i32,
+  backwards: bool = false,
 ): void {
   if (ASC_FEATURE_SIMD) {
     const cm = <usize>ldc * F32, am = <usize>lda * F32;
-    for (let n = 0; n < N; n += PANEL) {
+    const panels = (N + PANEL - 1) / PANEL;
+    for (let i = 0; i < panels; i++) {
+      const n = (backwards ? panels - 1 - i : i) * PANEL;
       const panel = w + <usize>(n * K) * F32;
       const cn = c + <usize>n * F32;
       const width = min(N - n, PANEL);

@@ -23,7 +23,8 @@
 // @ts-ignore: decorator
 @inline function tile2(c0: usize, c1: usize, a0: usize, a1: usize, ak: usize, b: usize, bk: usize, K: i32, width: i32): void {
   let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
-  for (let k = 0; k < K; k++) {
+  const end = b + <usize>K * bk;
+  while (b < end) {
     const x0 = v128.load32_splat(a0), x1 = v128.load32_splat(a1);
     const w0 = v128.load(b), w1 = v128.load(b, 16), w2 = v128.load(b, 32), w3 = v128.load(b, 48);
     s0 = f32x4.add(s0, f32x4.mul(x0, w0));
@@ -217,15 +218,16 @@ export function gemm_packed(
       const panel = w + <usize>(n * K) * F32;
       const cn = c + <usize>n * F32;
       const width = min(N - n, PANEL);
-      let m = 0;
-      for (; m + 2 <= M; m += 2) {
-        const am0 = a + <usize>m * am;
-        for (let half = 0; half < width; half += TILE) {
-          const ch = cn + <usize>half * F32;
+      // Half a panel (16 KB of cache lines at K = 256) stays in L1 while every pair of rows takes its share.
+      const pairs = M & ~1;
+      for (let half = 0; half < width; half += TILE) {
+        const ch = cn + <usize>half * F32;
+        for (let m = 0; m < pairs; m += 2) {
+          const am0 = a + <usize>m * am;
           tile2(ch + <usize>m * cm, ch + <usize>(m + 1) * cm, am0, am0 + am, F32, panel + <usize>half * F32, PANEL * F32, K, width - half);
         }
       }
-      if (m < M) row_panel(cn + <usize>m * cm, a + <usize>m * am, panel, K, width);
+      if (pairs < M) row_panel(cn + <usize>pairs * cm, a + <usize>pairs * am, panel, K, width);
     }
     return;
   }

@@ -41,7 +41,7 @@ export function gru_forward(
       const ldh = first ? H : ldo;
       // All three gates' hidden side for the run's columns in one product.
       bias_rows(gh, G, b_hh, 0, e - b, G);
-      gemm_packed(gh, G, hPrev, ldh, w_hh, e - b, G, H);
+      gemm_packed(gh, G, hPrev, ldh, w_hh, e - b, G, H, (s & 1) != 0);
       for (let r = 0; r < e - b; r++) {
         const row = t * B + b + r;
         gru_cell(h + <usize>(r * ldo) * F32, gates + <usize>(row * G) * F32, hn + <usize>(row * H) * F32,

@@ -43,7 +43,7 @@ export function lstm_forward(
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
       const cPrev = first ? c0 + <usize>(b * H) * F32 : (reverse ? c + cellStep : c - cellStep);
       // All four gates of the run's columns in one product.
-      gemm_packed(g, G, hPrev, first ? H : ldo, w_hh, e - b, G, H);
+      gemm_packed(g, G, hPrev, first ? H : ldo, w_hh, e - b, G, H, (s & 1) != 0);
       for (let r = 0; r < e - b; r++) {
         lstm_cell(h + <usize>(r * ldo) * F32, c + <usize>(r * H) * F32, g + <usize>(r * G) * F32,
           cPrev + <usize>(r * H) * F32, H);

@@ -152,9 +152,9 @@ function sequenceTensors(cell: Cell, c: SequenceCase): Tensors {
     w_hh: float(G * H, weight),
     b_ih: c.bias ? float(G, weight) : null,
     b_hh: c.bias ? float(G, weight) : null,
-    // Room for either backend's packed copy of the weights: whole panels of 16 rows (the reference needs less).
-    pw_ih: scratch(Math.ceil(G / 16) * 16 * I),
-    pw_hh: scratch(Math.ceil(G / 16) * 16 * H),
+    // Room for either backend's packed copy of the weights: whole panels of 32 rows (the reference needs less).
+    pw_ih: scratch(Math.ceil(G / 32) * 32 * I),
+    pw_hh: scratch(Math.ceil(G / 32) * 32 * H),
     out: float(T * B * ldo),
     dout: float(T * B * ldo),
   };

@@ -63,7 +63,8 @@ export interface Kernels {
   /**
    * dst = w: [R, K] in the layout the forward kernels read their weights in, `packed_size(R, K)` floats; the
    * model packs each recurrent weight again whenever it changes. The SIMD build interleaves panels of rows so
-   * that its products read one moving pointer; the JS reference keeps PyTorch's layout (a copy).
+   * that its products read one moving pointer, and keeps a second copy in groups of rows for the product of a
+   * single row (batch 1); the JS reference keeps PyTorch's layout (a copy).
    */
   pack_weights(dst: number, w: number, R: number, K: number): void;
 

@@ -152,12 +152,18 @@ function sequenceTensors(cell: Cell, c: SequenceCase): Tensors {
     w_hh: float(G * H, weight),
     b_ih: c.bias ? float(G, weight) : null,
     b_hh: c.bias ? float(G, weight) : null,
-    // Room for either backend's packed copy of the weights: whole panels of 32 rows (the reference needs less).
-    pw_ih: scratch(Math.ceil(G / 32) * 32 * I),
-    pw_hh: scratch(Math.ceil(G / 32) * 32 * H),
+    // Room for either backend's packed copy of the weights: whole panels of 32 rows, then groups of 8 rows by
+    // 4 columns (the reference needs less).
+    pw_ih: scratch(packedRoom(G, I)),
+    pw_hh: scratch(packedRoom(G, H)),
     out: float(T * B * ldo),
     dout: float(T * B * ldo),
   };
+}
+
+/** Floats of the SIMD build's packed copy of a [R, K] weight, the largest of the backends'. */
+function packedRoom(R: number, K: number): number {
+  return Math.ceil(R / 32) * 32 * K + Math.ceil(R / 8) * 8 * Math.ceil(K / 4) * 4;
 }
 
 /** The forward caches each cell keeps for its backward pass. */

@@ -72,7 +72,7 @@ export function peers(folders: readonly string[]): Peer[] {
 
 /** Only what the benchmark calls of each peer's API, so that type-checking does not need them installed. */
 interface Ort {
-  env: { versions: { web?: string }; wasm: { numThreads: number; simd?: boolean } };
+  env: { versions: { web?: string }; wasm: { numThreads: number } };
   InferenceSession: { create(model: Uint8Array, options: object): Promise<OrtSession> };
   Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
 }

@@ -152,7 +152,7 @@ async function main() {
   const contenders: Contender[] = [...OURS.map(([name, backend]) => ours(name, backend, { lib })), naive];
   if (args.before) {
     const before = await import(resolve(args.before, 'src/index.ts')) as Library;
-    contenders.splice(1, 0, ours('before', 'wasm-simd', { lib: before, out: false }));
+    contenders.splice(1, 0, ours('before', 'wasm-simd', { lib: before }));
   }
   if (!args['no-native']) contenders.push(...NATIVE_BUILDS.map(native), pytorch);
   contenders.push(...found);

@@ -95,14 +95,15 @@ export function barChartSvg(chart: BarChart): string {
   const W = 760;
   // The legend, wrapped onto as many rows as the names need; the bars start below it.
   const legend: { x: number; y: number }[] = [];
-  let [lx, ly] = [170, 36];
+  const left = 170; // room for the group labels
+  let [lx, ly] = [left, 36];
   for (const bar of chart.bars) {
     const width = 34 + 7 * bar.name.length;
-    if (lx + width > W && lx > 170) [lx, ly] = [170, ly + 16];
+    if (lx + width > W && lx > left) [lx, ly] = [left, ly + 16];
     legend.push({ x: lx, y: ly });
     lx += width;
   }
-  const m = { left: 170, right: 90, top: ly + 28, bottom: 48 };
+  const m = { left, right: 90, top: ly + 28, bottom: 48 };
   const barHeight = 12;
   const groupHeight = chart.bars.length * barHeight + 14;
   const H = m.top + chart.groups.length * groupHeight + m.bottom;

@@ -22,7 +22,6 @@ const CELLS: readonly Cell[] = ['rnn', 'lstm', 'gru'];
 const JOBS: readonly Job[] = ['forward', 'train', 'cell'];
 /** This library's backends as the tables name them. */
 export const OURS: readonly (readonly [string, BackendChoice])[] = [['SIMD', 'wasm-simd'], ['scalar', 'wasm-scalar'], ['JS backend', 'js']];
-const PEERS = ['onnxruntime-web', 'tfjs-wasm', 'brain.js'] as const;
 const SIZE_OPTIONS = ['cells', 'nonlinearity', 'hidden', 'batch', 'input', 'steps', 'jobs'];
 
 export const spec: CommandSpec = {
@@ -94,20 +93,22 @@ export async function run(argv: readonly string[]): Promise<number> {
   const o = parsed.options;
   const workloads = chosenWorkloads(o);
   const backends = new Set<BackendChoice>(list(o, 'backends', OURS.map(([, b]) => b), OURS.map(([, b]) => b)));
-  const peerNames: string[] = o.string('peers') === 'none' ? [] : list(o, 'peers', PEERS, PEERS);
   const time = o.int('time', 1000, { min: 1 });
   const [json, plot] = [o.string('json'), o.string('plot')];
   for (const file of [json, plot]) if (file !== undefined) checkFolderExists(file);
 
   // Peers as this project has them installed, else beside this package.
-  const found = peers([process.cwd(), dirname(fileURLToPath(import.meta.url))]).filter((p) => peerNames.includes(p.name));
+  const all = peers([process.cwd(), dirname(fileURLToPath(import.meta.url))]);
+  const names = all.map((p) => p.name);
+  const chosen = o.string('peers') === 'none' ? [] : list(o, 'peers', names, names);
+  const found = all.filter((p) => chosen.includes(p.name));
   const contenders: Contender[] = [
     ...OURS.filter(([name, b]) => name === 'SIMD' || backends.has(b)).map(([name, b]) => ours(name, b)),
     ...found,
   ];
   const results = await runAll(workloads, contenders, found, time);
-  const names = contenders.map((c) => c.name);
-  process.stdout.write(`\n${mediansTable(workloads, names, results)}\n${ratiosTable(workloads, names, results)}`);
+  const columns = contenders.map((c) => c.name);
+  process.stdout.write(`\n${mediansTable(workloads, columns, results)}\n${ratiosTable(workloads, columns, results)}`);
   if (json) {
     writeAtomic(json, resultsJson(workloads, results, { machine: machine(), peers: await Promise.all(found.map((p) => p.about())) }));
     process.stderr.write(`wrote ${json}\n`);
@@ -116,8 +117,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     writeAtomic(plot, barChartSvg({
       title: 'rnn-wasm bench: median time per call',
       unit: 'ms',
-      bars: names.map((name, i) => ({ name, color: COLORS[i % COLORS.length] })),
-      groups: workloads.map((w) => ({ label: w.id, values: names.map((n) => median(results, w.id, n) ?? NaN) })),
+      bars: columns.map((name, i) => ({ name, color: COLORS[i % COLORS.length] })),
+      groups: workloads.map((w) => ({ label: w.id, values: columns.map((n) => median(results, w.id, n) ?? NaN) })),
     }));
     process.stderr.write(`plotted ${plot}\n`);
   }

@@ -4,30 +4,12 @@
  * a kernel and an entry here; the model class only asks this table.
  */
 import type { Kernels } from './backend.js';
-import { OptionError } from './errors.js';
-import { bool, checkKeys, numberIn, oneOf } from './options.js';
+import { NonFiniteError, OptionError, ShapeError, StateDictError } from './errors.js';
+import { bool, checkKeys, nonNegativeInt, numberIn, oneOf } from './options.js';
+import { firstNonFinite } from './tensor.js';
+import type { OptimizerConfig, OptimizerOptions, OptimizerSnapshot } from './types.js';
 
 const nonNegative = (value: unknown, name: string) => numberIn(value, `optimizer.${name}`, { min: 0 });
-
-export type OptimizerOptions =
-  | { kind: 'sgd'; lr?: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number }
-  | ({ kind: 'adam' } & AdamOptions)
-  | ({ kind: 'adamw' } & AdamOptions)
-  | { kind: 'rmsprop'; lr?: number; alpha?: number; eps?: number; weightDecay?: number; momentum?: number;
-      centered?: boolean }
-  | { kind: 'adagrad'; lr?: number; lrDecay?: number; weightDecay?: number; initialAccumulatorValue?: number;
-      eps?: number };
-
-interface AdamOptions {
-  lr?: number;
-  betas?: readonly [number, number];
-  eps?: number;
-  weightDecay?: number;
-  amsgrad?: boolean;
-}
-
-/** Options with every default filled in. */
-export type OptimizerConfig = { [K in OptimizerOptions['kind']]: Required<Extract<OptimizerOptions, { kind: K }>> }[OptimizerOptions['kind']];
 
 export type OptimizerKind = OptimizerConfig['kind'];
 
@@ -143,8 +125,9 @@ export function optimizerInitialState(c: OptimizerConfig): number {
   return (SPECS[c.kind] as OptimizerSpec<OptimizerConfig>).initialState(c);
 }
 
-export function applyUpdate(k: Kernels, c: OptimizerConfig, a: UpdateCall): void {
-  (SPECS[c.kind] as OptimizerSpec<OptimizerConfig>).update(k, c, a);
+export function applyUpdate(k: Kernels, c: OptimizerConfig, a: UpdateCall, commit: 0 | 1): boolean {
+  if (commit) (SPECS[c.kind] as OptimizerSpec<OptimizerConfig>).update(k, c, a);
+  return false;
 }
 
 function adamFields(o: Record<string, unknown>, defaultDecay: number) {
@@ -163,4 +146,24 @@ function adamFields(o: Record<string, unknown>, defaultDecay: number) {
 function adamUpdate(k: Kernels, c: Extract<OptimizerConfig, { kind: 'adam' | 'adamw' }>, a: UpdateCall, decoupled: number) {
   k.adam_update(a.p, a.g, a.state[0], a.state[1], c.amsgrad ? a.state[2] : 0, a.n, c.lr, c.betas[0], c.betas[1], c.eps,
     c.weightDecay, decoupled, c.amsgrad ? 1 : 0, a.step);
+}
+
+/** A snapshot from `optimizerState()` (or a file) checked against a model of `count` parameters. */
+export function checkOptimizerSnapshot(snapshot: OptimizerSnapshot, count: number, where: string): OptimizerSnapshot {
+  checkKeys(snapshot, ['config', 'step', 'tensors'], where);
+  const config = optimizerConfig(snapshot.config as OptimizerOptions);
+  const step = nonNegativeInt(snapshot.step, `${where}: step`);
+  const want = optimizerStateTensors(config);
+  const tensors: unknown = snapshot.tensors;
+  if (!Array.isArray(tensors) || tensors.length !== want) {
+    throw new StateDictError(`${where}: ${config.kind} keeps ${want} state tensors, got ${Array.isArray(tensors) ? tensors.length : typeof tensors}`);
+  }
+  tensors.forEach((t: unknown, i) => {
+    if (!(t instanceof Float32Array) || t.length !== count) {
+      throw new ShapeError(`${where}: state tensor ${i} must be a Float32Array of ${count} values`);
+    }
+    const bad = firstNonFinite(t);
+    if (bad >= 0) throw new NonFiniteError(`${where}: state tensor ${i} element ${bad} is ${t[bad]}`);
+  });
+  return { config, step, tensors: tensors as Float32Array[] };
 }

@@ -3,8 +3,7 @@
  * errors: a misspelt `hiddenSzie` must not silently fall back to a default.
  */
 import { OptionError } from './errors.js';
-import type { CellKind } from './cells.js';
-import type { ModelConfig } from './layout.js';
+import type { CellKind, EmbeddingConfig, HeadOn, LossKind, ModelConfig, PartNames } from './types.js';
 
 export type BackendChoice = 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js';
 
@@ -26,43 +25,67 @@ export interface BackendRequest {
   wasm: WasmSources;
 }
 
+/** An embedding in front of the recurrent core, as PyTorch's `nn.Embedding(numEmbeddings, embeddingDim, padding_idx)`. */
+export interface EmbeddingOptions {
+  numEmbeddings: number;
+  embeddingDim: number;
+  /** The id whose row gets no gradient (and starts at zero), as PyTorch's padding_idx; none when omitted. */
+  paddingIdx?: number | null | undefined;
+}
+
 export interface RNNOptions {
   /** The recurrent cell: 'rnn' (Elman, default), 'lstm' or 'gru', with PyTorch's equations and gate order. */
-  cell?: CellKind;
-  inputSize: number;
+  cell?: CellKind | undefined;
+  /** Width of each input vector; with an embedding, omit it (it is the embedding's dimension). */
+  inputSize?: number | undefined;
   hiddenSize: number;
+  /**
+   * Token ids in instead of vectors: an embedding table of `numEmbeddings` rows of `embeddingDim` in front of the
+   * core. Inputs are then ids [T, B] ([B, T] with batchFirst).
+   */
+  embedding?: EmbeddingOptions | undefined;
   /** Stacked layers (default 1). */
-  numLayers?: number;
+  numLayers?: number | undefined;
   /** Run a second direction backwards in time and concatenate (default false). */
-  bidirectional?: boolean;
+  bidirectional?: boolean | undefined;
   /** f in h' = f(W_ih x + b_ih + W_hh h + b_hh) (default 'tanh'); 'rnn' cells only. */
-  nonlinearity?: 'tanh' | 'relu';
+  nonlinearity?: 'tanh' | 'relu' | undefined;
   /** Whether the recurrent layers have b_ih and b_hh (default true). The head always has a bias. */
-  bias?: boolean;
-  /** Size of the linear head y = W h + b applied at every step; omit or 0 for none. */
-  outputSize?: number;
+  bias?: boolean | undefined;
+  /** Size of the linear head y = W h + b; omit or 0 for none. */
+  outputSize?: number | undefined;
+  /**
+   * Where the head reads the core: 'steps' (default) at every step, y [T, B, O]; 'final' once per sequence from
+   * the last layer's final state (both directions' concatenated, PyTorch's `cat(h_n[-2], h_n[-1])`), y [B, O].
+   */
+  headOn?: HeadOn | undefined;
+  /** The head shares the embedding's weight (needs outputSize = numEmbeddings and D·H = embeddingDim). */
+  tieWeights?: boolean | undefined;
+  /**
+   * The module names of the parts in `stateDict()` and in files (default: embedding 'embedding', core 'rnn',
+   * head 'head'), e.g. word_language_model's `{ embedding: 'encoder', core: 'rnn', head: 'decoder' }`.
+   */
+  names?: Partial<PartNames> | undefined;
   /** Inputs and outputs as [B, T, F] instead of time-major [T, B, F] (default false). */
-  batchFirst?: boolean;
+  batchFirst?: boolean | undefined;
   /**
    * Dropout on the outputs of every layer but the last, with this probability, in training only
    * (`gradients`, `step`, `train`), scaled by 1/(1-p) as in PyTorch (default 0).
    */
-  dropout?: number;
+  dropout?: number | undefined;
   /** Seed of the model's generator: initial weights, shuffling, sampling (default 0). */
-  seed?: number;
+  seed?: number | undefined;
   /**
    * 'wasm' (default) picks the SIMD build where the engine supports it, else the scalar build, and the pure-JS
    * kernels where WebAssembly is absent or refused; `net.backend` tells which runs.
    */
-  backend?: BackendChoice;
+  backend?: BackendChoice | undefined;
   /**
    * Where the WebAssembly builds come from when not from beside the library's module: a folder URL ending in
    * '/' that holds rnn-simd.wasm and rnn-scalar.wasm (a CDN, a custom path), or each build's URL or bytes.
    */
-  wasm?: string | URL | WasmSources;
+  wasm?: string | URL | WasmSources | undefined;
 }
-
-export type LossKind = 'mse' | 'cross_entropy';
 
 export function checkKeys(value: unknown, allowed: readonly string[], where: string): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -117,32 +140,107 @@ export function bool(value: unknown, name: string): boolean {
 }
 
 const MODEL_KEYS = ['cell', 'inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'nonlinearity', 'bias',
-  'outputSize', 'batchFirst', 'dropout', 'seed', 'backend', 'wasm'] as const;
+  'embedding', 'outputSize', 'headOn', 'tieWeights', 'names', 'batchFirst', 'dropout', 'seed', 'backend', 'wasm'] as const;
+
+/**
+ * Sizes past which no model fits any backend's 4 GiB heap, checked before anything is sized from them: a file
+ * that claims ten million layers is refused here, not after a layout entry was built for each.
+ */
+const LIMITS = { size: 1 << 24, layers: 4096 };
+
+export const DEFAULT_NAMES: PartNames = Object.freeze({ embedding: 'embedding', core: 'rnn', head: 'head' });
 
 export function modelConfig(options: RNNOptions): { config: ModelConfig; backend: BackendRequest } {
   checkKeys(options, MODEL_KEYS, 'RNN.create');
   const o = options as RNNOptions;
+  const embedding = embeddingConfig(o.embedding);
+  const outputSize = o.outputSize === undefined || o.outputSize === 0 ? 0 : size(o.outputSize, 'outputSize');
   const config: ModelConfig = {
     cell: oneOf(o.cell ?? 'rnn', ['rnn', 'lstm', 'gru'] as const, 'cell'),
-    inputSize: positiveInt(o.inputSize, 'inputSize'),
-    hiddenSize: positiveInt(o.hiddenSize, 'hiddenSize'),
+    inputSize: embedding && o.inputSize === undefined ? embedding.embeddingDim : size(o.inputSize, 'inputSize'),
+    hiddenSize: size(o.hiddenSize, 'hiddenSize'),
     numLayers: positiveInt(o.numLayers ?? 1, 'numLayers'),
     bidirectional: bool(o.bidirectional ?? false, 'bidirectional'),
     nonlinearity: oneOf(o.nonlinearity ?? 'tanh', ['tanh', 'relu'] as const, 'nonlinearity'),
     bias: bool(o.bias ?? true, 'bias'),
-    outputSize: o.outputSize === undefined || o.outputSize === 0 ? 0 : positiveInt(o.outputSize, 'outputSize'),
+    outputSize,
+    headOn: oneOf(o.headOn ?? 'steps', ['steps', 'final'] as const, 'headOn'),
+    tieWeights: bool(o.tieWeights ?? false, 'tieWeights'),
+    embedding,
+    names: partNames(o.names),
     batchFirst: bool(o.batchFirst ?? false, 'batchFirst'),
     dropout: numberIn(o.dropout ?? 0, 'dropout', { min: 0, max: 1, below: true }),
     seed: nonNegativeInt(o.seed ?? 0, 'seed'),
   };
-  if (config.dropout > 0 && config.numLayers === 1) {
-    throw new OptionError('dropout applies between stacked layers; with numLayers 1 it would do nothing');
-  }
-  if (config.cell !== 'rnn' && o.nonlinearity !== undefined) {
-    throw new OptionError(`nonlinearity applies to cell 'rnn' only; a '${config.cell}' cell has fixed gate functions`);
-  }
+  checkConsistent(config, o);
   const choice = oneOf(o.backend ?? 'wasm', ['wasm', 'wasm-simd', 'wasm-scalar', 'js'] as const, 'backend');
   return { config, backend: { choice, wasm: wasmSources(o.wasm) } };
+}
+
+/** A size of a tensor dimension: a positive integer below the limit. */
+function size(value: unknown, name: string): number {
+  const n = positiveInt(value, name);
+  if (n > LIMITS.size) throw new OptionError(`${name} ${n} is past the limit of ${LIMITS.size}`);
+  return n;
+}
+
+function embeddingConfig(value: unknown): EmbeddingConfig | null {
+  if (value === undefined || value === null) return null;
+  checkKeys(value, ['numEmbeddings', 'embeddingDim', 'paddingIdx'], 'embedding');
+  const e = value as EmbeddingOptions;
+  const numEmbeddings = size(e.numEmbeddings, 'embedding.numEmbeddings');
+  let paddingIdx: number | null = null;
+  if (e.paddingIdx !== undefined && e.paddingIdx !== null) {
+    const p: unknown = e.paddingIdx;
+    if (!Number.isSafeInteger(p) || (p as number) < -numEmbeddings || (p as number) >= numEmbeddings) {
+      throw new OptionError(`embedding.paddingIdx must be an id in [-${numEmbeddings}, ${numEmbeddings}), got ${String(p)}`);
+    }
+    paddingIdx = ((p as number) + numEmbeddings) % numEmbeddings; // PyTorch counts a negative padding_idx from the end
+  }
+  return { numEmbeddings, embeddingDim: size(e.embeddingDim, 'embedding.embeddingDim'), paddingIdx };
+}
+
+function partNames(value: unknown): PartNames {
+  if (value === undefined) return DEFAULT_NAMES;
+  checkKeys(value, ['embedding', 'core', 'head'], 'names');
+  const names = { ...DEFAULT_NAMES, ...(value as Partial<PartNames>) };
+  for (const part of ['embedding', 'core', 'head'] as const) {
+    const name: unknown = names[part];
+    // A prefix is joined to the parameter names with '.', so it can be empty (bare PyTorch names) or dotted.
+    if (typeof name !== 'string' || name.length > 200 || /^\.|\.$|\.\./.test(name)) {
+      throw new OptionError(`names.${part} must be a module name such as 'rnn' or 'encoder.gru', got ${String(name)}`);
+    }
+  }
+  const used = [names.embedding, names.core, names.head];
+  if (new Set(used).size < 3) throw new OptionError(`names: the parts need different names, got ${JSON.stringify(names)}`);
+  return Object.freeze(names);
+}
+
+/** What the options say together: each combination that cannot be meant is refused, naming both halves. */
+function checkConsistent(c: ModelConfig, o: RNNOptions): void {
+  if (c.dropout > 0 && c.numLayers === 1) {
+    throw new OptionError('dropout applies between stacked layers; with numLayers 1 it would do nothing');
+  }
+  if (c.numLayers > LIMITS.layers) throw new OptionError(`numLayers ${c.numLayers} is past the limit of ${LIMITS.layers}`);
+  if (c.cell !== 'rnn' && o.nonlinearity !== undefined) {
+    throw new OptionError(`nonlinearity applies to cell 'rnn' only; a '${c.cell}' cell has fixed gate functions`);
+  }
+  if (c.embedding && c.inputSize !== c.embedding.embeddingDim) {
+    throw new OptionError(`inputSize ${c.inputSize} differs from embedding.embeddingDim ${c.embedding.embeddingDim}, `
+      + 'which is the core\'s input; omit inputSize');
+  }
+  if (c.headOn === 'final' && !c.outputSize) {
+    throw new OptionError("headOn 'final' needs a head: give outputSize");
+  }
+  if (c.tieWeights) {
+    const e = c.embedding;
+    const width = (c.bidirectional ? 2 : 1) * c.hiddenSize;
+    if (!e || c.outputSize !== e.numEmbeddings || width !== e.embeddingDim) {
+      throw new OptionError('tieWeights shares the embedding\'s [numEmbeddings, embeddingDim] weight with the head '
+        + `[outputSize, D·H]: it needs an embedding, outputSize = numEmbeddings and D·H = embeddingDim; got `
+        + `${e ? `[${e.numEmbeddings}, ${e.embeddingDim}]` : 'no embedding'} and [${c.outputSize}, ${width}]`);
+    }
+  }
 }
 
 const WASM_BUILDS = ['simd', 'scalar'] as const;

@@ -23,6 +23,12 @@ export class Random {
     return low + (high - low) * this.next();
   }
 
+  /** Standard normal, by Box–Muller from two uniforms (1 - u keeps the logarithm's argument in (0, 1]). */
+  normal(): number {
+    const u = 1 - this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+  }
+
   /** Integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.next() * n);

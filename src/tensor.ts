@@ -3,22 +3,7 @@
  * convenience. Everything a user passes is checked here, before any of it reaches a backend's memory.
  */
 import { NonFiniteError, ShapeError } from './errors.js';
-
-export interface Tensor {
-  readonly data: Float32Array;
-  readonly shape: readonly number[];
-}
-
-/** Class ids (cross-entropy targets, sampled tokens): int32, row-major. */
-export interface IdTensor {
-  readonly data: Int32Array;
-  readonly shape: readonly number[];
-}
-
-export type NestedNumbers = number | readonly NestedNumbers[];
-
-/** What the API accepts wherever a tensor goes in: flat data with a shape, or nested arrays. */
-export type TensorInput = { readonly data: ArrayLike<number>; readonly shape: readonly number[] } | readonly NestedNumbers[];
+import type { IdTensor, NestedNumbers, Tensor, TensorInput } from './types.js';
 
 export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -82,19 +67,31 @@ export function checkFinite(data: ArrayLike<number>, name: string): void {
   if (bad >= 0) throw new NonFiniteError(`${name}: element ${bad} is ${data[bad]}; inputs must be finite`);
 }
 
-/** Class ids of exactly `expected` shape, each an integer in [0, classes). */
-export function toIdTensor(value: TensorInput, name: string, expected: readonly (number | null)[], classes: number): IdTensor {
+/** Class (or token) ids of exactly `expected` shape, each an integer in [0, classes). */
+export function toIdTensor(value: TensorInput, name: string, expected: readonly (number | null)[], classes: number,
+  kind = 'class ids'): IdTensor {
   const { data, shape } = flatten(value, name);
   checkShape(shape, expected, name);
   const ids = new Int32Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const id = data[i];
     if (!Number.isInteger(id) || id < 0 || id >= classes) {
-      throw new ShapeError(`${name}: element ${i} is ${id}; class ids must be integers in [0, ${classes})`);
+      throw new ShapeError(`${name}: element ${i}${position(shape, i)} is ${id}; ${kind} must be integers in [0, ${classes})`);
     }
     ids[i] = id;
   }
   return { data: ids, shape };
+}
+
+/** ` (at [t, b])`: where flat element i sits in a tensor of this shape, for error messages. */
+function position(shape: readonly number[], i: number): string {
+  if (shape.length < 2) return '';
+  const index: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    index.unshift(i % shape[d]);
+    i = Math.floor(i / shape[d]);
+  }
+  return ` (at [${index.join(', ')}])`;
 }
 
 export function checkShape(shape: readonly number[], expected: readonly (number | null)[], name: string): void {
@@ -126,4 +123,27 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return value.constructor?.name ?? 'an object';
   return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * log(softmax(x)) over the last axis, in double precision: what a PyTorch model returns after `F.log_softmax(…,
+ * dim=-1)`, from the logits `unroll` gives as y.
+ */
+export function logSoftmax(x: Tensor): Tensor {
+  const shape = x?.shape;
+  if (!x || !(x.data instanceof Float32Array) || !Array.isArray(shape) || shape.length === 0) {
+    throw new ShapeError('logSoftmax: expected a tensor { data: Float32Array, shape }');
+  }
+  const C = shape[shape.length - 1];
+  if (C < 1 || x.data.length % C !== 0) throw new ShapeError(`logSoftmax: shape ${formatShape(shape)} does not fit ${x.data.length} values`);
+  const out = new Float32Array(x.data.length);
+  for (let row = 0; row < x.data.length; row += C) {
+    let max = -Infinity;
+    for (let i = 0; i < C; i++) max = Math.max(max, x.data[row + i]);
+    let sum = 0;
+    for (let i = 0; i < C; i++) sum += Math.exp(x.data[row + i] - max);
+    const log = max + Math.log(sum);
+    for (let i = 0; i < C; i++) out[row + i] = x.data[row + i] - log;
+  }
+  return { data: out, shape: [...shape] };
 }

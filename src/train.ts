@@ -4,19 +4,21 @@
  * so padding changes nothing); a learning-rate schedule stepped per epoch; a validation split or set; early
  * stopping that restores the best weights; truncated BPTT over long sequences; and a per-epoch history.
  */
+import type { Engine } from './engine.js';
 import { OptionError, ShapeError } from './errors.js';
+import { type Batch, type LossTarget, NO_STATE } from './inputs.js';
 import { outputWidth } from './layout.js';
-import type { Batch, LossTarget, RNN, States, StepResult } from './model.js';
-import { type OptimizerConfig, type OptimizerOptions, optimizerConfig } from './optimizers.js';
+import { optimizerConfig } from './optimizers.js';
 import {
-  type Clipping, type LossKind, bool, checkKeys, clipping, lossKind, nonNegativeInt, numberIn, positiveInt,
+  type Clipping, bool, checkKeys, clipping, lossKind, nonNegativeInt, numberIn, positiveInt,
 } from './options.js';
 import { Random } from './random.js';
 import { type ScheduleOptions, createSchedule } from './schedules.js';
-import { type TensorInput, flatten, toFloatTensor, toIdTensor } from './tensor.js';
+import { flatten, toFloatTensor, toIdTensor } from './tensor.js';
+import type { LossKind, OptimizerConfig, OptimizerOptions, StepResult, TensorInput } from './types.js';
 
 export interface Sample {
-  /** One sequence, [T, I]; sequences may differ in length. */
+  /** One sequence, [T, I] (token ids [T] with an embedding); sequences may differ in length. */
   input: TensorInput;
   /**
    * MSE: [T, O] (a target at every step) or [O] (at the last step only).
@@ -106,9 +108,9 @@ export interface TrainHistory {
   stoppedEarly: boolean;
 }
 
-/** One sequence, checked: x [T, I], target [T, O] / [O] (MSE) or ids [T] / [1] (cross-entropy). */
+/** One sequence, checked: x [T, I] (or ids [T]), target [T, O] / [O] (MSE) or ids [T] / [1] (cross-entropy). */
 interface Prepared {
-  x: Float32Array;
+  x: Float32Array | Int32Array;
   target: Float32Array | Int32Array;
   T: number;
   lastStep: boolean;
@@ -122,9 +124,20 @@ const BUCKET_POOL = 16;
 const OPTION_KEYS = ['epochs', 'batchSize', 'shuffle', 'seed', 'loss', 'optimizer', 'schedule', 'clipGradNorm',
   'clipGradValue', 'validationSplit', 'validationData', 'earlyStopping', 'tbptt', 'onProgress', 'onEpoch'];
 
-export async function trainLoop(model: RNN, data: readonly Sample[], options: TrainOptions,
-  modelRandom: Random): Promise<TrainHistory> {
+/** Training on the engine; if anything throws on the way (a step, a callback), the model is put back as it was. */
+export async function trainLoop(model: Engine, data: readonly Sample[], options: TrainOptions): Promise<TrainHistory> {
   checkKeys(options, OPTION_KEYS, 'train');
+  const undo = model.mark();
+  try {
+    return await epochs(model, data, options);
+  } catch (error) {
+    undo();
+    throw error;
+  }
+}
+
+async function epochs(model: Engine, data: readonly Sample[], options: TrainOptions): Promise<TrainHistory> {
+  const modelRandom = model.random;
   const epochs = positiveInt(options.epochs ?? 1, 'train.epochs');
   const batchSize = positiveInt(options.batchSize ?? 32, 'train.batchSize');
   const shuffle = bool(options.shuffle ?? true, 'train.shuffle');
@@ -147,7 +160,7 @@ export async function trainLoop(model: RNN, data: readonly Sample[], options: Tr
   const stopping = earlyStopping(options.earlyStopping);
 
   const history: TrainHistory = { epochs: [], loss: [], valLoss: [], lr: [], gradNorm: [], stoppedEarly: false };
-  let best = { loss: Infinity, epoch: 0, weights: null as ReturnType<RNN['stateDict']> | null };
+  let best = { loss: Infinity, epoch: 0, weights: null as Map<string, Float32Array> | null };
   let lastYield = Date.now();
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const lr = schedule.lr;
@@ -186,7 +199,7 @@ export async function trainLoop(model: RNN, data: readonly Sample[], options: Tr
     schedule.step(monitored);
     if (stopping) {
       if (monitored < best.loss - stopping.minDelta) {
-        best = { loss: monitored, epoch, weights: stopping.restoreBestWeights ? model.stateDict() : null };
+        best = { loss: monitored, epoch, weights: stopping.restoreBestWeights ? model.parameters() : null };
       } else if (epoch - best.epoch >= stopping.patience) {
         history.stoppedEarly = epoch < epochs;
         break;
@@ -194,41 +207,44 @@ export async function trainLoop(model: RNN, data: readonly Sample[], options: Tr
     }
   }
   if (stopping?.restoreBestWeights && best.weights) {
-    model.loadStateDict(best.weights);
+    model.writeParameters(best.weights);
     history.bestEpoch = best.epoch;
   }
   return history;
 }
 
 /** The mean loss of a dataset in inference mode, weighted by sequences per batch. */
-function evaluateSamples(model: RNN, samples: readonly Prepared[], kind: LossKind, batchSize: number): number {
+function evaluateSamples(model: Engine, samples: readonly Prepared[], kind: LossKind, batchSize: number): number {
   let sum = 0;
   for (const indices of makeBatches(samples, batchSize, false, null, false)) {
     const batch = indices.map((i) => samples[i]);
     const { x, target } = stack(model, batch, kind);
-    sum += model.evaluateBatch(x, NO_STATE, target) * batch.length;
+    sum += model.evaluate(x, NO_STATE, target) * batch.length;
   }
   return sum / samples.length;
 }
 
-const NO_STATE: States = { h: null, c: null };
-
 /** Checks every sample up front; every target must have the same kind (every step, or the last step). */
-function prepare(model: RNN, data: readonly Sample[], kind: LossKind, name: string): Prepared[] {
+function prepare(model: Engine, data: readonly Sample[], kind: LossKind, name: string): Prepared[] {
   if (!Array.isArray(data) || data.length === 0) throw new ShapeError(`train: ${name} must be a non-empty array of { input, target }`);
   const c = model.config;
   const O = outputWidth(c);
+  const final = c.headOn === 'final';
   const prepared = data.map((sample, i) => {
     const where = `${name}[${i}]`;
     checkKeys(sample, ['input', 'target'], where);
-    const x = toFloatTensor(sample.input, `${where}.input`, [null, c.inputSize]);
+    const x = c.embedding
+      ? toIdTensor(sample.input, `${where}.input`, [null], c.embedding.numEmbeddings, 'token ids')
+      : toFloatTensor(sample.input, `${where}.input`, [null, c.inputSize]);
     const T = x.shape[0];
     const single = typeof sample.target === 'number';
     const target = (single ? [sample.target] : sample.target) as TensorInput;
     const rank = flatten(target, `${where}.target`).shape.length;
+    // A head on the final states has one output per sequence: its target is one id, or [O] for MSE.
+    const lastStep = final || (kind === 'mse' ? rank === 1 : single);
     return kind === 'mse'
-      ? { x: x.data, T, lastStep: rank === 1, target: toFloatTensor(target, `${where}.target`, rank === 1 ? [O] : [T, O]).data }
-      : { x: x.data, T, lastStep: single, target: toIdTensor(target, `${where}.target`, single ? [1] : [T], O).data };
+      ? { x: x.data, T, lastStep, target: toFloatTensor(target, `${where}.target`, lastStep ? [O] : [T, O]).data }
+      : { x: x.data, T, lastStep, target: toIdTensor(target, `${where}.target`, lastStep ? [1] : [T], O).data };
   });
   const mixed = prepared.findIndex((p) => p.lastStep !== prepared[0].lastStep);
   if (mixed >= 0) {
@@ -237,7 +253,7 @@ function prepare(model: RNN, data: readonly Sample[], kind: LossKind, name: stri
   return prepared;
 }
 
-function splitValidation(model: RNN, all: Prepared[], options: TrainOptions, kind: LossKind) {
+function splitValidation(model: Engine, all: Prepared[], options: TrainOptions, kind: LossKind) {
   const split = options.validationSplit;
   if (split !== undefined && options.validationData !== undefined) {
     throw new OptionError('train: give validationSplit or validationData, not both');
@@ -296,11 +312,12 @@ function stepCount(samples: readonly Prepared[], batch: number[], tbptt: number 
 }
 
 /** Stacks samples into a time-major batch padded to the longest, with its lengths and loss target. */
-function stack(model: RNN, samples: readonly Prepared[], kind: LossKind): { x: Batch; target: LossTarget } {
-  const T = Math.max(...samples.map((s) => s.T));
+function stack(model: Engine, samples: readonly Prepared[], kind: LossKind): { x: Batch; target: LossTarget } {
+  const T = samples.reduce((max, s) => Math.max(max, s.T), 0);
   const B = samples.length;
-  const I = model.config.inputSize;
-  const x = new Float32Array(T * B * I);
+  const I = model.config.embedding ? 1 : model.config.inputSize;
+  // Padded positions hold id 0 (any valid id would do: no kernel reads a padded step as input).
+  const x = model.config.embedding ? new Int32Array(T * B) : new Float32Array(T * B * I);
   samples.forEach((s, b) => {
     for (let t = 0; t < s.T; t++) x.set(s.x.subarray(t * I, (t + 1) * I), (t * B + b) * I);
   });
@@ -317,34 +334,34 @@ function stack(model: RNN, samples: readonly Prepared[], kind: LossKind): { x: B
   const target: LossTarget = kind === 'mse'
     ? { kind, data: stacked as Float32Array, lastStep }
     : { kind, ids: stacked as Int32Array, lastStep };
-  return { x: { x, T, B, lengths }, target };
+  return { x: { data: x, T, B, lengths }, target };
 }
 
 /** One optimizer step per batch, or with truncated BPTT one per chunk of `tbptt` steps, carrying the state. */
-function* stepsOnBatch(model: RNN, samples: readonly Prepared[], kind: LossKind, optimizer: OptimizerConfig,
+function* stepsOnBatch(model: Engine, samples: readonly Prepared[], kind: LossKind, optimizer: OptimizerConfig,
   clip: Clipping, tbptt: number | undefined): Generator<StepResult> {
   const { x, target } = stack(model, samples, kind);
   if (tbptt === undefined || x.T <= tbptt) {
-    yield model.stepBatch(x, NO_STATE, target, optimizer, clip);
+    yield model.step(x, NO_STATE, target, optimizer, clip);
     return;
   }
-  let state = NO_STATE;
+  let state: { h: Float32Array | null; c: Float32Array | null } = NO_STATE;
   for (const chunk of chunks(model, x, target, tbptt)) {
-    const result = model.stepBatch(chunk.x, state, chunk.target, optimizer, clip);
+    const result = model.step(chunk.x, state, chunk.target, optimizer, clip);
     state = { h: result.hN.data, c: result.cN?.data ?? null };
     yield result;
   }
 }
 
 /** Consecutive chunks of k steps (the last may be shorter) of a full-length, every-step batch. */
-function* chunks(model: RNN, x: Batch, target: LossTarget, k: number): Generator<{ x: Batch; target: LossTarget }> {
-  const I = model.config.inputSize;
+function* chunks(model: Engine, x: Batch, target: LossTarget, k: number): Generator<{ x: Batch; target: LossTarget }> {
+  const I = model.config.embedding ? 1 : model.config.inputSize;
   const width = target.kind === 'mse' ? outputWidth(model.config) : 1;
   for (let t0 = 0; t0 < x.T; t0 += k) {
     const T = Math.min(k, x.T - t0);
     const rows = (a: Float32Array | Int32Array, w: number) => a.subarray(t0 * x.B * w, (t0 + T) * x.B * w);
     yield {
-      x: { x: rows(x.x, I) as Float32Array, T, B: x.B, lengths: null },
+      x: { data: rows(x.data, I), T, B: x.B, lengths: null },
       target: target.kind === 'mse'
         ? { kind: 'mse', data: rows(target.data, width) as Float32Array, lastStep: false }
         : { kind: 'cross_entropy', ids: rows(target.ids, 1) as Int32Array, lastStep: false },

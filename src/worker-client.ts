@@ -17,7 +17,7 @@ import {
   DisposedError, MemoryLimitError, NonFiniteError, OptionError, RnnError, ShapeError, StateDictError, WasmLoadError,
   WorkerError,
 } from './errors.js';
-import type { ModelConfig } from './layout.js';
+import type { ModelConfig } from './types.js';
 import type { RNN } from './model.js';
 import type { RNNOptions, WasmSource, WasmSources } from './options.js';
 import type { TrainOptions, TrainProgress } from './train.js';

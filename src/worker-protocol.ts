@@ -3,7 +3,7 @@
  * module only, never each other, so a page that only drives a worker does not bundle the model code.
  */
 import type { BackendName } from './backend.js';
-import type { ModelConfig } from './layout.js';
+import type { ModelConfig } from './types.js';
 import type { RNNOptions } from './options.js';
 import type { TrainProgress } from './train.js';
 

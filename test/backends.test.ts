@@ -37,7 +37,7 @@ describe.each(['wasm-simd', 'wasm-scalar'] as const)('%s agrees with js', (backe
     const [ga, gb] = [net.gradients(input, target), reference.gradients(input, target)];
     expectClose([ga.loss], [gb.loss], 'loss');
     for (const name of Object.keys(gb.grads)) expectClose(ga.grads[name].data, gb.grads[name].data, name);
-    expectClose(ga.input.data, gb.input.data, 'd input');
+    expectClose(ga.input!.data, gb.input!.data, 'd input');
     expectClose(ga.h0.data, gb.h0.data, 'd h0');
     if (s.cell === 'lstm') expectClose(ga.c0!.data, gb.c0!.data, 'd c0');
 

@@ -8,7 +8,7 @@ import {
   type BackendChoice, DisposedError, FormatError, type ModelJSON, NonFiniteError, type OptimizerOptions, OptionError, RNN, type Sample,
   ShapeError, StateDictError, type Tensor, VersionError,
 } from '../src/index.js';
-import type { OptimizerSnapshot } from '../src/model.js';
+import type { OptimizerSnapshot } from '../src/index.js';
 import { type NamedTensor, parseSafetensors, readFloat32, writeSafetensors } from '../src/io/safetensors.js';
 import { BACKENDS, randomArray } from './helpers.js';
 

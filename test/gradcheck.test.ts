@@ -69,7 +69,7 @@ describe.each(BACKENDS)('finite differences [%s]', (backend) => {
     }
     net.loadStateDict(params);
     const lossNow = () => net.gradients(input, target, options).loss;
-    for (const i of [0, 5, input.data.length - 1]) check(analytic.input.data[i], numeric(input.data, i, lossNow), `input[${i}]`);
+    for (const i of [0, 5, input.data.length - 1]) check(analytic.input!.data[i], numeric(input.data, i, lossNow), `input[${i}]`);
     for (const i of [0, h0.data.length - 1]) check(analytic.h0.data[i], numeric(h0.data, i, lossNow), `h0[${i}]`);
     if (c0) for (const i of [0, c0.data.length - 1]) check(analytic.c0!.data[i], numeric(c0.data, i, lossNow), `c0[${i}]`);
     expect(analytic.c0 === undefined).toBe(c0 === undefined);

@@ -101,7 +101,7 @@ for (const c of cases) {
           expect(g.grads[name].shape, name).toEqual(expected.shape);
           maxDiff = Math.max(maxDiff, expectClose(g.grads[name].data, expected.data, `grad ${name}`));
         }
-        maxDiff = Math.max(maxDiff, expectClose(g.input.data, c.grads.input.data, 'grad input'));
+        maxDiff = Math.max(maxDiff, expectClose(g.input!.data, c.grads.input.data, 'grad input'));
         maxDiff = Math.max(maxDiff, expectClose(g.h0.data, c.grads.h0.data, 'grad h0'));
         if (c.grads.c0) maxDiff = Math.max(maxDiff, expectClose(g.c0!.data, c.grads.c0.data, 'grad c0'));
         record('loss+grads', maxDiff);

@@ -7,22 +7,19 @@
  * `save()` writes a safetensors file: the parameters under their PyTorch names, then the optimizer's state
  * tensors as `optimizer.0`, `optimizer.1`, … (`numParameters` values each, in parameter order), with the
  * version, configuration and training state in `__metadata__`, so Python's safetensors reads it too. JSON
- * checkpoints (model-json.ts) carry the same content and come back through the same `restore`, which checks
- * the whole file against itself before a model exists: a model's memory is then sized by tensors the file
- * really holds, never by a size it merely claims.
+ * checkpoints (model-json.ts) carry the same content and are checked by the same `checkSnapshot`, whole and
+ * against itself, before a model exists: a model's memory is then sized by tensors the file really holds,
+ * never by a size it merely claims. These are pure codecs, bytes ↔ a snapshot; the model is made from that.
  */
 import { FormatError, NonFiniteError, OptionError, ShapeError, StateDictError } from '../errors.js';
-import { parameterLayout } from '../layout.js';
-import type { OptimizerSnapshot, RNN } from '../model.js';
-import { type OptimizerConfig, type OptimizerOptions, optimizerConfig, optimizerStateTensors } from '../optimizers.js';
-import { type RNNOptions, checkKeys } from '../options.js';
+import { optimizerConfig, optimizerStateTensors } from '../optimizers.js';
+import type { RNNOptions } from '../options.js';
+import { parameterLayout } from '../parts/index.js';
 import { firstNonFinite } from '../tensor.js';
+import type { OptimizerConfig, OptimizerOptions, OptimizerSnapshot, Snapshot, Tensor } from '../types.js';
 import { describe, list, quote, shapeText } from './describe.js';
-import { FORMAT_VERSION, METADATA, configFromFile, configToJSON, metadataJson, metadataVersion } from './format.js';
+import { METADATA, configFromFile, configToJSON, formatVersion, metadataJson, metadataVersion } from './format.js';
 import { type NamedTensor, parseSafetensors, readFloat32, writeSafetensors } from './safetensors.js';
-
-/** How `RNN.create` is reached from here without a runtime import of the model (which imports this). */
-export type CreateModel = (options: RNNOptions) => Promise<RNN>;
 
 /** Where a loaded model runs; everything else comes from the file. */
 export type LoadOptions = Pick<RNNOptions, 'backend' | 'wasm'>;
@@ -42,20 +39,20 @@ export interface CheckpointContent {
 
 const OPTIMIZER_TENSOR = /^optimizer\.(0|[1-9][0-9]?)$/;
 
-export function saveCheckpoint(net: RNN): Uint8Array {
-  const tensors: NamedTensor[] = Object.entries(net.stateDict()).map(([name, t]) => ({ name, ...t }));
-  const optimizer = net.optimizerState();
+export function encodeCheckpoint(snapshot: Snapshot): Uint8Array {
+  const tensors: NamedTensor[] = [...snapshot.parameters].map(([name, t]) => ({ name, ...t }));
+  const { optimizer } = snapshot;
   optimizer?.tensors.forEach((data, i) => tensors.push({ name: `optimizer.${i}`, shape: [data.length], data }));
-  const training = { optimizer: optimizer && { config: optimizer.config, step: optimizer.step }, generator: net.generatorState };
+  const training = { optimizer: optimizer && { config: optimizer.config, step: optimizer.step }, generator: snapshot.generator };
   return writeSafetensors(tensors, new Map([
     ['format', 'pt'],
-    [METADATA.version, String(FORMAT_VERSION)],
-    [METADATA.config, JSON.stringify(configToJSON(net.config))],
+    [METADATA.version, String(formatVersion(snapshot.config))],
+    [METADATA.config, JSON.stringify(configToJSON(snapshot.config))],
     [METADATA.training, JSON.stringify(training)],
   ]));
 }
 
-export async function loadCheckpoint(bytes: Uint8Array, options: LoadOptions, create: CreateModel): Promise<RNN> {
+export function decodeCheckpoint(bytes: Uint8Array): Snapshot {
   const where = 'RNN.load';
   const file = parseSafetensors(bytes);
   if (metadataVersion(file.metadata, where) === undefined) {
@@ -88,19 +85,17 @@ export async function loadCheckpoint(bytes: Uint8Array, options: LoadOptions, cr
   }
   if (optimizer) checkFields(optimizer, ['config', 'step'], `${where}: the optimizer's metadata`);
   else if (state.length) throw new FormatError(`${where}: the file has optimizer state tensors but no optimizer metadata`);
-  return restore({
+  return checkSnapshot({
     config: metadataJson(file.metadata, METADATA.config, where),
     parameters,
     optimizer: optimizer && { config: optimizer.config, step: optimizer.step, tensors: state },
     generator: training.generator,
-  }, where, options, create);
+  }, where);
 }
 
-/** Checks a checkpoint whole, then builds the model; on any failure no model is left behind. */
-export async function restore(content: CheckpointContent, where: string, options: LoadOptions,
-  create: CreateModel): Promise<RNN> {
-  checkKeys(options, ['backend', 'wasm'], where);
-  const { options: configOptions, config } = configFromFile(content.config, where);
+/** Checks a checkpoint whole: its configuration, every parameter against it, the optimizer and the generator. */
+export function checkSnapshot(content: CheckpointContent, where: string): Snapshot {
+  const { config } = configFromFile(content.config, where);
   const layout = parameterLayout(config);
   for (const spec of layout.specs) {
     const t = content.parameters.get(spec.name);
@@ -119,16 +114,8 @@ export async function restore(content: CheckpointContent, where: string, options
   if (!Number.isSafeInteger(generator) || (generator as number) < 0 || (generator as number) > 0xffffffff) {
     throw new FormatError(`${where}: the generator state must be an integer in [0, 2³²), got ${describe(generator)}`);
   }
-  const net = await create({ ...configOptions, ...options });
-  try {
-    net.loadStateDict(Object.fromEntries(content.parameters));
-    net.loadOptimizerState(optimizer);
-    net.generatorState = generator as number;
-    return net;
-  } catch (error) {
-    net.dispose();
-    throw error;
-  }
+  const parameters = new Map<string, Tensor>(layout.specs.map((spec) => [spec.name, content.parameters.get(spec.name)!]));
+  return { config, parameters, optimizer, generator: generator as number };
 }
 
 function optimizerSnapshot(o: NonNullable<CheckpointContent['optimizer']>, count: number, where: string): OptimizerSnapshot {

@@ -6,13 +6,25 @@
  * its own with a VersionError, and checks a configuration with the same rules as `RNN.create`.
  */
 import { FormatError, OptionError, VersionError } from '../errors.js';
-import type { ModelConfig } from '../layout.js';
-import { type RNNOptions, modelConfig } from '../options.js';
+import { DEFAULT_NAMES, type RNNOptions, modelConfig } from '../options.js';
+import type { ModelConfig } from '../types.js';
 import { describe, quote } from './describe.js';
 import { type JsonValue, parseJson } from './json.js';
 
-/** The version of the formats written here; raised when an older reader would misread a newer file. */
-export const FORMAT_VERSION = 1;
+/**
+ * The version of the formats read here; raised when an older reader would misread a newer file. Version 2 added
+ * the parts (embedding, a head on the final states, tied weights, module names): a model without them is
+ * written as version 1, which older readers still load.
+ */
+export const FORMAT_VERSION = 2;
+
+/** The oldest version that can describe this model. */
+export function formatVersion(config: ModelConfig): number {
+  const { embedding, headOn, tieWeights, names } = config;
+  const plain = !embedding && headOn === 'steps' && !tieWeights
+    && (Object.keys(DEFAULT_NAMES) as (keyof typeof DEFAULT_NAMES)[]).every((k) => names[k] === DEFAULT_NAMES[k]);
+  return plain ? 1 : 2;
+}
 
 /** `__metadata__` keys in the safetensors files this library writes. */
 export const METADATA = {
@@ -27,10 +39,21 @@ export const METADATA = {
 /** A model's configuration as files hold it: the `RNN.create` options that rebuild it, backend excepted. */
 export type ConfigJSON = Omit<RNNOptions, 'backend' | 'wasm'>;
 
+/** The options that rebuild the model; the parts' options only where they differ from the defaults. */
 export function configToJSON(config: ModelConfig): ConfigJSON {
-  const { nonlinearity, ...gated } = config;
-  // RNN.create refuses a nonlinearity for gated cells, whose gate functions are fixed.
-  return config.cell === 'rnn' ? { ...gated, nonlinearity } : gated;
+  const { nonlinearity, embedding, headOn, tieWeights, names, ...rest } = config;
+  const changedNames = Object.fromEntries(Object.entries(names).filter(([k, v]) => DEFAULT_NAMES[k as keyof typeof names] !== v));
+  return {
+    ...rest,
+    // RNN.create refuses a nonlinearity for gated cells, whose gate functions are fixed.
+    ...(config.cell === 'rnn' && { nonlinearity }),
+    ...(embedding && {
+      embedding: { numEmbeddings: embedding.numEmbeddings, embeddingDim: embedding.embeddingDim, ...(embedding.paddingIdx !== null && { paddingIdx: embedding.paddingIdx }) },
+    }),
+    ...(headOn !== 'steps' && { headOn }),
+    ...(tieWeights && { tieWeights }),
+    ...(Object.keys(changedNames).length && { names: changedNames }),
+  };
 }
 
 /** A configuration read from a file, checked as `RNN.create` checks options; its mistakes are the file's. */

@@ -1,16 +1,21 @@
 /**
- * What the names and shapes of a PyTorch state dict say about the model that wrote it.
+ * What the names and shapes of a PyTorch state dict say about the model that wrote it, under whatever module
+ * names its author chose.
  *
- * `weight_hh_l0` is `[G·H, H]`: H is the hidden size and G the gate blocks, which name the cell (1 RNN, 3 GRU,
- * 4 LSTM, from the cell table). `weight_ih_l0` gives the input size; the layer indices the number of layers;
- * a `_reverse` twin a second direction; `bias_*` the biases; a `weight` + `bias` pair outside the recurrent
- * module the head. The guess is then checked whole: the layout such a model has must match the file's
- * tensors name for name and shape for shape, so a missing layer, a wrong shape or an extra tensor fails with
- * the name of the tensor at fault rather than as a confusing error later.
+ * The core is where `weight_hh_l0` is: `[G·H, H]` gives the hidden size and the gate blocks, which name the cell
+ * (1 RNN, 3 GRU, 4 LSTM, from the cell table); `weight_ih_l0` the input size; the layer indices the number of
+ * layers; a `_reverse` twin a second direction; `bias_*` the biases. The embedding is the 2-D `weight` without a
+ * bias beside it whose width is the core's input size; the head the Linear (`weight` and `bias`) whose input
+ * width is D·H, or, tied to the embedding, a lone `bias` of the embedding's row count (safetensors' `save_model`
+ * writes a shared weight once). Two candidates for a part are a typed error listing them, never a guess; the
+ * module names resolve it. The guess is then checked whole against the layout such a model has, tensor for
+ * tensor, so a missing layer, a wrong shape or an extra tensor fails with the name at fault.
  */
-import { CELLS, type CellKind } from '../cells.js';
+import { CELLS } from '../cells.js';
 import { StateDictError } from '../errors.js';
-import { type ModelConfig, parameterLayout } from '../layout.js';
+import { DEFAULT_NAMES } from '../options.js';
+import { parameterLayout } from '../parts/index.js';
+import type { CellKind, ModelConfig, PartNames } from '../types.js';
 import { list, quote, shapeText } from './describe.js';
 
 export interface TensorShape {
@@ -19,48 +24,37 @@ export interface TensorShape {
 }
 
 /** The part of a model's configuration that its tensors determine. */
-export interface Architecture {
-  cell: CellKind;
-  inputSize: number;
-  hiddenSize: number;
-  numLayers: number;
-  bidirectional: boolean;
-  bias: boolean;
-  outputSize: number;
-}
-
-export interface NamePrefixes {
-  /** The recurrent module's prefix, e.g. 'rnn.', 'lstm.', 'encoder.gru.' or '' (default: detected). */
-  prefix?: string;
-  /** The linear head's prefix, e.g. 'head.' or 'fc.' (default: detected). */
-  headPrefix?: string;
-}
-
-export interface Inference {
-  architecture: Architecture;
-  /** For each of the model's parameter names (`rnn.weight_ih_l0`, …, `head.bias`), the file's name for it. */
-  fileNames: Map<string, string>;
-}
+export type Architecture = Pick<ModelConfig, 'cell' | 'inputSize' | 'hiddenSize' | 'numLayers' | 'bidirectional' | 'bias'
+  | 'outputSize' | 'tieWeights' | 'names'> & { embedding: { numEmbeddings: number; embeddingDim: number } | null };
 
 const RECURRENT = /^(?:weight_ih|weight_hh|bias_ih|bias_hh)_l(0|[1-9][0-9]*)(?:_reverse)?$/;
 const FIRST_HIDDEN = 'weight_hh_l0';
 
-export function inferArchitecture(tensors: readonly TensorShape[], names: NamePrefixes = {}): Inference {
+/** `module.` for a module name, '' for none: what goes before a parameter's own name. */
+const dotted = (name: string) => (name ? `${name}.` : '');
+
+/**
+ * The architecture, and for each of the model's parameters the file's tensor holding it (the names are the
+ * file's own, so the map is the identity but for a tied weight stored under the head's name).
+ */
+export function inferArchitecture(tensors: readonly TensorShape[], names: Partial<PartNames> = {},
+  tieWeights?: boolean): { architecture: Architecture; fileNames: Map<string, string> } {
   const byName = new Map(tensors.map((t) => [t.name, t]));
-  const prefix = names.prefix ?? recurrentPrefix(tensors);
+  const core = names.core ?? corePrefix(tensors);
+  const prefix = dotted(core);
   const hidden = byName.get(prefix + FIRST_HIDDEN);
   if (!hidden) {
     throw new StateDictError(`no recurrent weights: there is no tensor ${quote(prefix + FIRST_HIDDEN)} `
       + `(the file has ${list(tensors.map((t) => t.name))})`);
   }
   const [rows, hiddenSize] = matrix(hidden);
-  const cell = (Object.keys(CELLS) as CellKind[]).find((kind) => CELLS[kind].gates * hiddenSize === rows);
+  const kinds = Object.keys(CELLS) as CellKind[];
+  const cell = kinds.find((kind) => CELLS[kind].gates * hiddenSize === rows);
   if (!cell) {
     throw new StateDictError(`${quote(hidden.name)} has shape ${shapeText(hidden.shape)}: ${rows} rows are `
       + `${rows / hiddenSize} gate blocks of hidden size ${hiddenSize}, and no cell has that many `
-      + `(${(Object.keys(CELLS) as CellKind[]).map((k) => `${k} ${CELLS[k].gates}`).join(', ')})`);
+      + `(${kinds.map((k) => `${k} ${CELLS[k].gates}`).join(', ')})`);
   }
-
   const layers = new Set<number>();
   const others: TensorShape[] = [];
   for (const t of tensors) {
@@ -78,79 +72,128 @@ export function inferArchitecture(tensors: readonly TensorShape[], names: NamePr
   }
   const input = byName.get(`${prefix}weight_ih_l0`);
   if (!input) throw new StateDictError(`missing ${quote(`${prefix}weight_ih_l0`)}, the first layer's input weights`);
-  const head = findHead(others, byName, names.headPrefix);
+  const inputSize = matrix(input)[1];
+  const bidirectional = byName.has(`${prefix}${FIRST_HIDDEN}_reverse`);
+  const width = (bidirectional ? 2 : 1) * hiddenSize;
+
+  const embedding = findEmbedding(others, byName, inputSize, names.embedding);
+  const head = findHead(others, byName, width, embedding, names.head, tieWeights);
   const architecture: Architecture = {
-    cell,
-    inputSize: matrix(input)[1],
-    hiddenSize,
-    numLayers,
-    bidirectional: byName.has(`${prefix}${FIRST_HIDDEN}_reverse`),
+    cell, inputSize, hiddenSize, numLayers, bidirectional,
     bias: byName.has(`${prefix}bias_ih_l0`) || byName.has(`${prefix}bias_hh_l0`),
-    outputSize: head ? matrix(head.weight)[0] : 0,
+    embedding: embedding && { numEmbeddings: embedding.tensor.shape[0], embeddingDim: inputSize },
+    outputSize: head ? byName.get(`${dotted(head.name)}bias`)!.shape[0] : 0,
+    tieWeights: head?.tied ?? false,
+    names: { embedding: embedding?.name ?? DEFAULT_NAMES.embedding, core, head: head?.name ?? DEFAULT_NAMES.head },
   };
-  const unexpected = others.filter((t) => t !== head?.weight && t !== head?.bias);
+  const used = new Set([embedding?.tensor.name, ...(head ? [`${dotted(head.name)}weight`, `${dotted(head.name)}bias`] : [])]);
+  const unexpected = others.filter((t) => !used.has(t.name));
   if (unexpected.length) {
     const projection = unexpected.some((t) => /weight_hr_l\d/.test(t.name)) ? '; LSTM projections (proj_size) are not supported' : '';
     throw new StateDictError(`unexpected ${unexpected.length === 1 ? 'tensor' : 'tensors'} `
-      + `${list(unexpected.map((t) => t.name))}: neither recurrent weights under ${quote(prefix)} nor a linear head`
-      + `${projection}`);
+      + `${list(unexpected.map((t) => t.name))}: neither recurrent weights under ${quote(prefix)}, an embedding nor a `
+      + `linear head${projection}`);
   }
-  return { architecture, fileNames: matchLayout(architecture, byName, prefix, head?.prefix ?? '') };
+  return { architecture, fileNames: matchLayout(architecture, byName) };
 }
 
-/** The prefix under which `weight_hh_l0` appears, when exactly one does. */
-function recurrentPrefix(tensors: readonly TensorShape[]): string {
-  const prefixes = tensors.filter((t) => t.name.endsWith(FIRST_HIDDEN)).map((t) => t.name.slice(0, -FIRST_HIDDEN.length));
-  if (prefixes.length === 0) {
-    throw new StateDictError(`no recurrent weights: no tensor is named '<prefix>${FIRST_HIDDEN}' `
+/** The module under which `weight_hh_l0` appears, when exactly one does. */
+function corePrefix(tensors: readonly TensorShape[]): string {
+  const found = tensors.filter((t) => t.name === FIRST_HIDDEN || t.name.endsWith(`.${FIRST_HIDDEN}`))
+    .map((t) => t.name.slice(0, -FIRST_HIDDEN.length).replace(/\.$/, ''));
+  if (found.length === 0) {
+    throw new StateDictError(`no recurrent weights: no tensor is named '<module>.${FIRST_HIDDEN}' `
       + `(the file has ${list(tensors.map((t) => t.name))})`);
   }
-  if (prefixes.length > 1) {
-    throw new StateDictError(`ambiguous: recurrent weights under ${list(prefixes)}; pass the prefix option `
-      + 'to choose one');
+  if (found.length > 1) {
+    throw new StateDictError(`ambiguous: recurrent weights under ${list(found)}; name the core with `
+      + `{ names: { core: ${quote(found[0])} } } to choose one`);
   }
-  return prefixes[0];
+  return found[0];
 }
 
-interface Head {
-  prefix: string;
-  weight: TensorShape;
-  bias: TensorShape;
+/** The module of a `<module>.weight` tensor (or '' for a bare `weight`), or null for any other name. */
+function moduleOf(name: string, leaf: string): string | null {
+  if (name === leaf) return '';
+  return name.endsWith(`.${leaf}`) ? name.slice(0, -leaf.length - 1) : null;
 }
 
-/** The head: `<headPrefix>weight` and `<headPrefix>bias`, given or found as the one such pair among the rest. */
-function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, TensorShape>, headPrefix?: string): Head | null {
-  if (headPrefix !== undefined) {
-    const weight = byName.get(`${headPrefix}weight`);
-    const bias = byName.get(`${headPrefix}bias`);
-    if (!weight || !bias) {
-      throw new StateDictError(`the head needs ${quote(`${headPrefix}weight`)} and ${quote(`${headPrefix}bias`)} `
-        + `(this library's head always has a bias); the file has ${weight ? 'no bias' : bias ? 'no weight' : 'neither'}`);
+/** The embedding: given by name, or the one bias-less 2-D `weight` as wide as the core's input. */
+function findEmbedding(others: readonly TensorShape[], byName: ReadonlyMap<string, TensorShape>, inputSize: number,
+  given?: string): { name: string; tensor: TensorShape } | null {
+  if (given !== undefined) {
+    const tensor = byName.get(`${dotted(given)}weight`);
+    if (!tensor) throw new StateDictError(`names.embedding is ${quote(given)}, but the file has no ${quote(`${dotted(given)}weight`)}`);
+    if (matrix(tensor)[1] !== inputSize) {
+      throw new StateDictError(`${quote(tensor.name)} has shape ${shapeText(tensor.shape)}: an embedding in front of a core `
+        + `of input size ${inputSize} is [numEmbeddings, ${inputSize}]`);
     }
-    return { prefix: headPrefix, weight, bias };
+    return { name: given, tensor };
   }
-  const names = new Set(others.map((t) => t.name));
-  const pairs = others.filter((t) => t.name.endsWith('weight') && names.has(`${t.name.slice(0, -6)}bias`));
-  if (pairs.length > 1) {
-    throw new StateDictError(`ambiguous head: ${list(pairs.map((t) => t.name))} could each be the linear head; pass the `
-      + 'headPrefix option to choose one');
+  const candidates = others.filter((t) => {
+    const module = moduleOf(t.name, 'weight');
+    return module !== null && t.shape.length === 2 && t.shape[0] > 0 && t.shape[1] === inputSize
+      && !byName.has(`${dotted(module)}bias`);
+  });
+  if (candidates.length > 1) {
+    throw new StateDictError(`ambiguous embedding: ${list(candidates.map((t) => t.name))} could each be it; name it with `
+      + `{ names: { embedding: … } }`);
   }
-  if (pairs.length === 0) return null;
-  const prefix = pairs[0].name.slice(0, -6);
-  return { prefix, weight: pairs[0], bias: byName.get(`${prefix}bias`)! };
+  return candidates.length ? { name: moduleOf(candidates[0].name, 'weight')!, tensor: candidates[0] } : null;
+}
+
+/**
+ * The head: given by name, or the one Linear (`weight` [O, D·H] and `bias` [O]) among the rest, or, with an
+ * embedding as wide as D·H, a lone `bias` of the embedding's row count: a head tied to it.
+ */
+function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, TensorShape>, width: number,
+  embedding: { name: string; tensor: TensorShape } | null, given?: string,
+  tieWeights?: boolean): { name: string; tied: boolean } | null {
+  const canTie = embedding !== null && embedding.tensor.shape[1] === width;
+  const isHead = (module: string) => {
+    const bias = byName.get(`${dotted(module)}bias`);
+    const weight = byName.get(`${dotted(module)}weight`);
+    if (!bias || bias.shape.length !== 1 || module === embedding?.name) return null;
+    if (weight) {
+      const ok = weight.shape.length === 2 && weight.shape[0] === bias.shape[0] && weight.shape[1] === width;
+      return ok ? { name: module, tied: tieWeights === true } : null;
+    }
+    return canTie && bias.shape[0] === embedding!.tensor.shape[0] ? { name: module, tied: true } : null;
+  };
+  if (given !== undefined) {
+    const found = isHead(given);
+    if (!found) {
+      throw new StateDictError(`names.head is ${quote(given)}, but the file has no Linear head there: it needs `
+        + `${quote(`${dotted(given)}weight`)} [O, ${width}] and ${quote(`${dotted(given)}bias`)} [O] (this library's head always `
+        + 'has a bias), or the bias alone for a head tied to the embedding');
+    }
+    return found;
+  }
+  const modules = new Set(others.map((t) => moduleOf(t.name, 'bias')).filter((m): m is string => m !== null));
+  const heads = [...modules].map(isHead).filter((h) => h !== null);
+  if (heads.length > 1) {
+    throw new StateDictError(`ambiguous head: ${list(heads.map((h) => h.name))} could each be the linear head; name it `
+      + 'with { names: { head: … } }');
+  }
+  return heads[0] ?? null;
 }
 
 /** Checks every tensor such a model has against the file, and maps the model's names to the file's. */
-function matchLayout(a: Architecture, byName: ReadonlyMap<string, TensorShape>, prefix: string,
-  headPrefix: string): Map<string, string> {
+function matchLayout(a: Architecture, byName: ReadonlyMap<string, TensorShape>): Map<string, string> {
   // Only the sizes shape the layout; the rest of the configuration is filled in with anything valid.
-  const config: ModelConfig = { ...a, nonlinearity: 'tanh', batchFirst: false, dropout: 0, seed: 0 };
+  const config: ModelConfig = {
+    ...a, nonlinearity: 'tanh', batchFirst: false, dropout: 0, seed: 0, headOn: 'steps',
+    embedding: a.embedding && { ...a.embedding, paddingIdx: null },
+  };
   const description = `${a.numLayers}-layer${a.bidirectional ? ' bidirectional' : ''} ${a.cell} with input size `
     + `${a.inputSize} and hidden size ${a.hiddenSize}${a.bias ? '' : ' without biases'}`;
+  const layout = parameterLayout(config);
   const fileNames = new Map<string, string>();
   const missing: string[] = [];
-  for (const spec of parameterLayout(config).specs) {
-    const fileName = spec.name.startsWith('rnn.') ? prefix + spec.name.slice(4) : headPrefix + spec.name.slice(5);
+  for (const spec of layout.specs) {
+    // A tied weight may be stored under either of its names.
+    const alias = [...layout.aliases].find(([, of]) => of === spec.name)?.[0];
+    const fileName = byName.has(spec.name) || alias === undefined || !byName.has(alias) ? spec.name : alias;
     const t = byName.get(fileName);
     if (!t) {
       missing.push(fileName);
@@ -163,6 +206,7 @@ function matchLayout(a: Architecture, byName: ReadonlyMap<string, TensorShape>, 
     fileNames.set(spec.name, fileName);
   }
   if (missing.length) throw new StateDictError(`missing ${list(missing)} for a ${description}`);
+  const prefix = dotted(a.names.core);
   const expected = new Set(fileNames.values());
   const extra = [...byName.keys()].filter((name) => name.startsWith(prefix) && RECURRENT.test(name.slice(prefix.length))
     && !expected.has(name));

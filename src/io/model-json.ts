@@ -8,11 +8,10 @@
  * exact to the bit.
  */
 import { FormatError, NonFiniteError } from '../errors.js';
-import type { RNN } from '../model.js';
-import type { OptimizerOptions } from '../optimizers.js';
-import { type CheckpointContent, type CreateModel, type FileTensor, type LoadOptions, checkFields, restore } from './checkpoint.js';
+import type { OptimizerOptions, Snapshot } from '../types.js';
+import { type CheckpointContent, type FileTensor, checkFields, checkSnapshot } from './checkpoint.js';
 import { describe, quote, shapeText } from './describe.js';
-import { type ConfigJSON, FORMAT_VERSION, checkVersion, configToJSON } from './format.js';
+import { type ConfigJSON, checkVersion, configToJSON, formatVersion } from './format.js';
 import { parseJson } from './json.js';
 
 export interface TensorJSON {
@@ -40,25 +39,25 @@ export interface ModelJSON {
 /** Bounds for JSON text: a checkpoint nests five levels and holds about three containers per tensor. */
 const LIMITS = { maxDepth: 16, maxContainers: 100_000 };
 
-export function modelToJSON(net: RNN): ModelJSON {
+export function snapshotToJSON(snapshot: Snapshot): ModelJSON {
   const parameters: Record<string, TensorJSON> = {};
-  for (const [name, t] of Object.entries(net.stateDict())) parameters[name] = tensorToJSON(t.shape, t.data);
-  const optimizer = net.optimizerState();
+  for (const [name, t] of snapshot.parameters) parameters[name] = tensorToJSON(t.shape, t.data);
+  const { optimizer } = snapshot;
   return {
     format: 'rnn-wasm',
-    version: FORMAT_VERSION,
-    config: configToJSON(net.config),
+    version: formatVersion(snapshot.config),
+    config: configToJSON(snapshot.config),
     parameters,
     optimizer: optimizer && {
       config: optimizer.config,
       step: optimizer.step,
       state: optimizer.tensors.map((data) => tensorToJSON([data.length], data)),
     },
-    generator: net.generatorState,
+    generator: snapshot.generator,
   };
 }
 
-export async function modelFromJSON(json: string | ModelJSON, options: LoadOptions, create: CreateModel): Promise<RNN> {
+export function snapshotFromJSON(json: string | ModelJSON): Snapshot {
   const where = 'RNN.fromJSON';
   const value: unknown = typeof json === 'string' ? parseJson(json, where, LIMITS) : json;
   if (!isRecord(value)) throw new FormatError(`${where}: expected a model's JSON object or its text, got ${describe(value)}`);
@@ -84,7 +83,7 @@ export async function modelFromJSON(json: string | ModelJSON, options: LoadOptio
     const tensors = optimizer.state.map((t, i) => tensorFromJSON(t, `${where}: optimizer.state[${i}]`));
     content.optimizer = { config: optimizer.config, step: optimizer.step, tensors };
   }
-  return restore(content, where, options, create);
+  return checkSnapshot(content, where);
 }
 
 function tensorToJSON(shape: readonly number[], values: Float32Array): TensorJSON {

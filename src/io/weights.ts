@@ -1,74 +1,118 @@
 /**
- * Weights to and from PyTorch as safetensors: the `state_dict` layout (names, shapes, row-major float32),
- * which `safetensors.torch.load_file` and `model.load_state_dict` read as they are, and which a model's
- * `save_file(model.state_dict(), path)` gives.
+ * Weights to and from PyTorch as safetensors: the `state_dict` layout (names, shapes, row-major float32) under
+ * the model's module names, which `safetensors.torch.load_file` and `model.load_state_dict` read as they are. A
+ * tied weight is written once, under the embedding's name, as `safetensors.torch.save_model` does.
  *
- * Importing infers the architecture from the tensors (infer.ts). What tensors cannot tell (nonlinearity,
- * batchFirst, dropout, seed) comes from the options, else from the configuration in the metadata when this
- * library wrote the file, else the defaults. A file whose metadata contradicts its tensors is refused.
+ * Reading infers the parts from the tensors (infer.ts). What tensors cannot tell (nonlinearity, headOn,
+ * batchFirst, paddingIdx, dropout, seed) comes from the options, else from the configuration in the metadata
+ * when this library wrote the file, else the defaults. A file whose metadata contradicts its tensors is refused.
  */
-import { FormatError, NonFiniteError, OptionError } from '../errors.js';
-import type { ModelConfig } from '../layout.js';
-import type { RNN } from '../model.js';
-import { type RNNOptions, checkKeys } from '../options.js';
-import { firstNonFinite, type Tensor } from '../tensor.js';
-import type { CreateModel } from './checkpoint.js';
+import { FormatError, NonFiniteError, OptionError, StateDictError } from '../errors.js';
+import { type RNNOptions, checkKeys, modelConfig } from '../options.js';
+import { parameterLayout } from '../parts/index.js';
+import { firstNonFinite } from '../tensor.js';
+import type { ModelConfig, PartNames, Snapshot, Tensor } from '../types.js';
+import type { LoadOptions } from './checkpoint.js';
 import { describe, quote } from './describe.js';
-import { FORMAT_VERSION, METADATA, type ConfigJSON, configFromFile, configToJSON, metadataJson, metadataVersion } from './format.js';
-import { type Architecture, type NamePrefixes, inferArchitecture } from './infer.js';
+import { type ConfigJSON, METADATA, configFromFile, configToJSON, formatVersion, metadataJson, metadataVersion } from './format.js';
+import { type Architecture, inferArchitecture } from './infer.js';
 import { parseSafetensors, readFloat32, writeSafetensors } from './safetensors.js';
 
-/** What the tensors leave open, the names to look under, and where the model runs. */
-export interface SafetensorsOptions extends NamePrefixes,
-  Pick<RNNOptions, 'nonlinearity' | 'batchFirst' | 'dropout' | 'seed' | 'backend' | 'wasm'> {}
+/** What the tensors leave open, the module names to look under, and where the model runs. */
+export interface SafetensorsOptions extends Pick<RNNOptions, 'nonlinearity' | 'headOn' | 'batchFirst' | 'dropout' | 'seed'
+  | 'tieWeights' | 'backend' | 'wasm'> {
+  /** The parts' module names in the file (`{ embedding: 'encoder', core: 'rnn', head: 'decoder' }`); default: found. */
+  names?: Partial<PartNames> | undefined;
+  /** The embedding's padding_idx, which its weights cannot show. */
+  paddingIdx?: number | null | undefined;
+  /** The core's module name with a trailing dot (`'rnn.'`), as `names.core` ('rnn'); kept from version 1. */
+  prefix?: string | undefined;
+  /** The head's module name with a trailing dot (`'head.'`), as `names.head`; kept from version 1. */
+  headPrefix?: string | undefined;
+}
 
-const OPTION_KEYS = ['prefix', 'headPrefix', 'nonlinearity', 'batchFirst', 'dropout', 'seed', 'backend', 'wasm'] as const;
+const OPTION_KEYS = ['names', 'prefix', 'headPrefix', 'nonlinearity', 'headOn', 'batchFirst', 'paddingIdx', 'dropout', 'seed',
+  'tieWeights', 'backend', 'wasm'] as const;
 
 /** Options that tensors do not determine, taken from the options first and the file's metadata second. */
-const OPEN_KEYS = ['nonlinearity', 'batchFirst', 'dropout', 'seed'] as const;
+const OPEN_KEYS = ['nonlinearity', 'headOn', 'batchFirst', 'dropout', 'seed'] as const;
 
-export function exportSafetensors(net: RNN): Uint8Array {
-  const tensors = Object.entries(net.stateDict()).map(([name, t]) => ({ name, ...t }));
+export function encodeWeights(snapshot: Snapshot): Uint8Array {
+  const tensors = [...snapshot.parameters].map(([name, t]) => ({ name, ...t }));
   return writeSafetensors(tensors, new Map([
     ['format', 'pt'],
-    [METADATA.version, String(FORMAT_VERSION)],
-    [METADATA.config, JSON.stringify(configToJSON(net.config))],
+    [METADATA.version, String(formatVersion(snapshot.config))],
+    [METADATA.config, JSON.stringify(configToJSON(snapshot.config))],
   ]));
 }
 
-export async function importSafetensors(bytes: Uint8Array, options: SafetensorsOptions, create: CreateModel): Promise<RNN> {
+/** A snapshot (no optimizer, the seed's generator) from a safetensors file of weights, and where the model should run. */
+export function decodeWeights(bytes: Uint8Array, options: SafetensorsOptions): { snapshot: Snapshot; load: LoadOptions } {
   const where = 'RNN.fromSafetensors';
   checkKeys(options, OPTION_KEYS, where);
-  for (const key of ['prefix', 'headPrefix'] as const) {
-    if (options[key] !== undefined && typeof options[key] !== 'string') {
-      throw new OptionError(`${where}: ${key} must be a string, got ${describe(options[key])}`);
-    }
-  }
+  const names = moduleNames(options, where);
   const file = parseSafetensors(bytes);
   if (file.metadata.has(METADATA.training)) {
     throw new FormatError(`${where}: this is an rnn-wasm checkpoint (weights and training state); load it with RNN.load`);
   }
   const stored = storedConfig(file.metadata, where);
-  const { architecture, fileNames } = inferArchitecture(file.tensors, options);
+  const { architecture, fileNames } = inferArchitecture(file.tensors, { ...stored?.config.names, ...names },
+    options.tieWeights ?? stored?.config.tieWeights);
   if (stored) checkAgainstTensors(stored.config, architecture, where);
 
   const entries = new Map(file.tensors.map((t) => [t.name, t]));
-  const dict: Record<string, Tensor> = {};
-  for (const [name, fileName] of fileNames) {
-    const entry = entries.get(fileName)!;
+  const values = new Map<string, Tensor>();
+  for (const [fileName, entry] of entries) {
     const data = readFloat32(file, entry);
     const bad = firstNonFinite(data);
     if (bad >= 0) throw new NonFiniteError(`${where}: tensor ${quote(fileName)} element ${bad} is ${data[bad]}`);
-    dict[name] = { data, shape: entry.shape };
+    values.set(fileName, { data, shape: entry.shape });
   }
   const open = Object.fromEntries(OPEN_KEYS.map((key) => [key, options[key] ?? stored?.options[key]]));
-  const net = await create({ ...architecture, ...open, backend: options.backend, wasm: options.wasm });
-  try {
-    net.loadStateDict(dict);
-    return net;
-  } catch (error) {
-    net.dispose();
-    throw error;
+  const paddingIdx = options.paddingIdx !== undefined ? options.paddingIdx : stored?.config.embedding?.paddingIdx;
+  const { embedding, ...sizes } = architecture;
+  const { config } = modelConfig({
+    ...sizes,
+    ...(embedding && { embedding: { ...embedding, paddingIdx }, inputSize: undefined }),
+    ...open,
+  });
+  const layout = parameterLayout(config);
+  const parameters = new Map(layout.specs.map((spec) => [spec.name, values.get(fileNames.get(spec.name)!)!]));
+  checkTiedCopies(layout.aliases, values, where);
+  return {
+    snapshot: { config, parameters, optimizer: null, generator: config.seed >>> 0 },
+    load: { backend: options.backend, wasm: options.wasm },
+  };
+}
+
+/** `names`, or the version-1 `prefix` / `headPrefix` options, as module names. */
+function moduleNames(options: SafetensorsOptions, where: string): Partial<PartNames> {
+  const names: { -readonly [K in keyof PartNames]?: string } = {};
+  if (options.names !== undefined) {
+    checkKeys(options.names, ['embedding', 'core', 'head'], `${where}: names`);
+    Object.assign(names, options.names);
+  }
+  for (const [key, part] of [['prefix', 'core'], ['headPrefix', 'head']] as const) {
+    const value: unknown = options[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw new OptionError(`${where}: ${key} must be a string, got ${describe(value)}`);
+    names[part] = value.replace(/\.$/, '');
+  }
+  for (const [part, value] of Object.entries(names)) {
+    if (typeof value !== 'string') throw new OptionError(`${where}: names.${part} must be a string, got ${describe(value)}`);
+  }
+  return names;
+}
+
+/** A tied weight stored under both of its names must hold the same values twice. */
+function checkTiedCopies(aliases: ReadonlyMap<string, string>, values: ReadonlyMap<string, Tensor>, where: string): void {
+  for (const [name, of] of aliases) {
+    const a = values.get(name);
+    const b = values.get(of);
+    if (a && b && !a.data.every((v, i) => Object.is(v, b.data[i]))) {
+      throw new StateDictError(`${where}: ${quote(name)} and ${quote(of)} are one tied weight, but the file holds `
+        + 'different values under them');
+    }
   }
 }
 
@@ -80,10 +124,14 @@ function storedConfig(metadata: ReadonlyMap<string, string>, where: string): { o
 }
 
 function checkAgainstTensors(stored: ModelConfig, architecture: Architecture, where: string): void {
-  for (const key of Object.keys(architecture) as (keyof Architecture)[]) {
+  for (const key of ['cell', 'inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'bias', 'outputSize', 'tieWeights'] as const) {
     if (stored[key] !== architecture[key]) {
       throw new FormatError(`${where}: the metadata's configuration says ${key} ${String(stored[key])}, but the `
         + `tensors say ${String(architecture[key])}`);
     }
+  }
+  if ((stored.embedding === null) !== (architecture.embedding === null)
+    || (stored.embedding && stored.embedding.numEmbeddings !== architecture.embedding!.numEmbeddings)) {
+    throw new FormatError(`${where}: the metadata's configuration and the tensors disagree about the embedding`);
   }
 }

@@ -71,6 +71,19 @@ export interface Kernels {
   /** Floats that `pack_weights` writes for a [R, K] weight. */
   packed_size(R: number, K: number): number;
 
+  /**
+   * The embedding's lookup, a gather: out: [N, E] (written), out[n] = weight[ids[n]] for weight: [V, E] and
+   * ids: [N] int32, each in [0, V) (the caller checks; the kernel indexes with them as they are).
+   */
+  embedding_forward(out: number, weight: number, ids: number, N: number, E: number): void;
+
+  /**
+   * The lookup's gradient, a scatter-add: dweight[ids[n]] += dout[n] for dweight: [V, E], dout: [N, E], in the
+   * order of n (an id that occurs k times collects k rows), skipping every n whose id is `padding_idx` (as in
+   * PyTorch, the padding row gets no gradient); padding_idx -1 skips none.
+   */
+  embedding_backward(dweight: number, dout: number, ids: number, N: number, E: number, padding_idx: number): void;
+
   /** y: [N, O] (written) = x: [N, I] · w: [O, I]ᵀ + b: [O] (the head always has a bias). */
   linear_forward(y: number, x: number, w: number, b: number, N: number, I: number, O: number): void;
 

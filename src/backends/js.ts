@@ -315,6 +315,22 @@ function jsKernels(heap: JsHeap): Kernels {
 
     packed_size: (R, K) => R * K,
 
+    embedding_forward(out, weight, ids, N, E) {
+      for (let n = 0; n < N; n++) {
+        const row = at(weight) + heap.i32[at(ids) + n] * E;
+        heap.f32.copyWithin(at(out) + n * E, row, row + E);
+      }
+    },
+
+    embedding_backward(dweight, dout, ids, N, E, padding_idx) {
+      const m = heap.f32;
+      for (let n = 0; n < N; n++) {
+        const id = heap.i32[at(ids) + n];
+        if (id === padding_idx) continue; // PyTorch: the padding row gets no gradient
+        for (let j = 0; j < E; j++) m[at(dweight) + id * E + j] += m[at(dout) + n * E + j];
+      }
+    },
+
     linear_forward(y, x, w, b, N, I, O) {
       const m = heap.f32;
       for (let n = 0; n < N; n++) {

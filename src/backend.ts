@@ -125,27 +125,31 @@ export interface Kernels {
   /**
    * PyTorch's SGD over n elements: g += wd·p; with momentum, buf = g on the first step, then
    * buf = μ·buf + (1-dampening)·g; d = nesterov ? g + μ·buf : buf; p -= lr·d.
+   * Every update kernel ends in `commit` and returns a flag: 1 when any value it writes (with `commit` 1) or
+   * would write (with `commit` 0) to p or a state tensor is NaN or ±Infinity as a float32, else 0. With
+   * `commit` 0 it writes nothing at all, so a step that would overflow can be refused before it lands.
    */
   sgd_update(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number,
-    nesterov: number, weight_decay: number, first: number): void;
+    nesterov: number, weight_decay: number, first: number, commit: number): number;
 
   /**
    * PyTorch's Adam (AdamW when `decoupled`) over n elements at step ≥ 1: m = β1 m + (1-β1) g;
    * v = β2 v + (1-β2) g²; v̂ = amsgrad ? (vmax = max(vmax, v)) : v; p -= lr/(1-β1^step) · m / (√v̂ / √(1-β2^step) + eps).
    */
   adam_update(p: number, g: number, m: number, v: number, vmax: number, n: number, lr: number, beta1: number,
-    beta2: number, eps: number, weight_decay: number, decoupled: number, amsgrad: number, step: number): void;
+    beta2: number, eps: number, weight_decay: number, decoupled: number, amsgrad: number, step: number,
+    commit: number): number;
 
   /**
    * PyTorch's RMSprop: sq = α sq + (1-α) g²; avg = √(sq - ga²) + eps when centered (ga = α ga + (1-α) g),
    * else √sq + eps; with momentum buf = μ buf + g/avg, p -= lr·buf; else p -= lr·g/avg.
    */
   rmsprop_update(p: number, g: number, sq: number, ga: number, buf: number, n: number, lr: number, alpha: number,
-    eps: number, weight_decay: number, momentum: number, centered: number): void;
+    eps: number, weight_decay: number, momentum: number, centered: number, commit: number): number;
 
   /** PyTorch's Adagrad: sum += g²; p -= lr/(1 + (step-1)·lr_decay) · g / (√sum + eps). */
   adagrad_update(p: number, g: number, sum: number, n: number, lr: number, lr_decay: number, eps: number,
-    weight_decay: number, step: number): void;
+    weight_decay: number, step: number, commit: number): number;
 }
 
 /** A backend's memory and kernels, owned by one model. */

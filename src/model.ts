@@ -555,7 +555,7 @@ export class RNN {
       k.scale(this.gradBase, n, Math.min(1, clip.norm / (norm + 1e-6)));
     }
     state.step += 1;
-    applyUpdate(k, state.config, { p: this.paramBase, g: this.gradBase, state: this.stateTensors(state), n, step: state.step });
+    applyUpdate(k, state.config, { p: this.paramBase, g: this.gradBase, state: this.stateTensors(state), n, step: state.step }, 1);
     this.packedFresh = false;
     return { loss, gradNorm, ...this.finalState(ws, batch.lengths, 'hN', 'cN') };
   }

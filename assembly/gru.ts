@@ -2,7 +2,9 @@
 //   r = σ(x W_irᵀ + b_ir + h W_hrᵀ + b_hr),  z = σ(x W_izᵀ + b_iz + h W_hzᵀ + b_hz)
 //   n = tanh(x W_inᵀ + b_in + r⊙(h W_hnᵀ + b_hn)),  h' = (1 - z)⊙n + z⊙h
 // b_hn sits inside the product with r, so the hidden side's n rows are cached apart from the input side's.
-import { bias_rows, gemm_nn, gemm_packed } from './linalg';
+import { gemm_nn } from './gemm';
+import { gemm_packed } from './packed';
+import { bias_rows } from './vector';
 import { sigmoid, sigmoid4, tanh, tanh4 } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 

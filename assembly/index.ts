@@ -3,7 +3,9 @@ export { rnn_forward, rnn_backward } from './rnn';
 export { lstm_forward, lstm_backward } from './lstm';
 export { gru_forward, gru_backward } from './gru';
 export { linear_forward, linear_backward } from './linear';
-export { multiply, non_finite, pack_weights, packed_size } from './linalg';
+export { embedding_forward, embedding_backward } from './embedding';
+export { multiply, non_finite } from './vector';
+export { pack_weights, packed_size } from './packed';
 export { mse_loss, cross_entropy_loss } from './loss';
 export { sum_squares, scale, clamp, sgd_update, adam_update, rmsprop_update, adagrad_update } from './optim';
 

@@ -1,5 +1,6 @@
 // The output head y = x Wᵀ + b, applied to every row (every step of every sequence) at once.
-import { add_column_sums, bias_rows, gemm_nn, gemm_nt, gemm_tn } from './linalg';
+import { gemm_nn, gemm_nt, gemm_tn } from './gemm';
+import { add_column_sums, bias_rows } from './vector';
 
 export function linear_forward(
   y: usize, // [N, O]

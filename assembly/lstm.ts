@@ -2,7 +2,9 @@
 //   a = x W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh      (one fused product over all 4H gate rows)
 //   i, f, o = σ(a_i, a_f, a_o),  g = tanh(a_g),  c[t] = f⊙c[t-1] + i⊙g,  h[t] = o⊙tanh(c[t])
 // The cache keeps every step's activated gates and cell state; backward reads them instead of recomputing.
-import { bias_rows, gemm_nn, gemm_packed } from './linalg';
+import { gemm_nn } from './gemm';
+import { gemm_packed } from './packed';
+import { bias_rows } from './vector';
 import { sigmoid, sigmoid4, tanh, tanh4 } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 

@@ -1,7 +1,9 @@
 // The Elman RNN, one direction of one layer over a whole sequence:
 //   h[t] = f(x[t] W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh),  f = tanh or relu.
 // The output rows double as the activation cache: f' is recovered from h itself (1 - h² or h > 0).
-import { bias_rows, gemm_nn, gemm_packed } from './linalg';
+import { gemm_nn } from './gemm';
+import { gemm_packed } from './packed';
+import { bias_rows } from './vector';
 import { activate, activation_grad } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 

@@ -2,7 +2,8 @@
 // b runs len_b steps, the forward direction over t = 0 … len_b-1 and the reverse direction from its own last
 // step t = len_b-1 down to 0; positions t ≥ len_b are padding that no kernel reads or writes as a step.
 
-import { add_column_sums, gemm_nn, gemm_tn } from './linalg';
+import { gemm_nn, gemm_tn } from './gemm';
+import { add_column_sums } from './vector';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;

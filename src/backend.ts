@@ -71,6 +71,19 @@ export interface Kernels {
   /** Floats that `pack_weights` writes for a [R, K] weight. */
   packed_size(R: number, K: number): number;
 
+  /**
+   * The embedding's lookup, a gather: out: [N, E] (written), out[n] = weight[ids[n]] for weight: [V, E] and
+   * ids: [N] int32, each in [0, V) (the caller checks; the kernel indexes with them as they are).
+   */
+  embedding_forward(out: number, weight: number, ids: number, N: number, E: number): void;
+
+  /**
+   * The lookup's gradient, a scatter-add: dweight[ids[n]] += dout[n] for dweight: [V, E], dout: [N, E], in the
+   * order of n (an id that occurs k times collects k rows), skipping every n whose id is `padding_idx` (as in
+   * PyTorch, the padding row gets no gradient); padding_idx -1 skips none.
+   */
+  embedding_backward(dweight: number, dout: number, ids: number, N: number, E: number, padding_idx: number): void;
+
   /** y: [N, O] (written) = x: [N, I] · w: [O, I]ᵀ + b: [O] (the head always has a bias). */
   linear_forward(y: number, x: number, w: number, b: number, N: number, I: number, O: number): void;
 
@@ -118,27 +131,31 @@ export interface Kernels {
   /**
    * PyTorch's SGD over n elements: g += wd·p; with momentum, buf = g on the first step, then
    * buf = μ·buf + (1-dampening)·g; d = nesterov ? g + μ·buf : buf; p -= lr·d.
+   * Every update kernel ends in `commit` and returns a flag: 1 when any value it writes (with `commit` 1) or
+   * would write (with `commit` 0) to p or a state tensor is NaN or ±Infinity as a float32, else 0. With
+   * `commit` 0 it writes nothing at all, so a step that would overflow can be refused before it lands.
    */
   sgd_update(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number,
-    nesterov: number, weight_decay: number, first: number): void;
+    nesterov: number, weight_decay: number, first: number, commit: number): number;
 
   /**
    * PyTorch's Adam (AdamW when `decoupled`) over n elements at step ≥ 1: m = β1 m + (1-β1) g;
    * v = β2 v + (1-β2) g²; v̂ = amsgrad ? (vmax = max(vmax, v)) : v; p -= lr/(1-β1^step) · m / (√v̂ / √(1-β2^step) + eps).
    */
   adam_update(p: number, g: number, m: number, v: number, vmax: number, n: number, lr: number, beta1: number,
-    beta2: number, eps: number, weight_decay: number, decoupled: number, amsgrad: number, step: number): void;
+    beta2: number, eps: number, weight_decay: number, decoupled: number, amsgrad: number, step: number,
+    commit: number): number;
 
   /**
    * PyTorch's RMSprop: sq = α sq + (1-α) g²; avg = √(sq - ga²) + eps when centered (ga = α ga + (1-α) g),
    * else √sq + eps; with momentum buf = μ buf + g/avg, p -= lr·buf; else p -= lr·g/avg.
    */
   rmsprop_update(p: number, g: number, sq: number, ga: number, buf: number, n: number, lr: number, alpha: number,
-    eps: number, weight_decay: number, momentum: number, centered: number): void;
+    eps: number, weight_decay: number, momentum: number, centered: number, commit: number): number;
 
   /** PyTorch's Adagrad: sum += g²; p -= lr/(1 + (step-1)·lr_decay) · g / (√sum + eps). */
   adagrad_update(p: number, g: number, sum: number, n: number, lr: number, lr_decay: number, eps: number,
-    weight_decay: number, step: number): void;
+    weight_decay: number, step: number, commit: number): number;
 }
 
 /** A backend's memory and kernels, owned by one model. */

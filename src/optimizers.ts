@@ -30,7 +30,8 @@ interface OptimizerSpec<C extends OptimizerConfig> {
   stateTensors(c: C): number;
   /** The value every state tensor starts from. */
   initialState(c: C): number;
-  update(k: Kernels, c: C, a: UpdateCall): void;
+  /** Runs the update kernel with `commit` (0: a check that writes nothing); its flag: 1 when non-finite. */
+  update(k: Kernels, c: C, a: UpdateCall, commit: 0 | 1): number;
 }
 
 const SPECS: { [K in OptimizerKind]: OptimizerSpec<Extract<OptimizerConfig, { kind: K }>> } = {
@@ -51,21 +52,21 @@ const SPECS: { [K in OptimizerKind]: OptimizerSpec<Extract<OptimizerConfig, { ki
     },
     stateTensors: (c) => (c.momentum === 0 ? 0 : 1),
     initialState: () => 0,
-    update: (k, c, a) =>
+    update: (k, c, a, commit) =>
       k.sgd_update(a.p, a.g, a.state[0] ?? 0, a.n, c.lr, c.momentum, c.dampening, c.nesterov ? 1 : 0, c.weightDecay,
-        a.step === 1 ? 1 : 0),
+        a.step === 1 ? 1 : 0, commit),
   },
   adam: {
     parse: (o, lr) => ({ kind: 'adam', lr, ...adamFields(o, 0) }),
     stateTensors: (c) => (c.amsgrad ? 3 : 2),
     initialState: () => 0,
-    update: (k, c, a) => adamUpdate(k, c, a, 0),
+    update: (k, c, a, commit) => adamUpdate(k, c, a, 0, commit),
   },
   adamw: {
     parse: (o, lr) => ({ kind: 'adamw', lr, ...adamFields(o, 0.01) }),
     stateTensors: (c) => (c.amsgrad ? 3 : 2),
     initialState: () => 0,
-    update: (k, c, a) => adamUpdate(k, c, a, 1),
+    update: (k, c, a, commit) => adamUpdate(k, c, a, 1, commit),
   },
   rmsprop: {
     parse: (o, lr) => ({
@@ -80,9 +81,9 @@ const SPECS: { [K in OptimizerKind]: OptimizerSpec<Extract<OptimizerConfig, { ki
     // The running mean of g², then the running mean of g when centered, then the momentum buffer.
     stateTensors: (c) => 1 + (c.centered ? 1 : 0) + (c.momentum > 0 ? 1 : 0),
     initialState: () => 0,
-    update: (k, c, a) =>
+    update: (k, c, a, commit) =>
       k.rmsprop_update(a.p, a.g, a.state[0], c.centered ? a.state[1] : 0, c.momentum > 0 ? a.state.at(-1)! : 0, a.n,
-        c.lr, c.alpha, c.eps, c.weightDecay, c.momentum, c.centered ? 1 : 0),
+        c.lr, c.alpha, c.eps, c.weightDecay, c.momentum, c.centered ? 1 : 0, commit),
   },
   adagrad: {
     parse: (o, lr) => ({
@@ -95,7 +96,8 @@ const SPECS: { [K in OptimizerKind]: OptimizerSpec<Extract<OptimizerConfig, { ki
     }),
     stateTensors: () => 1,
     initialState: (c) => c.initialAccumulatorValue,
-    update: (k, c, a) => k.adagrad_update(a.p, a.g, a.state[0], a.n, c.lr, c.lrDecay, c.eps, c.weightDecay, a.step),
+    update: (k, c, a, commit) =>
+      k.adagrad_update(a.p, a.g, a.state[0], a.n, c.lr, c.lrDecay, c.eps, c.weightDecay, a.step, commit),
   },
 };
 
@@ -125,9 +127,14 @@ export function optimizerInitialState(c: OptimizerConfig): number {
   return (SPECS[c.kind] as OptimizerSpec<OptimizerConfig>).initialState(c);
 }
 
+/**
+ * One optimizer step over the whole parameter block. Returns whether it is non-finite: whether any value it
+ * writes, or with `commit` 0 would write, to the parameters or the optimizer's state is NaN or ±Infinity.
+ * With `commit` 0 it is a check only and nothing in the heap changes, so a caller can refuse the step first;
+ * with 1 it writes, exactly as PyTorch's rule gives, whatever the answer.
+ */
 export function applyUpdate(k: Kernels, c: OptimizerConfig, a: UpdateCall, commit: 0 | 1): boolean {
-  if (commit) (SPECS[c.kind] as OptimizerSpec<OptimizerConfig>).update(k, c, a);
-  return false;
+  return (SPECS[c.kind] as OptimizerSpec<OptimizerConfig>).update(k, c, a, commit) !== 0;
 }
 
 function adamFields(o: Record<string, unknown>, defaultDecay: number) {
@@ -143,9 +150,10 @@ function adamFields(o: Record<string, unknown>, defaultDecay: number) {
   };
 }
 
-function adamUpdate(k: Kernels, c: Extract<OptimizerConfig, { kind: 'adam' | 'adamw' }>, a: UpdateCall, decoupled: number) {
-  k.adam_update(a.p, a.g, a.state[0], a.state[1], c.amsgrad ? a.state[2] : 0, a.n, c.lr, c.betas[0], c.betas[1], c.eps,
-    c.weightDecay, decoupled, c.amsgrad ? 1 : 0, a.step);
+function adamUpdate(k: Kernels, c: Extract<OptimizerConfig, { kind: 'adam' | 'adamw' }>, a: UpdateCall, decoupled: number,
+  commit: 0 | 1): number {
+  return k.adam_update(a.p, a.g, a.state[0], a.state[1], c.amsgrad ? a.state[2] : 0, a.n, c.lr, c.betas[0], c.betas[1],
+    c.eps, c.weightDecay, decoupled, c.amsgrad ? 1 : 0, a.step, commit);
 }
 
 /** A snapshot from `optimizerState()` (or a file) checked against a model of `count` parameters. */

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { KernelInstance, Kernels } from '../src/backend.js';
-import { createJsInstance } from '../src/backends/js.js';
+import { createJsInstance } from '../src/backends/js/index.js';
 import { createWasmInstance, type WasmBuild } from '../src/backends/wasm.js';
 import { MemoryLimitError } from '../src/errors.js';
 import { expectClose } from './helpers.js';
@@ -322,7 +322,7 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (bui
   it.each(sizes)('sgd_update n=%i', (n) => {
     const tensors = optimizerTensors(n, { p: undefined, g: undefined, buf: undefined });
     for (const [momentum, dampening, nesterov, wd, first] of [[0, 0, 0, 0, 0], [0.9, 0, 0, 0, 1], [0.9, 0.1, 1, 0.01, 0], [0.8, 0.5, 0, 0.1, 0]]) {
-      agree(wasm, n, tensors, (k, p) => k.sgd_update(p.p, p.g, p.buf, n, 0.05, momentum, dampening, nesterov, wd, first));
+      agree(wasm, n, tensors, (k, p) => k.sgd_update(p.p, p.g, p.buf, n, 0.05, momentum, dampening, nesterov, wd, first, 1));
     }
   });
 
@@ -332,7 +332,7 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (bui
       for (const amsgrad of [0, 1]) {
         for (const step of [1, 7]) {
           agree(wasm, n, tensors, (k, p) => k.adam_update(p.p, p.g, p.m, p.v, p.vmax, n, 0.01, 0.9, 0.999, 1e-8, 0.01,
-            decoupled, amsgrad, step));
+            decoupled, amsgrad, step, 1));
         }
       }
     }
@@ -343,7 +343,7 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (bui
     const tensors = optimizerTensors(n, { p: undefined, g: undefined, sq: (r) => 1 + r(), ga: uniform(0.9), buf: undefined });
     for (const centered of [0, 1]) {
       for (const momentum of [0, 0.9]) {
-        agree(wasm, n, tensors, (k, p) => k.rmsprop_update(p.p, p.g, p.sq, p.ga, p.buf, n, 0.01, 0.99, 1e-8, 0.01, momentum, centered));
+        agree(wasm, n, tensors, (k, p) => k.rmsprop_update(p.p, p.g, p.sq, p.ga, p.buf, n, 0.01, 0.99, 1e-8, 0.01, momentum, centered, 1));
       }
     }
   });
@@ -351,7 +351,7 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (bui
   it.each(sizes)('adagrad_update n=%i', (n) => {
     const tensors = optimizerTensors(n, { p: undefined, g: undefined, sum: positive });
     for (const [lrDecay, step] of [[0, 1], [0.01, 4]]) {
-      agree(wasm, n, tensors, (k, p) => k.adagrad_update(p.p, p.g, p.sum, n, 0.1, lrDecay, 1e-10, 0.01, step));
+      agree(wasm, n, tensors, (k, p) => k.adagrad_update(p.p, p.g, p.sum, n, 0.1, lrDecay, 1e-10, 0.01, step, 1));
     }
   });
 

@@ -7,7 +7,7 @@
 import type { KernelInstance } from '../backend.js';
 import { OptionError } from '../errors.js';
 import type { BackendRequest } from '../options.js';
-import { createJsInstance } from './js.js';
+import { createJsInstance } from './js/index.js';
 import { createWasmInstance, simdSupported, wasmSupported } from './wasm.js';
 
 export async function createInstance({ choice, wasm }: BackendRequest): Promise<KernelInstance> {

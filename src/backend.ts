@@ -113,12 +113,6 @@ export interface Kernels {
   /** x *= s over n elements. */
   scale(x: number, n: number, s: number): void;
 
-  /** out: [N, E] (written) = the rows of weight: [V, E] that ids: [N] int32 (each in [0, V)) pick: a gather. */
-  embedding_forward(out: number, weight: number, ids: number, N: number, E: number): void;
-
-  /** dweight[ids[n]] += dout[n] for every n whose id is not padding_idx (-1: none): a scatter-add. */
-  embedding_backward(dweight: number, dout: number, ids: number, N: number, E: number, padding_idx: number): void;
-
   /** out = a ⊙ b over n elements (out may be a): applies a dropout mask, and its gradient. */
   multiply(out: number, a: number, b: number, n: number): void;
 

@@ -125,8 +125,10 @@ describe('inference from names and shapes', () => {
     const tensors = { ...recurrent('encoder.lstm.', 4, 3, 6, 2, true), 'fc.weight': { shape: [2, 12] }, 'fc.bias': { shape: [2] } };
     const net = await RNN.fromSafetensors(file(tensors));
     expect(net.config).toMatchObject({ cell: 'lstm', inputSize: 3, hiddenSize: 6, numLayers: 2, bidirectional: true, outputSize: 2 });
-    expect(net.stateDict()['rnn.weight_hh_l1_reverse'].data).toEqual(parseTensor(file(tensors), 'encoder.lstm.weight_hh_l1_reverse'));
-    expect(net.stateDict()['head.bias'].data).toEqual(parseTensor(file(tensors), 'fc.bias'));
+    // The model keeps the file's module names, so that its own files and state dicts round-trip tensor for tensor.
+    expect(net.config.names).toMatchObject({ core: 'encoder.lstm', head: 'fc' });
+    expect(net.stateDict()['encoder.lstm.weight_hh_l1_reverse'].data).toEqual(parseTensor(file(tensors), 'encoder.lstm.weight_hh_l1_reverse'));
+    expect(net.stateDict()['fc.bias'].data).toEqual(parseTensor(file(tensors), 'fc.bias'));
 
     const bare = await RNN.fromSafetensors(file(recurrent('', 3, 2, 4, 1, false, false)));
     expect(bare.config).toMatchObject({ cell: 'gru', inputSize: 2, hiddenSize: 4, bias: false, outputSize: 0 });
@@ -134,12 +136,12 @@ describe('inference from names and shapes', () => {
 
   it('takes the prefixes from the options when the file holds more than one candidate', async () => {
     const tensors = { ...recurrent('encoder.', 1, 3, 4, 1), ...recurrent('decoder.', 4, 4, 5, 1) };
-    await expect(RNN.fromSafetensors(file(tensors))).rejects.toThrow(/ambiguous: recurrent weights under "encoder.", "decoder."; pass the prefix option/);
+    await expect(RNN.fromSafetensors(file(tensors))).rejects.toThrow(/ambiguous: recurrent weights under "encoder", "decoder"; name the core with \{ names: \{ core: "encoder" \} \}/);
     // The other module's tensors are then unexpected: a model has one recurrent module.
     await expect(RNN.fromSafetensors(file(tensors), { prefix: 'decoder.' })).rejects.toThrow(/unexpected tensors "encoder.weight_ih_l0"/);
     const heads = { ...recurrent('rnn.', 1, 3, 4, 1), 'a.weight': { shape: [1, 4] }, 'a.bias': { shape: [1] },
       'b.weight': { shape: [2, 4] }, 'b.bias': { shape: [2] } };
-    await expect(RNN.fromSafetensors(file(heads))).rejects.toThrow(/ambiguous head: "a.weight", "b.weight".*headPrefix/);
+    await expect(RNN.fromSafetensors(file(heads))).rejects.toThrow(/ambiguous head: "a", "b" could each be the linear head; name it with \{ names: \{ head/);
     await expect(RNN.fromSafetensors(file(heads), { headPrefix: 'b.' })).rejects.toThrow(/unexpected tensors "a.weight", "a.bias"/);
   });
 
@@ -168,7 +170,7 @@ describe('inference from names and shapes', () => {
       bytes.set(hh, 8 + header.length + ih.length);
       const net = await RNN.fromSafetensors(bytes, { backend: 'js' });
       const expected = dtype === 'BF16' ? values.map((v) => new Float32Array(new Uint32Array([new Uint32Array(Float32Array.of(v).buffer)[0] & 0xffff0000]).buffer)[0]) : values;
-      expect(Array.from(net.stateDict()['rnn.weight_hh_l0'].data), dtype).toEqual(expected.map(Math.fround));
+      expect(Array.from(net.stateDict()['weight_hh_l0'].data), dtype).toEqual(expected.map(Math.fround));
     }
   });
 
@@ -184,10 +186,10 @@ describe('inference from names and shapes', () => {
       [{ ...rnn, 'rnn.bias_ih_l0': { shape: [5] } }, /"rnn.bias_ih_l0" should have shape \[4\] in a 1-layer rnn with input size 3 and hidden size 4, got \[5\]/],
       [{ ...rnn, 'head.weight': { shape: [1, 5] } }, /"head.weight" should have shape \[1, 4\]/],
       [{ ...rnn, 'rnn.weight_ih_l0_reverse': { shape: [4, 3] } }, /unexpected "rnn.weight_ih_l0_reverse": not part of a 1-layer rnn/],
-      [{ ...rnn, 'embedding.weight': { shape: [10, 3] } }, /unexpected tensor "embedding.weight": neither recurrent weights under "rnn." nor a linear head/],
+      [{ ...rnn, 'embedding.weight': { shape: [10, 5] } }, /unexpected tensor "embedding.weight": neither recurrent weights under "rnn.", an embedding nor a linear head/],
       [{ ...recurrent('lstm.', 4, 3, 4, 1), 'lstm.weight_hr_l0': { shape: [2, 4] } }, /LSTM projections \(proj_size\) are not supported/],
       [omit(rnn, /^head.bias/), /unexpected tensor "head.weight"/],
-      [{ 'fc.weight': { shape: [2, 2] } }, /no recurrent weights: no tensor is named '<prefix>weight_hh_l0' \(the file has "fc.weight"\)/],
+      [{ 'fc.weight': { shape: [2, 2] } }, /no recurrent weights: no tensor is named '<module>.weight_hh_l0' \(the file has "fc.weight"\)/],
       [{ ...rnn, 'head.bias': { shape: [1], data: Float32Array.of(NaN) } }, /tensor "head.bias" element 0 is NaN/],
     ];
     for (const [tensors, message] of cases) {
@@ -196,7 +198,7 @@ describe('inference from names and shapes', () => {
       else await expect(load, String(message)).rejects.toThrow(message);
     }
     await expect(RNN.fromSafetensors(file(rnn), { prefix: 'lstm.' })).rejects.toThrow(/there is no tensor "lstm.weight_hh_l0"/);
-    await expect(RNN.fromSafetensors(file(rnn), { headPrefix: 'fc.' })).rejects.toThrow(/the head needs "fc.weight" and "fc.bias"/);
+    await expect(RNN.fromSafetensors(file(rnn), { headPrefix: 'fc.' })).rejects.toThrow(/names.head is "fc", but the file has no Linear head there: it needs "fc.weight" \[O, 4\] and "fc.bias"/);
     await expect(RNN.fromSafetensors(file({ ...rnn, 'head.bias': { shape: [1], data: Float32Array.of(Infinity) } }))).rejects.toThrow(NonFiniteError);
     await expect(RNN.fromSafetensors(file(omit(rnn, /l0$/)))).rejects.toThrow(StateDictError);
   });

@@ -169,11 +169,22 @@ function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, Te
     }
     return found;
   }
-  const modules = new Set(others.map((t) => moduleOf(t.name, 'bias')).filter((m): m is string => m !== null));
-  const heads = [...modules].map(isHead).filter((h) => h !== null);
+  const modules = [...new Set(others.map((t) => moduleOf(t.name, 'bias')).filter((m): m is string => m !== null))];
+  const heads = modules.map(isHead).filter((h) => h !== null);
   if (heads.length > 1) {
     throw new StateDictError(`ambiguous head: ${list(heads.map((h) => h.name))} could each be the linear head; name it `
       + 'with { names: { head: … } }');
+  }
+  if (heads.length === 0) {
+    // A Linear in all but its input width is a head of the wrong size, which deserves its own message.
+    for (const module of modules) {
+      const weight = byName.get(`${dotted(module)}weight`);
+      const bias = byName.get(`${dotted(module)}bias`)!;
+      if (weight?.shape.length === 2 && bias.shape.length === 1 && weight.shape[0] === bias.shape[0]) {
+        throw new StateDictError(`${quote(weight.name)} should have shape ${shapeText([weight.shape[0], width])} for a head on `
+          + `the core's ${width} features, got ${shapeText(weight.shape)}`);
+      }
+    }
   }
   return heads[0] ?? null;
 }

@@ -56,7 +56,7 @@ export function decodeWeights(bytes: Uint8Array, options: SafetensorsOptions): {
     throw new FormatError(`${where}: this is an rnn-wasm checkpoint (weights and training state); load it with RNN.load`);
   }
   const stored = storedConfig(file.metadata, where);
-  const { architecture, fileNames } = inferArchitecture(file.tensors, { ...stored?.config.names, ...names },
+  const { architecture, fileNames } = inferArchitecture(file.tensors, { ...storedNames(stored?.config), ...names },
     options.tieWeights ?? stored?.config.tieWeights);
   if (stored) checkAgainstTensors(stored.config, architecture, where);
 
@@ -102,6 +102,13 @@ function moduleNames(options: SafetensorsOptions, where: string): Partial<PartNa
     if (typeof value !== 'string') throw new OptionError(`${where}: names.${part} must be a string, got ${describe(value)}`);
   }
   return names;
+}
+
+/** The module names a file of ours says it used, for the parts its model has. */
+function storedNames(config: ModelConfig | undefined): Partial<PartNames> {
+  if (!config) return {};
+  return { core: config.names.core, ...(config.embedding && { embedding: config.names.embedding }),
+    ...(config.outputSize && { head: config.names.head }) };
 }
 
 /** A tied weight stored under both of its names must hold the same values twice. */

@@ -27,7 +27,9 @@ import type {
 
 /** A call's workspace: the stream the parts share, plus what the engine itself keeps there. */
 interface Workspace {
-  key: string;
+  /** The call shape it was laid out for: the same shape reuses it (a stream of `cell` calls does, every time). */
+  lengths: boolean;
+  base: number;
   s: Stream;
   /** The gradient into the input, taken whether or not a call wants it. */
   dx: number;
@@ -142,9 +144,11 @@ export class Engine {
     };
   }
 
-  /** The loss alone, in inference mode (no dropout, no gradients). */
-  evaluate(batch: Batch, init: States, target: LossTarget): number {
-    return this.loss(this.forward(batch, init, false), target);
+  /** The loss alone, in inference mode (no dropout, no gradients); with `withState` the final state too. */
+  evaluate(batch: Batch, init: States, target: LossTarget, withState = false): { loss: number; hN?: Tensor; cN?: Tensor } {
+    const ws = this.forward(batch, init, false);
+    const loss = this.loss(ws, target);
+    return withState ? { loss, ...this.finalState(ws, batch.lengths) } : { loss };
   }
 
   /**
@@ -300,8 +304,10 @@ export class Engine {
    */
   private workspace(T: number, B: number, lengths: boolean, training: boolean): Workspace {
     const base = this.optimizer.end;
-    const key = `${T},${B},${lengths},${training},${base}`;
-    if (this.ws?.key === key) return this.ws;
+    const last = this.ws;
+    if (last && last.s.T === T && last.s.B === B && last.lengths === lengths && last.s.training === training && last.base === base) {
+      return last;
+    }
     const c = this.config;
     const slices = new Slicer(base);
     const take = slices.take;
@@ -327,7 +333,7 @@ export class Engine {
     const target = take(yRows * outputWidth(c));
     for (const part of this.parts.chain) part.plan(this.ctx, s, take);
     this.heap.reserve(slices.end);
-    this.ws = { key, s, dx, target };
+    this.ws = { lengths, base, s, dx, target };
     return this.ws;
   }
 

@@ -1,4 +1,5 @@
 export { RNN } from './model.js';
+export type { EvaluateResult } from './model.js';
 export type {
   CellKind, CellOptions, CellResult, CellState, EmbeddingConfig, GradientsResult, HeadOn, IdTensor, InitialState, LossKind,
   LossOptions, ModelConfig, NestedNumbers, OptimizerConfig, OptimizerOptions, OptimizerSnapshot, PartNames, SequenceOptions,

@@ -16,7 +16,7 @@ import { type FileSource, readSource } from './io/source.js';
 import { type SafetensorsOptions, decodeWeights, encodeWeights } from './io/weights.js';
 import { directions, featureSize, outputWidth } from './layout.js';
 import { checkOptimizerSnapshot } from './optimizers.js';
-import { type RNNOptions, checkKeys, clipping, lossKind, modelConfig, nonNegativeInt } from './options.js';
+import { type RNNOptions, bool, checkKeys, clipping, lossKind, modelConfig, nonNegativeInt } from './options.js';
 import { optimizerConfig } from './optimizers.js';
 import { type Sample, type TrainHistory, type TrainOptions, trainLoop } from './train.js';
 import type {
@@ -26,6 +26,11 @@ import type {
 
 export class RNN {
   readonly config: ModelConfig;
+  /**
+   * Strings of yours that `save()` and `toJSON()` write with the model and `RNN.load` / `RNN.fromJSON` give back:
+   * a vocabulary, a normalisation, a run's history (each as text, say JSON). Empty for a new model.
+   */
+  metadata: Record<string, string> = {};
   #engine: Engine | null;
 
   private constructor(engine: Engine) {
@@ -121,12 +126,21 @@ export class RNN {
     return engine.gradients(x, checkStates(this.config, options, x.B), t);
   }
 
-  /** The loss alone, in inference mode (no dropout, no gradients): for validation. */
-  evaluate(input: TensorInput, target: TensorInput, options: LossOptions = {}): number {
-    checkKeys(options, ['loss', 'h0', 'c0', 'lengths'], 'evaluate');
+  /**
+   * The loss alone, in inference mode (no dropout, no gradients): for validation. With `withState: true`, also
+   * the state after the batch (`hN`, `cN`), to carry into the next chunk of a long sequence as `h0`, `c0`.
+   */
+  evaluate(input: TensorInput, target: TensorInput, options?: LossOptions & { withState?: false }): number;
+  evaluate(input: TensorInput, target: TensorInput, options: LossOptions & { withState: true }): EvaluateResult;
+  evaluate(input: TensorInput, target: TensorInput, options: LossOptions & { withState?: boolean } = {}): number | EvaluateResult {
+    checkKeys(options, ['loss', 'h0', 'c0', 'lengths', 'withState'], 'evaluate');
     const engine = this.engine;
-    const x = checkBatch(this.config, input, options.lengths);
-    return engine.evaluate(x, checkStates(this.config, options, x.B), checkTarget(this.config, target, lossKind(options.loss), x.T, x.B));
+    const c = this.config;
+    const withState = bool(options.withState ?? false, 'evaluate.withState');
+    const x = checkBatch(c, input, options.lengths);
+    const t = checkTarget(c, target, lossKind(options.loss), x.T, x.B);
+    const result = engine.evaluate(x, checkStates(c, options, x.B), t, withState);
+    return withState ? (result as EvaluateResult) : result.loss;
   }
 
   /**
@@ -224,9 +238,13 @@ export class RNN {
     return encodeWeights(this.snapshot());
   }
 
-  /** A checkpoint (safetensors): configuration, weights, optimizer state and generator state, bit for bit. */
-  save(): Uint8Array {
-    return encodeCheckpoint(this.snapshot());
+  /**
+   * A checkpoint (safetensors): configuration, weights, optimizer state and generator state, bit for bit, and
+   * `metadata` (default: the model's own `metadata`), which `RNN.load` gives back as the model's.
+   */
+  save(options: { metadata?: Readonly<Record<string, string>> } = {}): Uint8Array {
+    checkKeys(options, ['metadata'], 'save');
+    return encodeCheckpoint({ ...this.snapshot(), metadata: checkMetadata(options.metadata ?? this.metadata) });
   }
 
   /** A model from `save()`'s bytes (or, in Node, a path): training resumed from it continues exactly. */
@@ -251,7 +269,10 @@ export class RNN {
     const engine = this.engine;
     const values = engine.stateDict();
     const parameters = new Map(engine.layout.specs.map((spec) => [spec.name, values[spec.name]]));
-    return { config: this.config, parameters, optimizer: engine.optimizerMemory.snapshot(), generator: engine.random.state };
+    return {
+      config: this.config, parameters, optimizer: engine.optimizerMemory.snapshot(), generator: engine.random.state,
+      metadata: checkMetadata(this.metadata),
+    };
   }
 
   /** A model made from a snapshot the codec has checked whole; nothing is left behind when that fails. */
@@ -262,6 +283,7 @@ export class RNN {
       engine.writeParameters(new Map([...snapshot.parameters].map(([name, t]) => [name, t.data])));
       engine.optimizerMemory.load(snapshot.optimizer);
       engine.random.state = snapshot.generator;
+      net.metadata = { ...snapshot.metadata };
       return net;
     } catch (error) {
       net.dispose();
@@ -273,4 +295,24 @@ export class RNN {
     if (!this.#engine) throw new DisposedError('this model was disposed; create a new one');
     return this.#engine;
   }
+}
+
+/** The state after an `evaluate` call with `withState: true`. */
+export interface EvaluateResult {
+  loss: number;
+  hN: Tensor;
+  cN?: Tensor;
+}
+
+/** The user's metadata: an object of strings (copied, so that later changes to it do not reach a file). */
+function checkMetadata(value: unknown): Record<string, string> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new OptionError(`metadata must be an object of strings, got ${value === null ? 'null' : typeof value}`);
+  }
+  const entries = Object.entries(value);
+  for (const [key, v] of entries) {
+    if (typeof v !== 'string') throw new OptionError(`metadata.${key} must be a string, got ${typeof v}`);
+  }
+  if (entries.length > 4096) throw new OptionError(`metadata has ${entries.length} entries; at most 4096 are kept`);
+  return Object.fromEntries(entries) as Record<string, string>;
 }

@@ -219,7 +219,7 @@ function evaluateSamples(model: Engine, samples: readonly Prepared[], kind: Loss
   for (const indices of makeBatches(samples, batchSize, false, null, false)) {
     const batch = indices.map((i) => samples[i]);
     const { x, target } = stack(model, batch, kind);
-    sum += model.evaluate(x, NO_STATE, target) * batch.length;
+    sum += model.evaluate(x, NO_STATE, target).loss * batch.length;
   }
   return sum / samples.length;
 }

@@ -116,6 +116,8 @@ export interface Snapshot {
   parameters: ReadonlyMap<string, Tensor>;
   optimizer: OptimizerSnapshot | null;
   generator: number;
+  /** Strings of the user's own that travel with a checkpoint (`save({ metadata })`), e.g. a vocabulary as JSON. */
+  metadata: Readonly<Record<string, string>>;
 }
 
 // ---- calls and their results ---------------------------------------------------------------------------------

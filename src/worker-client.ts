@@ -17,8 +17,8 @@ import {
   DisposedError, MemoryLimitError, NonFiniteError, OptionError, RnnError, ShapeError, StateDictError, WasmLoadError,
   WorkerError,
 } from './errors.js';
-import type { ModelConfig } from './types.js';
-import type { RNN } from './model.js';
+import type { LossOptions, ModelConfig, TensorInput } from './types.js';
+import type { EvaluateResult, RNN } from './model.js';
 import type { RNNOptions, WasmSource, WasmSources } from './options.js';
 import type { TrainOptions, TrainProgress } from './train.js';
 import { type MessageEndpoint, type Method, type ModelInfo, PROTOCOL, type Reply, type RequestBody } from './worker-protocol.js';
@@ -63,7 +63,11 @@ export class WorkerRNN {
   cell(...args: Args<'cell'>): Result<'cell'> { return this.call('cell', args); }
   generate(...args: Args<'generate'>): Result<'generate'> { return this.call('generate', args); }
   gradients(...args: Args<'gradients'>): Result<'gradients'> { return this.call('gradients', args); }
-  evaluate(...args: Args<'evaluate'>): Result<'evaluate'> { return this.call('evaluate', args); }
+  evaluate(input: TensorInput, target: TensorInput, options?: LossOptions & { withState?: false }): Promise<number>;
+  evaluate(input: TensorInput, target: TensorInput, options: LossOptions & { withState: true }): Promise<EvaluateResult>;
+  evaluate(...args: unknown[]): Promise<number | EvaluateResult> {
+    return this.call('evaluate', args as Args<'evaluate'>) as Promise<number | EvaluateResult>;
+  }
   step(...args: Args<'step'>): Result<'step'> { return this.call('step', args); }
   stateDict(): Result<'stateDict'> { return this.call('stateDict', []); }
   loadStateDict(...args: Args<'loadStateDict'>): Result<'loadStateDict'> { return this.call('loadStateDict', args); }

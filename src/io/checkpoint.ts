@@ -18,7 +18,8 @@ import { parameterLayout } from '../parts/index.js';
 import { firstNonFinite } from '../tensor.js';
 import type { OptimizerConfig, OptimizerOptions, OptimizerSnapshot, Snapshot, Tensor } from '../types.js';
 import { describe, list, quote, shapeText } from './describe.js';
-import { METADATA, configFromFile, configToJSON, formatVersion, metadataJson, metadataVersion } from './format.js';
+import { METADATA, configFromFile, configToJSON, formatVersion, metadataJson, metadataVersion, userMetadata } from './format.js';
+import { parseJson } from './json.js';
 import { type NamedTensor, parseSafetensors, readFloat32, writeSafetensors } from './safetensors.js';
 
 /** Where a loaded model runs; everything else comes from the file. */
@@ -35,6 +36,7 @@ export interface CheckpointContent {
   parameters: ReadonlyMap<string, FileTensor>;
   optimizer: { config: unknown; step: unknown; tensors: readonly FileTensor[] } | null;
   generator: unknown;
+  metadata: unknown;
 }
 
 const OPTIMIZER_TENSOR = /^optimizer\.(0|[1-9][0-9]?)$/;
@@ -44,12 +46,14 @@ export function encodeCheckpoint(snapshot: Snapshot): Uint8Array {
   const { optimizer } = snapshot;
   optimizer?.tensors.forEach((data, i) => tensors.push({ name: `optimizer.${i}`, shape: [data.length], data }));
   const training = { optimizer: optimizer && { config: optimizer.config, step: optimizer.step }, generator: snapshot.generator };
-  return writeSafetensors(tensors, new Map([
+  const metadata = new Map([
     ['format', 'pt'],
-    [METADATA.version, String(formatVersion(snapshot.config))],
+    [METADATA.version, String(formatVersion(snapshot.config, snapshot.metadata))],
     [METADATA.config, JSON.stringify(configToJSON(snapshot.config))],
     [METADATA.training, JSON.stringify(training)],
-  ]));
+  ]);
+  if (Object.keys(snapshot.metadata).length) metadata.set(METADATA.user, JSON.stringify(snapshot.metadata));
+  return writeSafetensors(tensors, metadata);
 }
 
 export function decodeCheckpoint(bytes: Uint8Array): Snapshot {
@@ -90,6 +94,8 @@ export function decodeCheckpoint(bytes: Uint8Array): Snapshot {
     parameters,
     optimizer: optimizer && { config: optimizer.config, step: optimizer.step, tensors: state },
     generator: training.generator,
+    metadata: file.metadata.has(METADATA.user) ? parseJson(file.metadata.get(METADATA.user)!, `${where}: metadata ${quote(METADATA.user)}`,
+      { maxDepth: 2, maxContainers: 2 }) : undefined,
   }, where);
 }
 
@@ -115,7 +121,7 @@ export function checkSnapshot(content: CheckpointContent, where: string): Snapsh
     throw new FormatError(`${where}: the generator state must be an integer in [0, 2³²), got ${describe(generator)}`);
   }
   const parameters = new Map<string, Tensor>(layout.specs.map((spec) => [spec.name, content.parameters.get(spec.name)!]));
-  return { config, parameters, optimizer, generator: generator as number };
+  return { config, parameters, optimizer, generator: generator as number, metadata: userMetadata(content.metadata, where) };
 }
 
 function optimizerSnapshot(o: NonNullable<CheckpointContent['optimizer']>, count: number, where: string): OptimizerSnapshot {

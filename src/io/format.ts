@@ -18,8 +18,9 @@ import { type JsonValue, parseJson } from './json.js';
  */
 export const FORMAT_VERSION = 2;
 
-/** The oldest version that can describe this model. */
-export function formatVersion(config: ModelConfig): number {
+/** The oldest version that can describe this model (and the user's metadata, which version 2 added too). */
+export function formatVersion(config: ModelConfig, metadata: Readonly<Record<string, string>> = {}): number {
+  if (Object.keys(metadata).length) return 2;
   const { embedding, headOn, tieWeights, names } = config;
   const plain = !embedding && headOn === 'steps' && !tieWeights
     && (Object.keys(DEFAULT_NAMES) as (keyof typeof DEFAULT_NAMES)[]).every((k) => names[k] === DEFAULT_NAMES[k]);
@@ -34,6 +35,8 @@ export const METADATA = {
   config: 'rnn_wasm.config',
   /** Checkpoints only: JSON `{ optimizer: { config, step } | null, generator }`. */
   training: 'rnn_wasm.training',
+  /** Checkpoints only, when there is any (version 2): JSON of the user's `metadata`, an object of strings. */
+  user: 'rnn_wasm.metadata',
 } as const;
 
 /** A model's configuration as files hold it: the `RNN.create` options that rebuild it, backend excepted. */
@@ -89,6 +92,20 @@ export function metadataVersion(metadata: ReadonlyMap<string, string>, where: st
   const text = metadata.get(METADATA.version);
   if (text === undefined) return undefined;
   return checkVersion(/^[0-9]{1,15}$/.test(text) ? Number(text) : text, where);
+}
+
+/** The user's metadata, as a file gives it: an object of strings, at most 4096 entries (a file's hostile claims end here). */
+export function userMetadata(value: unknown, where: string): Record<string, string> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new FormatError(`${where}: the user's metadata must be an object of strings, got ${describe(value)}`);
+  }
+  const entries = Object.entries(value);
+  if (entries.length > 4096) throw new FormatError(`${where}: the user's metadata has ${entries.length} entries, more than 4096`);
+  for (const [key, v] of entries) {
+    if (typeof v !== 'string') throw new FormatError(`${where}: the user's metadata ${quote(key)} must be a string, got ${describe(v)}`);
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 /** A metadata value that holds JSON: small by nature, so parsed with tight limits. */

@@ -34,6 +34,8 @@ export interface ModelJSON {
   optimizer: { config: OptimizerOptions; step: number; state: TensorJSON[] } | null;
   /** The state of the model's generator. */
   generator: number;
+  /** The user's metadata (`save({ metadata })`), when there is any. */
+  metadata?: Record<string, string>;
 }
 
 /** Bounds for JSON text: a checkpoint nests five levels and holds about three containers per tensor. */
@@ -45,7 +47,7 @@ export function snapshotToJSON(snapshot: Snapshot): ModelJSON {
   const { optimizer } = snapshot;
   return {
     format: 'rnn-wasm',
-    version: formatVersion(snapshot.config),
+    version: formatVersion(snapshot.config, snapshot.metadata),
     config: configToJSON(snapshot.config),
     parameters,
     optimizer: optimizer && {
@@ -54,6 +56,7 @@ export function snapshotToJSON(snapshot: Snapshot): ModelJSON {
       state: optimizer.tensors.map((data) => tensorToJSON([data.length], data)),
     },
     generator: snapshot.generator,
+    ...(Object.keys(snapshot.metadata).length && { metadata: { ...snapshot.metadata } }),
   };
 }
 
@@ -65,7 +68,8 @@ export function snapshotFromJSON(json: string | ModelJSON): Snapshot {
     throw new FormatError(`${where}: not an rnn-wasm model: 'format' is ${describe(value.format)}, expected "rnn-wasm"`);
   }
   checkVersion(value.version, where);
-  checkFields(value, ['format', 'version', 'config', 'parameters', 'optimizer', 'generator'], where);
+  const fields = ['format', 'version', 'config', 'parameters', 'optimizer', 'generator'];
+  checkFields(value, Object.hasOwn(value, 'metadata') ? [...fields, 'metadata'] : fields, where);
   const { parameters, optimizer } = value;
   if (!isRecord(parameters)) throw new FormatError(`${where}: 'parameters' must be an object of tensors, got ${describe(parameters)}`);
   const content: CheckpointContent = {
@@ -73,6 +77,7 @@ export function snapshotFromJSON(json: string | ModelJSON): Snapshot {
     parameters: new Map(Object.entries(parameters).map(([name, t]) => [name, tensorFromJSON(t, `${where}: parameter ${quote(name)}`)])),
     optimizer: null,
     generator: value.generator,
+    metadata: value.metadata,
   };
   if (optimizer !== null) {
     if (!isRecord(optimizer)) throw new FormatError(`${where}: 'optimizer' must be an object or null, got ${describe(optimizer)}`);

@@ -80,7 +80,7 @@ export function decodeWeights(bytes: Uint8Array, options: SafetensorsOptions): {
   const parameters = new Map(layout.specs.map((spec) => [spec.name, values.get(fileNames.get(spec.name)!)!]));
   checkTiedCopies(layout.aliases, values, where);
   return {
-    snapshot: { config, parameters, optimizer: null, generator: config.seed >>> 0 },
+    snapshot: { config, parameters, optimizer: null, generator: config.seed >>> 0, metadata: {} },
     load: { backend: options.backend, wasm: options.wasm },
   };
 }

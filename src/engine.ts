@@ -388,7 +388,7 @@ export class Engine {
       output: this.heap.view(ws.s.features, n),
       y: this.heap.view(ws.s.y, ws.s.B * outputWidth(c)),
       h: states.h.map((p) => this.heap.view(p, n)),
-      c: states.c && states.c.map((p) => this.heap.view(p, n)),
+      c: states.c?.map((p) => this.heap.view(p, n)) ?? null,
     };
     return ws.views;
   }

@@ -147,7 +147,7 @@ interface DrawRule {
  * A class drawn from softmax(logits / temperature), restricted to the topK likeliest and then to the smallest
  * set of them whose probability reaches topP; temperature 0 takes the likeliest (the first of equals).
  */
-export function drawClass(logits: Float32Array, rule: DrawRule, random: Random): number {
+function drawClass(logits: Float32Array, rule: DrawRule, random: Random): number {
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
   if (rule.temperature === 0) return best;

@@ -88,7 +88,7 @@ export function checkStates(c: ModelConfig, value: InitialState, B: number, hNam
 }
 
 /** Column lengths checked against the batch: B integers in 1…T. */
-export function checkLengths(lengths: ArrayLike<number>, T: number, B: number): Int32Array {
+function checkLengths(lengths: ArrayLike<number>, T: number, B: number): Int32Array {
   if (typeof lengths !== 'object' || lengths === null || typeof lengths.length !== 'number') {
     throw new ShapeError(`lengths: expected an array of ${B} integers, got ${typeof lengths}`);
   }

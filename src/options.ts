@@ -7,6 +7,9 @@ import type { CellKind, EmbeddingConfig, HeadOn, LossKind, ModelConfig, PartName
 
 export type BackendChoice = 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js';
 
+/** The two WebAssembly builds of the kernels. */
+export type WasmBuild = 'simd' | 'scalar';
+
 /**
  * One WebAssembly build: its URL (a string is resolved against the page's base URL), its bytes, or a module
  * compiled already (e.g. by `WebAssembly.compileStreaming` over a fetch of your own).

@@ -5,7 +5,7 @@
 import { NonFiniteError, ShapeError } from './errors.js';
 import type { IdTensor, NestedNumbers, Tensor, TensorInput } from './types.js';
 
-export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export const formatShape = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
@@ -94,7 +94,7 @@ function position(shape: readonly number[], i: number): string {
   return ` (at [${index.join(', ')}])`;
 }
 
-export function checkShape(shape: readonly number[], expected: readonly (number | null)[], name: string): void {
+function checkShape(shape: readonly number[], expected: readonly (number | null)[], name: string): void {
   const ok = shape.length === expected.length && expected.every((d, i) => d === null || d === shape[i]);
   if (!ok) {
     const want = expected.map((d, i) => (d === null ? `d${i}` : String(d))).join(', ');

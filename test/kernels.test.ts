@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { KernelInstance, Kernels } from '../src/backend.js';
 import { createJsInstance } from '../src/backends/js/index.js';
-import { createWasmInstance, type WasmBuild } from '../src/backends/wasm.js';
+import { createWasmInstance } from '../src/backends/wasm.js';
+import type { WasmBuild } from '../src/options.js';
 import { MemoryLimitError } from '../src/errors.js';
 import { expectClose } from './helpers.js';
 

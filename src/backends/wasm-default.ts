@@ -5,8 +5,7 @@
  * `new URL('…', import.meta.url)` because that is the pattern bundlers (Vite, webpack, Parcel) recognise to
  * ship the file with the app and rewrite the URL.
  */
-import type { WasmSource } from '../options.js';
-import type { WasmBuild } from './wasm.js';
+import type { WasmBuild, WasmSource } from '../options.js';
 
 export function defaultWasmSource(build: WasmBuild): WasmSource {
   return build === 'simd'

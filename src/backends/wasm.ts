@@ -14,7 +14,7 @@ import type { WasmSource, WasmSources } from '../options.js';
 import { defaultWasmSource } from './wasm-default.js';
 import { fetchWasm, instantiateWasm } from './platform.js';
 
-export type WasmBuild = 'simd' | 'scalar';
+import type { WasmBuild } from '../options.js';
 
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB: 65536 pages. */

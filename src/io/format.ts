@@ -16,7 +16,7 @@ import { type JsonValue, parseJson } from './json.js';
  * the parts (embedding, a head on the final states, tied weights, module names): a model without them is
  * written as version 1, which older readers still load.
  */
-export const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 2;
 
 /** The oldest version that can describe this model (and the user's metadata, which version 2 added too). */
 export function formatVersion(config: ModelConfig, metadata: Readonly<Record<string, string>> = {}): number {

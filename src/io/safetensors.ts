@@ -25,7 +25,7 @@ const DTYPE_BYTES: Readonly<Record<string, number>> = {
 const FLOAT_DTYPES = ['F32', 'F16', 'BF16', 'F64'];
 
 /** The reference implementation's limit: a header larger than this is refused before it is decoded. */
-export const MAX_HEADER_BYTES = 100_000_000;
+const MAX_HEADER_BYTES = 100_000_000;
 
 /** A header needs three levels (file, tensor, shape); a little room, then deep nesting is refused early. */
 const HEADER_DEPTH = 4;

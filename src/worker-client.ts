@@ -14,8 +14,8 @@
  */
 import type { BackendName } from './backend.js';
 import {
-  DisposedError, MemoryLimitError, NonFiniteError, OptionError, RnnError, ShapeError, StateDictError, WasmLoadError,
-  WorkerError,
+  DisposedError, FormatError, MemoryLimitError, NonFiniteError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
+  WasmLoadError, WorkerError,
 } from './errors.js';
 import type { LossOptions, ModelConfig, TensorInput } from './types.js';
 import type { EvaluateResult, RNN } from './model.js';
@@ -26,7 +26,7 @@ import { type MessageEndpoint, type Method, type ModelInfo, PROTOCOL, type Reply
 /** The errors a worker can report, re-created on the page as the same classes. */
 const ERRORS: Record<string, new (message: string) => RnnError> = {
   RnnError, OptionError, ShapeError, NonFiniteError, StateDictError, DisposedError, MemoryLimitError, WasmLoadError,
-  WorkerError,
+  WorkerError, FormatError, VersionError,
 };
 
 type Args<M extends Method> = Parameters<RNN[M]>;

@@ -127,7 +127,8 @@ describe('the kernel ABI (Kernels in src/backend.ts)', () => {
       const s = js.get(name);
       expect(s, `${name} has no JS kernel`).toBeDefined();
       expect(s!.params, name).toEqual(abi.get(name)!.params);
-      expect(s!.file, name).toBe(exported.get(name)?.file?.replace(/^assembly\//, 'src/backends/js/') + '.ts');
+      const twin = exported.get(name)?.file?.replace(/^assembly\//, 'src/backends/js/');
+      expect(s!.file, name).toBe(`${twin}.ts`);
     });
   });
 });

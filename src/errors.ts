@@ -58,6 +58,11 @@ export class FormatError extends RnnError {
   override name = 'FormatError';
 }
 
+/** A file named by a path or URL is not there. */
+export class NotFoundError extends RnnError {
+  override name = 'NotFoundError';
+}
+
 /** A model file was written by a newer version of this library, in a format version this one cannot read. */
 export class VersionError extends FormatError {
   override name = 'VersionError';

@@ -21,6 +21,6 @@ export { WorkerRNN } from './worker-client.js';
 export { serveRNN } from './worker.js';
 export type { MessageEndpoint } from './worker-protocol.js';
 export {
-  DisposedError, FormatError, MemoryLimitError, NonFiniteError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
+  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
   WasmLoadError, WorkerError,
 } from './errors.js';

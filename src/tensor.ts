@@ -31,7 +31,7 @@ export function flatten(value: TensorInput, name: string): { data: ArrayLike<num
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     throw new ShapeError(`${name}: data is a ${data.constructor.name}; BigInts are not numbers this library computes with`);
   }
-  if (ArrayBuffer.isView(data) && data.buffer.byteLength === 0 && data.length > 0) {
+  if (ArrayBuffer.isView(data) && sizeOf(shape) > 0 && ((data.buffer as { detached?: boolean }).detached || data.buffer.byteLength === 0)) {
     throw new ShapeError(`${name}: data's buffer is detached (transferred or freed)`);
   }
   if (data.length !== sizeOf(shape)) {

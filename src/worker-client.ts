@@ -14,7 +14,7 @@
  */
 import type { BackendName } from './backend.js';
 import {
-  DisposedError, FormatError, MemoryLimitError, NonFiniteError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
+  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
   WasmLoadError, WorkerError,
 } from './errors.js';
 import type { LossOptions, ModelConfig, TensorInput } from './types.js';
@@ -26,7 +26,7 @@ import { type MessageEndpoint, type Method, type ModelInfo, PROTOCOL, type Reply
 /** The errors a worker can report, re-created on the page as the same classes. */
 const ERRORS: Record<string, new (message: string) => RnnError> = {
   RnnError, OptionError, ShapeError, NonFiniteError, StateDictError, DisposedError, MemoryLimitError, WasmLoadError,
-  WorkerError, FormatError, VersionError,
+  WorkerError, FormatError, VersionError, NotFoundError,
 };
 
 type Args<M extends Method> = Parameters<RNN[M]>;

@@ -8,7 +8,7 @@ import type { Engine } from './engine.js';
 import { OptionError } from './errors.js';
 import { checkBatch, checkStates } from './inputs.js';
 import { outputWidth } from './layout.js';
-import { bool, checkKeys, nonNegativeInt, numberIn, positiveInt } from './options.js';
+import { bool, checkKeys, nonNegativeInt, numberIn, positiveInt, seed } from './options.js';
 import { Random } from './random.js';
 import { swapLeadingAxes } from './tensor.js';
 import type { IdTensor, Tensor, TensorInput } from './types.js';
@@ -75,7 +75,7 @@ export function generateSequence(engine: Engine, prompt: TensorInput, options: G
   if (!draw && (options.topK !== undefined || options.topP !== undefined || options.stopId !== undefined)) {
     throw new OptionError('generate: topK, topP and stopId choose among classes; give sample: true to draw them');
   }
-  const random = options.seed === undefined ? engine.random : new Random(seedOf(options.seed));
+  const random = options.seed === undefined ? engine.random : new Random(seed(options.seed, 'generate.seed'));
 
   const batch = checkBatch(c, prompt);
   const B = batch.B;
@@ -119,12 +119,6 @@ export function generateSequence(engine: Engine, prompt: TensorInput, options: G
     ...final,
     ...(draw && { ids: { data: swapLeadingAxes(idsOut, made, B, 1), shape: [B, made] } }),
   };
-}
-
-function seedOf(value: unknown): number {
-  const seed = nonNegativeInt(value, 'generate.seed');
-  if (seed > 0xffffffff) throw new OptionError(`generate.seed must be below 2³², got ${seed}`);
-  return seed;
 }
 
 /** The last step's rows [B, O] of a sequence output (or the head's own rows when it reads the final states). */

@@ -123,6 +123,17 @@ export function checkOut<K extends string>(out: Partial<Record<K, Float32Array>>
       throw new ShapeError(`${where}: out.${name} must be a Float32Array of ${size} floats, got ${got}`);
     }
   }
+  // Results written through one buffer into another would be silently wrong: the buffers must be apart.
+  for (const first in out) {
+    for (const second in out) {
+      const a = out[first]!;
+      const b = out[second]!;
+      if (first < second && a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength
+        && b.byteOffset < a.byteOffset + a.byteLength) {
+        throw new ShapeError(`${where}: out.${first} and out.${second} overlap in memory; each result needs a buffer of its own`);
+      }
+    }
+  }
   return out;
 }
 

@@ -115,6 +115,14 @@ class Connection {
   private failure: WorkerError | null = null;
 
   static of(endpoint: MessageEndpoint): Connection {
+    const e = endpoint as Partial<MessageEndpoint> | null;
+    if (e === null || typeof e !== 'object' || typeof e.postMessage !== 'function' || typeof e.addEventListener !== 'function'
+      || typeof e.removeEventListener !== 'function') {
+      const node = typeof (e as { on?: unknown } | null)?.on === 'function'
+        ? ": a Node worker_threads Worker is an EventEmitter; pass a MessagePort of a MessageChannel it serves (serveRNN(port))"
+        : '';
+      throw new OptionError(`WorkerRNN: expected a Worker, a worker's scope or a MessagePort (postMessage and addEventListener)${node}`);
+    }
     let connection = Connection.all.get(endpoint);
     if (!connection) {
       connection = new Connection(endpoint);

@@ -80,3 +80,45 @@ describe('files that claim more than they hold', () => {
     await expect(RNN.load('/nonexistent.ckpt')).rejects.toThrow(NotFoundError);
   });
 });
+
+describe('arguments that would be silently wrong or fail untyped', () => {
+  it('names a null-prototype object, a Symbol or a BigInt in an option without a TypeError of its own', async () => {
+    const odd = [Object.create(null), Symbol('x'), 10n];
+    for (const value of odd) {
+      await expect(RNN.create({ inputSize: value as never, hiddenSize: 2 })).rejects.toThrow(/inputSize must be a positive integer/);
+    }
+    await expect(RNN.create(Object.assign(Object.create(null), { inputSize: 1, hiddenSize: 2 }))).resolves.toBeInstanceOf(RNN);
+  });
+
+  it('refuses seeds past 32 bits instead of wrapping them, and generate steps past the limit', async () => {
+    await expect(RNN.create({ inputSize: 1, hiddenSize: 2, seed: 2 ** 32 })).rejects.toThrow(/below 2³²/);
+    const net = await RNN.create({ inputSize: 2, hiddenSize: 2, outputSize: 2, backend: 'js' });
+    expect(() => net.generate([[[1, 0]]], { steps: 2 ** 31 })).toThrow(/past the limit/);
+    await expect(net.train([{ input: [[1, 0]], target: [[0, 1]] }], { seed: 2 ** 40 })).rejects.toThrow(/below 2³²/);
+  });
+
+  it('refuses out buffers that overlap, which would write one result over another', async () => {
+    const net = await RNN.create({ inputSize: 2, hiddenSize: 3, outputSize: 3, backend: 'js' });
+    const buffer = new Float32Array(6);
+    expect(() => net.cell([[1, 2]], {}, { out: { output: buffer.subarray(0, 3), y: buffer.subarray(2, 5) } })).toThrow(/overlap/);
+    expect(() => net.cell([[1, 2]], {}, { out: { output: buffer.subarray(0, 3), y: buffer.subarray(3, 6) } })).not.toThrow();
+  });
+
+  it('a null in a checkpoint\'s configuration is damage, not a default', async () => {
+    const net = await small();
+    const json = net.toJSON();
+    await expect(RNN.fromJSON({ ...json, config: { ...json.config, bias: null } } as never)).rejects.toThrow(/configuration's bias is null/);
+  });
+
+  it('a valid WebAssembly module that is not a build of the kernels is a WasmLoadError', async () => {
+    const empty = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
+    await expect(RNN.create({ inputSize: 1, hiddenSize: 1, backend: 'wasm-simd', wasm: { simd: empty } })).rejects.toThrow(/not this library's kernels/);
+  });
+
+  it('gradients that overflow are a NonFiniteError, not infinities returned', async () => {
+    const net = await RNN.create({ inputSize: 1, hiddenSize: 1, outputSize: 1, backend: 'js' });
+    const dict = net.stateDict();
+    net.loadStateDict({ ...dict, 'head.weight': { data: Float32Array.of(3e38), shape: [1, 1] } });
+    expect(() => net.gradients([[[1]]], [[1]])).toThrow(/not finite/);
+  });
+});

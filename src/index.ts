@@ -10,6 +10,7 @@ export type { EarlyStopping, EpochRecord, Sample, TrainHistory, TrainOptions, Tr
 export type { ScheduleOptions } from './schedules.js';
 export type { GenerateOptions, GenerateResult } from './generate.js';
 export { logSoftmax } from './tensor.js';
+export { Vocabulary, type VocabularyOptions } from './vocabulary.js';
 export type { BackendName } from './backend.js';
 export type { FileSource } from './io/source.js';
 export type { SafetensorsOptions } from './io/weights.js';

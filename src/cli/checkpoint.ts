@@ -70,10 +70,17 @@ export async function readCheckpoint(path: string): Promise<{ net: RNN; meta: Ch
   const file = await readModelFile(path);
   if (file.kind === 'checkpoint') return file;
   file.net.dispose();
-  throw new CliError(file.kind === 'library'
-    ? `${path} is a checkpoint of the rnn-wasm library without rnn-wasm train's metadata (its '${METADATA_KEY}' entry: the vocabulary or columns, the settings); give a file written by rnn-wasm train`
-    : `${path} holds weights without training state (as PyTorch saves them), not a checkpoint of rnn-wasm train; give a file written by rnn-wasm train`
-      + (file.net.config.embedding ? ` (or generate from this word model: rnn-wasm generate ${path} --vocab <vocab.json>)` : ''));
+  throw notCheckpointError(path, file);
+}
+
+/** Why a model file that is not a checkpoint of rnn-wasm train cannot serve as one. */
+export function notCheckpointError(path: string, file: Exclude<ModelFile, { kind: 'checkpoint' }>): CliError {
+  if (file.kind === 'library') {
+    return new CliError(`${path} is a checkpoint of the rnn-wasm library without rnn-wasm train's metadata (its '${METADATA_KEY}' entry: `
+      + 'the vocabulary or columns, the settings); give a file written by rnn-wasm train');
+  }
+  return new CliError(`${path} holds weights without training state (as PyTorch saves them), not a checkpoint of rnn-wasm train; `
+    + `give a file written by rnn-wasm train${file.net.config.embedding ? ` (or generate from this word model: rnn-wasm generate ${path} --vocab <vocab.json>)` : ''}`);
 }
 
 /**

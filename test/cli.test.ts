@@ -162,6 +162,7 @@ describe('bad input: one line that says what to fix, an exit code, and no checkp
     ['a library checkpoint without the command\'s metadata', ['predict', 'plain.ckpt', 'series.csv'], 1, /^plain\.ckpt is a checkpoint of the rnn-wasm library without rnn-wasm train's metadata/],
     ['metadata of another model', ['generate', 'mixed.ckpt'], 1, /^mixed\.ckpt: its model and its metadata belong to different models \(inputs: the model has \d+, the metadata says \d+\)/],
     ['a file that is not a checkpoint', ['generate', 'story.txt'], 1, /^story\.txt is not an rnn-wasm checkpoint; give a file written by rnn-wasm train$/],
+    ['a vocabulary for a character model', ['generate', 'story.ckpt', '--vocab', 'vocab.json'], 2, /^--vocab is for word models from PyTorch; story\.ckpt is a character model of rnn-wasm train, with its vocabulary inside$/],
     ['a prompt with unknown characters', ['generate', 'story.ckpt', '--prompt', 'The Zoo'], 1, /^--prompt has 2 characters the model never saw \("T", "Z"\)/],
     ['an unknown option', ['train', 'story.txt', '--hiden', '8'], 2, /^no option --hiden; did you mean --hidden\? \(rnn-wasm train --help lists them\)$/],
     ['a zero hidden size', ['train', 'story.txt', '--hidden', '0'], 2, /^--hidden must be ≥ 1 and ≤ 4096, got '0'$/],

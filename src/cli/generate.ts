@@ -79,6 +79,13 @@ function words(file: Exclude<ModelFile, { kind: 'checkpoint' }>, path: string, o
   const { net } = file;
   const embedding = net.config.embedding;
   if (!embedding) throw notCheckpointError(path, file);
+  const c = net.config;
+  if (c.bidirectional || c.headOn === 'final' || c.outputSize !== embedding.numEmbeddings) {
+    const why = c.bidirectional ? 'it reads in both directions, as a tagger does'
+      : c.outputSize === 0 ? 'it has no decoder after its recurrent layers'
+      : `its head gives ${c.outputSize} scores ${c.headOn === 'final' ? 'per sequence' : 'per step'} for its ${embedding.numEmbeddings} tokens`;
+    throw new CliError(`${path} is not a language model (${why}); generate needs one that scores every token of its vocabulary at every step`);
+  }
   const vocabPath = o.string('vocab');
   if (vocabPath === undefined) {
     throw new UsageError(`${path} is a word model (an embedding of ${embedding.numEmbeddings} tokens) without its words; `

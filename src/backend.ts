@@ -152,6 +152,18 @@ export interface Kernels {
     weight_decay: number, step: number, commit: number): number;
 }
 
+/** Every kernel's name, to check that a WebAssembly module really is a build of these kernels before it is used. */
+export const KERNEL_NAMES = [
+  'rnn_forward', 'rnn_backward', 'lstm_forward', 'lstm_backward', 'gru_forward', 'gru_backward', 'pack_weights',
+  'packed_size', 'embedding_forward', 'embedding_backward', 'linear_forward', 'linear_backward', 'mse_loss',
+  'cross_entropy_loss', 'sum_squares', 'scale', 'multiply', 'non_finite', 'clamp', 'sgd_update', 'adam_update',
+  'rmsprop_update', 'adagrad_update',
+] as const satisfies readonly (keyof Kernels)[];
+
+// A kernel added to Kernels and not to the list fails to compile here.
+const everyKernelListed: Exclude<keyof Kernels, (typeof KERNEL_NAMES)[number]> extends never ? true : never = true;
+void everyKernelListed;
+
 /** A backend's memory and kernels, owned by one model. */
 export interface KernelInstance {
   /** Which implementation runs the kernels. */

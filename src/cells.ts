@@ -39,7 +39,7 @@ export interface CellCall {
 }
 
 /** The backward pass's extra pointers: gradients (+=, except dh0/dc0 which are written) and dout. */
-export interface CellGradients {
+interface CellGradients {
   dx: number;
   dh0: number;
   dc0: number;

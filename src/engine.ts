@@ -131,6 +131,9 @@ export class Engine {
   gradients(batch: Batch, init: States, target: LossTarget): GradientsResult {
     const c = this.config;
     const { loss, ws } = this.lossAndGradients(batch, init, target, true);
+    if (!Number.isFinite(loss) || this.heap.kernels.non_finite(this.gradBase, this.layout.count)) {
+      throw new NonFiniteError(`gradients: the loss (${loss}) or a gradient is not finite (the inputs or weights overflow float32)`);
+    }
     const grads: Record<string, Tensor> = {};
     for (const spec of this.layout.specs) grads[spec.name] = this.heap.read(this.gradBase + spec.offset * 4, spec.shape);
     for (const [name, of] of this.layout.aliases) grads[name] = copy(grads[of]);
@@ -388,7 +391,7 @@ export class Engine {
       output: this.heap.view(ws.s.features, n),
       y: this.heap.view(ws.s.y, ws.s.B * outputWidth(c)),
       h: states.h.map((p) => this.heap.view(p, n)),
-      c: states.c && states.c.map((p) => this.heap.view(p, n)),
+      c: states.c?.map((p) => this.heap.view(p, n)) ?? null,
     };
     return ws.views;
   }

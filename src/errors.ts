@@ -1,46 +1,69 @@
 /**
  * One error class per kind of failure, so callers can branch on `instanceof` or `name`.
- * Messages state the facts: what was expected and what arrived.
+ * Messages state the facts: what was expected and what arrived. Each class names itself with a literal string:
+ * minifiers rename classes, so `new.target.name` would say "a" in a production bundle.
  */
 export class RnnError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
+  override name = 'RnnError';
 }
 
 /** An option is unknown, missing, of the wrong type or out of range. */
-export class OptionError extends RnnError {}
+export class OptionError extends RnnError {
+  override name = 'OptionError';
+}
 
 /** A tensor has the wrong rank, shape or length for this model. */
-export class ShapeError extends RnnError {}
+export class ShapeError extends RnnError {
+  override name = 'ShapeError';
+}
 
 /** An input, weight or gradient is NaN or infinite. */
-export class NonFiniteError extends RnnError {}
+export class NonFiniteError extends RnnError {
+  override name = 'NonFiniteError';
+}
 
 /** A state dict names a parameter the model does not have, or lacks one it needs. */
-export class StateDictError extends RnnError {}
+export class StateDictError extends RnnError {
+  override name = 'StateDictError';
+}
 
 /** The model was used after `dispose()`. */
-export class DisposedError extends RnnError {}
+export class DisposedError extends RnnError {
+  override name = 'DisposedError';
+}
 
 /** The requested sizes need more memory than the backend can address. */
-export class MemoryLimitError extends RnnError {}
+export class MemoryLimitError extends RnnError {
+  override name = 'MemoryLimitError';
+}
 
 /**
  * A WebAssembly build could not be fetched, read or compiled: a wrong URL, a server's error or fallback page
  * where the .wasm should be, a file that is not WebAssembly.
  */
-export class WasmLoadError extends RnnError {}
+export class WasmLoadError extends RnnError {
+  override name = 'WasmLoadError';
+}
 
 /** The worker behind a WorkerRNN failed to start, crashed, or answered with a message that could not be read. */
-export class WorkerError extends RnnError {}
+export class WorkerError extends RnnError {
+  override name = 'WorkerError';
+}
 
 /**
  * A model file (safetensors, checkpoint or JSON) cannot be read: it is truncated, malformed, of another
  * format, or describes something impossible (offsets past the end, a shape its bytes do not fill).
  */
-export class FormatError extends RnnError {}
+export class FormatError extends RnnError {
+  override name = 'FormatError';
+}
+
+/** A file named by a path or URL is not there. */
+export class NotFoundError extends RnnError {
+  override name = 'NotFoundError';
+}
 
 /** A model file was written by a newer version of this library, in a format version this one cannot read. */
-export class VersionError extends FormatError {}
+export class VersionError extends FormatError {
+  override name = 'VersionError';
+}

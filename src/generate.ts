@@ -8,7 +8,7 @@ import type { Engine } from './engine.js';
 import { OptionError } from './errors.js';
 import { checkBatch, checkStates } from './inputs.js';
 import { outputWidth } from './layout.js';
-import { bool, checkKeys, nonNegativeInt, numberIn, positiveInt } from './options.js';
+import { bool, checkKeys, nonNegativeInt, numberIn, positiveInt, seed } from './options.js';
 import { Random } from './random.js';
 import { swapLeadingAxes } from './tensor.js';
 import type { IdTensor, Tensor, TensorInput } from './types.js';
@@ -75,7 +75,7 @@ export function generateSequence(engine: Engine, prompt: TensorInput, options: G
   if (!draw && (options.topK !== undefined || options.topP !== undefined || options.stopId !== undefined)) {
     throw new OptionError('generate: topK, topP and stopId choose among classes; give sample: true to draw them');
   }
-  const random = options.seed === undefined ? engine.random : new Random(seedOf(options.seed));
+  const random = options.seed === undefined ? engine.random : new Random(seed(options.seed, 'generate.seed'));
 
   const batch = checkBatch(c, prompt);
   const B = batch.B;
@@ -121,12 +121,6 @@ export function generateSequence(engine: Engine, prompt: TensorInput, options: G
   };
 }
 
-function seedOf(value: unknown): number {
-  const seed = nonNegativeInt(value, 'generate.seed');
-  if (seed > 0xffffffff) throw new OptionError(`generate.seed must be below 2³², got ${seed}`);
-  return seed;
-}
-
 /** The last step's rows [B, O] of a sequence output (or the head's own rows when it reads the final states). */
 function lastRows(y: Tensor, batchFirst: boolean, final: boolean): Float32Array {
   if (final) return y.data.slice();
@@ -147,7 +141,7 @@ interface DrawRule {
  * A class drawn from softmax(logits / temperature), restricted to the topK likeliest and then to the smallest
  * set of them whose probability reaches topP; temperature 0 takes the likeliest (the first of equals).
  */
-export function drawClass(logits: Float32Array, rule: DrawRule, random: Random): number {
+function drawClass(logits: Float32Array, rule: DrawRule, random: Random): number {
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
   if (rule.temperature === 0) return best;

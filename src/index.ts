@@ -10,6 +10,7 @@ export type { EarlyStopping, EpochRecord, Sample, TrainHistory, TrainOptions, Tr
 export type { ScheduleOptions } from './schedules.js';
 export type { GenerateOptions, GenerateResult } from './generate.js';
 export { logSoftmax } from './tensor.js';
+export { Vocabulary, type VocabularyOptions } from './vocabulary.js';
 export type { BackendName } from './backend.js';
 export type { FileSource } from './io/source.js';
 export type { SafetensorsOptions } from './io/weights.js';
@@ -23,6 +24,6 @@ export { WorkerRNN } from './worker-client.js';
 export { serveRNN } from './worker.js';
 export type { MessageEndpoint } from './worker-protocol.js';
 export {
-  DisposedError, FormatError, MemoryLimitError, NonFiniteError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
+  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
   WasmLoadError, WorkerError,
 } from './errors.js';

@@ -88,7 +88,7 @@ export function checkStates(c: ModelConfig, value: InitialState, B: number, hNam
 }
 
 /** Column lengths checked against the batch: B integers in 1…T. */
-export function checkLengths(lengths: ArrayLike<number>, T: number, B: number): Int32Array {
+function checkLengths(lengths: ArrayLike<number>, T: number, B: number): Int32Array {
   if (typeof lengths !== 'object' || lengths === null || typeof lengths.length !== 'number') {
     throw new ShapeError(`lengths: expected an array of ${B} integers, got ${typeof lengths}`);
   }
@@ -121,6 +121,17 @@ export function checkOut<K extends string>(out: Partial<Record<K, Float32Array>>
     if (!(buffer instanceof Float32Array) || buffer.length !== size) {
       const got = buffer instanceof Float32Array ? `${buffer.length} floats` : String(buffer);
       throw new ShapeError(`${where}: out.${name} must be a Float32Array of ${size} floats, got ${got}`);
+    }
+  }
+  // Results written through one buffer into another would be silently wrong: the buffers must be apart.
+  for (const first in out) {
+    for (const second in out) {
+      const a = out[first]!;
+      const b = out[second]!;
+      if (first < second && a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength
+        && b.byteOffset < a.byteOffset + a.byteLength) {
+        throw new ShapeError(`${where}: out.${first} and out.${second} overlap in memory; each result needs a buffer of its own`);
+      }
     }
   }
   return out;

@@ -9,7 +9,7 @@
 import type { ModelConfig } from './types.js';
 
 /** How a parameter starts: PyTorch's default for its module, drawn from the model's seeded generator. */
-export type Init =
+type Init =
   /** U(-bound, bound): nn.RNN/LSTM/GRU (1/√H) and nn.Linear (1/√fan_in). */
   | { readonly kind: 'uniform'; readonly bound: number }
   /** N(0, 1), with the padding row zeroed: nn.Embedding. */

@@ -78,7 +78,10 @@ export class OptimizerMemory {
 
   /** Restores a snapshot already checked against this model (null forgets the state). */
   load(snapshot: OptimizerSnapshot | null): void {
-    if (!snapshot) return this.forget();
+    if (!snapshot) {
+      this.forget();
+      return;
+    }
     this.allocate(snapshot.config, snapshot.step);
     this.place(snapshot.tensors);
   }

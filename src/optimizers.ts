@@ -11,7 +11,7 @@ import type { OptimizerConfig, OptimizerOptions, OptimizerSnapshot } from './typ
 
 const nonNegative = (value: unknown, name: string) => numberIn(value, `optimizer.${name}`, { min: 0 });
 
-export type OptimizerKind = OptimizerConfig['kind'];
+type OptimizerKind = OptimizerConfig['kind'];
 
 /** Byte offsets of the update's operands; `state[i]` is the i-th state tensor, `numParameters` floats each. */
 export interface UpdateCall {

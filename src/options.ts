@@ -7,6 +7,9 @@ import type { CellKind, EmbeddingConfig, HeadOn, LossKind, ModelConfig, PartName
 
 export type BackendChoice = 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js';
 
+/** The two WebAssembly builds of the kernels. */
+export type WasmBuild = 'simd' | 'scalar';
+
 /**
  * One WebAssembly build: its URL (a string is resolved against the page's base URL), its bytes, or a module
  * compiled already (e.g. by `WebAssembly.compileStreaming` over a fetch of your own).
@@ -100,16 +103,29 @@ export function checkKeys(value: unknown, allowed: readonly string[], where: str
 
 // ---- checks shared by every options object: each names the option and what it got -------------------------
 
+/**
+ * A value for an error message, whatever it is: `String()` throws on an object without a prototype or a
+ * Symbol, and an error message must never be where a TypeError starts.
+ */
+export function show(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return Array.isArray(value) ? `an array of ${value.length}` : 'an object';
+  if (typeof value === 'symbol' || typeof value === 'function') return typeof value;
+  if (typeof value === 'bigint') return `${value}n (a BigInt)`;
+  const text = String(value);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
 export function positiveInt(value: unknown, name: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < 1) {
-    throw new OptionError(`${name} must be a positive integer, got ${String(value)}`);
+    throw new OptionError(`${name} must be a positive integer, got ${show(value)}`);
   }
   return value as number;
 }
 
 export function nonNegativeInt(value: unknown, name: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < 0) {
-    throw new OptionError(`${name} must be a non-negative integer, got ${String(value)}`);
+    throw new OptionError(`${name} must be a non-negative integer, got ${show(value)}`);
   }
   return value as number;
 }
@@ -122,20 +138,20 @@ export function numberIn(value: unknown, name: string,
     (below ? value < max : value <= max);
   if (!ok) {
     const bounds = max === Infinity ? `${above ? '>' : '≥'} ${min}` : `in ${above ? '(' : '['}${min}, ${max}${below ? ')' : ']'}`;
-    throw new OptionError(`${name} must be a finite number ${bounds}, got ${String(value)}`);
+    throw new OptionError(`${name} must be a finite number ${bounds}, got ${show(value)}`);
   }
   return value as number;
 }
 
 export function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T {
   if (!allowed.includes(value as T)) {
-    throw new OptionError(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${String(value)}`);
+    throw new OptionError(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(value)}`);
   }
   return value as T;
 }
 
 export function bool(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') throw new OptionError(`${name} must be true or false, got ${String(value)}`);
+  if (typeof value !== 'boolean') throw new OptionError(`${name} must be true or false, got ${show(value)}`);
   return value;
 }
 
@@ -170,11 +186,18 @@ export function modelConfig(options: RNNOptions): { config: ModelConfig; backend
     names: partNames(o.names),
     batchFirst: bool(o.batchFirst ?? false, 'batchFirst'),
     dropout: numberIn(o.dropout ?? 0, 'dropout', { min: 0, max: 1, below: true }),
-    seed: nonNegativeInt(o.seed ?? 0, 'seed'),
+    seed: seed(o.seed ?? 0, 'seed'),
   };
   checkConsistent(config, o);
   const choice = oneOf(o.backend ?? 'wasm', ['wasm', 'wasm-simd', 'wasm-scalar', 'js'] as const, 'backend');
   return { config, backend: { choice, wasm: wasmSources(o.wasm) } };
+}
+
+/** A seed of the 32-bit generator: an integer in [0, 2³²), never wrapped around. */
+export function seed(value: unknown, name: string): number {
+  const n = nonNegativeInt(value, name);
+  if (n > 0xffffffff) throw new OptionError(`${name} must be below 2³² (the generator's state is 32 bits), got ${n}`);
+  return n;
 }
 
 /** A size of a tensor dimension: a positive integer below the limit. */
@@ -193,7 +216,7 @@ function embeddingConfig(value: unknown): EmbeddingConfig | null {
   if (e.paddingIdx !== undefined && e.paddingIdx !== null) {
     const p: unknown = e.paddingIdx;
     if (!Number.isSafeInteger(p) || (p as number) < -numEmbeddings || (p as number) >= numEmbeddings) {
-      throw new OptionError(`embedding.paddingIdx must be an id in [-${numEmbeddings}, ${numEmbeddings}), got ${String(p)}`);
+      throw new OptionError(`embedding.paddingIdx must be an id in [-${numEmbeddings}, ${numEmbeddings}), got ${show(p)}`);
     }
     paddingIdx = ((p as number) + numEmbeddings) % numEmbeddings; // PyTorch counts a negative padding_idx from the end
   }
@@ -208,7 +231,7 @@ function partNames(value: unknown): PartNames {
     const name: unknown = names[part];
     // A prefix is joined to the parameter names with '.', so it can be empty (bare PyTorch names) or dotted.
     if (typeof name !== 'string' || name.length > 200 || /^\.|\.$|\.\./.test(name)) {
-      throw new OptionError(`names.${part} must be a module name such as 'rnn' or 'encoder.gru', got ${String(name)}`);
+      throw new OptionError(`names.${part} must be a module name such as 'rnn' or 'encoder.gru', got ${show(name)}`);
     }
   }
   const used = [names.embedding, names.core, names.head];

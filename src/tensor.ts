@@ -5,32 +5,54 @@
 import { NonFiniteError, ShapeError } from './errors.js';
 import type { IdTensor, NestedNumbers, Tensor, TensorInput } from './types.js';
 
-export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export const formatShape = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
-/** Flattens a tensor input and checks it is rectangular; `name` appears in every error. */
+/** Nested arrays deeper than this are no tensor this library takes (a self-containing array is infinitely deep). */
+const MAX_RANK = 8;
+
+/**
+ * Flattens a tensor input and checks it is rectangular and made of numbers only: no holes, strings, booleans,
+ * nulls or BigInts, which would otherwise be coerced or read as whatever the heap held. `name` appears in every error.
+ */
 export function flatten(value: TensorInput, name: string): { data: ArrayLike<number>; shape: number[] } {
   if (Array.isArray(value)) return flattenNested(value, name);
   if (value === null || typeof value !== 'object' || !('data' in value) || !('shape' in value)) {
     throw new ShapeError(`${name}: expected nested number arrays or { data, shape }, got ${describe(value)}`);
   }
   const { data, shape } = value as { data: ArrayLike<number>; shape: readonly number[] };
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new ShapeError(`${name}: shape must be an array of non-negative integers, got ${describe(shape)}`);
+  if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new ShapeError(`${name}: shape must be an array of at most ${MAX_RANK} non-negative integers, got ${describe(shape)}`);
   }
-  if (typeof data?.length !== 'number') {
+  if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
     throw new ShapeError(`${name}: data must be a typed array or number array, got ${describe(data)}`);
+  }
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    throw new ShapeError(`${name}: data is a ${data.constructor.name}; BigInts are not numbers this library computes with`);
+  }
+  if (ArrayBuffer.isView(data) && sizeOf(shape) > 0 && ((data.buffer as { detached?: boolean }).detached || data.buffer.byteLength === 0)) {
+    throw new ShapeError(`${name}: data's buffer is detached (transferred or freed)`);
   }
   if (data.length !== sizeOf(shape)) {
     throw new ShapeError(`${name}: shape ${formatShape(shape)} holds ${sizeOf(shape)} values but data has ${data.length}`);
+  }
+  if (!ArrayBuffer.isView(data)) {
+    for (let i = 0; i < data.length; i++) {
+      if (typeof data[i] !== 'number') throw new ShapeError(`${name}: data[${i}] is ${i in data ? describe(data[i]) : 'a hole'}, not a number`);
+    }
   }
   return { data, shape: [...shape] };
 }
 
 function flattenNested(value: readonly NestedNumbers[], name: string): { data: number[]; shape: number[] } {
   const shape: number[] = [];
-  for (let level: NestedNumbers = value; Array.isArray(level); level = level[0]) shape.push(level.length);
+  for (let level: NestedNumbers = value; Array.isArray(level); level = level[0]) {
+    if (shape.length === MAX_RANK) {
+      throw new ShapeError(`${name}: arrays nested deeper than ${MAX_RANK} levels (an array that contains itself?); no tensor has that rank`);
+    }
+    shape.push(level.length);
+  }
   const data: number[] = [];
   const walk = (node: NestedNumbers, depth: number, path: string) => {
     if (depth === shape.length) {
@@ -43,7 +65,10 @@ function flattenNested(value: readonly NestedNumbers[], name: string): { data: n
         `${name}${path}: ragged nesting, expected an array of ${shape[depth]} at depth ${depth}, got ${describe(node)}`,
       );
     }
-    node.forEach((child: NestedNumbers, i: number) => walk(child, depth + 1, `${path}[${i}]`));
+    for (let i = 0; i < node.length; i++) {
+      if (!(i in node)) throw new ShapeError(`${name}${path}[${i}]: a hole in the array, not a number`);
+      walk(node[i], depth + 1, `${path}[${i}]`);
+    }
   };
   walk(value, 0, '');
   return { data, shape };
@@ -94,7 +119,7 @@ function position(shape: readonly number[], i: number): string {
   return ` (at [${index.join(', ')}])`;
 }
 
-export function checkShape(shape: readonly number[], expected: readonly (number | null)[], name: string): void {
+function checkShape(shape: readonly number[], expected: readonly (number | null)[], name: string): void {
   const ok = shape.length === expected.length && expected.every((d, i) => d === null || d === shape[i]);
   if (!ok) {
     const want = expected.map((d, i) => (d === null ? `d${i}` : String(d))).join(', ');

@@ -10,7 +10,7 @@ import { type Batch, type LossTarget, NO_STATE } from './inputs.js';
 import { outputWidth } from './layout.js';
 import { optimizerConfig } from './optimizers.js';
 import {
-  type Clipping, bool, checkKeys, clipping, lossKind, nonNegativeInt, numberIn, positiveInt,
+  type Clipping, bool, checkKeys, clipping, lossKind, numberIn, positiveInt, seed,
 } from './options.js';
 import { Random } from './random.js';
 import { type ScheduleOptions, createSchedule } from './schedules.js';
@@ -149,7 +149,7 @@ async function epochs(model: Engine, data: readonly Sample[], options: TrainOpti
   for (const name of ['onProgress', 'onEpoch'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new OptionError(`train.${name} must be a function`);
   }
-  const random = options.seed === undefined ? modelRandom : new Random(nonNegativeInt(options.seed, 'train.seed'));
+  const random = options.seed === undefined ? modelRandom : new Random(seed(options.seed, 'train.seed'));
 
   // Everything is checked before the first step, so that a bad sample cannot stop training half-way.
   const all = prepare(model, data, kind, 'dataset');

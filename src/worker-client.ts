@@ -14,8 +14,8 @@
  */
 import type { BackendName } from './backend.js';
 import {
-  DisposedError, MemoryLimitError, NonFiniteError, OptionError, RnnError, ShapeError, StateDictError, WasmLoadError,
-  WorkerError,
+  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
+  WasmLoadError, WorkerError,
 } from './errors.js';
 import type { LossOptions, ModelConfig, TensorInput } from './types.js';
 import type { EvaluateResult, RNN } from './model.js';
@@ -26,7 +26,7 @@ import { type MessageEndpoint, type Method, type ModelInfo, PROTOCOL, type Reply
 /** The errors a worker can report, re-created on the page as the same classes. */
 const ERRORS: Record<string, new (message: string) => RnnError> = {
   RnnError, OptionError, ShapeError, NonFiniteError, StateDictError, DisposedError, MemoryLimitError, WasmLoadError,
-  WorkerError,
+  WorkerError, FormatError, VersionError, NotFoundError,
 };
 
 type Args<M extends Method> = Parameters<RNN[M]>;
@@ -115,6 +115,14 @@ class Connection {
   private failure: WorkerError | null = null;
 
   static of(endpoint: MessageEndpoint): Connection {
+    const e = endpoint as Partial<MessageEndpoint> | null;
+    if (e === null || typeof e !== 'object' || typeof e.postMessage !== 'function' || typeof e.addEventListener !== 'function'
+      || typeof e.removeEventListener !== 'function') {
+      const node = typeof (e as { on?: unknown } | null)?.on === 'function'
+        ? ": a Node worker_threads Worker is an EventEmitter; pass a MessagePort of a MessageChannel it serves (serveRNN(port))"
+        : '';
+      throw new OptionError(`WorkerRNN: expected a Worker, a worker's scope or a MessagePort (postMessage and addEventListener)${node}`);
+    }
     let connection = Connection.all.get(endpoint);
     if (!connection) {
       connection = new Connection(endpoint);

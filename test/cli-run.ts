@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The entry and the TypeScript loader, as absolute paths, so that the child may run in any folder. */
-export const CLI_ENTRY = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
-export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const CLI_ENTRY = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** The argv that runs `rnn-wasm <args…>`: node, the loader, the entry, the arguments. */
 export const cliCommand = (args: readonly string[]) => [process.execPath, '--import', TSX_LOADER, CLI_ENTRY, ...args];

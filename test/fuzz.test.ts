@@ -256,7 +256,8 @@ describe('hand-made malicious files', () => {
     ['integer weights', weights({ ...rnn, weight_hh_l0: [[2, 2], undefined, 'I32'] }), /tensor "weight_hh_l0" is I32; weights must be a float dtype \(F32, F16, BF16, F64\)/, FormatError],
     ['a layer index of 10¹¹', weights({ ...rnn, weight_hh_l99999999999: [[2, 2]] }), /layer 1 is missing/, StateDictError],
     ['a tensor named __proto__', weights({ ...rnn, ['__proto__']: [[1]] }), /unexpected tensor "__proto__"/, StateDictError],
-    ['a hundred thousand empty tensors', weights(Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`t${i}`, [[0]]]))), /no recurrent weights/, StateDictError],
+    // More tensors than any model has: refused while the header is parsed, before anything is built per tensor.
+    ['a hundred thousand empty tensors', weights(Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`t${i}`, [[0]]]))), /more than \d+ objects and arrays/, FormatError],
   ];
   it.each(models)('%s', async (what, bytes, message, type) => {
     const outcome = await attempt(what, () => RNN.fromSafetensors(bytes, { backend: 'js' }), limitFor(bytes.length));

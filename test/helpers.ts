@@ -5,8 +5,8 @@ import type { BackendChoice } from '../src/index.js';
 /** Every backend; a suite that loops over these has no exclusion list. */
 export const BACKENDS: readonly BackendChoice[] = ['js', 'wasm-simd', 'wasm-scalar'];
 
-export const RTOL = 1e-4;
-export const ATOL = 1e-5;
+const RTOL = 1e-4;
+const ATOL = 1e-5;
 
 /** Largest |actual - expected|, and fails naming the worst element when any is outside atol + rtol·|expected|. */
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, name: string,

@@ -3,108 +3,16 @@
  * inputs at the same addresses in both heaps, then every buffer compared elementwise, inputs included, so a
  * stray write shows too. Sizes mix multiples of 4 with others, so the SIMD blocks and the plain tails both
  * run; tensors start at every 4-byte phase of a 16-byte line, so unaligned vector loads run; ldo > H puts a
- * direction's columns inside wider rows, as in a bidirectional layer.
+ * direction's columns inside wider rows, as in a bidirectional layer. The harness is test/kernel-harness.ts;
+ * the embedding and optimizer kernels have suites of their own (kernels-embedding, kernels-optim).
  */
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { KernelInstance, Kernels } from '../src/backend.js';
-import { createJsInstance } from '../src/backends/js/index.js';
-import { createWasmInstance, type WasmBuild } from '../src/backends/wasm.js';
+import { createWasmInstance } from '../src/backends/wasm.js';
+import type { WasmBuild } from '../src/options.js';
 import { MemoryLimitError } from '../src/errors.js';
-import { expectClose } from './helpers.js';
-
-/** mulberry32: a small seeded generator, so every case is reproducible from its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-const pick = <T>(r: () => number, values: readonly T[]): T => values[Math.floor(r() * values.length)];
-
-interface Tensor {
-  /** Element count. */
-  n: number;
-  /** int32 contents (lengths, class ids); float tensors are drawn from `init`. */
-  int?: readonly number[];
-  /** Draws one float element; uniform in [-1, 1) by default. */
-  init?: (r: () => number) => number;
-  /** Contents after the call are unspecified (scratch): not compared. */
-  scratch?: boolean;
-  /** Only these rows of `width` elements are specified after the call (caches of a packed sequence). */
-  rows?: { width: number; valid: (row: number) => boolean };
-}
-
-/** Tensors by argument name; null passes the pointer 0 (an absent bias, no lengths). */
-type Tensors = Record<string, Tensor | null>;
-type Pointers = Record<string, number>;
-
-const uniform = (scale: number) => (r: () => number) => (r() * 2 - 1) * scale;
-const positive = (r: () => number) => r() + 0.01;
-const float = (n: number, init?: Tensor['init']): Tensor => ({ n, init });
-const scratch = (n: number): Tensor => ({ n, scratch: true });
-
-/**
- * Lays `tensors` out identically in a fresh JS heap and in `wasm`, fills both with the same values, runs
- * `prepare` on the JS heap only (to compute forward caches a backward call needs) and copies the result
- * over, then runs `call` on both and compares the return values and every tensor that is not scratch.
- */
-function agree(wasm: KernelInstance, seed: number, tensors: Tensors, call: (k: Kernels, p: Pointers) => number | void,
-  prepare?: (k: Kernels, p: Pointers) => void): void {
-  const js = createJsInstance();
-  const r = rng(seed);
-  const pointers: Pointers = {};
-  const placed: [string, Tensor, number][] = [];
-  const origin = Math.ceil(Math.max(js.base, wasm.base, 16) / 16) * 16;
-  let end = origin;
-  for (const [name, tensor] of Object.entries(tensors)) {
-    if (!tensor) {
-      pointers[name] = 0;
-      continue;
-    }
-    const at = Math.ceil(end / 16) * 16 + 4 * (placed.length % 4);
-    pointers[name] = at;
-    placed.push([name, tensor, at]);
-    end = at + 4 * tensor.n;
-  }
-  js.reserve(end);
-  wasm.reserve(end);
-  for (const heap of [js.buffer, wasm.buffer]) new Uint8Array(heap, origin, end - origin).fill(0);
-  for (const [, tensor, at] of placed) {
-    const values = tensor.int ?? Array.from({ length: tensor.n }, () => (tensor.init ?? uniform(1))(r));
-    for (const heap of [js.buffer, wasm.buffer]) {
-      const view = tensor.int ? new Int32Array(heap, at, tensor.n) : new Float32Array(heap, at, tensor.n);
-      view.set(values);
-    }
-  }
-  if (prepare) {
-    prepare(js.kernels, pointers);
-    new Uint8Array(wasm.buffer, origin, end - origin).set(new Uint8Array(js.buffer, origin, end - origin));
-  }
-
-  const expected = call(js.kernels, pointers);
-  const actual = call(wasm.kernels, pointers);
-  if (typeof expected === 'number') expectClose([actual as number], [expected], 'return value');
-  for (const [name, tensor, at] of placed) {
-    if (tensor.scratch) continue;
-    if (tensor.int) {
-      expect(Array.from(new Int32Array(wasm.buffer, at, tensor.n)), name).toEqual(tensor.int);
-      continue;
-    }
-    let a = new Float32Array(wasm.buffer, at, tensor.n);
-    let b = new Float32Array(js.buffer, at, tensor.n);
-    if (tensor.rows) {
-      const { width, valid } = tensor.rows;
-      const keep = (x: Float32Array) => Float32Array.from({ length: x.length }, (_, i) => (valid(Math.floor(i / width)) ? x[i] : 0));
-      [a, b] = [keep(a), keep(b)];
-    }
-    expectClose(a, b, name);
-  }
-}
+import { agree, float, pick, rng, scratch, uniform, type Tensor, type Tensors, type Pointers } from './kernel-harness.js';
 
 type Cell = 'rnn' | 'lstm' | 'gru';
 const GATES: Record<Cell, number> = { rnn: 1, lstm: 4, gru: 3 };
@@ -250,11 +158,6 @@ const lossCases = Array.from({ length: 16 }, (_, i) => {
 
 const sizes = [1, 3, 4, 7, 16, 33, 100];
 
-/** Optimizer states that must stay non-negative (second moments) get positive values. */
-function optimizerTensors(n: number, names: Record<string, Tensor['init'] | undefined>): Tensors {
-  return Object.fromEntries(Object.entries(names).map(([name, init]) => [name, float(n, init)]));
-}
-
 describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (build: WasmBuild) => {
   let wasm: KernelInstance;
   beforeAll(async () => {
@@ -316,42 +219,6 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (bui
         expect(wasm.kernels.non_finite(x, n), `${bad} at ${at}`).toBe(1);
         m[at] = 1;
       }
-    }
-  });
-
-  it.each(sizes)('sgd_update n=%i', (n) => {
-    const tensors = optimizerTensors(n, { p: undefined, g: undefined, buf: undefined });
-    for (const [momentum, dampening, nesterov, wd, first] of [[0, 0, 0, 0, 0], [0.9, 0, 0, 0, 1], [0.9, 0.1, 1, 0.01, 0], [0.8, 0.5, 0, 0.1, 0]]) {
-      agree(wasm, n, tensors, (k, p) => k.sgd_update(p.p, p.g, p.buf, n, 0.05, momentum, dampening, nesterov, wd, first, 1));
-    }
-  });
-
-  it.each(sizes)('adam_update n=%i', (n) => {
-    const tensors = optimizerTensors(n, { p: undefined, g: undefined, m: uniform(0.1), v: positive, vmax: positive });
-    for (const decoupled of [0, 1]) {
-      for (const amsgrad of [0, 1]) {
-        for (const step of [1, 7]) {
-          agree(wasm, n, tensors, (k, p) => k.adam_update(p.p, p.g, p.m, p.v, p.vmax, n, 0.01, 0.9, 0.999, 1e-8, 0.01,
-            decoupled, amsgrad, step, 1));
-        }
-      }
-    }
-  });
-
-  it.each(sizes)('rmsprop_update n=%i', (n) => {
-    // Centered needs sq ≥ ga², as it always is when both come from the same gradients.
-    const tensors = optimizerTensors(n, { p: undefined, g: undefined, sq: (r) => 1 + r(), ga: uniform(0.9), buf: undefined });
-    for (const centered of [0, 1]) {
-      for (const momentum of [0, 0.9]) {
-        agree(wasm, n, tensors, (k, p) => k.rmsprop_update(p.p, p.g, p.sq, p.ga, p.buf, n, 0.01, 0.99, 1e-8, 0.01, momentum, centered, 1));
-      }
-    }
-  });
-
-  it.each(sizes)('adagrad_update n=%i', (n) => {
-    const tensors = optimizerTensors(n, { p: undefined, g: undefined, sum: positive });
-    for (const [lrDecay, step] of [[0, 1], [0.01, 4]]) {
-      agree(wasm, n, tensors, (k, p) => k.adagrad_update(p.p, p.g, p.sum, n, 0.1, lrDecay, 1e-10, 0.01, step, 1));
     }
   });
 

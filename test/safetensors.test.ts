@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FormatError, NonFiniteError, OptionError, RNN, StateDictError } from '../src/index.js';
+import { FormatError, NonFiniteError, NotFoundError, OptionError, RNN, StateDictError } from '../src/index.js';
 import { type NamedTensor, parseSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { BACKENDS, expectClose, randomArray } from './helpers.js';
 
@@ -219,9 +219,13 @@ describe('inference from names and shapes', () => {
     const bytes = file(recurrent('', 1, 1, 1, 1));
     await expect(RNN.fromSafetensors(bytes, { prefx: 'rnn.' } as never)).rejects.toThrow(/unknown option 'prefx'/);
     await expect(RNN.fromSafetensors(bytes, { prefix: 1 } as never)).rejects.toThrow(OptionError);
-    await expect(RNN.fromSafetensors(42 as never)).rejects.toThrow(/expected the file's bytes .* or, in Node, its path/);
-    await expect(RNN.fromSafetensors('/nonexistent/model.safetensors')).rejects.toThrow(FormatError);
-    await expect(RNN.fromSafetensors('/nonexistent/model.safetensors')).rejects.toThrow(/cannot read '\/nonexistent\/model.safetensors': ENOENT/);
+    await expect(RNN.fromSafetensors(42 as never)).rejects.toThrow(/expected the file's bytes .* a URL or, in Node, its path/);
+    await expect(RNN.fromSafetensors('/nonexistent/model.safetensors')).rejects.toThrow(NotFoundError);
+    await expect(RNN.fromSafetensors('/nonexistent/model.safetensors')).rejects.toThrow(/there is no file '\/nonexistent\/model.safetensors'/);
+    await expect(RNN.fromSafetensors(new URL('file:///nonexistent/model.safetensors'))).rejects.toThrow(NotFoundError);
+    // What is not a regular file is never read: /dev/zero would be read forever.
+    await expect(RNN.load('/dev/zero')).rejects.toThrow(/'\/dev\/zero' is not a regular file/);
+    await expect(RNN.load('/tmp')).rejects.toThrow(FormatError);
   });
 });
 
@@ -231,7 +235,7 @@ describe('the browser path', () => {
     const real = process.getBuiltinModule;
     process.getBuiltinModule = undefined;
     try {
-      await expect(RNN.fromSafetensors(files[0])).rejects.toThrow(/can be read only in Node ≥ 20.16; elsewhere pass the bytes/);
+      await expect(RNN.fromSafetensors(files[0])).rejects.toThrow(/can be read only in Node ≥ 20.16; elsewhere pass a URL or the bytes/);
       await expect(RNN.fromSafetensors(readFileSync(files[0]), { nonlinearity: caseOf(files[0]).config.nonlinearity })).resolves.toBeInstanceOf(RNN);
     } finally {
       process.getBuiltinModule = real;

@@ -5,8 +5,7 @@
  * `new URL('…', import.meta.url)` because that is the pattern bundlers (Vite, webpack, Parcel) recognise to
  * ship the file with the app and rewrite the URL.
  */
-import type { WasmSource } from '../options.js';
-import type { WasmBuild } from './wasm.js';
+import type { WasmBuild, WasmSource } from '../options.js';
 
 /**
  * Where `RNN.create` loads a build from when its `wasm` option does not name one: a URL beside the library

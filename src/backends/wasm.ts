@@ -8,13 +8,13 @@
  * `application/wasm`), from bytes, or as a compiled module; each source is compiled once per page or process
  * and every model instantiates the cached module with a memory of its own.
  */
-import type { KernelInstance, Kernels } from '../backend.js';
+import { KERNEL_NAMES, type KernelInstance, type Kernels } from '../backend.js';
 import { MemoryLimitError, WasmLoadError } from '../errors.js';
 import type { WasmSource, WasmSources } from '../options.js';
 import { defaultWasmSource } from './wasm-default.js';
 import { fetchWasm, instantiateWasm } from './platform.js';
 
-export type WasmBuild = 'simd' | 'scalar';
+import type { WasmBuild } from '../options.js';
 
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB: 65536 pages. */
@@ -155,6 +155,11 @@ export async function createWasmInstance(build: WasmBuild, sources: WasmSources)
   const module = await loadModule(build, sources[build] ?? defaultWasmSource(build));
   const instance = await instantiateWasm(module);
   const exports = instance.exports as unknown as Exports;
+  const missing = KERNEL_NAMES.filter((name) => typeof (exports as unknown as Record<string, unknown>)[name] !== 'function');
+  if (!(exports.memory instanceof WebAssembly.Memory) || typeof exports.heap_base !== 'function' || missing.length) {
+    throw new WasmLoadError(`the ${build} build is WebAssembly but not this library's kernels: it lacks `
+      + `${missing.length ? missing.slice(0, 4).join(', ') : 'memory or heap_base'}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}; ${WHERE_TO_LOOK}`);
+  }
   const { memory, heap_base } = exports;
   return {
     backend: build === 'simd' ? 'wasm-simd' : 'wasm-scalar',

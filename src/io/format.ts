@@ -16,7 +16,7 @@ import { type JsonValue, parseJson } from './json.js';
  * the parts (embedding, a head on the final states, tied weights, module names): a model without them is
  * written as version 1, which older readers still load.
  */
-export const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 2;
 
 /** The oldest version that can describe this model (and the user's metadata, which version 2 added too). */
 export function formatVersion(config: ModelConfig, metadata: Readonly<Record<string, string>> = {}): number {
@@ -67,6 +67,14 @@ export function configFromFile(value: unknown, where: string): { options: Config
   for (const key of ['backend', 'wasm']) {
     if (Object.hasOwn(value, key)) throw new FormatError(`${where}: the configuration names '${key}', which is chosen when loading`);
   }
+  // RNN.create reads a null option as its default; in a file a null is a damaged value, never a choice.
+  const nulls = (v: object, path: string): void => {
+    for (const [key, inner] of Object.entries(v)) {
+      if (inner === null) throw new FormatError(`${where}: the configuration's ${path}${key} is null`);
+      if (typeof inner === 'object') nulls(inner, `${path}${key}.`);
+    }
+  };
+  nulls(value, '');
   try {
     return { options: value as ConfigJSON, config: modelConfig(value as RNNOptions).config };
   } catch (error) {

@@ -149,7 +149,7 @@ function findEmbedding(others: readonly TensorShape[], byName: ReadonlyMap<strin
 function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, TensorShape>, width: number,
   embedding: { name: string; tensor: TensorShape } | null, given?: string,
   tieWeights?: boolean): { name: string; tied: boolean } | null {
-  const canTie = embedding !== null && embedding.tensor.shape[1] === width;
+  const canTie = embedding?.tensor.shape[1] === width;
   const isHead = (module: string) => {
     const bias = byName.get(`${dotted(module)}bias`);
     const weight = byName.get(`${dotted(module)}weight`);
@@ -158,7 +158,7 @@ function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, Te
       const ok = weight.shape.length === 2 && weight.shape[0] === bias.shape[0] && weight.shape[1] === width;
       return ok ? { name: module, tied: tieWeights === true } : null;
     }
-    return canTie && bias.shape[0] === embedding!.tensor.shape[0] ? { name: module, tied: true } : null;
+    return canTie && bias.shape[0] === embedding?.tensor.shape[0] ? { name: module, tied: true } : null;
   };
   if (given !== undefined) {
     const found = isHead(given);

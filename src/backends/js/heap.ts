@@ -6,7 +6,7 @@
 import { MemoryLimitError } from '../../errors.js';
 
 /** The largest heap a model may reserve: 4 GiB, like wasm32's address space. */
-export const MAX_HEAP_BYTES = 2 ** 32;
+const MAX_HEAP_BYTES = 2 ** 32;
 
 export class JsHeap {
   f32: Float32Array = new Float32Array(0);

@@ -56,7 +56,7 @@ describe('rnn-wasm generate on a PyTorch word language model', () => {
     }, 30_000);
 
   it('reads the vocabulary as an object word → id too, and a library checkpoint of the same model', async () => {
-    const args = ['--prompt', 'the  old\n', '-n', String(steps), '-t', '0'];
+    const args = ['--prompt', ' the  old ', '-n', String(steps), '-t', '0'];
     const [byId, saved] = await Promise.all([
       run('generate', MODEL, '--vocab', 'word2idx.json', ...args),
       run('generate', 'saved.ckpt', '--vocab', 'vocab.json', ...args),
@@ -95,9 +95,9 @@ describe('rnn-wasm generate on a PyTorch word language model', () => {
       /^--prompt has 3 words the vocabulary lacks \("zebra", "and", "yak"\) and no <unk> to stand for them; use only words of the vocabulary$/],
     ['no --vocab', [], 2, /^\S+wordlm_lstm_tied_sgd\.safetensors is a word model \(an embedding of 26 tokens\) without its words; give them with --vocab <vocab\.json>/],
     ['a vocabulary of another size', ['--vocab', 'short.json'], 1, /^short\.json has 25 words but the model's embedding has 26; give the vocabulary it was trained with$/],
-    ['a word twice', ['--vocab', 'twice.json'], 1, /^twice\.json has "a" twice \(ids 0 and 25\); each word needs one id$/],
-    ['two words with one id', ['--vocab', 'ids.json'], 1, /^ids\.json: "a" and "b" have the same id 0$/],
-    ['a vocabulary that is not JSON', ['--vocab', 'broken.json'], 1, /^broken\.json is not JSON \(.+\); give a JSON vocabulary/],
+    ['a word twice', ['--vocab', 'twice.json'], 1, /^twice\.json is not a vocabulary \(.*"a" appears twice \(ids 0 and 25\)\); give a JSON vocabulary/],
+    ['two words with one id', ['--vocab', 'ids.json'], 1, /^ids\.json is not a vocabulary \(.*"b" has id 0; ids must be 0…1, each once\); give a JSON vocabulary/],
+    ['a vocabulary that is not JSON', ['--vocab', 'broken.json'], 1, /^broken\.json is not a vocabulary \(.+\); give a JSON vocabulary/],
     ['a missing vocabulary', ['--vocab', 'none.json'], 1, /^none\.json does not exist; give a JSON vocabulary/],
     ['a prompt of spaces', ['--vocab', 'vocab.json', '--prompt', '  '], 2, /^--prompt has no words; give at least one word of the vocabulary$/],
   ];

@@ -9,7 +9,7 @@ import { type ModelFile, notCheckpointError, readModelFile } from './checkpoint.
 import { CliError, EXIT, UsageError } from './errors.js';
 import type { TextModel } from './task.js';
 import { encode } from './text-task.js';
-import { EOS, encodeWords, readVocabulary, renderWords } from './words.js';
+import { encodeWords, readVocabulary, startOfLine } from './words.js';
 import type { GenerateOptions, RNN } from '../index.js';
 
 export const spec: CommandSpec = {
@@ -93,13 +93,13 @@ function words(file: Exclude<ModelFile, { kind: 'checkpoint' }>, path: string, o
   }
   const vocab = readVocabulary(vocabPath, embedding.numEmbeddings);
   const given = o.string('prompt');
-  if (given === undefined && !vocab.includes(EOS)) throw new UsageError(`${vocabPath} has no ${EOS} to start a line from; give a --prompt`);
-  const ids = encodeWords(given ?? EOS, vocab);
+  const start = given ?? startOfLine(vocab);
+  if (start === undefined) throw new UsageError(`${vocabPath} has no <eos> to start a line from; give a --prompt`);
+  const ids = encodeWords(start, vocab);
   const T = ids.length;
   const { ids: drawn } = net.generate({ data: ids, shape: net.config.batchFirst ? [1, T] : [T, 1] }, draw);
   // Without a prompt, generation starts a line: only what was drawn is printed.
-  const shown = given === undefined ? [] : Array.from(ids, (id) => vocab[id]);
-  return renderWords([...shown, ...Array.from(drawn!.data, (id) => vocab[id])]);
+  return vocab.decode(given === undefined ? drawn!.data : [...ids, ...drawn!.data]);
 }
 
 /** `steps` characters drawn after `prompt`, each fed back as the next input. */

@@ -80,8 +80,10 @@ export function notCheckpointError(path: string, file: Exclude<ModelFile, { kind
       + 'the vocabulary or columns, the settings); give a file written by rnn-wasm train');
   }
   return new CliError(`${path} holds weights without training state (as PyTorch saves them), not a checkpoint of rnn-wasm train; `
-    + `give a file written by rnn-wasm train${file.net.config.embedding ? ` (or generate from this word model: rnn-wasm generate ${path} --vocab <vocab.json>)` : ''}`);
+    + `give a file written by rnn-wasm train${file.net.config.embedding ? ` (or generate from this word model: ${wordCommand(path)})` : ''}`);
 }
+
+const wordCommand = (path: string) => `rnn-wasm generate ${path} --vocab <vocab.json>`;
 
 /**
  * A model file of any kind the command line reads: a checkpoint of rnn-wasm train (checked whole, the model

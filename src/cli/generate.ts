@@ -20,7 +20,7 @@ export const spec: CommandSpec = {
   positionals: ['<checkpoint>'],
   options: {
     vocab: { type: 'string', value: '<vocab.json>', help: 'a word model\'s words: a JSON array (index = id, as idx2word) or an object word → id' },
-    prompt: { type: 'string', short: 'p', value: '<text>', help: 'text to start from; words, for a word model (default: the training text\'s first character, or <eos>)' },
+    prompt: { type: 'string', short: 'p', value: '<text>', help: 'text to start from; words for a word model (default: the first character, or a new line)' },
     length: { type: 'string', short: 'n', value: '<n>', help: 'characters (or words) to generate after the prompt (default 200)' },
     temperature: { type: 'string', short: 't', value: '<x>', help: 'below 1 is safer, above 1 wilder; 0 always takes the likeliest (default 0.8)' },
     'top-k': { type: 'string', value: '<k>', help: 'draw only among the k likeliest (default: all)' },
@@ -68,7 +68,9 @@ function characters(file: Extract<ModelFile, { kind: 'checkpoint' }>, path: stri
   if (meta.model.kind !== 'text') {
     throw new CliError(`${path} is a CSV model, which predicts numbers, not text; use rnn-wasm predict ${path} <csv>`);
   }
-  if (o.has('vocab')) throw new UsageError(`--vocab is for word models from PyTorch; ${path} is a character model of rnn-wasm train, with its vocabulary inside`);
+  if (o.has('vocab')) {
+    throw new UsageError(`--vocab is for word models from PyTorch; ${path} is a character model of rnn-wasm train, with its vocabulary inside`);
+  }
   const prompt = o.string('prompt') ?? meta.model.start;
   if (prompt === '') throw new UsageError(`--prompt is empty; give at least one character, or leave it out to start from ${JSON.stringify(meta.model.start)}`);
   return `${prompt}${sample(net, meta.model, prompt, draw)}`;

@@ -48,7 +48,8 @@ export function encodeWords(prompt: string, vocab: Vocabulary): Int32Array {
     const unknown = [...new Set(prompt.split(/\s+/).filter((word) => word && !known.has(word)))];
     if (unknown.length) {
       const shown = unknown.slice(0, 8).map((word) => JSON.stringify(word)).join(', ');
-      throw new CliError(`--prompt has ${unknown.length} word${unknown.length > 1 ? 's' : ''} the vocabulary lacks (${shown}${unknown.length > 8 ? ', …' : ''}) `
+      const words = `${unknown.length} word${unknown.length > 1 ? 's' : ''}`;
+      throw new CliError(`--prompt has ${words} the vocabulary lacks (${shown}${unknown.length > 8 ? ', …' : ''}) `
         + `and no ${UNK} to stand for them; use only words of the vocabulary`);
     }
   }

@@ -6,8 +6,7 @@
  * epoch number, so that a resumed run draws the same batches; the last `valSplit` of the windows (in time
  * order, as Keras' validation_split) are held out.
  */
-import type { RNN } from '../index.js';
-import { Random } from '../random.js';
+import { type RNN, Random } from '../index.js';
 import type { NumericTable } from './csv.js';
 import { CliError, UsageError } from './errors.js';
 import { type CarriedState, type SeriesModel, type StepOutcome, type Task, type TrainSettings, stepOptions } from './task.js';

@@ -13,7 +13,7 @@ const run = (file: string, ...args: string[]) =>
 /** The first and last loss of the line `loss A → B`. */
 const losses = (output: string) => output.match(/loss ([\d.e+-]+) → ([\d.e+-]+)/)!.slice(1).map(Number);
 
-describe('examples', () => {
+describe('examples', { timeout: 60_000 }, () => {
   it('lstm-adder: an LSTM learns running sums', () => {
     const out = run('examples/lstm-adder.ts');
     const [first, last] = losses(out);

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
 
-export interface OptionSpec {
+interface OptionSpec {
   /** 'string' options take a value; 'boolean' ones are flags. */
   type: 'string' | 'boolean';
   short?: string;
@@ -33,7 +33,7 @@ export interface ParsedCommand {
 export function parseCommand(spec: CommandSpec, argv: readonly string[]): ParsedCommand | null {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.type, ...(o.short && { short: o.short }) };
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: true });
   } catch (error) {

@@ -24,7 +24,7 @@ const CHECKPOINT_FORMAT = 2;
 const FORMAT_1_MAGIC = 'RNNW-CLI';
 
 /** One finished epoch, as the history keeps it. */
-export interface EpochSummary {
+interface EpochSummary {
   epoch: number;
   loss: number;
   valLoss?: number;

@@ -171,7 +171,7 @@ function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, Te
   const isHead = (module: string) => {
     const bias = byName.get(`${dotted(module)}bias`);
     const weight = byName.get(`${dotted(module)}weight`);
-    if (!bias || bias.shape.length !== 1 || module === embedding?.name) return null;
+    if (bias?.shape.length !== 1 || module === embedding?.name) return null;
     if (weight) {
       const ok = weight.shape.length === 2 && weight.shape[0] === bias.shape[0] && weight.shape[1] === width;
       // Both weights present are one tensor when the options say so, or when save_model recorded one as the other.

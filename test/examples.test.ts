@@ -14,6 +14,10 @@ const run = (file: string, ...args: string[]) =>
 const losses = (output: string) => output.match(/loss ([\d.e+-]+) → ([\d.e+-]+)/)!.slice(1).map(Number);
 
 describe('examples', { timeout: 60_000 }, () => {
+  it('quick-start: the README\'s first program prints the textbook 0.99', () => {
+    expect(run('examples/quick-start.ts').trim()).toBe('0.99');
+  });
+
   it('lstm-adder: an LSTM learns running sums', () => {
     const out = run('examples/lstm-adder.ts');
     const [first, last] = losses(out);

@@ -255,7 +255,7 @@ function unsendable(error: unknown, body: RequestBody): Error {
   const values = body.op === 'call' || body.op === 'create' ? body.args : body.op === 'set' ? [body.value] : [];
   for (let i = 0; i < values.length; i++) {
     const found = uncopyable(values[i], names[i] ?? `argument ${i + 1}`, new Set(), 0);
-    if (found) return new OptionError(`WorkerRNN.${what}: ${found} cannot be copied to a worker (structured clone copies data only)`);
+    if (found) return new OptionError(`WorkerRNN.${what}: ${found}, which cannot be sent to a worker (structured clone copies data only)`);
   }
   return new WorkerError(`WorkerRNN.${what}: the request could not be sent to the worker: ${error instanceof Error ? error.message : String(error)}`);
 }

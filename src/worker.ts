@@ -171,7 +171,7 @@ function holdLock(): { name: Promise<string | null>; release: () => void } {
   const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
   if (!locks) return { name: Promise.resolve(null), release: () => undefined };
   const name = `rnn-wasm/worker/${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`; // unique, not secret
-  let release = () => undefined as void;
+  let release: () => void = () => undefined;
   const kept = new Promise<void>((resolve) => {
     release = resolve;
   });

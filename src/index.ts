@@ -22,7 +22,8 @@ export { defaultWasmSource } from './backends/wasm-default.js';
 export { Random } from './random.js';
 export { WorkerRNN } from './worker-client.js';
 export { serveRNN } from './worker.js';
-export type { MessageEndpoint } from './worker-protocol.js';
+export type { MessageEndpoint, NodeWorkerEndpoint } from './worker-protocol.js';
+export type { ConnectOptions, Endpoint } from './worker-connection.js';
 export {
   DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
   WasmLoadError, WorkerError,

@@ -24,6 +24,6 @@ export { WorkerRNN } from './worker-client.js';
 export { serveRNN } from './worker.js';
 export type { MessageEndpoint } from './worker-protocol.js';
 export {
-  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
-  WasmLoadError, WorkerError,
+  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, UnsupportedError,
+  VersionError, WasmLoadError, WorkerError,
 } from './errors.js';

@@ -42,7 +42,7 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
     : { name: 'input', elemType: DTYPE.FLOAT, dims: [...seqDims, c.inputSize] }];
   const stateNames = c.cell === 'lstm' ? ['h0', 'c0'] : ['h0'];
   for (const s of stateNames) {
-    inputs.push({ name: s, elemType: DTYPE.FLOAT, dims: [L * D, 'B', H] });
+    inputs.push({ name: s, elemType: DTYPE.FLOAT, dims: [L * D, 'state_batch', H] }); // 1 (the default) or B
     initializers.push({ name: s, dtype: DTYPE.FLOAT, dims: [L * D, 1, H], data: new Float32Array(L * D * H) });
   }
 

@@ -7,7 +7,6 @@
  */
 import { NonFiniteError, OptionError } from '../../errors.js';
 import { DEFAULT_NAMES, type RNNOptions, checkKeys, modelConfig } from '../../options.js';
-import { parameterLayout } from '../../parts/index.js';
 import { firstNonFinite } from '../../tensor.js';
 import type { PartNames, Snapshot, Tensor } from '../../types.js';
 import { quote } from '../describe.js';
@@ -61,35 +60,33 @@ export function importONNX(bytes: Uint8Array, options: ONNXOptions): OnnxImport 
     seed: options.seed,
   });
 
-  const values = new Map<string, Float32Array>();
+  const values = new Map<string, { data: Float32Array; shape: number[] }>();
   const core = (n: string) => (names.core ? `${names.core}.${n}` : n);
   t.layers.forEach((l, k) => {
     const G = ONNX_BLOCK[cell].length;
     const rows = G * H;
     for (let d = 0; d < D; d++) {
       const suffix = `_l${k}${d ? '_reverse' : ''}`;
-      values.set(core(`weight_ih${suffix}`), reorder(l.W.data as Float32Array, d, rows * l.inputSize, cell, H * l.inputSize));
-      values.set(core(`weight_hh${suffix}`), reorder(l.R.data as Float32Array, d, rows * H, cell, H * H));
+      values.set(core(`weight_ih${suffix}`), { data: reorder(l.W.data as Float32Array, d, rows * l.inputSize, cell, H * l.inputSize), shape: [rows, l.inputSize] });
+      values.set(core(`weight_hh${suffix}`), { data: reorder(l.R.data as Float32Array, d, rows * H, cell, H * H), shape: [rows, H] });
       if (l.B) {
         const b = l.B.data as Float32Array;
-        values.set(core(`bias_ih${suffix}`), reorder(b.subarray(d * 2 * rows, d * 2 * rows + rows), 0, rows, cell, H));
-        values.set(core(`bias_hh${suffix}`), reorder(b.subarray(d * 2 * rows + rows, (d + 1) * 2 * rows), 0, rows, cell, H));
+        values.set(core(`bias_ih${suffix}`), { data: reorder(b.subarray(d * 2 * rows, d * 2 * rows + rows), 0, rows, cell, H), shape: [rows] });
+        values.set(core(`bias_hh${suffix}`), { data: reorder(b.subarray(d * 2 * rows + rows, (d + 1) * 2 * rows), 0, rows, cell, H), shape: [rows] });
       }
     }
   });
-  if (t.embedding) values.set(`${names.embedding}.weight`, t.embedding.table.data as Float32Array);
+  if (t.embedding) values.set(`${names.embedding}.weight`, { data: t.embedding.table.data as Float32Array, shape: [...t.embedding.table.dims] });
   if (head) {
-    if (!tieWeights) values.set(`${names.head}.weight`, head.weight);
-    values.set(`${names.head}.bias`, head.bias ?? new Float32Array(head.outputSize));
+    if (!tieWeights) values.set(`${names.head}.weight`, { data: head.weight, shape: [head.outputSize, head.weight.length / head.outputSize] });
+    values.set(`${names.head}.bias`, { data: head.bias ?? new Float32Array(head.outputSize), shape: [head.outputSize] });
   }
-  const layout = parameterLayout(config);
+  // Every parameter once (a tied weight under the embedding's name); RNN.loadStateDict checks names and shapes.
   const parameters = new Map<string, Tensor>();
-  for (const spec of layout.specs) {
-    const data = values.get(spec.name);
-    if (!data || data.length !== spec.size) throw new OptionError(`fromONNX: internal: no tensor for ${quote(spec.name)}`);
+  for (const [name, { data, shape }] of values) {
     const bad = firstNonFinite(data);
-    if (bad >= 0) throw new NonFiniteError(`fromONNX: ${quote(spec.name)} element ${bad} is ${data[bad]}`);
-    parameters.set(spec.name, { data, shape: spec.shape });
+    if (bad >= 0) throw new NonFiniteError(`fromONNX: ${quote(name)} element ${bad} is ${data[bad]}`);
+    parameters.set(name, { data, shape });
   }
   return {
     snapshot: { config, parameters, optimizer: null, generator: config.seed >>> 0, metadata: {} },

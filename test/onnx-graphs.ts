@@ -16,7 +16,7 @@ export interface RecurrentGraph {
 
 export const T = 3;
 export const B = 2;
-export const I = 2;
+const I = 2;
 export const H = 3;
 
 export function recurrentGraph(g: RecurrentGraph = {}): Uint8Array {

@@ -11,7 +11,7 @@ import { ONNX_BLOCK } from './import.js';
 import { DTYPE, type NodeSpec, type TensorSpec, type ValueSpec, encodeModel } from './messages.js';
 import type { OnnxCell } from './trace.js';
 
-export const EXPORT_OPSET = 14;
+const EXPORT_OPSET = 14;
 
 export function exportONNX(config: ModelConfig, state: Readonly<Record<string, Tensor>>, producer: string): Uint8Array {
   const c = config;

@@ -21,7 +21,7 @@ export interface ONNXOptions extends Pick<RNNOptions, 'dropout' | 'seed' | 'back
   paddingIdx?: number | null | undefined;
 }
 
-export const ONNX_OPTION_KEYS = ['names', 'paddingIdx', 'dropout', 'seed', 'backend', 'wasm'];
+const ONNX_OPTION_KEYS = ['names', 'paddingIdx', 'dropout', 'seed', 'backend', 'wasm'];
 
 /** The rows of PyTorch's gate blocks, taken from ONNX's: torch block j is ONNX block ONNX_BLOCK[cell][j]. */
 export const ONNX_BLOCK: Readonly<Record<OnnxCell, readonly number[]>> = { rnn: [0], lstm: [0, 2, 3, 1], gru: [1, 0, 2] };

@@ -15,7 +15,7 @@ const DTYPE_BYTES: Readonly<Record<number, number>> = { 1: 4, 2: 1, 3: 1, 5: 2, 
 export const isFloatType = (dtype: number) => dtype === DTYPE.FLOAT || dtype === DTYPE.FLOAT16 || dtype === DTYPE.DOUBLE;
 
 /** No tensor in a model this library reads is larger: 2³¹ elements (an 8 GiB float32 weight). */
-export const MAX_ELEMENTS = 2 ** 31;
+const MAX_ELEMENTS = 2 ** 31;
 
 /** A tensor's values: float types as float32, everything else (indices, shapes) as exact numbers below 2⁵³. */
 export interface Constant {
@@ -24,7 +24,7 @@ export interface Constant {
   readonly data: Float32Array | Float64Array;
 }
 
-export interface Attribute {
+interface Attribute {
   readonly name: string;
   readonly type: number;
   readonly f?: number;
@@ -48,13 +48,13 @@ export interface OnnxNode {
 }
 
 /** A graph input or output: its name, element type and dims (a number, a symbolic name, or unknown). */
-export interface ValueInfo {
+interface ValueInfo {
   readonly name: string;
   readonly elemType: number;
   readonly dims: readonly (number | string | null)[] | null;
 }
 
-export interface OnnxGraph {
+interface OnnxGraph {
   readonly nodes: readonly OnnxNode[];
   readonly initializers: ReadonlyMap<string, Constant>;
   readonly inputs: readonly ValueInfo[];
@@ -251,7 +251,7 @@ function decodeShape(bytes: Uint8Array): (number | string | null)[] {
 }
 
 /** A checked element count: each dim a non-negative integer, the product at most MAX_ELEMENTS. */
-export function elementCount(dims: readonly number[], what: string): number {
+function elementCount(dims: readonly number[], what: string): number {
   let n = 1;
   for (const d of dims) {
     if (!Number.isSafeInteger(d) || d < 0) throw new FormatError(`ONNX: ${what} has a dimension of ${d}`);

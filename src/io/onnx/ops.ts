@@ -48,7 +48,7 @@ function strides(dims: readonly number[]): number[] {
 }
 
 /** An axis in [-rank, rank), made non-negative. */
-export function axis(a: number, rank: number): number {
+function axis(a: number, rank: number): number {
   if (!Number.isInteger(a) || a < -rank || a >= rank) fail(`axis ${a} for a tensor of rank ${rank}`);
   return a < 0 ? a + rank : a;
 }

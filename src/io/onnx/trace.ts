@@ -22,7 +22,7 @@ import {
 export type OnnxCell = 'rnn' | 'lstm' | 'gru';
 
 /** One recurrent node: a layer, both directions, its weights in ONNX's layout and gate order. */
-export interface TracedLayer {
+interface TracedLayer {
   readonly node: string;
   readonly cell: OnnxCell;
   readonly nonlinearity: 'tanh' | 'relu';
@@ -35,7 +35,7 @@ export interface TracedLayer {
   readonly B: Constant | null;
 }
 
-export interface TracedHead {
+interface TracedHead {
   readonly on: 'steps' | 'final';
   /** [O, F], as nn.Linear holds it. */
   readonly weight: Float32Array;

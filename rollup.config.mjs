@@ -136,6 +136,34 @@ const types = {
 };
 
 /**
+ * `rnn-wasm/onnx`: a bundle of its own, so that the core bundles do not grow. It imports the core entry instead of
+ * a copy of it: the RNN class and the error classes must be the very ones a user imports from 'rnn-wasm', or
+ * `instanceof` would fail. Every import of those modules becomes an import of the core bundle beside it.
+ */
+const CORE_MODULES = ['src/index.ts', 'src/model.ts', 'src/errors.ts'].map((file) => resolve(file));
+function coreExternal(core) {
+  return {
+    name: 'core-external',
+    resolveId(source, importer) {
+      if (!importer || !source.startsWith('.')) return null;
+      const file = resolve(dirname(importer), source.replace(/\.js$/, '.ts'));
+      return CORE_MODULES.includes(file) ? { id: core, external: true } : null;
+    },
+  };
+}
+const onnxInput = 'src/onnx.ts';
+const onnx = [
+  { input: onnxInput, external: [/^node:/], output: { file: 'dist/onnx.js', format: 'es', sourcemap: true },
+    plugins: [coreExternal('./index.js'), nodeResolve(), typescript()] },
+  { input: onnxInput, external: [/^node:/], output: { file: 'dist/onnx.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
+    plugins: [coreExternal('./index.cjs'), nodeResolve(), typescript()] },
+  { input: onnxInput, output: { file: 'dist/onnx.browser.js', format: 'es', sourcemap: true },
+    plugins: [coreExternal('./browser.js'), browserPlatform(), nodeResolve({ browser: true }), typescript()] },
+  { input: onnxInput, output: [{ file: 'dist/onnx.d.ts' }], plugins: [coreExternal('./index.js'), dts()] },
+  { input: onnxInput, output: [{ file: 'dist/onnx.d.cts' }], plugins: [coreExternal('./index.cjs'), dts()] },
+];
+
+/**
  * The `rnn-wasm` command (package.json `bin`), for Node: one file with the library and tinybench inside, next
  * to the .wasm files that the node build emits into dist/ too.
  */
@@ -153,4 +181,4 @@ const demo = {
   plugins: [browserPlatform(), nodeResolve({ browser: true }), typescript(), wasmBesideBundle(), demoPage(['index.html', 'style.css'])],
 };
 
-export default (args) => (args.configDemo ? demo : [node, browser, inline, types, cli]);
+export default (args) => (args.configDemo ? demo : [node, browser, inline, types, cli, ...onnx]);

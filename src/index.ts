@@ -25,6 +25,6 @@ export { serveRNN } from './worker.js';
 export type { MessageEndpoint, NodeWorkerEndpoint } from './worker-protocol.js';
 export type { ConnectOptions, Endpoint } from './worker-connection.js';
 export {
-  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
-  WasmLoadError, WorkerError,
+  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, UnsupportedError,
+  VersionError, WasmLoadError, WorkerError,
 } from './errors.js';

@@ -73,6 +73,8 @@ const inline: InlineRNN = await InlineRNN.create({ inputSize: 1, hiddenSize: 1, 
 declare const worker: MessageEndpoint;
 const remote: Promise<WorkerRNN> = WorkerRNN.create(worker, options);
 export const checks = [y, inline, remote, new WasmLoadError('x') instanceof Error];
+import { fromONNX, toONNX } from 'rnn-wasm/onnx';
+export const imported: Promise<RNN> = fromONNX(toONNX(net), { backend: 'js' });
 `,
   'types.cts': `import rnn = require('rnn-wasm');
 import inline = require('rnn-wasm/inline');
@@ -106,11 +108,12 @@ describe('the packed package', () => {
   it('holds the three builds, both .wasm files, the types and the command, and nothing else of the repository', () => {
     const files = packed.files.map((f) => f.path).filter((f) => !f.endsWith('.map')).sort();
     expect(files).toEqual(['LICENSE', 'README.md', 'dist/browser.js', 'dist/cli.js', 'dist/index.cjs', 'dist/index.d.cts', 'dist/index.d.ts',
-      'dist/index.js', 'dist/inline.cjs', 'dist/inline.js', 'dist/rnn-scalar.wasm', 'dist/rnn-simd.wasm', 'package.json']);
+      'dist/index.js', 'dist/inline.cjs', 'dist/inline.js', 'dist/onnx.browser.js', 'dist/onnx.cjs', 'dist/onnx.d.cts', 'dist/onnx.d.ts', 'dist/onnx.js',
+      'dist/rnn-scalar.wasm', 'dist/rnn-simd.wasm', 'package.json']);
     const installed = JSON.parse(readFileSync(join(consumer, 'node_modules/rnn-wasm/package.json'), 'utf8'));
     expect(installed.sideEffects).toBe(false);
     expect(installed.dependencies).toBeUndefined();
-    for (const file of ['browser.js', 'inline.js']) {
+    for (const file of ['browser.js', 'inline.js', 'onnx.browser.js']) {
       expect(readFileSync(join(root, 'dist', file), 'utf8'), `${file} must not import Node's modules`).not.toMatch(/['"]node:/);
     }
   });
@@ -143,6 +146,21 @@ describe('a project that installs the tarball', () => {
       expectClose(result.hN, fixture.expected.h_n.data, `${entry} h_n`);
       expect(result, entry).toEqual(node['esm']);
     }
+  }, 60_000);
+
+  it('imports rnn-wasm/onnx in Node, ESM and CommonJS, sharing the core\'s RNN and error classes', () => {
+    const check = `const net = await RNN.create({ cell: 'gru', inputSize: 2, hiddenSize: 3, outputSize: 2, backend: 'js' });
+      const back = await fromONNX(toONNX(net), { backend: 'js' });
+      const error = await fromONNX(new Uint8Array(0)).catch((e) => e);
+      console.log(JSON.stringify({ same: back instanceof RNN, typed: error instanceof FormatError, y: Array.from(back.unroll([[[1, 2]]]).y.data) }));`;
+    const esm = runNode(`import { RNN, FormatError } from 'rnn-wasm'; import { fromONNX, toONNX } from 'rnn-wasm/onnx'; ${check}`, 'module');
+    const cjs = runNode(`const { RNN, FormatError } = require('rnn-wasm'); const { fromONNX, toONNX } = require('rnn-wasm/onnx');
+      (async () => { ${check} })();`, 'commonjs');
+    for (const result of [esm, cjs] as unknown as { same: boolean; typed: boolean; y: number[] }[]) {
+      expect(result.same).toBe(true);
+      expect(result.typed).toBe(true);
+    }
+    expect(cjs).toEqual(esm);
   }, 60_000);
 
   it('gets the rnn-wasm command, which finds the .wasm files beside it', () => {

@@ -256,13 +256,15 @@ export class Engine {
     else this.heap.f32.set(batch.data, s.x / 4);
     if (batch.lengths) this.heap.i32.set(batch.lengths, s.lengths / 4);
     const states = c.numLayers * directions(c) * batch.B * c.hiddenSize;
-    const place = (ptr: number, value: Float32Array | null) => {
-      if (value) this.heap.f32.set(value, ptr / 4);
-      else this.heap.fill(ptr, states);
-    };
-    place(s.h0, init.h);
-    if (s.c0) place(s.c0, init.c);
+    this.place(s.h0, init.h, states);
+    if (s.c0) this.place(s.c0, init.c, states);
     return ws;
+  }
+
+  /** An initial state into the heap, or zeros (a method, not a closure: `cell` comes here on every step). */
+  private place(ptr: number, value: Float32Array | null, n: number): void {
+    if (value) this.heap.f32.set(value, ptr / 4);
+    else this.heap.fill(ptr, n);
   }
 
   private run(ws: Workspace): Workspace {

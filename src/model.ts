@@ -24,6 +24,9 @@ import type {
   StepResult, Tensor, TensorInput, UnrollOptions, UnrollResult,
 } from './types.js';
 
+/** The names `cell`'s errors give its states. */
+const STATE_NAMES: [string, string] = ['h', 'c'];
+
 export class RNN {
   readonly config: ModelConfig;
   /**
@@ -98,7 +101,7 @@ export class RNN {
     const out = checkOut(options.out, 'cell', {
       output: x.B * c.hiddenSize, y: x.B * outputWidth(c), h: states, ...(CELLS[c.cell].cellState && { c: states }),
     });
-    return engine.cell(x.data, x.B, init, ['h', 'c'], out);
+    return engine.cell(x.data, x.B, init, STATE_NAMES, out);
   }
 
   /**

@@ -28,14 +28,16 @@ export function flatten(value: TensorInput, name: string): { data: ArrayLike<num
   if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
     throw new ShapeError(`${name}: data must be a typed array or number array, got ${describe(data)}`);
   }
-  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+  if (!(data instanceof Float32Array) && (data instanceof BigInt64Array || data instanceof BigUint64Array)) {
     throw new ShapeError(`${name}: data is a ${data.constructor.name}; BigInts are not numbers this library computes with`);
   }
-  if (ArrayBuffer.isView(data) && sizeOf(shape) > 0 && ((data.buffer as { detached?: boolean }).detached || data.buffer.byteLength === 0)) {
-    throw new ShapeError(`${name}: data's buffer is detached (transferred or freed)`);
-  }
-  if (data.length !== sizeOf(shape)) {
-    throw new ShapeError(`${name}: shape ${formatShape(shape)} holds ${sizeOf(shape)} values but data has ${data.length}`);
+  const size = sizeOf(shape);
+  if (data.length !== size) {
+    // A detached view reads as empty: say so rather than report a length of 0.
+    if (data.length === 0 && ArrayBuffer.isView(data) && data.buffer.byteLength === 0) {
+      throw new ShapeError(`${name}: data's buffer is detached (transferred or freed)`);
+    }
+    throw new ShapeError(`${name}: shape ${formatShape(shape)} holds ${size} values but data has ${data.length}`);
   }
   if (!ArrayBuffer.isView(data)) {
     for (let i = 0; i < data.length; i++) {

@@ -106,10 +106,11 @@ export class Core implements Part {
     const ws = this.ws!;
     if (!this.fresh) this.pack(ctx);
     const D = directions(this.c);
-    this.layers.forEach((p, i) => {
+    for (let i = 0; i < this.layers.length; i++) {
+      const p = this.layers[i];
       this.cell.forward(ctx.k, ws.calls[i]);
       if (p.direction === D - 1 && p.layer < ws.dropped.length) this.dropout(ctx, s, p.layer);
-    });
+    }
   }
 
   backward(ctx: Context, s: Stream): void {

@@ -6,7 +6,8 @@
 //   browser.js              browsers, workers, bundlers, Deno: fetches them, with no `node:` import anywhere
 //   inline.js / inline.cjs  `rnn-wasm/inline`, anywhere: both builds inside the JavaScript, nothing to serve
 // plus index.d.ts / index.d.cts (the types, bundled), rnn-simd.wasm / rnn-scalar.wasm, and cli.js (`rnn-wasm`).
-import { existsSync, readFileSync } from 'node:fs';
+// Source maps for index.js, index.cjs and browser.js only (not the inline builds', not the command's).
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { dirname, resolve } from 'node:path';
 import { dts } from 'rollup-plugin-dts';
@@ -129,20 +130,22 @@ const inline = {
   ],
   plugins: [browserPlatform(), nodeResolve({ browser: true }), typescript(), wasmInline()],
 };
+// Members tagged `@internal` (the façade's private helpers) are left out of the declarations.
 const types = {
   input,
   output: [{ file: 'dist/index.d.ts' }, { file: 'dist/index.d.cts' }],
-  plugins: [dts()],
+  plugins: [dts({ compilerOptions: { stripInternal: true } })],
 };
 
 /**
  * The `rnn-wasm` command (package.json `bin`), for Node: one file with the library and tinybench inside, next
- * to the .wasm files that the node build emits into dist/ too.
+ * to the .wasm files that the node build emits into dist/ too. No source map: it would be the largest file in
+ * the tarball (907 kB, the library's sources a fourth time) for a program whose errors name what went wrong.
  */
 const cli = {
   input: 'src/cli/bin.ts',
   external: [/^node:/],
-  output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node', sourcemap: true },
+  output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node' },
   plugins: [nodeResolve(), typescript(), wasmBesideBundle()],
 };
 
@@ -153,4 +156,10 @@ const demo = {
   plugins: [browserPlatform(), nodeResolve({ browser: true }), typescript(), wasmBesideBundle(), demoPage(['index.html', 'style.css'])],
 };
 
-export default (args) => (args.configDemo ? demo : [node, browser, inline, types, cli]);
+/** dist/ is emptied first: a file an older configuration wrote there (a source map since dropped) would be packed. */
+function packageBuilds() {
+  rmSync('dist', { recursive: true, force: true });
+  return [node, browser, inline, types, cli];
+}
+
+export default (args) => (args.configDemo ? demo : packageBuilds());

@@ -11,6 +11,9 @@ export type { ScheduleOptions } from './schedules.js';
 export type { GenerateOptions, GenerateResult } from './generate.js';
 export { logSoftmax } from './tensor.js';
 export type { BackendName } from './backend.js';
+// Named by the public types above: AdamOptions by OptimizerOptions, WasmModule by WasmSource.
+export type { AdamOptions } from './types.js';
+export type { WasmModule } from './options.js';
 export type { FileSource } from './io/source.js';
 export type { SafetensorsOptions } from './io/weights.js';
 export type { LoadOptions } from './io/checkpoint.js';

@@ -24,7 +24,9 @@ import type {
   StepResult, Tensor, TensorInput, UnrollOptions, UnrollResult,
 } from './types.js';
 
+/** A recurrent network (an optional embedding, a stack of RNN, LSTM or GRU layers, an optional linear head) with its weights, optimizer state and generator in one WebAssembly memory. Made by `RNN.create`, `RNN.load`, `RNN.fromJSON` or `RNN.fromSafetensors`; freed by `dispose()`. */
 export class RNN {
+  /** The configuration, every default filled in (frozen). */
   readonly config: ModelConfig;
   /**
    * Strings of yours that `save()` and `toJSON()` write with the model and `RNN.load` / `RNN.fromJSON` give back:
@@ -54,6 +56,7 @@ export class RNN {
     return this.engine.layout.count;
   }
 
+  /** Whether `dispose()` has been called. */
   get disposed(): boolean {
     return this.#engine === null;
   }
@@ -130,7 +133,7 @@ export class RNN {
    * The loss alone, in inference mode (no dropout, no gradients): for validation. With `withState: true`, also
    * the state after the batch (`hN`, `cN`), to carry into the next chunk of a long sequence as `h0`, `c0`.
    */
-  evaluate(input: TensorInput, target: TensorInput, options?: LossOptions & { withState?: false }): number;
+  evaluate(input: TensorInput, target: TensorInput, options?: LossOptions & { withState?: false | undefined }): number;
   evaluate(input: TensorInput, target: TensorInput, options: LossOptions & { withState: true }): EvaluateResult;
   evaluate(input: TensorInput, target: TensorInput, options: LossOptions & { withState?: boolean } = {}): number | EvaluateResult {
     checkKeys(options, ['loss', 'h0', 'c0', 'lengths', 'withState'], 'evaluate');
@@ -189,6 +192,7 @@ export class RNN {
     return this.engine.random.state;
   }
 
+  /** Restores a state that `generatorState` returned (an integer below 2³²). */
   set generatorState(state: number) {
     const engine = this.engine;
     const value = nonNegativeInt(state, 'generatorState');
@@ -242,7 +246,7 @@ export class RNN {
    * A checkpoint (safetensors): configuration, weights, optimizer state and generator state, bit for bit, and
    * `metadata` (default: the model's own `metadata`), which `RNN.load` gives back as the model's.
    */
-  save(options: { metadata?: Readonly<Record<string, string>> } = {}): Uint8Array {
+  save(options: { metadata?: Readonly<Record<string, string>> | undefined } = {}): Uint8Array {
     checkKeys(options, ['metadata'], 'save');
     return encodeCheckpoint({ ...this.snapshot(), metadata: checkMetadata(options.metadata ?? this.metadata) });
   }
@@ -264,7 +268,7 @@ export class RNN {
     return RNN.fromSnapshot(snapshotFromJSON(json), options);
   }
 
-  /** Everything `save()` writes, copied out of the engine. */
+  /** Everything `save()` writes, copied out of the engine. @internal */
   private snapshot(): Snapshot {
     const engine = this.engine;
     const values = engine.stateDict();
@@ -275,7 +279,7 @@ export class RNN {
     };
   }
 
-  /** A model made from a snapshot the codec has checked whole; nothing is left behind when that fails. */
+  /** A model made from a snapshot the codec has checked whole; nothing is left behind when that fails. @internal */
   private static async fromSnapshot(snapshot: Snapshot, options: LoadOptions): Promise<RNN> {
     const net = await RNN.create({ ...configToJSON(snapshot.config), ...options });
     try {
@@ -291,6 +295,7 @@ export class RNN {
     }
   }
 
+  /** The live engine, or DisposedError. @internal */
   private get engine(): Engine {
     if (!this.#engine) throw new DisposedError('this model was disposed; create a new one');
     return this.#engine;
@@ -299,9 +304,12 @@ export class RNN {
 
 /** The state after an `evaluate` call with `withState: true`. */
 export interface EvaluateResult {
+  /** The mean loss over the batch. */
   loss: number;
+  /** The state after the batch, [L·D, B, H]. */
   hN: Tensor;
-  cN?: Tensor;
+  /** LSTM only: the cell state likewise. */
+  cN?: Tensor | undefined;
 }
 
 /** The user's metadata: an object of strings (copied, so that later changes to it do not reach a file). */

@@ -18,11 +18,14 @@ export type Method = (typeof METHODS)[number];
 
 /** What both sides talk through: a Worker, a worker's global scope, or a MessagePort. */
 export interface MessageEndpoint {
+  /** Sends a message (structured clone) to the other side. */
   postMessage(message: unknown): void;
+  /** Listens for the other side's messages ('message', 'error', 'messageerror'). */
   addEventListener(type: string, listener: (event: Event) => void): void;
+  /** Stops listening. */
   removeEventListener(type: string, listener: (event: Event) => void): void;
   /** A MessagePort delivers nothing until started; Workers have no such step. */
-  start?(): void;
+  start?: (() => void) | undefined;
 }
 
 export type Request =

@@ -95,14 +95,14 @@ export function activate(row: usize, n: i32, relu: i32): void {
   let j = 0;
   if (ASC_FEATURE_SIMD) {
     const zero = f32x4.splat(0);
-    // pmax(0, a) is a > 0 ? a : 0 exactly, as the plain loop.
-    if (relu) for (; j + 4 <= n; j += 4) v128.store(row + <usize>j * F32, f32x4.pmax(zero, v128.load(row + <usize>j * F32)));
+    // pmax(a, 0) is a < 0 ? 0 : a exactly, as the plain loop: a NaN stays NaN, as in PyTorch, rather than becoming 0.
+    if (relu) for (; j + 4 <= n; j += 4) v128.store(row + <usize>j * F32, f32x4.pmax(v128.load(row + <usize>j * F32), zero));
     else for (; j + 4 <= n; j += 4) v128.store(row + <usize>j * F32, tanh4(v128.load(row + <usize>j * F32)));
   }
   for (; j < n; j++) {
     const p = row + <usize>j * F32;
     const a = load<f32>(p);
-    store<f32>(p, relu ? (a > 0 ? a : 0) : tanh(a));
+    store<f32>(p, relu ? (a < 0 ? 0 : a) : tanh(a));
   }
 }
 

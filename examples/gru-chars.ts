@@ -23,4 +23,4 @@ console.log(`loss ${history.loss[0].toFixed(3)} → ${history.loss.at(-1)!.toFix
 
 const prompt = [...'the '].map((c) => [oneHot(c)]); // [T, B = 1, chars]
 const { ids } = net.generate(prompt, { steps: 60, sample: true, temperature: 0.5, seed: 3 });
-console.log('the ' + Array.from(ids!.data, (id) => chars[id]).join(''));
+console.log(`the ${Array.from(ids!.data, (id) => chars[id]).join('')}`);

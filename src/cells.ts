@@ -4,8 +4,7 @@
  * kernels. The model class and the memory plan read this table and never name a cell themselves.
  */
 import type { Kernels } from './backend.js';
-
-export type CellKind = 'rnn' | 'lstm' | 'gru';
+import type { CellKind } from './types.js';
 
 /** Byte offsets and sizes of one direction of one layer, for one call. */
 export interface CellCall {

@@ -130,8 +130,10 @@ export class Engine {
   /** The loss and every gradient by backpropagation through time (the input's unless it is token ids). */
   gradients(batch: Batch, init: States, target: LossTarget): GradientsResult {
     const c = this.config;
+    const generator = this.random.state;
     const { loss, ws } = this.lossAndGradients(batch, init, target, true);
     if (!Number.isFinite(loss) || this.heap.kernels.non_finite(this.gradBase, this.layout.count)) {
+      this.random.state = generator; // the dropout masks drawn for nothing are undrawn
       throw new NonFiniteError(`gradients: the loss (${loss}) or a gradient is not finite (the inputs or weights overflow float32)`);
     }
     const grads: Record<string, Tensor> = {};

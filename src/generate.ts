@@ -59,7 +59,11 @@ export function generateSequence(engine: Engine, prompt: TensorInput, options: G
   const steps = positiveInt(options.steps, 'generate.steps');
   if (steps > 2 ** 24) throw new OptionError(`generate.steps ${steps} is past the limit of ${2 ** 24}`);
   const ids = c.embedding !== null;
-  const draw = ids || bool(options.sample ?? false, 'generate.sample');
+  const sample = options.sample === undefined ? undefined : bool(options.sample, 'generate.sample');
+  if (ids && sample === false) {
+    throw new OptionError('generate: a model of token ids feeds back the ids it draws; sample: false (feeding back y) needs vector inputs');
+  }
+  const draw = ids || sample === true;
   const O = outputWidth(c);
   const rule: DrawRule = {
     temperature: numberIn(options.temperature ?? 1, 'generate.temperature', { min: 0 }),

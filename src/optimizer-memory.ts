@@ -107,9 +107,11 @@ export class OptimizerMemory {
     this.offsets().forEach((ptr, i) => this.heap.f32.set(tensors[i], ptr / 4));
   }
 
+  /** Lays the state out for `config`; the heap grows first, so a MemoryLimitError leaves the old state in place. */
   private allocate(config: OptimizerConfig, step: number): void {
+    const bytes = this.tensorBytes * optimizerStateTensors(config);
+    this.heap.reserve(this.base + bytes);
     this.state = { config, step };
-    this.heap.reserve(this.end);
-    this.heap.fill(this.base, (this.end - this.base) / 4, optimizerInitialState(config));
+    this.heap.fill(this.base, bytes / 4, optimizerInitialState(config));
   }
 }

@@ -1,6 +1,10 @@
 /**
  * A small seeded generator (mulberry32) so that initialisation, shuffling and sampling are reproducible.
  * Never Math.random: a run should be repeatable from its seed alone.
+ *
+ * Exported, so that a program's own randomness (its data, its shuffles in a loop of `net.step` calls) is as
+ * reproducible as the library's: `new Random(seed)` draws the same numbers on every machine and backend, and
+ * its `state` (the same 32 bits as `net.generatorState`) can be saved and restored to resume a sequence.
  */
 export class Random {
   /** The whole state: 32 bits. Saving and restoring it resumes the sequence exactly. */

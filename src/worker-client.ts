@@ -10,24 +10,21 @@
  * const { ids } = await net.generate(prompt, { steps: 200, sample: true });
  * ```
  *
- * Arguments and results cross by structured clone (copies; nothing of the caller's is detached).
+ * Arguments and results cross by structured clone (copies; nothing of the caller's is detached). No call
+ * waits forever: worker-connection.ts's Connection watches the worker and rejects every pending call when it ends.
  */
 import type { BackendName } from './backend.js';
-import {
-  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
-  WasmLoadError, WorkerError,
-} from './errors.js';
+import { DisposedError, OptionError, WorkerError } from './errors.js';
+import type { FileSource } from './io/source.js';
+import type { LoadOptions } from './io/checkpoint.js';
+import type { ModelJSON } from './io/model-json.js';
+import type { SafetensorsOptions } from './io/weights.js';
 import type { LossOptions, ModelConfig, TensorInput } from './types.js';
 import type { EvaluateResult, RNN } from './model.js';
 import type { RNNOptions, WasmSource, WasmSources } from './options.js';
-import type { TrainOptions, TrainProgress } from './train.js';
-import { type MessageEndpoint, type Method, type ModelInfo, PROTOCOL, type Reply, type RequestBody } from './worker-protocol.js';
-
-/** The errors a worker can report, re-created on the page as the same classes. */
-const ERRORS: Record<string, new (message: string) => RnnError> = {
-  RnnError, OptionError, ShapeError, NonFiniteError, StateDictError, DisposedError, MemoryLimitError, WasmLoadError,
-  WorkerError, FormatError, VersionError, NotFoundError,
-};
+import type { TrainOptions } from './train.js';
+import { type Callbacks, Connection, type ConnectOptions, type Endpoint } from './worker-connection.js';
+import type { Factory, Method, ModelInfo, Property } from './worker-protocol.js';
 
 /** The arguments of RNN's method M. @inline */
 type Args<M extends Method> = Parameters<RNN[M]>;
@@ -58,12 +55,36 @@ export class WorkerRNN {
   }
 
   /**
-   * Creates a model inside `worker`, which must run `serveRNN()`. The options are RNN.create's; relative
-   * `wasm` URLs are resolved against this page, not the worker's script.
+   * Creates a model inside `worker`, which must run `serveRNN()`: a Worker, a MessagePort it serves, or a Node
+   * `worker_threads` Worker. The options are RNN.create's; relative `wasm` URLs are resolved against this page,
+   * not the worker's script. `connect.timeout` bounds the wait for the worker's first answer.
    */
-  static async create(worker: MessageEndpoint, options: RNNOptions): Promise<WorkerRNN> {
+  static create(worker: Endpoint, options: RNNOptions, connect?: ConnectOptions): Promise<WorkerRNN> {
+    return WorkerRNN.make(worker, 'create', [portable(options)], connect);
+  }
+
+  /** RNN.load in the worker: `save()`'s bytes, or a URL (relative to this page) that the worker fetches. */
+  static load(worker: Endpoint, source: FileSource, options?: LoadOptions, connect?: ConnectOptions): Promise<WorkerRNN> {
+    return WorkerRNN.make(worker, 'load', [portableSource(source), portable(options)], connect);
+  }
+
+  /** RNN.fromSafetensors in the worker: PyTorch weights as bytes, or a URL that the worker fetches. */
+  static fromSafetensors(worker: Endpoint, source: FileSource, options?: SafetensorsOptions, connect?: ConnectOptions): Promise<WorkerRNN> {
+    return WorkerRNN.make(worker, 'fromSafetensors', [portableSource(source), portable(options)], connect);
+  }
+
+  /** RNN.fromJSON in the worker: `toJSON()`'s object or its JSON text. */
+  static fromJSON(worker: Endpoint, json: string | ModelJSON, options?: LoadOptions, connect?: ConnectOptions): Promise<WorkerRNN> {
+    return WorkerRNN.make(worker, 'fromJSON', [json, portable(options)], connect);
+  }
+
+  /** @internal */
+  private static async make(worker: Endpoint, factory: Factory, args: unknown[], connect: ConnectOptions = {}): Promise<WorkerRNN> {
     const connection = Connection.of(worker);
-    const info = await connection.request({ op: 'create', options: portable(options) }) as ModelInfo;
+    await connection.ready(connect, `WorkerRNN.${factory}`);
+    // Trailing undefined options stay off the wire, so that the worker's defaults apply as they would here.
+    while (args.length > 0 && args[args.length - 1] === undefined) args.pop();
+    const info = await connection.request({ op: 'create', factory, args }) as ModelInfo;
     return new WorkerRNN(connection, info);
   }
 
@@ -95,18 +116,45 @@ export class WorkerRNN {
   /** RNN.resetOptimizer in the worker. */
   resetOptimizer(): Result<'resetOptimizer'> { return this.call('resetOptimizer', []); }
 
-  /** RNN.train in the worker; `onProgress` is called on this page after every batch. */
+  /** RNN.save in the worker: the checkpoint's bytes, moved to this page. */
+  save(...args: Args<'save'>): Result<'save'> { return this.call('save', args); }
+  /** RNN.toSafetensors in the worker: the weights' bytes, moved to this page. */
+  toSafetensors(): Result<'toSafetensors'> { return this.call('toSafetensors', []); }
+  /**
+   * RNN.toJSON in the worker, as a promise: `JSON.stringify(await net.toJSON())`. (JSON.stringify(net) does not
+   * wait for promises, and writes `{}`.)
+   */
+  toJSON(): Result<'toJSON'> { return this.call('toJSON', []); }
+
+  /** The model's generator state in the worker (RNN's `generatorState`). */
+  getGeneratorState(): Promise<number> { return this.property('generatorState') as Promise<number>; }
+  /** Sets the model's generator state in the worker (RNN's `generatorState`). */
+  setGeneratorState(state: number): Promise<void> { return this.property('generatorState', state) as Promise<void>; }
+  /** A copy of the model's metadata in the worker (RNN's `metadata`), which `save()` and `toJSON()` write. */
+  getMetadata(): Promise<Record<string, string>> { return this.property('metadata') as Promise<Record<string, string>>; }
+  /** Replaces the model's metadata in the worker; refused (OptionError) unless it is an object of strings. */
+  setMetadata(metadata: Readonly<Record<string, string>>): Promise<void> { return this.property('metadata', metadata) as Promise<void>; }
+
+  /** RNN.train in the worker; `onProgress` (after every batch) and `onEpoch` are called on this page. */
   train(data: Args<'train'>[0], options: TrainOptions = {}): Result<'train'> {
-    const { onProgress, ...rest } = options;
-    if (onProgress !== undefined && typeof onProgress !== 'function') throw new OptionError('train.onProgress must be a function');
-    return this.call('train', [data, rest], onProgress);
+    const { onProgress, onEpoch, ...rest } = options ?? {};
+    if (onProgress !== undefined && typeof onProgress !== 'function') return Promise.reject(new OptionError('train.onProgress must be a function'));
+    if (onEpoch !== undefined && typeof onEpoch !== 'function') return Promise.reject(new OptionError('train.onEpoch must be a function'));
+    return this.call('train', [data, rest], { onProgress, onEpoch });
   }
 
-  /** Frees the model in the worker; later calls throw DisposedError. The worker itself stays the caller's. */
+  /**
+   * Frees the model in the worker; later calls throw DisposedError. The worker itself stays the caller's.
+   * Where the worker has ended already, there is nothing left to free, and this resolves.
+   */
   async dispose(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await this.connection.request({ op: 'call', model: this.model, method: 'dispose', args: [], progress: false });
+    try {
+      await this.connection.request({ op: 'call', model: this.model, method: 'dispose', args: [], progress: false, epochs: false });
+    } catch (error) {
+      if (!(error instanceof WorkerError && this.connection.failed)) throw error;
+    }
   }
 
   /** Whether `dispose()` has been called. */
@@ -115,87 +163,33 @@ export class WorkerRNN {
   }
 
   /** @internal */
-  private call<M extends Method>(method: M, args: unknown[], onProgress?: (progress: TrainProgress) => void): Result<M> {
+  private call<M extends Method>(method: M, args: unknown[], callbacks: Callbacks = {}): Result<M> {
     if (this.released) return Promise.reject(new DisposedError('this model was disposed; create a new one'));
-    return this.connection.request({ op: 'call', model: this.model, method, args, progress: onProgress !== undefined },
-      onProgress) as Result<M>;
+    const body = { op: 'call', model: this.model, method, args, progress: callbacks.onProgress !== undefined, epochs: callbacks.onEpoch !== undefined } as const;
+    return this.connection.request(body, callbacks) as Result<M>;
+  }
+
+  /** @internal */
+  private property(property: Property, ...value: [] | [unknown]): Promise<unknown> {
+    if (this.released) return Promise.reject(new DisposedError('this model was disposed; create a new one'));
+    return this.connection.request(value.length === 0
+      ? { op: 'get', model: this.model, property }
+      : { op: 'set', model: this.model, property, value: value[0] });
   }
 }
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  onProgress?: (progress: TrainProgress) => void;
-}
-
-/** One per endpoint, shared by every model in that worker: numbers the requests and routes the replies. */
-class Connection {
-  private static readonly all = new WeakMap<MessageEndpoint, Connection>();
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  /** Set when the worker failed; every later request fails with it instead of waiting forever. */
-  private failure: WorkerError | null = null;
-
-  static of(endpoint: MessageEndpoint): Connection {
-    const e = endpoint as Partial<MessageEndpoint> | null;
-    if (e === null || typeof e !== 'object' || typeof e.postMessage !== 'function' || typeof e.addEventListener !== 'function'
-      || typeof e.removeEventListener !== 'function') {
-      const node = typeof (e as { on?: unknown } | null)?.on === 'function'
-        ? ": a Node worker_threads Worker is an EventEmitter; pass a MessagePort of a MessageChannel it serves (serveRNN(port))"
-        : '';
-      throw new OptionError(`WorkerRNN: expected a Worker, a worker's scope or a MessagePort (postMessage and addEventListener)${node}`);
-    }
-    let connection = Connection.all.get(endpoint);
-    if (!connection) {
-      connection = new Connection(endpoint);
-      Connection.all.set(endpoint, connection);
-    }
-    return connection;
-  }
-
-  private constructor(private readonly endpoint: MessageEndpoint) {
-    endpoint.addEventListener('message', (event) => this.receive((event as MessageEvent).data as Reply | undefined));
-    endpoint.addEventListener('messageerror', () => this.fail('a reply from the worker could not be deserialised'));
-    // A Worker whose script is missing or throws while loading reports it here, and would never answer.
-    endpoint.addEventListener('error', (event) => this.fail((event as ErrorEvent).message
-      || 'the worker did not start: check its URL, and that it is served as JavaScript and runs serveRNN()'));
-    endpoint.start?.();
-  }
-
-  request(body: RequestBody, onProgress?: (progress: TrainProgress) => void): Promise<unknown> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
-      this.endpoint.postMessage({ protocol: PROTOCOL, id, ...body });
-    });
-  }
-
-  private receive(reply: Reply | undefined) {
-    if (reply?.protocol !== PROTOCOL) return;
-    const pending = this.pending.get(reply.id);
-    if (!pending) return;
-    if (reply.kind === 'progress') {
-      pending.onProgress?.(reply.progress);
-      return;
-    }
-    this.pending.delete(reply.id);
-    if (reply.kind === 'result') pending.resolve(reply.value);
-    else pending.reject(new (ERRORS[reply.name] ?? RnnError)(reply.message));
-  }
-
-  private fail(reason: string) {
-    this.failure = new WorkerError(`WorkerRNN: ${reason}`);
-    for (const pending of this.pending.values()) pending.reject(this.failure);
-    this.pending.clear();
-  }
+/** A model file's source as it can cross: bytes as they are (copied), a URL made absolute against this page. */
+function portableSource(source: FileSource): FileSource {
+  return typeof source === 'string' || source instanceof URL ? absolute(source) : source;
 }
 
 /**
  * RNNOptions as they can cross to the worker: URL objects do not survive structured cloning, and a relative
  * URL must mean what it means on this page, so `wasm` URLs become absolute strings.
  */
-function portable(options: RNNOptions): RNNOptions {
+function portable<T extends Pick<RNNOptions, 'wasm'>>(options: T): T;
+function portable<T extends Pick<RNNOptions, 'wasm'>>(options: T | undefined): T | undefined;
+function portable<T extends Pick<RNNOptions, 'wasm'>>(options: T | undefined): T | undefined {
   if (options === null || typeof options !== 'object' || options.wasm === undefined) return options;
   const { wasm } = options;
   if (typeof wasm === 'string' || wasm instanceof URL) return { ...options, wasm: absolute(wasm) };
@@ -214,6 +208,6 @@ function absolute(url: string | URL): string {
   try {
     return new URL(url, base).href;
   } catch {
-    return String(url); // no page to resolve against (e.g. Node); the worker resolves it or names the problem
+    return String(url); // no page to resolve against (e.g. Node): a path, read by the worker as this thread would
   }
 }

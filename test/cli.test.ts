@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoCorpus } from '../src/cli/corpus.js';
+import { RNN } from '../src/index.js';
 import { cli } from './cli-run.js';
 
 let dir: string;
@@ -118,7 +119,7 @@ describe('rnn-wasm predict', () => {
 });
 
 describe('bad input: one line that says what to fix, an exit code, and no checkpoint left behind', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     writeFileSync(at('empty.txt'), '');
     writeFileSync(at('blank.txt'), ' \n\n');
     writeFileSync(at('image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
@@ -127,19 +128,17 @@ describe('bad input: one line that says what to fix, an exit code, and no checkp
     writeFileSync(at('words.csv'), 'a,b\n1,2\n3,four\n');
     writeFileSync(at('hole.csv'), '1,2\n3,\n');
     writeFileSync(at('other.csv'), 'x,y,z\n1,2,3\n4,5,6\n');
-    const ckpt = readFileSync(at('story.ckpt'));
-    writeFileSync(at('newer.ckpt'), Buffer.concat([ckpt.subarray(0, 8), Buffer.from([2, 0, 0, 0]), ckpt.subarray(12)]));
-    writeFileSync(at('cut.ckpt'), ckpt.subarray(0, 200));
-    // The metadata of a model with one character less, around the model inside: they do not belong together.
-    const length = ckpt.readUInt32LE(12);
-    const meta = JSON.parse(ckpt.subarray(16, 16 + length).toString('utf8'));
-    meta.model.vocab = meta.model.vocab.slice(1);
-    meta.model.start = meta.model.vocab[0];
-    const json = Buffer.from(JSON.stringify(meta));
-    const header = Buffer.alloc(16);
-    ckpt.copy(header, 0, 0, 12);
-    header.writeUInt32LE(json.length, 12);
-    writeFileSync(at('mixed.ckpt'), Buffer.concat([header, json, ckpt.subarray(16 + length)]));
+    // Checkpoints rewritten through the library: the command line's metadata is JSON under one key.
+    const net = await RNN.load(at('story.ckpt'));
+    const meta = JSON.parse(net.metadata['rnn-wasm-cli']);
+    const rewrite = (name: string, changed: object) => writeFileSync(at(name), net.save({ metadata: { 'rnn-wasm-cli': JSON.stringify(changed) } }));
+    rewrite('newer.ckpt', { ...meta, format: 3 });
+    // The metadata of a model with one character less, around this model: they do not belong together.
+    rewrite('mixed.ckpt', { ...meta, model: { ...meta.model, vocab: meta.model.vocab.slice(1), start: meta.model.vocab[1] } });
+    writeFileSync(at('plain.ckpt'), net.save({ metadata: {} }));
+    net.dispose();
+    writeFileSync(at('cut.ckpt'), readFileSync(at('story.ckpt')).subarray(0, 200));
+    writeFileSync(at('old.ckpt'), Buffer.concat([Buffer.from('RNNW-CLI'), Buffer.from([1, 0, 0, 0, 2, 0, 0, 0]), Buffer.from('{}')]));
   });
 
   const cases: [string, string[], number, RegExp][] = [
@@ -157,10 +156,13 @@ describe('bad input: one line that says what to fix, an exit code, and no checkp
     ['a text model resumed on a CSV', ['train', 'series.csv', '--resume', 'story.ckpt', '--out', 'x.ckpt'], 1, /^story\.ckpt is a character model; it cannot go on training on a CSV/],
     ['a model resumed on other data', ['train', 'other.csv', '--resume', 'next.ckpt', '--out', 'x.ckpt'], 1, /^other\.csv is not the data next\.ckpt was trained on \(series\.csv/],
     ['a CSV without the model\'s columns', ['predict', 'next.ckpt', 'other.csv'], 1, /^other\.csv has no column 'temp'; the model reads 'temp', 'load'$/],
-    ['a checkpoint from a newer version', ['generate', 'newer.ckpt'], 1, /^newer\.ckpt was written by a newer rnn-wasm \(checkpoint format 2; rnn-wasm [\d.]+ reads format 1\); upgrade rnn-wasm/],
-    ['a truncated checkpoint', ['generate', 'cut.ckpt'], 1, /^cut\.ckpt is damaged \(truncated\)/],
+    ['a checkpoint from a newer version', ['generate', 'newer.ckpt'], 1, /^newer\.ckpt was written by a newer rnn-wasm \(checkpoint format 3; rnn-wasm [\d.]+ reads format 2\); upgrade rnn-wasm/],
+    ['a checkpoint from an earlier version', ['generate', 'old.ckpt'], 1, /^old\.ckpt is a checkpoint of an earlier rnn-wasm \(format 1; rnn-wasm [\d.]+ reads format 2\); train again/],
+    ['a truncated checkpoint', ['generate', 'cut.ckpt'], 1, /^cut\.ckpt is damaged \(safetensors: the header length is \d+ bytes, but only 192 bytes/],
+    ['a library checkpoint without the command\'s metadata', ['predict', 'plain.ckpt', 'series.csv'], 1, /^plain\.ckpt is a checkpoint of the rnn-wasm library without rnn-wasm train's metadata/],
     ['metadata of another model', ['generate', 'mixed.ckpt'], 1, /^mixed\.ckpt: its model and its metadata belong to different models \(inputs: the model has \d+, the metadata says \d+\)/],
     ['a file that is not a checkpoint', ['generate', 'story.txt'], 1, /^story\.txt is not an rnn-wasm checkpoint; give a file written by rnn-wasm train$/],
+    ['a vocabulary for a character model', ['generate', 'story.ckpt', '--vocab', 'vocab.json'], 2, /^--vocab is for word models from PyTorch; story\.ckpt is a character model of rnn-wasm train, with its vocabulary inside$/],
     ['a prompt with unknown characters', ['generate', 'story.ckpt', '--prompt', 'The Zoo'], 1, /^--prompt has 2 characters the model never saw \("T", "Z"\)/],
     ['an unknown option', ['train', 'story.txt', '--hiden', '8'], 2, /^no option --hiden; did you mean --hidden\? \(rnn-wasm train --help lists them\)$/],
     ['a zero hidden size', ['train', 'story.txt', '--hidden', '0'], 2, /^--hidden must be ≥ 1 and ≤ 4096, got '0'$/],

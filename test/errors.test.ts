@@ -72,7 +72,7 @@ describe.each(BACKENDS)('errors [%s]', (backend) => {
     const net = await create();
     const before = net.stateDict();
     const zeros = Object.fromEntries(Object.entries(before).map(([k, t]) => [k, { data: new Float32Array(t.data.length), shape: t.shape }]));
-    const { ['head.bias']: _, ...missing } = zeros;
+    const { 'head.bias': _, ...missing } = zeros;
     expect(() => net.loadStateDict(missing)).toThrow(StateDictError);
     expect(() => net.loadStateDict(missing)).toThrow(/missing head.bias/);
     expect(() => net.loadStateDict({ ...zeros, 'rnn.weight_ih_l1': zeros['rnn.weight_ih_l0'] })).toThrow(/unknown parameter 'rnn.weight_ih_l1'/);

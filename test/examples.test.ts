@@ -2,6 +2,7 @@
  * The README's examples run as written and learn what they claim to, so the documentation cannot rot.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -12,7 +13,11 @@ const run = (file: string, ...args: string[]) =>
 /** The first and last loss of the line `loss A → B`. */
 const losses = (output: string) => output.match(/loss ([\d.e+-]+) → ([\d.e+-]+)/)!.slice(1).map(Number);
 
-describe('examples', () => {
+describe('examples', { timeout: 60_000 }, () => {
+  it('quick-start: the README\'s first program prints the textbook 0.99', () => {
+    expect(run('examples/quick-start.ts').trim()).toBe('0.99');
+  });
+
   it('lstm-adder: an LSTM learns running sums', () => {
     const out = run('examples/lstm-adder.ts');
     const [first, last] = losses(out);
@@ -26,6 +31,31 @@ describe('examples', () => {
     const [first, last] = losses(out);
     expect(last).toBeLessThan(first / 5);
     expect(out).toMatch(/^the .{60}$/m);
+  });
+
+  it('word-lm: the PyTorch word model continues each prompt with the words PyTorch chose, greedily', () => {
+    const fixture = JSON.parse(readFileSync(`${root}test/fixtures/models/wordlm_lstm_tied_sgd.json`, 'utf8'));
+    const { prompt_words: prompts, expected, steps } = fixture.generate;
+    const B = expected.shape[1];
+    expect(prompts.length).toBe(B);
+    for (let b = 0; b < B; b++) {
+      const prompt = prompts[b].join(' ');
+      // generate.expected is [steps, B] token ids: column b continues prompt b.
+      const words = Array.from({ length: steps }, (_, t) => fixture.vocab[expected.data[t * B + b]] as string);
+      const text = [...prompts[b], ...words].join(' ').replace(/ ?<eos> ?/g, '\n');
+      expect(run('examples/word-lm.ts', '--prompt', prompt, '--steps', String(steps))).toBe(`${text}\n`);
+    }
+  });
+
+  it('sentiment: an embedding + bidirectional LSTM classifier on final states learns from sentences of different lengths', () => {
+    const out = run('examples/sentiment.ts');
+    const accuracy = (when: string) => Number(out.match(new RegExp(`accuracy ${when} training: ([\\d.]+)`))![1]);
+    expect(accuracy('before')).toBeLessThan(0.7);
+    expect(accuracy('after')).toBeGreaterThanOrEqual(0.9);
+    const [first, last] = losses(out);
+    expect(last).toBeLessThan(first / 10);
+    expect(out).toMatch(/dull and the cast weak: negative/);
+    expect(out).toMatch(/lovely music: positive/);
   });
 
   it('demo (npm start): the textbook example, a character model learning with samples before and after, WASM vs JS', () => {

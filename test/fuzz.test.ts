@@ -106,7 +106,7 @@ function mutateText(text: string): string {
     }
     case 2: { // a member repeated: duplicate names
       const m = pick([...text.matchAll(/"[^"]+":\{[^{}]*\}/g)]);
-      return m ? text.slice(0, m.index) + `${m[0]},${m[0]}` + text.slice(m.index! + m[0].length) : text;
+      return m ? `${text.slice(0, m.index)}${m[0]},${m[0]}${text.slice(m.index! + m[0].length)}` : text;
     }
     case 3: // a character replaced
       return text.slice(0, at) + pick(TOKENS) + text.slice(at + 1);
@@ -246,7 +246,11 @@ describe('hand-made malicious files', () => {
       return [name, tensor(shape, at - bytes.length, at, dtype)];
     }));
     const all = new Uint8Array(at);
-    chunks.reduce((offset, c) => (all.set(c, offset), offset + c.length), 0);
+    let offset = 0;
+    for (const c of chunks) {
+      all.set(c, offset);
+      offset += c.length;
+    }
     return withHeader(JSON.stringify(described), all);
   };
   const rnn = { weight_ih_l0: [[2, 1]], weight_hh_l0: [[2, 2]] } as Record<string, [number[]]>;

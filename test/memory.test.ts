@@ -88,3 +88,22 @@ describe('memory', () => {
     await expect(net.train([{ input: [[0, 0, 0]], target: [0, 0] }])).rejects.toThrow(DisposedError);
   });
 });
+
+describe('dispose', () => {
+  it('frees a model\'s memory after cell() calls even while the object stays referenced', async () => {
+    const kept: RNN[] = [];
+    const before = collectGarbage();
+    for (const backend of ['js', 'wasm'] as const) {
+      const net = await RNN.create({ cell: 'gru', inputSize: 4, hiddenSize: 1500, outputSize: 4, backend });
+      const state = net.cell([[1, 2, 3, 4]]);
+      net.cell([[1, 2, 3, 4]], state);
+      net.unroll([[[1, 2, 3, 4]]]);
+      net.dispose();
+      kept.push(net); // referenced on purpose: dispose alone must drop the heap and every view of it
+    }
+    const after = collectGarbage();
+    // Each model holds ~80 MB (weights, packed copies, gradients); nothing of it may stay.
+    expect((after.external + after.arrayBuffers - before.external - before.arrayBuffers) / MB, 'MB kept after dispose').toBeLessThan(16);
+    expect(kept.every((net) => net.disposed)).toBe(true);
+  }, 60_000);
+});

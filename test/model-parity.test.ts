@@ -36,7 +36,7 @@ interface ModelCase {
     clip_grad_norm: number | null;
     steps: { loss: number; grad_norm: number; state_dict_after: Record<string, JsonTensor> }[];
   };
-  generate?: { prompt: JsonTensor; steps: number; expected: JsonTensor };
+  generate?: { prompt: JsonTensor | number[]; steps: number; expected: JsonTensor | number[] };
 }
 
 // ---- the API this suite is written against, where src/ does not declare it yet (narrow, local casts) ----------
@@ -282,7 +282,11 @@ for (const { c, dir } of cases) {
       });
 
       if (c.generate) {
-        const gen = c.generate;
+        // The prompt and the continuation as tensors, or as plain id lists of one sequence ([T] and [steps]).
+        const asTensor = (t: JsonTensor | number[], batchFirst: boolean): JsonTensor =>
+          Array.isArray(t) ? { shape: batchFirst ? [1, t.length] : [t.length, 1], data: t } : t;
+        const bf = c.modules.rnn.batch_first;
+        const gen = { ...c.generate, prompt: asTensor(c.generate.prompt, bf), expected: asTensor(c.generate.expected, bf) };
         it(`${c.id}: greedy generation, ${gen.steps} ids after a prompt of shape [${gen.prompt.shape.join(', ')}]`, async () => {
           const net = await modelFor(c, backend);
           try {

@@ -28,11 +28,11 @@ const fixtureText = readFileSync(join(fixtureFolder, 'lstm_small.json'), 'utf8')
 const fixture = JSON.parse(fixtureText) as { expected: { y: { data: number[] }; h_n: { data: number[] } } };
 
 /**
- * What `npm install rnn-wasm` puts on disk. Measured on 2026-12-01: 3.59 MB in 16 files (a 0.95 MB tarball), of
- * which the three builds' source maps are 1.66 MB and the command 0.39 MB; the command's own map, since dropped,
- * was 0.91 MB more. The budget leaves room for a third WebAssembly build.
+ * What `npm install rnn-wasm` puts on disk. Measured on 2026-12-01: 4.09 MB in 16 files (a 1.07 MB tarball), of
+ * which the three builds' source maps are 1.87 MB (each carries every source) and the command 0.44 MB; the
+ * command's own map, since dropped, was 0.9 MB more, which this budget would not let back in.
  */
-const INSTALL_BUDGET_BYTES = 4_000_000;
+const INSTALL_BUDGET_BYTES = 4_500_000;
 
 interface Result {
   backend: string;

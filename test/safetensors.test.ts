@@ -170,7 +170,7 @@ describe('inference from names and shapes', () => {
       bytes.set(hh, 8 + header.length + ih.length);
       const net = await RNN.fromSafetensors(bytes, { backend: 'js' });
       const expected = dtype === 'BF16' ? values.map((v) => new Float32Array(new Uint32Array([new Uint32Array(Float32Array.of(v).buffer)[0] & 0xffff0000]).buffer)[0]) : values;
-      expect(Array.from(net.stateDict()['weight_hh_l0'].data), dtype).toEqual(expected.map(Math.fround));
+      expect(Array.from(net.stateDict().weight_hh_l0.data), dtype).toEqual(expected.map(Math.fround));
     }
   });
 

@@ -7,6 +7,11 @@
  */
 import type { WasmBuild, WasmSource } from '../options.js';
 
+/**
+ * Where `RNN.create` loads a build from when its `wasm` option does not name one: a URL beside the library
+ * (a file: URL in Node), or the bytes themselves in `rnn-wasm/inline`. For tools that check an installation or
+ * copy the files to a server.
+ */
 export function defaultWasmSource(build: WasmBuild): WasmSource {
   return build === 'simd'
     ? new URL('../../build/rnn-simd.wasm', import.meta.url)

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
 
-export interface OptionSpec {
+interface OptionSpec {
   /** 'string' options take a value; 'boolean' ones are flags. */
   type: 'string' | 'boolean';
   short?: string;
@@ -33,9 +33,9 @@ export interface ParsedCommand {
 export function parseCommand(spec: CommandSpec, argv: readonly string[]): ParsedCommand | null {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.type, ...(o.short && { short: o.short }) };
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(explainParseError(spec, error as Error & { code?: string }));
   }
@@ -50,6 +50,26 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
     throw new UsageError(`unexpected ${extra} (usage: rnn-wasm ${spec.usage})`);
   }
   return { positionals, options: new Options(parsed.values as Record<string, string | boolean | undefined>) };
+}
+
+/**
+ * `--temperature -1` as `--temperature=-1`: parseArgs reads a value that starts with a dash as the next option and
+ * refuses it as ambiguous. A negative number after an option that takes a value is that option's value (which
+ * its own check then judges), never an option: no option is spelt with a digit after the dash.
+ */
+function joinNegativeValues(argv: readonly string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>): string[] {
+  const takesValue = (arg: string) => {
+    const long = /^--([^=]+)$/.exec(arg)?.[1];
+    if (long) return options[long]?.type === 'string';
+    const short = /^-([^-])$/.exec(arg)?.[1];
+    return short !== undefined && Object.values(options).some((o) => o.short === short && o.type === 'string');
+  };
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (i + 1 < argv.length && takesValue(argv[i]) && /^-(\d|\.\d|Infinity)/.test(argv[i + 1])) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
 }
 
 function explainParseError(spec: CommandSpec, error: Error & { code?: string }): string {

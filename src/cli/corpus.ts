@@ -4,7 +4,7 @@
  * a character model learning — spelling, spacing, 'a' before consonants and 'an' before vowels, a period
  * and a space between sentences — in a few seconds.
  */
-import { Random } from '../random.js';
+import { Random } from '../index.js';
 
 const NOUNS = ['cat', 'dog', 'fox', 'bird', 'boat', 'tree', 'lamp', 'robot', 'baker', 'child', 'owl', 'apple', 'kite', 'mill'];
 const ADJECTIVES = ['small', 'red', 'quiet', 'happy', 'old', 'green', 'lazy', 'bright', 'odd', 'tall'];

@@ -34,7 +34,7 @@ export function parseNumericCsv(text: string, path: string): NumericTable {
   body.forEach(({ line, number }, r) => {
     const cells = splitRow(line, separator, path, number);
     if (cells.length !== width) {
-      throw new CliError(`${path} line ${number} has ${cells.length} cell${cells.length === 1 ? '' : 's'} but ${header ? 'the header' : 'line ' + lines[0].number} has `
+      throw new CliError(`${path} line ${number} has ${cells.length} cell${cells.length === 1 ? '' : 's'} but ${header ? 'the header' : `line ${lines[0].number}`} has `
         + `${width}; every row needs the same ${width} columns`);
     }
     cells.forEach((cell, c) => {

@@ -4,9 +4,12 @@
  * the same folder and is renamed over the target, so a crash, a full disk or Ctrl-C can never leave a
  * half-written checkpoint where a good one was expected.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CliError, UsageError } from './errors.js';
+
+/** Larger than any training text or checkpoint this command works with: Node reads at most 2 GiB at once. */
+const MAX_FILE_BYTES = 2 ** 31 - 1;
 
 /** The bytes of a file that must exist and be non-empty; `wanted` says what it should be, for messages. */
 export function readBytes(path: string, wanted: string): Uint8Array {
@@ -14,6 +17,7 @@ export function readBytes(path: string, wanted: string): Uint8Array {
   try {
     const stat = statSync(path);
     if (stat.isDirectory()) throw new CliError(`${path} is a folder; give ${wanted}`);
+    if (!stat.isFile()) throw new CliError(`${path} is not a regular file (a device or a pipe); give ${wanted}`);
     size = stat.size;
   } catch (error) {
     if (error instanceof CliError) throw error;
@@ -21,6 +25,9 @@ export function readBytes(path: string, wanted: string): Uint8Array {
     throw new CliError(code === 'ENOENT' ? `${path} does not exist; give ${wanted}` : `cannot read ${path} (${code}); give ${wanted}`);
   }
   if (size === 0) throw new CliError(`${path} is empty; give ${wanted}`);
+  if (size > MAX_FILE_BYTES) {
+    throw new CliError(`${path} is ${(size / 2 ** 30).toFixed(1)} GiB, more than the 2 GiB this command reads; give ${wanted} (a smaller one)`);
+  }
   return readFileSync(path);
 }
 
@@ -45,6 +52,7 @@ export function readText(path: string, wanted: string): string {
 
 /** Writes `bytes` to `path` all at once: a temporary file beside it, flushed, then renamed over `path`. */
 export function writeAtomic(path: string, bytes: Uint8Array | string): void {
+  removeStaleTemporaries(path);
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
   try {
@@ -73,4 +81,32 @@ export function checkFolderExists(path: string): void {
     // Reported below: the folder is missing or unreadable.
   }
   if (!isFolder) throw new UsageError(`cannot write ${path}: the folder ${folder} does not exist`);
+}
+
+/**
+ * Temporary files a killed run left beside `path` (SIGKILL runs no cleanup): `.<name>.<pid>.tmp` of a process that
+ * is no longer alive. Those of live processes are theirs to finish.
+ */
+function removeStaleTemporaries(path: string): void {
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return; // the write below reports a missing folder
+  }
+  for (const name of names) {
+    const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length, -4)) : Number.NaN;
+    if (!Number.isSafeInteger(pid) || pid === process.pid || alive(pid)) continue;
+    rmSync(join(dirname(path), name), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

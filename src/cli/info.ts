@@ -6,8 +6,7 @@ import { statSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BackendChoice, RNN, simdSupported, wasmSupported } from '../index.js';
-import { defaultWasmSource } from '../backends/wasm-default.js';
+import { type BackendChoice, RNN, defaultWasmSource, simdSupported, wasmSupported } from '../index.js';
 import { type CommandSpec, commandHelp, parseCommand } from './args.js';
 import { EXIT } from './errors.js';
 import { packageVersion } from './version.js';
@@ -40,8 +39,9 @@ export async function run(argv: readonly string[]): Promise<number> {
   for (const build of ['simd', 'scalar'] as const) {
     const source = defaultWasmSource(build);
     const file = source instanceof URL && source.protocol === 'file:' ? fileURLToPath(source) : null;
-    const where = file ? shortPath(file) : String(source);
-    const size = file ? fileSize(file) : '';
+    const inline = ArrayBuffer.isView(source) || source instanceof ArrayBuffer;
+    const where = file ? shortPath(file) : inline ? 'inside the library' : String(source);
+    const size = file ? fileSize(file) : inline ? `${(source.byteLength / 1024).toFixed(1)} kB` : '';
     const usable = wasm && (build === 'scalar' || simd);
     const state = usable ? await readiness(`wasm-${build}`) : { ok: false, text: `not usable here (${wasm ? 'no SIMD' : 'no WebAssembly'})` };
     // Only a build this machine should be able to run makes the installation broken when it fails to load.

@@ -6,8 +6,7 @@
  * epoch number, so that a resumed run draws the same batches; the last `valSplit` of the windows (in time
  * order, as Keras' validation_split) are held out.
  */
-import type { RNN } from '../index.js';
-import { Random } from '../random.js';
+import { type RNN, Random } from '../index.js';
 import type { NumericTable } from './csv.js';
 import { CliError, UsageError } from './errors.js';
 import { type CarriedState, type SeriesModel, type StepOutcome, type Task, type TrainSettings, stepOptions } from './task.js';
@@ -27,6 +26,12 @@ export function seriesModel(table: NumericTable, target: string | undefined, pat
     for (let r = 0; r < table.rows; r++) sum += (table.values[r * C + c] - mean[c]) ** 2;
     return Math.sqrt(sum / table.rows) || 1;
   });
+  // Values near ±1e308 overflow the sums: refused here, before training, not in a checkpoint nothing can read.
+  const bad = all.find((c) => !Number.isFinite(mean[c]) || !Number.isFinite(std[c]) || Math.fround(std[c]) === 0);
+  if (bad !== undefined) {
+    throw new CliError(`${path}: column ${table.columns[bad]}'s values are too large to normalise (mean ${mean[bad]}, spread `
+      + `${std[bad]}); scale the column (e.g. to other units) and train again`);
+  }
   const base = { kind: 'series' as const, columns: table.columns, header: table.header, mean, std };
   if (target === undefined) return { ...base, inputs: all, outputs: all, mode: 'next' };
   const k = targetColumn(table, target, path);

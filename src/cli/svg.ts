@@ -4,7 +4,7 @@
  */
 import { formatValue } from './chart.js';
 
-export interface LineSeries {
+interface LineSeries {
   name: string;
   /** [x, y] in data units, in increasing x. */
   points: readonly (readonly [number, number])[];
@@ -21,7 +21,7 @@ export interface LineChart {
   series: readonly LineSeries[];
 }
 
-export interface BarGroup {
+interface BarGroup {
   label: string;
   /** One bar per entry of the chart's `bars`, in the same order. */
   values: readonly number[];
@@ -37,7 +37,7 @@ export interface BarChart {
 
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"';
 
-const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const escapeXml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const fixed = (v: number) => Number(v.toFixed(1)).toString();
 
 /** About `count` round tick values (1, 2 or 5 × 10^k apart) covering [min, max]. */
@@ -65,7 +65,7 @@ export function lineChartSvg(chart: LineChart): string {
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT} font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="600">${escape(chart.title)}</text>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="600">${escapeXml(chart.title)}</text>`,
   ];
   for (const t of niceTicks(y0, y1)) {
     out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${fixed(py(t))}" y2="${fixed(py(t))}" stroke="#e5e5e5"/>`,
@@ -77,15 +77,15 @@ export function lineChartSvg(chart: LineChart): string {
   }
   out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${H - m.bottom}" y2="${H - m.bottom}" stroke="#555"/>`,
     `<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${H - m.bottom}" stroke="#555"/>`,
-    `<text x="${(m.left + W - m.right) / 2}" y="${H - 12}" text-anchor="middle">${escape(chart.xLabel)}</text>`,
-    `<text transform="translate(18 ${(m.top + H - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${escape(chart.yLabel)}</text>`);
+    `<text x="${(m.left + W - m.right) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(chart.xLabel)}</text>`,
+    `<text transform="translate(18 ${(m.top + H - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`);
   chart.series.forEach((s, i) => {
     const path = s.points.map(([x, y]) => `${fixed(px(x))},${fixed(py(y))}`).join(' ');
     out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="${s.strokeWidth ?? 1.5}" stroke-linejoin="round" points="${path}"/>`);
     if (s.dots) for (const [x, y] of s.points) out.push(`<circle cx="${fixed(px(x))}" cy="${fixed(py(y))}" r="3" fill="${s.color}"/>`);
     const ly = m.top + 6 + i * 18;
     out.push(`<line x1="${W - m.right - 150}" x2="${W - m.right - 128}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="3"/>`,
-      `<text x="${W - m.right - 122}" y="${ly + 4}">${escape(s.name)}</text>`);
+      `<text x="${W - m.right - 122}" y="${ly + 4}">${escapeXml(s.name)}</text>`);
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
@@ -114,19 +114,19 @@ export function barChartSvg(chart: BarChart): string {
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT} font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="600">${escape(chart.title)}</text>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="600">${escapeXml(chart.title)}</text>`,
   ];
   chart.bars.forEach((bar, i) => {
     const { x, y } = legend[i];
-    out.push(`<rect x="${x}" y="${y}" width="14" height="10" fill="${bar.color}"/>`, `<text x="${x + 20}" y="${y + 9}">${escape(bar.name)}</text>`);
+    out.push(`<rect x="${x}" y="${y}" width="14" height="10" fill="${bar.color}"/>`, `<text x="${x + 20}" y="${y + 9}">${escapeXml(bar.name)}</text>`);
   });
   for (let decade = lo; decade <= hi * 1.0001; decade *= 10) {
     out.push(`<line x1="${fixed(px(decade))}" x2="${fixed(px(decade))}" y1="${m.top - 6}" y2="${H - m.bottom}" stroke="#e5e5e5"/>`,
-      `<text x="${fixed(px(decade))}" y="${H - m.bottom + 18}" text-anchor="middle" fill="#555">${formatValue(decade)} ${escape(chart.unit)}</text>`);
+      `<text x="${fixed(px(decade))}" y="${H - m.bottom + 18}" text-anchor="middle" fill="#555">${formatValue(decade)} ${escapeXml(chart.unit)}</text>`);
   }
   chart.groups.forEach((group, g) => {
     const top = m.top + g * groupHeight;
-    out.push(`<text x="${m.left - 8}" y="${top + (chart.bars.length * barHeight) / 2 + 4}" text-anchor="end">${escape(group.label)}</text>`);
+    out.push(`<text x="${m.left - 8}" y="${top + (chart.bars.length * barHeight) / 2 + 4}" text-anchor="end">${escapeXml(group.label)}</text>`);
     group.values.forEach((v, i) => {
       if (!(v > 0)) return; // not measured: no bar
       const y = top + i * barHeight;
@@ -134,6 +134,6 @@ export function barChartSvg(chart: BarChart): string {
         `<text x="${fixed(px(v) + 4)}" y="${y + barHeight - 3}" font-size="10" fill="#333">${formatValue(v)}</text>`);
     });
   });
-  out.push(`<text x="${(m.left + W - m.right) / 2}" y="${H - 12}" text-anchor="middle">${escape(`${chart.unit} per call (log scale; shorter is faster)`)}</text>`, '</svg>');
+  out.push(`<text x="${(m.left + W - m.right) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(`${chart.unit} per call (log scale; shorter is faster)`)}</text>`, '</svg>');
   return `${out.join('\n')}\n`;
 }

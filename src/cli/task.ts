@@ -5,7 +5,7 @@
 import { RNN } from '../index.js';
 
 export const CELLS = ['rnn', 'lstm', 'gru'] as const;
-export type CellKind = (typeof CELLS)[number];
+type CellKind = (typeof CELLS)[number];
 export const OPTIMIZERS = ['adam', 'adamw', 'sgd', 'rmsprop', 'adagrad'] as const;
 export type OptimizerKind = (typeof OPTIMIZERS)[number];
 

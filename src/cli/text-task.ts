@@ -80,14 +80,14 @@ export class TextTask implements Task {
     if (this.validation.length < 2) return undefined;
     const B = Math.max(1, Math.min(this.settings.batch, Math.floor((this.validation.length - 1) / this.settings.seqLen)));
     const L = Math.floor((this.validation.length - 1) / B);
-    const V = this.model.vocab.length;
     let state: { h0?: Tensor; c0?: Tensor } = {};
     let sum = 0;
     for (let t0 = 0; t0 < L; t0 += this.settings.seqLen) {
       const T = Math.min(this.settings.seqLen, L - t0);
       const { x, target } = this.chunk(this.validation, L, B, t0, T);
-      const { y, hN, cN } = net.unroll(x, state);
-      for (let i = 0; i < T * B; i++) sum += crossEntropy(y.data.subarray(i * V, (i + 1) * V), target.data[i]);
+      // The mean over the chunk's T × B characters, weighted back into a mean over all of them.
+      const { loss, hN, cN } = net.evaluate(x, target, { loss: 'cross_entropy', ...state, withState: true });
+      sum += loss * T * B;
       state = { h0: hN, ...(cN && { c0: cN }) };
     }
     return sum / (L * B);
@@ -132,11 +132,3 @@ export class TextTask implements Task {
 
 const count = (n: number) => n.toLocaleString('en');
 
-/** −log softmax(logits)[id], computed stably. */
-function crossEntropy(logits: Float32Array, id: number): number {
-  let max = -Infinity;
-  for (const l of logits) max = Math.max(max, l);
-  let sum = 0;
-  for (const l of logits) sum += Math.exp(l - max);
-  return Math.log(sum) + max - logits[id];
-}

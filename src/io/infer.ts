@@ -37,8 +37,20 @@ const dotted = (name: string) => (name ? `${name}.` : '');
  * The architecture, and for each of the model's parameters the file's tensor holding it (the names are the
  * file's own, so the map is the identity but for a tied weight stored under the head's name).
  */
-export function inferArchitecture(tensors: readonly TensorShape[], names: Partial<PartNames> = {},
-  tieWeights?: boolean): { architecture: Architecture; fileNames: Map<string, string> } {
+export interface InferOptions {
+  /** Module names given by the user (or a file of ours): the parts are looked for there. */
+  names?: Partial<PartNames>;
+  /** Whether the head shares the embedding's weight; undefined: as the file shows it (a lone bias, or a shared name). */
+  tieWeights?: boolean | undefined;
+  /** Names safetensors' `save_model` left out because they shared a tensor: removed name → the name kept. */
+  shared?: ReadonlyMap<string, string>;
+  /** false: tensors that belong to no part are left out (PyTorch's `strict=False`) instead of refused. */
+  strict?: boolean;
+}
+
+export function inferArchitecture(tensors: readonly TensorShape[], options: InferOptions = {}):
+  { architecture: Architecture; fileNames: Map<string, string> } {
+  const { names = {}, tieWeights, shared = new Map(), strict = true } = options;
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const core = names.core ?? corePrefix(tensors);
   const prefix = dotted(core);
@@ -77,7 +89,13 @@ export function inferArchitecture(tensors: readonly TensorShape[], names: Partia
   const width = (bidirectional ? 2 : 1) * hiddenSize;
 
   const embedding = findEmbedding(others, byName, inputSize, names.embedding);
-  const head = findHead(others, byName, width, embedding, names.head, tieWeights);
+  const sharedPair = (a: string, b: string) => shared.get(a) === b || shared.get(b) === a;
+  const head = findHead(others, byName, width, embedding, names.head, tieWeights, sharedPair);
+  if (tieWeights && !head?.tied) {
+    throw new StateDictError(`tieWeights: a tied head needs an embedding [V, ${width}] and a head bias [V] beside it; the `
+      + `file has ${embedding ? `the embedding ${quote(embedding.tensor.name)} ${shapeText(embedding.tensor.shape)}` : 'no embedding'}`
+      + `${head ? ` and the head ${quote(head.name)}` : ' and no head'}`);
+  }
   const architecture: Architecture = {
     cell, inputSize, hiddenSize, numLayers, bidirectional,
     bias: byName.has(`${prefix}bias_ih_l0`) || byName.has(`${prefix}bias_hh_l0`),
@@ -88,11 +106,11 @@ export function inferArchitecture(tensors: readonly TensorShape[], names: Partia
   };
   const used = new Set([embedding?.tensor.name, ...(head ? [`${dotted(head.name)}weight`, `${dotted(head.name)}bias`] : [])]);
   const unexpected = others.filter((t) => !used.has(t.name));
-  if (unexpected.length) {
+  if (unexpected.length && strict) {
     const projection = unexpected.some((t) => /weight_hr_l\d/.test(t.name)) ? '; LSTM projections (proj_size) are not supported' : '';
     throw new StateDictError(`unexpected ${unexpected.length === 1 ? 'tensor' : 'tensors'} `
       + `${list(unexpected.map((t) => t.name))}: neither recurrent weights under ${quote(prefix)}, an embedding nor a `
-      + `linear head${projection}`);
+      + `linear head${projection} (pass strict: false to leave them out, as PyTorch's load_state_dict(strict=False))`);
   }
   return { architecture, fileNames: matchLayout(architecture, byName) };
 }
@@ -107,7 +125,7 @@ function corePrefix(tensors: readonly TensorShape[]): string {
   }
   if (found.length > 1) {
     throw new StateDictError(`ambiguous: recurrent weights under ${list(found)}; name the core with `
-      + `{ names: { core: ${quote(found[0])} } } to choose one`);
+      + `{ names: { core: ${quote(found[0])} } } to choose one (and pass strict: false to leave the other out)`);
   }
   return found[0];
 }
@@ -137,7 +155,7 @@ function findEmbedding(others: readonly TensorShape[], byName: ReadonlyMap<strin
   });
   if (candidates.length > 1) {
     throw new StateDictError(`ambiguous embedding: ${list(candidates.map((t) => t.name))} could each be it; name it with `
-      + `{ names: { embedding: … } }`);
+      + '{ names: { embedding: … } } (and pass strict: false to leave the other out)');
   }
   return candidates.length ? { name: moduleOf(candidates[0].name, 'weight')!, tensor: candidates[0] } : null;
 }
@@ -147,16 +165,18 @@ function findEmbedding(others: readonly TensorShape[], byName: ReadonlyMap<strin
  * embedding as wide as D·H, a lone `bias` of the embedding's row count: a head tied to it.
  */
 function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, TensorShape>, width: number,
-  embedding: { name: string; tensor: TensorShape } | null, given?: string,
-  tieWeights?: boolean): { name: string; tied: boolean } | null {
+  embedding: { name: string; tensor: TensorShape } | null, given: string | undefined, tieWeights: boolean | undefined,
+  shared: (a: string, b: string) => boolean): { name: string; tied: boolean } | null {
   const canTie = embedding?.tensor.shape[1] === width;
   const isHead = (module: string) => {
     const bias = byName.get(`${dotted(module)}bias`);
     const weight = byName.get(`${dotted(module)}weight`);
-    if (!bias || bias.shape.length !== 1 || module === embedding?.name) return null;
+    if (bias?.shape.length !== 1 || module === embedding?.name) return null;
     if (weight) {
       const ok = weight.shape.length === 2 && weight.shape[0] === bias.shape[0] && weight.shape[1] === width;
-      return ok ? { name: module, tied: tieWeights === true } : null;
+      // Both weights present are one tensor when the options say so, or when save_model recorded one as the other.
+      const tied = tieWeights ?? (embedding !== null && shared(embedding.tensor.name, weight.name));
+      return ok ? { name: module, tied } : null;
     }
     return canTie && bias.shape[0] === embedding?.tensor.shape[0] ? { name: module, tied: true } : null;
   };
@@ -173,7 +193,7 @@ function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, Te
   const heads = modules.map(isHead).filter((h) => h !== null);
   if (heads.length > 1) {
     throw new StateDictError(`ambiguous head: ${list(heads.map((h) => h.name))} could each be the linear head; name it `
-      + 'with { names: { head: … } }');
+      + 'with { names: { head: … } } (and pass strict: false to leave the other out)');
   }
   if (heads.length === 0) {
     // A Linear in all but its input width is a head of the wrong size, which deserves its own message.

@@ -8,7 +8,7 @@
  * when this library wrote the file, else the defaults. A file whose metadata contradicts its tensors is refused.
  */
 import { FormatError, NonFiniteError, OptionError, StateDictError } from '../errors.js';
-import { type RNNOptions, checkKeys, modelConfig } from '../options.js';
+import { type RNNOptions, bool, checkKeys, modelConfig } from '../options.js';
 import { parameterLayout } from '../parts/index.js';
 import { firstNonFinite } from '../tensor.js';
 import type { ModelConfig, PartNames, Snapshot, Tensor } from '../types.js';
@@ -23,6 +23,8 @@ export interface SafetensorsOptions extends Pick<RNNOptions, 'nonlinearity' | 'h
   | 'tieWeights' | 'backend' | 'wasm'> {
   /** The parts' module names in the file (`{ embedding: 'encoder', core: 'rnn', head: 'decoder' }`); default: found. */
   names?: Partial<PartNames> | undefined;
+  /** false: tensors that belong to no part are left out instead of refused, as PyTorch's `load_state_dict(strict=False)`. */
+  strict?: boolean | undefined;
   /** The embedding's padding_idx, which its weights cannot show. */
   paddingIdx?: number | null | undefined;
   /** The core's module name with a trailing dot (`'rnn.'`), as `names.core` ('rnn'); kept from version 1. */
@@ -32,7 +34,7 @@ export interface SafetensorsOptions extends Pick<RNNOptions, 'nonlinearity' | 'h
 }
 
 const OPTION_KEYS = ['names', 'prefix', 'headPrefix', 'nonlinearity', 'headOn', 'batchFirst', 'paddingIdx', 'dropout', 'seed',
-  'tieWeights', 'backend', 'wasm'] as const;
+  'tieWeights', 'strict', 'backend', 'wasm'] as const;
 
 /** Options that tensors do not determine, taken from the options first and the file's metadata second. */
 const OPEN_KEYS = ['nonlinearity', 'headOn', 'batchFirst', 'dropout', 'seed'] as const;
@@ -56,11 +58,17 @@ export function decodeWeights(bytes: Uint8Array, options: SafetensorsOptions): {
     throw new FormatError(`${where}: this is an rnn-wasm checkpoint (weights and training state); load it with RNN.load`);
   }
   const stored = storedConfig(file.metadata, where);
-  const { architecture, fileNames } = inferArchitecture(file.tensors, { ...storedNames(stored?.config), ...names },
-    options.tieWeights ?? stored?.config.tieWeights);
+  const entries = new Map(file.tensors.map((t) => [t.name, t]));
+  const shared = sharedNames(file.metadata, entries);
+  const shapes = [...file.tensors, ...[...shared].map(([removed, kept]) => ({ name: removed, shape: entries.get(kept)!.shape }))];
+  const { architecture, fileNames } = inferArchitecture(shapes, {
+    names: { ...storedNames(stored?.config), ...names },
+    tieWeights: options.tieWeights ?? stored?.config.tieWeights,
+    shared,
+    strict: bool(options.strict ?? true, `${where}: strict`),
+  });
   if (stored) checkAgainstTensors(stored.config, architecture, where);
 
-  const entries = new Map(file.tensors.map((t) => [t.name, t]));
   const values = new Map<string, Tensor>();
   for (const [fileName, entry] of entries) {
     const data = readFloat32(file, entry);
@@ -68,6 +76,7 @@ export function decodeWeights(bytes: Uint8Array, options: SafetensorsOptions): {
     if (bad >= 0) throw new NonFiniteError(`${where}: tensor ${quote(fileName)} element ${bad} is ${data[bad]}`);
     values.set(fileName, { data, shape: entry.shape });
   }
+  for (const [removed, kept] of shared) values.set(removed, values.get(kept)!);
   const open = Object.fromEntries(OPEN_KEYS.map((key) => [key, options[key] ?? stored?.options[key]]));
   const paddingIdx = options.paddingIdx !== undefined ? options.paddingIdx : stored?.config.embedding?.paddingIdx;
   const { embedding, ...sizes } = architecture;
@@ -102,6 +111,19 @@ function moduleNames(options: SafetensorsOptions, where: string): Partial<PartNa
     if (typeof value !== 'string') throw new OptionError(`${where}: names.${part} must be a string, got ${describe(value)}`);
   }
   return names;
+}
+
+/**
+ * What safetensors' `save_model` says of the names it left out: a tied weight is written once, under the first of
+ * its names in sorted order (`decoder.weight` before `encoder.weight`), and each other name goes into
+ * `__metadata__` as `"removed": "kept"`. Read as a second name of the kept tensor.
+ */
+function sharedNames(metadata: ReadonlyMap<string, string>, tensors: ReadonlyMap<string, unknown>): Map<string, string> {
+  const shared = new Map<string, string>();
+  for (const [key, value] of metadata) {
+    if (!tensors.has(key) && tensors.has(value) && key !== 'format' && !key.startsWith('rnn_wasm.')) shared.set(key, value);
+  }
+  return shared;
 }
 
 /** The module names a file of ours says it used, for the parts its model has. */

@@ -82,7 +82,7 @@ export function ours(name: string, backend: BackendChoice, { lib = library as Li
 }
 
 /** Whether a contender's result is the reference's within float32 noise (other tanh and summation orders). */
-export function disagreement(actual: Result, expected: Result): string | null {
+function disagreement(actual: Result, expected: Result): string | null {
   if (typeof expected === 'number' || typeof actual === 'number') {
     const [a, e] = [Number(actual), Number(expected)];
     return Math.abs(a - e) <= 1e-4 * Math.abs(e) + 1e-5 ? null : `${a} where this library gives ${e}`;

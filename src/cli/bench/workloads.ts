@@ -28,7 +28,7 @@ export interface Workload {
   title: string;
 }
 
-export const GATES: Record<Cell, number> = { rnn: 1, lstm: 4, gru: 3 };
+const GATES: Record<Cell, number> = { rnn: 1, lstm: 4, gru: 3 };
 
 const named = (w: Omit<Workload, 'nonlinearity' | 'head'> & Partial<Workload>): Workload => ({ nonlinearity: 'tanh', head: false, ...w });
 

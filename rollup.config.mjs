@@ -130,12 +130,40 @@ const inline = {
   ],
   plugins: [browserPlatform(), nodeResolve({ browser: true }), typescript(), wasmInline()],
 };
-// Members tagged `@internal` (the façade's private helpers) are left out of the declarations.
+// Members tagged `@internal` (the classes' private helpers) are left out of the declarations, here and in onnx.d.ts.
 const types = {
   input,
   output: [{ file: 'dist/index.d.ts' }, { file: 'dist/index.d.cts' }],
   plugins: [dts({ compilerOptions: { stripInternal: true } })],
 };
+
+/**
+ * `rnn-wasm/onnx`: a bundle of its own, so that the core bundles do not grow. It imports the core entry instead of
+ * a copy of it: the RNN class and the error classes must be the very ones a user imports from 'rnn-wasm', or
+ * `instanceof` would fail. Every import of those modules becomes an import of the core bundle beside it.
+ */
+const CORE_MODULES = ['src/index.ts', 'src/model.ts', 'src/errors.ts'].map((file) => resolve(file));
+function coreExternal(core) {
+  return {
+    name: 'core-external',
+    resolveId(source, importer) {
+      if (!importer || !source.startsWith('.')) return null;
+      const file = resolve(dirname(importer), source.replace(/\.js$/, '.ts'));
+      return CORE_MODULES.includes(file) ? { id: core, external: true } : null;
+    },
+  };
+}
+const onnxInput = 'src/onnx.ts';
+const onnx = [
+  { input: onnxInput, external: [/^node:/], output: { file: 'dist/onnx.js', format: 'es', sourcemap: true },
+    plugins: [coreExternal('./index.js'), nodeResolve(), typescript()] },
+  { input: onnxInput, external: [/^node:/], output: { file: 'dist/onnx.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
+    plugins: [coreExternal('./index.cjs'), nodeResolve(), typescript()] },
+  { input: onnxInput, output: { file: 'dist/onnx.browser.js', format: 'es', sourcemap: true },
+    plugins: [coreExternal('./browser.js'), browserPlatform(), nodeResolve({ browser: true }), typescript()] },
+  { input: onnxInput, output: [{ file: 'dist/onnx.d.ts' }], plugins: [coreExternal('./index.js'), dts({ compilerOptions: { stripInternal: true } })] },
+  { input: onnxInput, output: [{ file: 'dist/onnx.d.cts' }], plugins: [coreExternal('./index.cjs'), dts({ compilerOptions: { stripInternal: true } })] },
+];
 
 /**
  * The `rnn-wasm` command (package.json `bin`), for Node: one file with the library and tinybench inside, next
@@ -159,7 +187,7 @@ const demo = {
 /** dist/ is emptied first: a file an older configuration wrote there (a source map since dropped) would be packed. */
 function packageBuilds() {
   rmSync('dist', { recursive: true, force: true });
-  return [node, browser, inline, types, cli];
+  return [node, browser, inline, types, cli, ...onnx];
 }
 
 export default (args) => (args.configDemo ? demo : packageBuilds());

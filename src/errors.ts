@@ -68,6 +68,14 @@ export class FormatError extends RnnError {
   override name = 'FormatError';
 }
 
+/**
+ * A well-formed file that uses what this library cannot run (an ONNX op, attribute or data type it has no
+ * counterpart for): the message names the node and the feature. A FormatError, so one catch covers both.
+ */
+export class UnsupportedError extends FormatError {
+  override name = 'UnsupportedError';
+}
+
 /** A file named by a path or URL is not there. */
 export class NotFoundError extends RnnError {
   /** 'NotFoundError', a literal that survives minification: branch on it or on `instanceof`. */

@@ -1,3 +1,8 @@
+/**
+ * `rnn-wasm`: recurrent networks (RNN, LSTM, GRU) with an optional embedding and head, their training, files and
+ * workers. The ONNX converters are in `rnn-wasm/onnx`.
+ * @module rnn-wasm
+ */
 export { RNN } from './model.js';
 export type { EvaluateResult } from './model.js';
 export type {
@@ -28,6 +33,6 @@ export { serveRNN } from './worker.js';
 export type { MessageEndpoint, NodeWorkerEndpoint } from './worker-protocol.js';
 export type { ConnectOptions, Endpoint } from './worker-connection.js';
 export {
-  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, VersionError,
-  WasmLoadError, WorkerError,
+  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, UnsupportedError,
+  VersionError, WasmLoadError, WorkerError,
 } from './errors.js';

@@ -60,14 +60,16 @@ describe('package.json', () => {
       if ('types' in conditions) expect(Object.keys(conditions)[0], `exports["${path}"]`).toBe('types');
     }
     const environments = [['node', 'import'], ['node', 'require'], ['browser', 'import'], ['browser', 'require'], ['import'], ['require']];
-    for (const entry of ['.', './inline']) {
+    for (const [entry, declarations] of [['.', 'index'], ['./inline', 'index'], ['./onnx', 'onnx']]) {
       for (const conditions of environments) {
         const code = resolve(pkg.exports[entry], conditions);
         const types = resolve(pkg.exports[entry], ['types', ...conditions]);
-        expect(code, `${entry} under ${conditions}`).toMatch(/^\.\/dist\/\w+\.c?js$/);
+        expect(code, `${entry} under ${conditions}`).toMatch(/^\.\/dist\/[\w.]+\.c?js$/);
         // CommonJS code gets CommonJS types (.d.cts), ESM code ESM types (.d.ts, under "type": "module").
-        expect(types, `${entry}'s types under ${conditions}`).toBe(code!.endsWith('.cjs') ? './dist/index.d.cts' : './dist/index.d.ts');
+        expect(types, `${entry}'s types under ${conditions}`).toBe(`./dist/${declarations}.d.${code!.endsWith('.cjs') ? 'cts' : 'ts'}`);
       }
+      // TypeScript's node10 resolution, which reads no `exports`, finds a subpath's types through typesVersions.
+      if (entry !== '.') expect(pkg.typesVersions['*'][entry.slice(2)], entry).toEqual([`./dist/${declarations}.d.ts`]);
     }
     expect(resolve(pkg.exports['.'], ['node', 'import'])).toBe('./dist/index.js');
     expect(resolve(pkg.exports['.'], ['browser', 'import'])).toBe('./dist/browser.js');

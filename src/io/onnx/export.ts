@@ -1,0 +1,140 @@
+/**
+ * A model as a standard ONNX graph (opset 14) built from ONNX's own ops: Gather for the embedding, one RNN / LSTM /
+ * GRU node per layer (gates back in ONNX's order, the two biases joined), Transpose + Reshape between layers,
+ * MatMul + Add for a head on every step, Gemm for one on the final states. Sequence length and batch are
+ * symbolic. The initial states are graph inputs `h0` (and `c0`), [L·D, B, H], whose initializers of the same name
+ * are zeros [L·D, 1, H]: Expand widens either to the batch, so the graph runs with only its first input fed.
+ * The layers run time-major (layout 0, which onnxruntime requires); a batch-first model transposes around them.
+ */
+import type { ModelConfig, Tensor } from '../../types.js';
+import { ONNX_BLOCK } from './import.js';
+import { DTYPE, type NodeSpec, type TensorSpec, type ValueSpec, encodeModel } from './messages.js';
+import type { OnnxCell } from './trace.js';
+
+const EXPORT_OPSET = 14;
+
+export function exportONNX(config: ModelConfig, state: Readonly<Record<string, Tensor>>, producer: string): Uint8Array {
+  const c = config;
+  const cell = c.cell as OnnxCell;
+  const G = ONNX_BLOCK[cell].length;
+  const H = c.hiddenSize;
+  const D = c.bidirectional ? 2 : 1;
+  const L = c.numLayers;
+  const nodes: NodeSpec[] = [];
+  const initializers: TensorSpec[] = [];
+  const names = c.names;
+  const path = (module: string) => `/${module.replaceAll('.', '/')}`;
+  const ints = (name: string, values: number[]) => {
+    initializers.push({ name, dtype: DTYPE.INT64, dims: [values.length], data: values });
+    return name;
+  };
+  const node = (opType: string, name: string, inputs: string[], outputs: string[], attributes: NodeSpec['attributes'] = []) => {
+    nodes.push({ opType, name, inputs, outputs, attributes });
+    return outputs[0];
+  };
+  const param = (n: string) => state[n].data;
+  const core = (n: string) => (names.core ? `${names.core}.${n}` : n);
+  const batchAxis = c.batchFirst ? 0 : 1;
+  const seqDims = c.batchFirst ? ['B', 'T'] : ['T', 'B'];
+
+  const inputs: ValueSpec[] = [c.embedding
+    ? { name: 'input', elemType: DTYPE.INT64, dims: seqDims }
+    : { name: 'input', elemType: DTYPE.FLOAT, dims: [...seqDims, c.inputSize] }];
+  const stateNames = c.cell === 'lstm' ? ['h0', 'c0'] : ['h0'];
+  for (const s of stateNames) {
+    inputs.push({ name: s, elemType: DTYPE.FLOAT, dims: [L * D, 'state_batch', H] }); // 1 (the default) or B
+    initializers.push({ name: s, dtype: DTYPE.FLOAT, dims: [L * D, 1, H], data: new Float32Array(L * D * H) });
+  }
+
+  let x = 'input';
+  if (c.embedding) x = node('Gather', `${path(names.embedding)}/Gather`, [`${names.embedding}.weight`, 'input'], ['embedded']);
+  if (c.embedding) initializers.push(tensor(`${names.embedding}.weight`, state[`${names.embedding}.weight`]));
+  if (c.batchFirst) x = node('Transpose', '/input/Transpose', [x], ['time_major'], [{ name: 'perm', ints: [1, 0, 2] }]);
+
+  // [1, B, 1]: the batch size, to widen the initial states to.
+  const shape = node('Shape', '/batch/Shape', ['input'], ['input_shape']);
+  const batch = node('Gather', '/batch/Gather', [shape, ints('batch_axis', [batchAxis])], ['batch']);
+  const widen = node('Concat', '/batch/Concat', [ints('one', [1]), batch, 'one'], ['state_shape'], [{ name: 'axis', int: 0 }]);
+
+  const op = { rnn: 'RNN', lstm: 'LSTM', gru: 'GRU' }[cell];
+  let lastH = '';
+  for (let k = 0; k < L; k++) {
+    const F = k === 0 ? c.inputSize : D * H;
+    const W = new Float32Array(D * G * H * F);
+    const R = new Float32Array(D * G * H * H);
+    const B = new Float32Array(D * 2 * G * H);
+    for (let d = 0; d < D; d++) {
+      const suffix = `_l${k}${d ? '_reverse' : ''}`;
+      toOnnxOrder(W, d, param(core(`weight_ih${suffix}`)), cell, H * F);
+      toOnnxOrder(R, d, param(core(`weight_hh${suffix}`)), cell, H * H);
+      if (c.bias) {
+        const b = B.subarray(d * 2 * G * H, (d + 1) * 2 * G * H);
+        toOnnxOrder(b.subarray(0, G * H), 0, param(core(`bias_ih${suffix}`)), cell, H);
+        toOnnxOrder(b.subarray(G * H), 0, param(core(`bias_hh${suffix}`)), cell, H);
+      }
+    }
+    const prefix = `${path(names.core)}/${op}${k ? `_${k}` : ''}`;
+    initializers.push({ name: `${core('W')}_l${k}`, dtype: DTYPE.FLOAT, dims: [D, G * H, F], data: W });
+    initializers.push({ name: `${core('R')}_l${k}`, dtype: DTYPE.FLOAT, dims: [D, G * H, H], data: R });
+    if (c.bias) initializers.push({ name: `${core('B')}_l${k}`, dtype: DTYPE.FLOAT, dims: [D, 2 * G * H], data: B });
+    const initial = stateNames.map((s) => {
+      const sliced = node('Slice', `${prefix}/Slice_${s}`, [s, ints(`${prefix}/${s}_start`, [k * D]), ints(`${prefix}/${s}_end`, [(k + 1) * D]),
+        ints(`${prefix}/${s}_axis`, [0])], [`${prefix}/${s}`]);
+      return node('Expand', `${prefix}/Expand_${s}`, [sliced, widen], [`${prefix}/${s}_wide`]);
+    });
+    const attributes: NodeSpec['attributes'] = [
+      { name: 'hidden_size', int: H },
+      { name: 'direction', string: D === 2 ? 'bidirectional' : 'forward' },
+      ...(cell === 'gru' ? [{ name: 'linear_before_reset', int: 1 }] : []),
+      ...(cell === 'rnn' ? [{ name: 'activations', strings: Array<string>(D).fill(c.nonlinearity === 'relu' ? 'Relu' : 'Tanh') }] : []),
+    ];
+    const outputs = [`${prefix}/Y`, `${prefix}/Y_h`, ...(cell === 'lstm' ? [`${prefix}/Y_c`] : [])];
+    node(op, prefix, [x, `${core('W')}_l${k}`, `${core('R')}_l${k}`, c.bias ? `${core('B')}_l${k}` : '', '', ...initial], outputs, attributes);
+    lastH = outputs[1];
+    // [T, D, B, H] → [T, B, D, H] → [T, B, D·H]: both directions side by side, as PyTorch's output.
+    const t = node('Transpose', `${prefix}/Transpose`, [outputs[0]], [`${prefix}/Y_t`], [{ name: 'perm', ints: [0, 2, 1, 3] }]);
+    x = node('Reshape', `${prefix}/Reshape`, [t, ints(`${prefix}/shape`, [0, 0, -1])], [`${prefix}/output`]);
+  }
+
+  let y: string;
+  let yDims: (number | string)[];
+  const O = c.outputSize;
+  if (O && c.headOn === 'final') {
+    // [D, B, H] → [B, D·H]: cat(h_n[-2], h_n[-1]) of the last layer.
+    const t = node('Transpose', `${path(names.head)}/Transpose`, [lastH], ['final_t'], [{ name: 'perm', ints: [1, 0, 2] }]);
+    const flat = node('Reshape', `${path(names.head)}/Reshape`, [t, ints('final_shape', [0, -1])], ['final_states']);
+    const weight = c.tieWeights ? `${names.embedding}.weight` : `${names.head}.weight`;
+    if (!c.tieWeights) initializers.push(tensor(weight, state[weight]));
+    initializers.push(tensor(`${names.head}.bias`, state[`${names.head}.bias`]));
+    y = node('Gemm', `${path(names.head)}/Gemm`, [flat, weight, `${names.head}.bias`], ['logits'], [{ name: 'transB', int: 1 }]);
+    yDims = ['B', O];
+  } else {
+    if (c.batchFirst) x = node('Transpose', '/output/Transpose', [x], ['batch_first'], [{ name: 'perm', ints: [1, 0, 2] }]);
+    if (O) {
+      const weight = c.tieWeights ? `${names.embedding}.weight` : `${names.head}.weight`;
+      if (!c.tieWeights) initializers.push(tensor(weight, state[weight]));
+      initializers.push(tensor(`${names.head}.bias`, state[`${names.head}.bias`]));
+      const wt = node('Transpose', `${path(names.head)}/Transpose`, [weight], ['head_weight_t'], [{ name: 'perm', ints: [1, 0] }]);
+      const product = node('MatMul', `${path(names.head)}/MatMul`, [x, wt], ['head_product']);
+      y = node('Add', `${path(names.head)}/Add`, [product, `${names.head}.bias`], ['logits']);
+    } else {
+      y = node('Identity', '/output/Identity', [x], ['output']);
+    }
+    yDims = [...seqDims, O || D * H];
+  }
+  return encodeModel({
+    opset: EXPORT_OPSET, producer, graphName: 'rnn-wasm', nodes, initializers, inputs,
+    outputs: [{ name: y, elemType: DTYPE.FLOAT, dims: yDims }],
+  });
+}
+
+function tensor(name: string, t: Tensor): TensorSpec {
+  return { name, dtype: DTYPE.FLOAT, dims: t.shape, data: t.data };
+}
+
+/** Direction d's PyTorch gate blocks written into ONNX's order. */
+function toOnnxOrder(into: Float32Array, d: number, torch: Float32Array, cell: OnnxCell, block: number): void {
+  const G = ONNX_BLOCK[cell].length;
+  const base = d * G * block;
+  ONNX_BLOCK[cell].forEach((onnx, j) => into.set(torch.subarray(j * block, (j + 1) * block), base + onnx * block));
+}

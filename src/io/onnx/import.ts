@@ -1,0 +1,134 @@
+/**
+ * An ONNX file as a snapshot: the traced graph's parts (trace.ts) as this library's configuration, and the
+ * weights in PyTorch's layout. ONNX stacks the gates of a recurrent node in another order (LSTM i, o, f, c; GRU
+ * z, r, h) than PyTorch (LSTM i, f, g, o; GRU r, z, n) and keeps both biases in one tensor [D, 2·G·H] (Wb then
+ * Rb); they are reordered and split here. Module names come from the options, else from the initializers'
+ * names (`encoder.weight` → `encoder`) or the exporter's node names (`/rnn/LSTM` → `rnn`), else the defaults.
+ */
+import { NonFiniteError, OptionError } from '../../errors.js';
+import { DEFAULT_NAMES, type RNNOptions, checkKeys, modelConfig } from '../../options.js';
+import { firstNonFinite } from '../../tensor.js';
+import type { PartNames, Snapshot, Tensor } from '../../types.js';
+import { quote } from '../describe.js';
+import { decodeModel } from './messages.js';
+import { type OnnxCell, type TracedOutput, trace } from './trace.js';
+
+/** What an ONNX graph cannot tell, and where the model runs. */
+export interface ONNXOptions extends Pick<RNNOptions, 'dropout' | 'seed' | 'backend' | 'wasm'> {
+  /** The parts' module names for `stateDict()` (default: found in the graph's names). */
+  names?: Partial<PartNames> | undefined;
+  /** The embedding's padding_idx, which the graph cannot show. */
+  paddingIdx?: number | null | undefined;
+}
+
+const ONNX_OPTION_KEYS = ['names', 'paddingIdx', 'dropout', 'seed', 'backend', 'wasm'];
+
+/** The rows of PyTorch's gate blocks, taken from ONNX's: torch block j is ONNX block ONNX_BLOCK[cell][j]. */
+export const ONNX_BLOCK: Readonly<Record<OnnxCell, readonly number[]>> = { rnn: [0], lstm: [0, 2, 3, 1], gru: [1, 0, 2] };
+
+export interface OnnxImport {
+  snapshot: Snapshot;
+  output: TracedOutput;
+  lengthsInput: string | null;
+}
+
+export function importONNX(bytes: Uint8Array, options: ONNXOptions): OnnxImport {
+  checkKeys(options, ONNX_OPTION_KEYS, 'fromONNX');
+  const model = decodeModel(bytes);
+  const t = trace(model);
+  const layer0 = t.layers[0];
+  const { cell, hiddenSize: H, directions: D } = layer0;
+  const names = partNames(t, options);
+  const head = t.head;
+  const tieWeights = Boolean(head && t.embedding && sameValues(head.weight, t.embedding.table.data as Float32Array));
+  const { config } = modelConfig({
+    cell,
+    hiddenSize: H,
+    numLayers: t.layers.length,
+    bidirectional: D === 2,
+    ...(cell === 'rnn' && { nonlinearity: layer0.nonlinearity }),
+    bias: layer0.B !== null,
+    outputSize: head?.outputSize ?? 0,
+    headOn: head?.on ?? 'steps',
+    tieWeights,
+    ...(t.embedding
+      ? { embedding: { numEmbeddings: t.embedding.table.dims[0], embeddingDim: t.embedding.table.dims[1], paddingIdx: options.paddingIdx ?? null } }
+      : { inputSize: t.inputSize }),
+    names,
+    batchFirst: t.batchFirst,
+    dropout: options.dropout,
+    seed: options.seed,
+  });
+
+  const values = new Map<string, { data: Float32Array; shape: number[] }>();
+  const core = (n: string) => (names.core ? `${names.core}.${n}` : n);
+  t.layers.forEach((l, k) => {
+    const G = ONNX_BLOCK[cell].length;
+    const rows = G * H;
+    for (let d = 0; d < D; d++) {
+      const suffix = `_l${k}${d ? '_reverse' : ''}`;
+      values.set(core(`weight_ih${suffix}`), { data: reorder(l.W.data as Float32Array, d, rows * l.inputSize, cell, H * l.inputSize), shape: [rows, l.inputSize] });
+      values.set(core(`weight_hh${suffix}`), { data: reorder(l.R.data as Float32Array, d, rows * H, cell, H * H), shape: [rows, H] });
+      if (l.B) {
+        const b = l.B.data as Float32Array;
+        values.set(core(`bias_ih${suffix}`), { data: reorder(b.subarray(d * 2 * rows, d * 2 * rows + rows), 0, rows, cell, H), shape: [rows] });
+        values.set(core(`bias_hh${suffix}`), { data: reorder(b.subarray(d * 2 * rows + rows, (d + 1) * 2 * rows), 0, rows, cell, H), shape: [rows] });
+      }
+    }
+  });
+  if (t.embedding) values.set(`${names.embedding}.weight`, { data: t.embedding.table.data as Float32Array, shape: [...t.embedding.table.dims] });
+  if (head) {
+    if (!tieWeights) values.set(`${names.head}.weight`, { data: head.weight, shape: [head.outputSize, head.weight.length / head.outputSize] });
+    values.set(`${names.head}.bias`, { data: head.bias ?? new Float32Array(head.outputSize), shape: [head.outputSize] });
+  }
+  // Every parameter once (a tied weight under the embedding's name); RNN.loadStateDict checks names and shapes.
+  const parameters = new Map<string, Tensor>();
+  for (const [name, { data, shape }] of values) {
+    const bad = firstNonFinite(data);
+    if (bad >= 0) throw new NonFiniteError(`fromONNX: ${quote(name)} element ${bad} is ${data[bad]}`);
+    parameters.set(name, { data, shape });
+  }
+  return {
+    snapshot: { config, parameters, optimizer: null, generator: config.seed >>> 0, metadata: {} },
+    output: t.output,
+    lengthsInput: t.lengthsInput,
+  };
+}
+
+/** Direction d's gate blocks (each `block` values) in PyTorch's order. */
+function reorder(data: Float32Array, d: number, perDirection: number, cell: OnnxCell, block: number): Float32Array {
+  const from = data.subarray(d * perDirection, (d + 1) * perDirection);
+  const out = new Float32Array(perDirection);
+  ONNX_BLOCK[cell].forEach((onnx, j) => out.set(from.subarray(onnx * block, (onnx + 1) * block), j * block));
+  return out;
+}
+
+/** A tied head: its weight holds the embedding table's values bit for bit (the same initializer, or its transposed copy). */
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+}
+
+/** Module names: the options', else the graph's, else the defaults. */
+function partNames(t: ReturnType<typeof trace>, options: ONNXOptions): PartNames {
+  if (options.names !== undefined) checkKeys(options.names, ['embedding', 'core', 'head'], 'fromONNX: names');
+  const module = (initializer: string | null, suffix: string, node: string | undefined) => {
+    if (initializer?.endsWith(suffix) && !initializer.startsWith('onnx::')) return initializer.slice(0, -suffix.length);
+    // torch.onnx.export names nodes by module path: "/inner/rnn/LSTM_1" is in module "inner.rnn".
+    const m = node ? /^\/(.+)\/[A-Za-z]+(_\d+)?$/.exec(node) : null;
+    return m ? m[1].replaceAll('/', '.') : null;
+  };
+  const found = {
+    embedding: t.embedding ? module(t.embedding.name, '.weight', t.embedding.node) : null,
+    core: module(null, '', t.layers[0].node),
+    head: t.head ? module(t.head.biasName, '.bias', undefined) ?? module(t.head.weightName, '.weight', undefined) : null,
+  };
+  const names = { ...DEFAULT_NAMES };
+  for (const part of ['embedding', 'core', 'head'] as const) {
+    const given = options.names?.[part];
+    if (given !== undefined && typeof given !== 'string') throw new OptionError(`fromONNX: names.${part} must be a string`);
+    names[part] = given ?? found[part] ?? DEFAULT_NAMES[part];
+  }
+  // Parts must not share a name (a graph's own names could): fall back to the defaults for the core.
+  if (new Set(Object.values(names)).size < 3 && options.names?.core === undefined) names.core = DEFAULT_NAMES.core;
+  return names;
+}

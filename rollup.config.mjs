@@ -105,6 +105,20 @@ function demoPage(files) {
   };
 }
 
+/**
+ * Empties dist/ when `rollup -c` starts (the node build comes first; rollup builds the list in order): a file an
+ * older configuration wrote there, such as a source map since dropped, would be packed. A hook, not a statement at
+ * the top of the file, so that a test that imports this configuration for one of its builds deletes nothing.
+ */
+function emptyDist() {
+  return {
+    name: 'empty-dist',
+    buildStart() {
+      rmSync('dist', { recursive: true, force: true });
+    },
+  };
+}
+
 const input = 'src/index.ts';
 const node = {
   input,
@@ -114,7 +128,7 @@ const node = {
     { file: 'dist/index.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
   ],
   // @assemblyscript/loader is bundled in, so that the package has no runtime dependencies.
-  plugins: [nodeResolve(), typescript(), wasmBesideBundle()],
+  plugins: [emptyDist(), nodeResolve(), typescript(), wasmBesideBundle()],
 };
 const browser = {
   input,
@@ -184,10 +198,4 @@ const demo = {
   plugins: [browserPlatform(), nodeResolve({ browser: true }), typescript(), wasmBesideBundle(), demoPage(['index.html', 'style.css'])],
 };
 
-/** dist/ is emptied first: a file an older configuration wrote there (a source map since dropped) would be packed. */
-function packageBuilds() {
-  rmSync('dist', { recursive: true, force: true });
-  return [node, browser, inline, types, cli, ...onnx];
-}
-
-export default (args) => (args.configDemo ? demo : packageBuilds());
+export default (args) => (args.configDemo ? demo : [node, browser, inline, types, cli, ...onnx]);

@@ -6,7 +6,8 @@
 //   browser.js              browsers, workers, bundlers, Deno: fetches them, with no `node:` import anywhere
 //   inline.js / inline.cjs  `rnn-wasm/inline`, anywhere: both builds inside the JavaScript, nothing to serve
 // plus index.d.ts / index.d.cts (the types, bundled), rnn-simd.wasm / rnn-scalar.wasm, and cli.js (`rnn-wasm`).
-import { existsSync, readFileSync } from 'node:fs';
+// Source maps for index.js, index.cjs and browser.js only (not the inline builds', not the command's).
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { dirname, resolve } from 'node:path';
 import { dts } from 'rollup-plugin-dts';
@@ -104,6 +105,20 @@ function demoPage(files) {
   };
 }
 
+/**
+ * Empties dist/ when `rollup -c` starts (the node build comes first; rollup builds the list in order): a file an
+ * older configuration wrote there, such as a source map since dropped, would be packed. A hook, not a statement at
+ * the top of the file, so that a test that imports this configuration for one of its builds deletes nothing.
+ */
+function emptyDist() {
+  return {
+    name: 'empty-dist',
+    buildStart() {
+      rmSync('dist', { recursive: true, force: true });
+    },
+  };
+}
+
 const input = 'src/index.ts';
 const node = {
   input,
@@ -113,7 +128,7 @@ const node = {
     { file: 'dist/index.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
   ],
   // @assemblyscript/loader is bundled in, so that the package has no runtime dependencies.
-  plugins: [nodeResolve(), typescript(), wasmBesideBundle()],
+  plugins: [emptyDist(), nodeResolve(), typescript(), wasmBesideBundle()],
 };
 const browser = {
   input,
@@ -129,10 +144,11 @@ const inline = {
   ],
   plugins: [browserPlatform(), nodeResolve({ browser: true }), typescript(), wasmInline()],
 };
+// Members tagged `@internal` (the classes' private helpers) are left out of the declarations, here and in onnx.d.ts.
 const types = {
   input,
   output: [{ file: 'dist/index.d.ts' }, { file: 'dist/index.d.cts' }],
-  plugins: [dts()],
+  plugins: [dts({ compilerOptions: { stripInternal: true } })],
 };
 
 /**
@@ -159,18 +175,19 @@ const onnx = [
     plugins: [coreExternal('./index.cjs'), nodeResolve(), typescript()] },
   { input: onnxInput, output: { file: 'dist/onnx.browser.js', format: 'es', sourcemap: true },
     plugins: [coreExternal('./browser.js'), browserPlatform(), nodeResolve({ browser: true }), typescript()] },
-  { input: onnxInput, output: [{ file: 'dist/onnx.d.ts' }], plugins: [coreExternal('./index.js'), dts()] },
-  { input: onnxInput, output: [{ file: 'dist/onnx.d.cts' }], plugins: [coreExternal('./index.cjs'), dts()] },
+  { input: onnxInput, output: [{ file: 'dist/onnx.d.ts' }], plugins: [coreExternal('./index.js'), dts({ compilerOptions: { stripInternal: true } })] },
+  { input: onnxInput, output: [{ file: 'dist/onnx.d.cts' }], plugins: [coreExternal('./index.cjs'), dts({ compilerOptions: { stripInternal: true } })] },
 ];
 
 /**
  * The `rnn-wasm` command (package.json `bin`), for Node: one file with the library and tinybench inside, next
- * to the .wasm files that the node build emits into dist/ too.
+ * to the .wasm files that the node build emits into dist/ too. No source map: it would be the largest file in
+ * the tarball (907 kB, the library's sources a fourth time) for a program whose errors name what went wrong.
  */
 const cli = {
   input: 'src/cli/bin.ts',
   external: [/^node:/],
-  output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node', sourcemap: true },
+  output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node' },
   plugins: [nodeResolve(), typescript(), wasmBesideBundle()],
 };
 

@@ -177,4 +177,5 @@ export interface KernelInstance {
   reserve(bytes: number): void;
 }
 
+/** The implementation that runs a model's kernels (`net.backend`): a WebAssembly build, or the pure-JS kernels. */
 export type BackendName = 'wasm-simd' | 'wasm-scalar' | 'js';

@@ -4,36 +4,43 @@
  * minifiers rename classes, so `new.target.name` would say "a" in a production bundle.
  */
 export class RnnError extends Error {
+  /** 'RnnError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'RnnError';
 }
 
 /** An option is unknown, missing, of the wrong type or out of range. */
 export class OptionError extends RnnError {
+  /** 'OptionError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'OptionError';
 }
 
 /** A tensor has the wrong rank, shape or length for this model. */
 export class ShapeError extends RnnError {
+  /** 'ShapeError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'ShapeError';
 }
 
 /** An input, weight or gradient is NaN or infinite. */
 export class NonFiniteError extends RnnError {
+  /** 'NonFiniteError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'NonFiniteError';
 }
 
 /** A state dict names a parameter the model does not have, or lacks one it needs. */
 export class StateDictError extends RnnError {
+  /** 'StateDictError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'StateDictError';
 }
 
 /** The model was used after `dispose()`. */
 export class DisposedError extends RnnError {
+  /** 'DisposedError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'DisposedError';
 }
 
 /** The requested sizes need more memory than the backend can address. */
 export class MemoryLimitError extends RnnError {
+  /** 'MemoryLimitError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'MemoryLimitError';
 }
 
@@ -42,11 +49,13 @@ export class MemoryLimitError extends RnnError {
  * where the .wasm should be, a file that is not WebAssembly.
  */
 export class WasmLoadError extends RnnError {
+  /** 'WasmLoadError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'WasmLoadError';
 }
 
 /** The worker behind a WorkerRNN failed to start, crashed, or answered with a message that could not be read. */
 export class WorkerError extends RnnError {
+  /** 'WorkerError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'WorkerError';
 }
 
@@ -55,6 +64,7 @@ export class WorkerError extends RnnError {
  * format, or describes something impossible (offsets past the end, a shape its bytes do not fill).
  */
 export class FormatError extends RnnError {
+  /** 'FormatError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'FormatError';
 }
 
@@ -68,10 +78,12 @@ export class UnsupportedError extends FormatError {
 
 /** A file named by a path or URL is not there. */
 export class NotFoundError extends RnnError {
+  /** 'NotFoundError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'NotFoundError';
 }
 
 /** A model file was written by a newer version of this library, in a format version this one cannot read. */
 export class VersionError extends FormatError {
+  /** 'VersionError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'VersionError';
 }

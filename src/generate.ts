@@ -13,6 +13,7 @@ import { Random } from './random.js';
 import { swapLeadingAxes } from './tensor.js';
 import type { IdTensor, Tensor, TensorInput } from './types.js';
 
+/** Options of `generate`. */
 export interface GenerateOptions {
   /** How many values (or tokens) to produce after the prompt; fewer when every sequence has drawn `stopId`. */
   steps: number;
@@ -38,15 +39,16 @@ export interface GenerateOptions {
   seed?: number | undefined;
 }
 
+/** What `generate` returns. */
 export interface GenerateResult {
   /** The prediction at each generated step: [steps, B, O] ([B, steps, O] with batchFirst). */
   y: Tensor;
   /** The drawn class or token ids: [steps, B] ([B, steps] with batchFirst); present when drawing. */
-  ids?: IdTensor;
+  ids?: IdTensor | undefined;
   /** State after the last generated step, [L, B, H]. */
   hN: Tensor;
   /** LSTM only: cell state after the last generated step, [L, B, H]. */
-  cN?: Tensor;
+  cN?: Tensor | undefined;
 }
 
 const KEYS = ['steps', 'h0', 'c0', 'sample', 'temperature', 'topK', 'topP', 'stopId', 'seed'];

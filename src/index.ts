@@ -1,3 +1,8 @@
+/**
+ * `rnn-wasm`: recurrent networks (RNN, LSTM, GRU) with an optional embedding and head, their training, files and
+ * workers. The ONNX converters are in `rnn-wasm/onnx`.
+ * @module rnn-wasm
+ */
 export { RNN } from './model.js';
 export type { EvaluateResult } from './model.js';
 export type {
@@ -12,6 +17,9 @@ export type { GenerateOptions, GenerateResult } from './generate.js';
 export { logSoftmax } from './tensor.js';
 export { Vocabulary, type VocabularyOptions } from './vocabulary.js';
 export type { BackendName } from './backend.js';
+// Named by the public types above: AdamOptions by OptimizerOptions, WasmModule by WasmSource, WasmBuild by defaultWasmSource.
+export type { AdamOptions } from './types.js';
+export type { WasmBuild, WasmModule } from './options.js';
 export type { FileSource } from './io/source.js';
 export type { SafetensorsOptions } from './io/weights.js';
 export type { LoadOptions } from './io/checkpoint.js';

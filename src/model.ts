@@ -27,7 +27,9 @@ import type {
 /** The names `cell`'s errors give its states. */
 const STATE_NAMES: [string, string] = ['h', 'c'];
 
+/** A recurrent network (an optional embedding, a stack of RNN, LSTM or GRU layers, an optional linear head) with its weights, optimizer state and generator in one WebAssembly memory. Made by `RNN.create`, `RNN.load`, `RNN.fromJSON` or `RNN.fromSafetensors`; freed by `dispose()`. */
 export class RNN {
+  /** The configuration, every default filled in (frozen). */
   readonly config: ModelConfig;
   /**
    * Strings of yours that `save()` and `toJSON()` write with the model and `RNN.load` / `RNN.fromJSON` give back:
@@ -57,6 +59,7 @@ export class RNN {
     return this.engine.layout.count;
   }
 
+  /** Whether `dispose()` has been called. */
   get disposed(): boolean {
     return this.#engine === null;
   }
@@ -133,7 +136,7 @@ export class RNN {
    * The loss alone, in inference mode (no dropout, no gradients): for validation. With `withState: true`, also
    * the state after the batch (`hN`, `cN`), to carry into the next chunk of a long sequence as `h0`, `c0`.
    */
-  evaluate(input: TensorInput, target: TensorInput, options?: LossOptions & { withState?: false }): number;
+  evaluate(input: TensorInput, target: TensorInput, options?: LossOptions & { withState?: false | undefined }): number;
   evaluate(input: TensorInput, target: TensorInput, options: LossOptions & { withState: true }): EvaluateResult;
   evaluate(input: TensorInput, target: TensorInput, options: LossOptions & { withState?: boolean } = {}): number | EvaluateResult {
     checkKeys(options, ['loss', 'h0', 'c0', 'lengths', 'withState'], 'evaluate');
@@ -192,6 +195,7 @@ export class RNN {
     return this.engine.random.state;
   }
 
+  /** Restores a state that `generatorState` returned (an integer below 2³²). */
   set generatorState(state: number) {
     const engine = this.engine;
     const value = nonNegativeInt(state, 'generatorState');
@@ -245,7 +249,7 @@ export class RNN {
    * A checkpoint (safetensors): configuration, weights, optimizer state and generator state, bit for bit, and
    * `metadata` (default: the model's own `metadata`), which `RNN.load` gives back as the model's.
    */
-  save(options: { metadata?: Readonly<Record<string, string>> } = {}): Uint8Array {
+  save(options: { metadata?: Readonly<Record<string, string>> | undefined } = {}): Uint8Array {
     checkKeys(options, ['metadata'], 'save');
     return encodeCheckpoint({ ...this.snapshot(), metadata: checkMetadata(options.metadata ?? this.metadata) });
   }
@@ -267,7 +271,7 @@ export class RNN {
     return RNN.fromSnapshot(snapshotFromJSON(json), options);
   }
 
-  /** Everything `save()` writes, copied out of the engine. */
+  /** Everything `save()` writes, copied out of the engine. @internal */
   private snapshot(): Snapshot {
     const engine = this.engine;
     const values = engine.stateDict();
@@ -278,7 +282,7 @@ export class RNN {
     };
   }
 
-  /** A model made from a snapshot the codec has checked whole; nothing is left behind when that fails. */
+  /** A model made from a snapshot the codec has checked whole; nothing is left behind when that fails. @internal */
   private static async fromSnapshot(snapshot: Snapshot, options: LoadOptions): Promise<RNN> {
     const net = await RNN.create({ ...configToJSON(snapshot.config), ...options });
     try {
@@ -294,6 +298,7 @@ export class RNN {
     }
   }
 
+  /** The live engine, or DisposedError. @internal */
   private get engine(): Engine {
     if (!this.#engine) throw new DisposedError('this model was disposed; create a new one');
     return this.#engine;
@@ -302,9 +307,12 @@ export class RNN {
 
 /** The state after an `evaluate` call with `withState: true`. */
 export interface EvaluateResult {
+  /** The mean loss over the batch. */
   loss: number;
+  /** The state after the batch, [L·D, B, H]. */
   hN: Tensor;
-  cN?: Tensor;
+  /** LSTM only: the cell state likewise. */
+  cN?: Tensor | undefined;
 }
 
 /** The user's metadata: an object of strings (copied, so that later changes to it do not reach a file). */

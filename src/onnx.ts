@@ -8,6 +8,7 @@
  *
  * The model is made through the public API (RNN.create, loadStateDict); what the graph's output does after the
  * model (a softmax, a reshape) travels in the model's `metadata` under ONNX_OUTPUT_KEY, so `save()` keeps it.
+ * @module rnn-wasm/onnx
  */
 import { type FileSource, readSource } from './io/source.js';
 import { configToJSON } from './io/format.js';
@@ -27,6 +28,7 @@ export const ONNX_OUTPUT_KEY = 'rnn_wasm.onnx_output';
 export interface ONNXOutput {
   /** The graph's output name. */
   readonly name: string;
+  /** The function the graph applied to the model's y over its last axis, if any. */
   readonly apply: 'none' | 'softmax' | 'logSoftmax';
   /** Each output dimension as the product of T (steps), B (batch) and O (the model's output width), in order. */
   readonly dims: readonly (readonly ('T' | 'B' | 'O')[])[];

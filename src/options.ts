@@ -5,6 +5,7 @@
 import { OptionError } from './errors.js';
 import type { CellKind, EmbeddingConfig, HeadOn, LossKind, ModelConfig, PartNames } from './types.js';
 
+/** Which kernels run a model: 'wasm' (default) the best that works here, 'wasm-simd' or 'wasm-scalar' demanded (an OptionError where impossible), 'js' the pure-JS reference. */
 export type BackendChoice = 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js';
 
 /** The two WebAssembly builds of the kernels. */
@@ -14,12 +15,20 @@ export type WasmBuild = 'simd' | 'scalar';
  * One WebAssembly build: its URL (a string is resolved against the page's base URL), its bytes, or a module
  * compiled already (e.g. by `WebAssembly.compileStreaming` over a fetch of your own).
  */
-export type WasmSource = string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
+export type WasmSource = string | URL | ArrayBuffer | ArrayBufferView | WasmModule;
+
+/**
+ * `WebAssembly.Module` where the project's libraries declare it (DOM, WebWorker), any object where they do not: a
+ * Node project compiles these types without `lib: ["dom"]`, whose `WebAssembly` namespace @types/node lacks.
+ */
+export type WasmModule = typeof globalThis extends Record<'WebAssembly', Record<'Module', abstract new (...args: never) => infer M>> ? M : object;
 
 /** Where each build comes from; a build left out is looked for beside the library's module. */
 export interface WasmSources {
-  simd?: WasmSource;
-  scalar?: WasmSource;
+  /** The SIMD build (rnn-simd.wasm). */
+  simd?: WasmSource | undefined;
+  /** The scalar build (rnn-scalar.wasm), for engines without SIMD. */
+  scalar?: WasmSource | undefined;
 }
 
 /** What `RNN.create` asks of the backends: which one, and where the WebAssembly builds come from. */
@@ -30,17 +39,21 @@ export interface BackendRequest {
 
 /** An embedding in front of the recurrent core, as PyTorch's `nn.Embedding(numEmbeddings, embeddingDim, padding_idx)`. */
 export interface EmbeddingOptions {
+  /** Rows of the table: the vocabulary size. */
   numEmbeddings: number;
+  /** Width of each row, which is the core's input size. */
   embeddingDim: number;
   /** The id whose row gets no gradient (and starts at zero), as PyTorch's padding_idx; none when omitted. */
   paddingIdx?: number | null | undefined;
 }
 
+/** The options of `RNN.create`: the architecture (PyTorch's names, camelCased), the seed, and where the kernels come from. */
 export interface RNNOptions {
   /** The recurrent cell: 'rnn' (Elman, default), 'lstm' or 'gru', with PyTorch's equations and gate order. */
   cell?: CellKind | undefined;
   /** Width of each input vector; with an embedding, omit it (it is the embedding's dimension). */
   inputSize?: number | undefined;
+  /** Width of each layer's state, H (PyTorch's hidden_size). */
   hiddenSize: number;
   /**
    * Token ids in instead of vectors: an embedding table of `numEmbeddings` rows of `embeddingDim` in front of the

@@ -12,18 +12,60 @@ const factorIn01 = (value: unknown, name: string) => numberIn(value, `schedule.$
 const positiveInt = (value: unknown, name: string) => positiveInteger(value, `schedule.${name}`);
 const nonNegativeInt = (value: unknown, name: string) => nonNegativeInteger(value, `schedule.${name}`);
 
+/** A learning-rate schedule for `train` (torch.optim.lr_scheduler's, camelCased), stepped after every epoch e = 0, 1, …. */
 export type ScheduleOptions =
-  /** StepLR: lr · gamma^⌊e / stepSize⌋. */
-  | { kind: 'step'; stepSize: number; gamma?: number }
-  /** ExponentialLR: lr · gamma^e. */
-  | { kind: 'exponential'; gamma: number }
-  /** CosineAnnealingLR: etaMin + (lr - etaMin)(1 + cos(π e / tMax)) / 2. */
-  | { kind: 'cosine'; tMax: number; etaMin?: number }
-  /** LinearLR (linear warm-up): lr · (startFactor + (endFactor - startFactor) · min(e, totalIters) / totalIters). */
-  | { kind: 'linear'; startFactor?: number; endFactor?: number; totalIters?: number }
-  /** ReduceLROnPlateau: lr · factor whenever the metric has not improved for `patience` epochs. */
-  | { kind: 'plateau'; mode?: 'min' | 'max'; factor?: number; patience?: number; threshold?: number;
-      thresholdMode?: 'rel' | 'abs'; cooldown?: number; minLr?: number; eps?: number };
+  | {
+      /** StepLR: lr · gamma^⌊e / stepSize⌋. */
+      kind: 'step';
+      /** Epochs between two decays. */
+      stepSize: number;
+      /** Factor of each decay (default 0.1). */
+      gamma?: number | undefined;
+    }
+  | {
+      /** ExponentialLR: lr · gamma^e. */
+      kind: 'exponential';
+      /** Factor per epoch. */
+      gamma: number;
+    }
+  | {
+      /** CosineAnnealingLR: etaMin + (lr - etaMin)(1 + cos(π e / tMax)) / 2. */
+      kind: 'cosine';
+      /** Epochs of the half cosine. */
+      tMax: number;
+      /** The smallest learning rate (default 0). */
+      etaMin?: number | undefined;
+    }
+  | {
+      /** LinearLR (linear warm-up): lr · (startFactor + (endFactor - startFactor) · min(e, totalIters) / totalIters). */
+      kind: 'linear';
+      /** Factor at the first epoch (default 1/3). */
+      startFactor?: number | undefined;
+      /** Factor from `totalIters` on (default 1). */
+      endFactor?: number | undefined;
+      /** Epochs of the ramp (default 5). */
+      totalIters?: number | undefined;
+    }
+  | {
+      /** ReduceLROnPlateau: lr · factor whenever the metric has not improved for `patience` epochs. */
+      kind: 'plateau';
+      /** Whether the metric (the validation loss, else the training loss) should fall ('min', default) or rise. */
+      mode?: 'min' | 'max' | undefined;
+      /** Factor of each reduction (default 0.1). */
+      factor?: number | undefined;
+      /** Epochs without improvement before a reduction (default 10). */
+      patience?: number | undefined;
+      /** The least change that counts as an improvement (default 1e-4). */
+      threshold?: number | undefined;
+      /** Whether `threshold` is relative to the best value ('rel', default) or absolute. */
+      thresholdMode?: 'rel' | 'abs' | undefined;
+      /** Epochs to wait after a reduction before watching again (default 0). */
+      cooldown?: number | undefined;
+      /** The learning rate is never reduced below this (default 0). */
+      minLr?: number | undefined;
+      /** A reduction smaller than this is skipped (default 1e-8). */
+      eps?: number | undefined;
+    };
 
 export interface Schedule {
   /** The learning rate for the current epoch. */

@@ -17,6 +17,7 @@ import { type ScheduleOptions, createSchedule } from './schedules.js';
 import { flatten, toFloatTensor, toIdTensor } from './tensor.js';
 import type { LossKind, OptimizerConfig, OptimizerOptions, StepResult, TensorInput } from './types.js';
 
+/** One training example for `train`: a sequence and its target. */
 export interface Sample {
   /** One sequence, [T, I] (token ids [T] with an embedding); sequences may differ in length. */
   input: TensorInput;
@@ -27,22 +28,29 @@ export interface Sample {
   target: TensorInput | number;
 }
 
+/** One epoch's numbers, in `TrainHistory.epochs` and `onEpoch`. */
 export interface EpochRecord {
+  /** The epoch, from 1. */
   epoch: number;
   /** Mean training loss, weighted by the number of sequences in each batch. */
   loss: number;
   /** Mean validation loss, when there is validation data. */
-  valLoss?: number;
+  valLoss?: number | undefined;
   /** The learning rate used during the epoch. */
   lr: number;
   /** Mean gradient norm before clipping. */
   gradNorm: number;
 }
 
+/** What `onProgress` receives after every optimizer step. */
 export interface TrainProgress {
+  /** The current epoch, from 1. */
   epoch: number;
+  /** Epochs in the run. */
   epochs: number;
+  /** The step within the epoch, from 1. */
   batch: number;
+  /** Steps per epoch. */
   batches: number;
   /** This batch's loss. */
   loss: number;
@@ -50,60 +58,73 @@ export interface TrainProgress {
   gradNorm: number;
   /** Mean loss over the epoch's batches so far. */
   epochLoss: number;
+  /** The learning rate of this step. */
   lr: number;
   /** The epochs completed so far. */
   history: readonly EpochRecord[];
 }
 
+/** When to stop: after `patience` epochs without the validation loss (or the training loss, without validation data) improving by `minDelta`. */
 export interface EarlyStopping {
   /** Epochs without improvement before stopping (default 5). */
-  patience?: number;
+  patience?: number | undefined;
   /** The smallest decrease that counts as an improvement (default 0). */
-  minDelta?: number;
+  minDelta?: number | undefined;
   /** Put back the weights of the best epoch when stopping or finishing (default true). */
-  restoreBestWeights?: boolean;
+  restoreBestWeights?: boolean | undefined;
 }
 
+/** Options of `train`; each has a default. */
 export interface TrainOptions {
-  epochs?: number;
-  batchSize?: number;
+  /** Passes over the data (default 1). */
+  epochs?: number | undefined;
+  /** Sequences per optimizer step (default 32). */
+  batchSize?: number | undefined;
   /** Reshuffle the samples every epoch (default true). */
-  shuffle?: boolean;
+  shuffle?: boolean | undefined;
   /** Seed of the shuffling generator (default: the model's generator). */
-  seed?: number;
-  loss?: LossKind;
-  optimizer?: OptimizerOptions;
+  seed?: number | undefined;
+  /** 'mse' (default) or 'cross_entropy'. */
+  loss?: LossKind | undefined;
+  /** The optimizer (default Adam, lr 1e-3). */
+  optimizer?: OptimizerOptions | undefined;
   /** A learning-rate schedule, stepped after every epoch (default: constant). */
-  schedule?: ScheduleOptions;
-  clipGradNorm?: number;
-  clipGradValue?: number;
+  schedule?: ScheduleOptions | undefined;
+  /** Scale all gradients so that their global L2 norm is at most this. */
+  clipGradNorm?: number | undefined;
+  /** Clamp every gradient element to [-clipGradValue, clipGradValue] (before clipGradNorm, if both). */
+  clipGradValue?: number | undefined;
   /** Hold out this fraction of the dataset (its last samples, as Keras does) for validation. */
-  validationSplit?: number;
+  validationSplit?: number | undefined;
   /** Or validate on these samples. */
-  validationData?: readonly Sample[];
+  validationData?: readonly Sample[] | undefined;
   /** Stop when the validation loss (the training loss without validation data) stops improving. */
-  earlyStopping?: EarlyStopping;
+  earlyStopping?: EarlyStopping | undefined;
   /**
    * Truncated BPTT: train sequences longer than this in chunks of this many steps, one optimizer step per
    * chunk, carrying the state (detached) from chunk to chunk. Needs a target at every step.
    */
-  tbptt?: number;
+  tbptt?: number | undefined;
   /** Called after every optimizer step. */
-  onProgress?: (progress: TrainProgress) => void;
+  onProgress?: ((progress: TrainProgress) => void) | undefined;
   /** Called after every epoch, with its record appended to the history. */
-  onEpoch?: (record: EpochRecord, history: readonly EpochRecord[]) => void;
+  onEpoch?: ((record: EpochRecord, history: readonly EpochRecord[]) => void) | undefined;
 }
 
+/** What `train` resolves to: the run epoch by epoch. */
 export interface TrainHistory {
+  /** Every epoch's record. */
   epochs: EpochRecord[];
   /** Training loss per epoch (the same numbers as in `epochs`, for plotting). */
   loss: number[];
   /** Validation loss per epoch, when there is validation data. */
   valLoss: number[];
+  /** Learning rate per epoch. */
   lr: number[];
+  /** Mean gradient norm per epoch, before clipping. */
   gradNorm: number[];
   /** The epoch (1-based) whose weights the model holds at the end when best weights were restored. */
-  bestEpoch?: number;
+  bestEpoch?: number | undefined;
   /** Whether early stopping ended training before `epochs`. */
   stoppedEarly: boolean;
 }

@@ -15,6 +15,7 @@ import { OptionError } from './errors.js';
 import { parseJson } from './io/json.js';
 import { bool, checkKeys, oneOf, positiveInt, show } from './options.js';
 
+/** Options of `Vocabulary.fromText` and `Vocabulary.fromJSON`. */
 export interface VocabularyOptions {
   /** 'char' (default): one token per character (code point); 'word': tokens split on whitespace. */
   level?: 'char' | 'word' | undefined;
@@ -34,7 +35,9 @@ export interface VocabularyOptions {
 
 const KEYS = ['level', 'unknown', 'padding', 'endOfLine', 'minCount', 'maxSize', 'lowerCase'];
 
+/** Strings in, token ids out, and back: a vocabulary of characters or words, from a text or from JSON. */
 export class Vocabulary {
+  /** 'char': one token per character (code point); 'word': tokens split on whitespace. */
   readonly level: 'char' | 'word';
   /** Every token, in id order. */
   readonly tokens: readonly string[];
@@ -42,8 +45,11 @@ export class Vocabulary {
   readonly unknownId: number;
   /** The padding token's id (0 when there is one), or -1. */
   readonly paddingId: number;
+  /** @internal */
   private readonly ids: ReadonlyMap<string, number>;
+  /** @internal */
   private readonly endOfLine: string | undefined;
+  /** @internal */
   private readonly lowerCase: boolean;
 
   private constructor(tokens: readonly string[], o: Required<Pick<VocabularyOptions, 'level' | 'lowerCase'>> & VocabularyOptions) {
@@ -105,6 +111,7 @@ export class Vocabulary {
     throw new OptionError(`Vocabulary.fromJSON: expected an array of tokens or an object of token ids, got ${show(value)}`);
   }
 
+  /** The number of tokens: an embedding's `numEmbeddings` and a language model's `outputSize`. */
   get size(): number {
     return this.tokens.length;
   }
@@ -138,7 +145,10 @@ export class Vocabulary {
   }
 
   /** What `Vocabulary.fromJSON` reads back: the tokens and the options that give them meaning. */
-  toJSON(): { tokens: string[] } & VocabularyOptions {
+  toJSON(): {
+    /** Every token, in id order. */
+    tokens: string[];
+  } & VocabularyOptions {
     const special = {
       ...(this.unknownId >= 0 && { unknown: this.tokens[this.unknownId] }),
       ...(this.paddingId >= 0 && { padding: this.tokens[this.paddingId] }),

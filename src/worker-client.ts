@@ -26,16 +26,24 @@ import type { TrainOptions } from './train.js';
 import { type Callbacks, Connection, type ConnectOptions, type Endpoint } from './worker-connection.js';
 import type { Factory, Method, ModelInfo, Property } from './worker-protocol.js';
 
+/** The arguments of RNN's method M. @inline */
 type Args<M extends Method> = Parameters<RNN[M]>;
+/** A promise of what RNN's method M returns. @inline */
 type Result<M extends Method> = Promise<Awaited<ReturnType<RNN[M]>>>;
 
+/** The page's side of a model that lives in a Web Worker (which runs `serveRNN()`): RNN's methods, each a message to the worker and a promise of its answer, with training progress reported as it happens. Arguments and results cross by structured clone. */
 export class WorkerRNN {
   /** Which implementation runs the kernels in the worker. */
   readonly backend: BackendName;
+  /** Number of trainable parameters (a tied weight counted once). */
   readonly numParameters: number;
+  /** The configuration, every default filled in (frozen). */
   readonly config: ModelConfig;
+  /** @internal */
   private readonly connection: Connection;
+  /** The model's number in the worker. @internal */
   private readonly model: number;
+  /** @internal */
   private released = false;
 
   private constructor(connection: Connection, info: ModelInfo) {
@@ -70,6 +78,7 @@ export class WorkerRNN {
     return WorkerRNN.make(worker, 'fromJSON', [json, portable(options)], connect);
   }
 
+  /** @internal */
   private static async make(worker: Endpoint, factory: Factory, args: unknown[], connect: ConnectOptions = {}): Promise<WorkerRNN> {
     const connection = Connection.of(worker);
     await connection.ready(connect, `WorkerRNN.${factory}`);
@@ -79,20 +88,32 @@ export class WorkerRNN {
     return new WorkerRNN(connection, info);
   }
 
+  /** RNN.unroll in the worker. */
   unroll(...args: Args<'unroll'>): Result<'unroll'> { return this.call('unroll', args); }
+  /** RNN.cell in the worker. */
   cell(...args: Args<'cell'>): Result<'cell'> { return this.call('cell', args); }
+  /** RNN.generate in the worker. */
   generate(...args: Args<'generate'>): Result<'generate'> { return this.call('generate', args); }
+  /** RNN.gradients in the worker. */
   gradients(...args: Args<'gradients'>): Result<'gradients'> { return this.call('gradients', args); }
-  evaluate(input: TensorInput, target: TensorInput, options?: LossOptions & { withState?: false }): Promise<number>;
+  /** RNN.evaluate in the worker: the loss. */
+  evaluate(input: TensorInput, target: TensorInput, options?: LossOptions & { withState?: false | undefined }): Promise<number>;
+  /** RNN.evaluate in the worker, with `withState: true`: the loss and the state after the batch. */
   evaluate(input: TensorInput, target: TensorInput, options: LossOptions & { withState: true }): Promise<EvaluateResult>;
   evaluate(...args: unknown[]): Promise<number | EvaluateResult> {
     return this.call('evaluate', args as Args<'evaluate'>) as Promise<number | EvaluateResult>;
   }
+  /** RNN.step in the worker. */
   step(...args: Args<'step'>): Result<'step'> { return this.call('step', args); }
+  /** RNN.stateDict in the worker: a copy of every parameter. */
   stateDict(): Result<'stateDict'> { return this.call('stateDict', []); }
+  /** RNN.loadStateDict in the worker. */
   loadStateDict(...args: Args<'loadStateDict'>): Result<'loadStateDict'> { return this.call('loadStateDict', args); }
+  /** RNN.optimizerState in the worker. */
   optimizerState(): Result<'optimizerState'> { return this.call('optimizerState', []); }
+  /** RNN.loadOptimizerState in the worker. */
   loadOptimizerState(...args: Args<'loadOptimizerState'>): Result<'loadOptimizerState'> { return this.call('loadOptimizerState', args); }
+  /** RNN.resetOptimizer in the worker. */
   resetOptimizer(): Result<'resetOptimizer'> { return this.call('resetOptimizer', []); }
 
   /** RNN.save in the worker: the checkpoint's bytes, moved to this page. */
@@ -107,6 +128,7 @@ export class WorkerRNN {
 
   /** The model's generator state in the worker (RNN's `generatorState`). */
   getGeneratorState(): Promise<number> { return this.property('generatorState') as Promise<number>; }
+  /** Sets the model's generator state in the worker (RNN's `generatorState`). */
   setGeneratorState(state: number): Promise<void> { return this.property('generatorState', state) as Promise<void>; }
   /** A copy of the model's metadata in the worker (RNN's `metadata`), which `save()` and `toJSON()` write. */
   getMetadata(): Promise<Record<string, string>> { return this.property('metadata') as Promise<Record<string, string>>; }
@@ -135,16 +157,19 @@ export class WorkerRNN {
     }
   }
 
+  /** Whether `dispose()` has been called. */
   get disposed(): boolean {
     return this.released;
   }
 
+  /** @internal */
   private call<M extends Method>(method: M, args: unknown[], callbacks: Callbacks = {}): Result<M> {
     if (this.released) return Promise.reject(new DisposedError('this model was disposed; create a new one'));
     const body = { op: 'call', model: this.model, method, args, progress: callbacks.onProgress !== undefined, epochs: callbacks.onEpoch !== undefined } as const;
     return this.connection.request(body, callbacks) as Result<M>;
   }
 
+  /** @internal */
   private property(property: Property, ...value: [] | [unknown]): Promise<unknown> {
     if (this.released) return Promise.reject(new DisposedError('this model was disposed; create a new one'));
     return this.connection.request(value.length === 0

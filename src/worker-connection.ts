@@ -21,13 +21,14 @@ import { type Hello, type MessageEndpoint, type NodeWorkerEndpoint, PROTOCOL, ty
 /** What a WorkerRNN talks through. */
 export type Endpoint = MessageEndpoint | NodeWorkerEndpoint;
 
+/** How long WorkerRNN waits for a worker. */
 export interface ConnectOptions {
   /**
    * Milliseconds to wait for the worker's first answer (default 30 000): an endpoint nobody serves rejects
    * with a WorkerError after this long. Where the platform cannot say that a worker ended, also the longest
    * silence allowed while calls are pending. Infinity waits forever.
    */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 const DEFAULT_TIMEOUT = 30_000;

@@ -31,11 +31,18 @@ export type Factory = (typeof FACTORIES)[number];
 
 /** What both sides talk through: a Worker, a worker's global scope, or a MessagePort. */
 export interface MessageEndpoint {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
+  /**
+   * Sends a message (structured clone; `transfer` moves buffers instead of copying them) to the other side.
+   * `transfer` is typed `object[]`, not the DOM's `Transferable[]`, so that a project without the DOM library
+   * compiles these types; a Worker's or a MessagePort's postMessage fits either way.
+   */
+  postMessage(message: unknown, transfer?: object[]): void;
+  /** Listens for the other side's messages ('message', 'error', 'messageerror'). */
   addEventListener(type: string, listener: (event: Event) => void): void;
+  /** Stops listening. */
   removeEventListener(type: string, listener: (event: Event) => void): void;
   /** A MessagePort delivers nothing until started; Workers have no such step. */
-  start?(): void;
+  start?: (() => void) | undefined;
 }
 
 /**
@@ -43,9 +50,13 @@ export interface MessageEndpoint {
  * event, and says 'exit' when its thread ends. WorkerRNN takes one as it is; the thread serves with serveRNN().
  */
 export interface NodeWorkerEndpoint {
+  /** Sends a message to the thread. */
   postMessage(message: unknown): void;
+  /** Listens for the thread's 'message', 'error' and 'exit'. */
   on(type: string, listener: (value: unknown) => void): unknown;
+  /** Stops listening. */
   off(type: string, listener: (value: unknown) => void): unknown;
+  /** The thread's id, which tells a Node Worker from a MessagePort. */
   readonly threadId: number;
 }
 

@@ -1,25 +1,39 @@
 /**
- * Headless Chromium for the browser tests: Debian's /usr/bin/chromium (installed by `npm test`'s pretest,
- * scripts/ensure-debian-package.sh), driven by playwright-core. No test downloads a browser.
+ * Headless Chromium for the browser tests, driven by playwright-core: the browser at $CHROMIUM_PATH, by default
+ * Debian's /usr/bin/chromium (which `npm test`'s pretest, scripts/ensure-chromium.sh, installs where apt-get can).
+ * No test downloads a browser.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** The browser the tests run: CHROMIUM_PATH, or Debian's. */
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 /** Where screenshots go (gitignored). */
 export const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: run \`npm test\` (its pretest installs Debian's chromium) or scripts/ensure-debian-package.sh /usr/bin/chromium chromium browser`);
+    const which = process.env.CHROMIUM_PATH ? `CHROMIUM_PATH is ${CHROMIUM}, which does not exist` : `${CHROMIUM} is missing`;
+    throw new Error(
+      `${which}: the browser tests need Chromium or Chrome. Run \`npm test\` (its pretest installs Debian's chromium where `
+        + 'apt-get can, and says how to get one elsewhere), or point CHROMIUM_PATH at one you have, e.g. '
+        + 'CHROMIUM_PATH="/Applications/Google Chrome.app/Contents/MacOS/Google Chrome" npx vitest run test/browser.test.ts',
+    );
   }
   mkdirSync(OUTPUT, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM,
     // As root in a container Chromium needs --no-sandbox; the rest keep it from calling home on a closed network.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }

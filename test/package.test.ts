@@ -6,13 +6,14 @@
  * Vite bundles (and its dev server serves) the main entry with no configuration at all. Each runs in Chromium,
  * and every run gives the same numbers on a PyTorch fixture as Node does, within float32 rounding of PyTorch's.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import type { Browser } from 'playwright-core';
+import { publint } from 'publint';
 import { rollup } from 'rollup';
 import { createServer as viteDevServer, build as vite } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtureFolder = resolve(root, (process.env.TORCH_FIXTURES ?? '../shared/fixtures/torch').split(':')[0]);
 const fixtureText = readFileSync(join(fixtureFolder, 'lstm_small.json'), 'utf8');
 const fixture = JSON.parse(fixtureText) as { expected: { y: { data: number[] }; h_n: { data: number[] } } };
+
+/**
+ * What `npm install rnn-wasm` puts on disk. Measured on 2026-12-01: 5.15 MB in 24 files (a 1.32 MB tarball), of
+ * which the six source maps are 2.6 MB (each carries every source of its bundle) and the command 0.44 MB; the
+ * command's own map, since dropped, was 0.9 MB more, which this budget would not let back in.
+ */
+const INSTALL_BUDGET_BYTES = 5_500_000;
 
 interface Result {
   backend: string;
@@ -59,11 +67,12 @@ export function show(RNN, options) {
   'src/rollup-custom-path.js': "import { RNN } from 'rnn-wasm';\nimport { show } from './page.js';\nshow(RNN, { wasm: '/cdn/rnn-wasm/' });\n",
   'src/vite.js': "import { RNN } from 'rnn-wasm';\nimport { show } from './page.js';\nshow(RNN);\n",
   'index.html': '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./src/vite.js"></script>\n',
-  'tsconfig.json': JSON.stringify({
-    compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'],
-      types: [], strict: true, noEmit: true, skipLibCheck: false },
-    files: ['types.ts', 'types.cts'],
-  }),
+  // Three projects over the same files: a browser app's (DOM, as before); the strictest settings people turn on
+  // (exactOptionalPropertyTypes); a Node program's, with Node's types and no DOM library at all.
+  'tsconfig.json': tsconfig({ lib: ['es2022', 'dom'], types: [] }),
+  'tsconfig.exact.json': tsconfig({ lib: ['es2022', 'dom'], types: [], exactOptionalPropertyTypes: true }),
+  'tsconfig.node.json': tsconfig({ lib: ['es2022'], types: ['node'], typeRoots: [join(root, 'node_modules/@types')],
+    exactOptionalPropertyTypes: true }),
   'types.ts': `import { RNN, type RNNOptions, WasmLoadError, WorkerRNN, type MessageEndpoint } from 'rnn-wasm';
 import { RNN as InlineRNN } from 'rnn-wasm/inline';
 const options: RNNOptions = { cell: 'gru', inputSize: 2, hiddenSize: 4, wasm: { simd: new URL('https://cdn.example/rnn-simd.wasm') } };
@@ -81,10 +90,80 @@ import inline = require('rnn-wasm/inline');
 export const created: Promise<rnn.RNN> = rnn.RNN.create({ inputSize: 1, hiddenSize: 2 });
 export const alsoCreated: Promise<inline.RNN> = inline.RNN.create({ inputSize: 1, hiddenSize: 2 });
 `,
+  'exact.ts': `// Code written under exactOptionalPropertyTypes, where \`x?: T\` refuses an explicit undefined unless it says \`T | undefined\`.
+import { RNN, type OptimizerOptions, type StepResult, type TensorInput } from 'rnn-wasm';
+declare const net: RNN;
+declare const optimizer: OptimizerOptions;
+declare const stream: TensorInput;
+declare function chunksOf(stream: TensorInput, size: number): { input: TensorInput; target: TensorInput }[];
+
+// The README's truncated-BPTT loop, as it is written there.
+let state;
+for (const chunk of chunksOf(stream, 50)) {
+  state = net.step(chunk.input, chunk.target, { optimizer, h0: state?.hN, c0: state?.cN });
+}
+// The same with the state typed, and a streaming loop that passes the last result back in.
+let last: StepResult | undefined;
+for (const chunk of chunksOf(stream, 50)) last = net.step(chunk.input, chunk.target, { optimizer, h0: last?.hN, c0: last?.cN });
+let cellState = net.cell([[0]]);
+cellState = net.cell([[0]], cellState);
+
+// Options forwarded from a caller's own optional settings, any of which may be undefined.
+declare const maybe: { lr?: number | undefined; epochs?: number | undefined; seed?: number | undefined; withState?: false | undefined };
+await net.train([], { epochs: maybe.epochs, seed: maybe.seed, optimizer: { kind: 'adam', lr: maybe.lr }, earlyStopping: { patience: maybe.epochs } });
+net.evaluate(stream, stream, { withState: maybe.withState, h0: undefined });
+net.generate(stream, { steps: 1, temperature: maybe.lr, topK: undefined, topP: undefined, stopId: undefined });
+net.save({ metadata: undefined });
+await RNN.create({ inputSize: 1, hiddenSize: 2, wasm: { simd: undefined, scalar: undefined } });
+`,
 };
 
+/** The consumer's tsconfig: strict, declarations checked (no skipLibCheck), over every .ts and .cts file above. */
+function tsconfig(options: Record<string, unknown>): string {
+  return JSON.stringify({
+    compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, ...options },
+    files: ['types.ts', 'types.cts', 'exact.ts', 'optional.ts'],
+  });
+}
+
+/**
+ * optional.ts, from the bundled declarations: every optional field of every exported type (and of the options
+ * that RNN's and WorkerRNN's methods take) must accept undefined, and each one that does not is named in the
+ * compiler's error, e.g. \`"TrainOptions.epochs"\`. Three kinds refuse it on purpose, at run time as in the types:
+ * module \`names\` (an undefined name is an OptionError, not the default), \`out\` buffers (a key that is there must
+ * hold a buffer: ShapeError), and ModelJSON / TensorJSON, which describe JSON, where no value is undefined.
+ */
+function optionalFieldsCheck(declarations: string, onnxDeclarations: string): string {
+  const exported = (text: string) => [...text.matchAll(/^export type \{ ([^}]*) \};$/gm)].flatMap((m) => m[1].split(', '));
+  const all = exported(declarations);
+  const onnx = exported(onnxDeclarations);
+  if (all.length < 20 || onnx.length < 1) throw new Error(`found only ${all.length} + ${onnx.length} exported types in the declarations`);
+  const names = all.filter((name) => name !== 'ModelJSON' && name !== 'TensorJSON');
+  const checks = [...names, ...onnx].map((name) => `  ${name}: check<Offending<${name}, '${name}.'>>(true),`);
+  return `import type { ${names.join(', ')}, ModelJSON, RNN, WorkerRNN } from 'rnn-wasm';
+import type { ${onnx.join(', ')} } from 'rnn-wasm/onnx';
+type Exempt = \`\${string}.names.\${string}\` | \`\${string}.out.\${string}\`;
+/** Paths of the optional fields of T (recursively) that refuse an explicit undefined. */
+type Offending<T, Path extends string> = T extends ((...args: never) => unknown) | ArrayLike<unknown> | ArrayBufferLike | ArrayBufferView | URL | Promise<unknown>
+  ? never
+  : T extends object
+    ? { [K in keyof T & string]-?: (string extends K ? never
+          : {} extends Pick<T, K> ? ({ [P in K]: undefined } extends Pick<T, K> ? never : \`\${Path}\${K}\`) : never)
+        | Offending<NonNullable<T[K]>, \`\${Path}\${K}.\`> }[keyof T & string]
+    : never;
+type Arguments<C> = { [K in keyof C]: C[K] extends (...args: infer A) => unknown ? A[number] : never }[keyof C];
+/** Compiles only when nothing is offending: otherwise the error names what is. */
+const check = <O>(ok: [Exclude<O, Exempt>] extends [never] ? true : Exclude<O, Exempt>) => ok;
+export const checked = {
+${checks.join('\n')}
+  'RNN methods': check<Offending<Exclude<Arguments<RNN> | Arguments<typeof RNN>, ModelJSON>, 'RNN method options.'>>(true),
+  'WorkerRNN methods': check<Offending<Arguments<WorkerRNN>, 'WorkerRNN method options.'>>(true),
+};
+`;
+}
+
 let consumer: string;
-let packed: { files: { path: string }[]; filename: string };
+let packed: { files: { path: string; size: number }[]; filename: string; size: number; unpackedSize: number };
 
 beforeAll(() => {
   const run = (file: string, args: string[], cwd: string) => execFileSync(file, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,9 +185,12 @@ afterAll(() => {
 
 describe('the packed package', () => {
   it('holds the three builds, both .wasm files, the types and the command, and nothing else of the repository', () => {
-    const files = packed.files.map((f) => f.path).filter((f) => !f.endsWith('.map')).sort();
-    expect(files).toEqual(['LICENSE', 'README.md', 'dist/browser.js', 'dist/cli.js', 'dist/index.cjs', 'dist/index.d.cts', 'dist/index.d.ts',
-      'dist/index.js', 'dist/inline.cjs', 'dist/inline.js', 'dist/onnx.browser.js', 'dist/onnx.cjs', 'dist/onnx.d.cts', 'dist/onnx.d.ts', 'dist/onnx.js',
+    const files = packed.files.map((f) => f.path).sort();
+    // Source maps for the builds a debugger steps through; none for the inline builds or the command.
+    expect(files).toEqual(['LICENSE', 'README.md', 'dist/browser.js', 'dist/browser.js.map', 'dist/cli.js', 'dist/index.cjs',
+      'dist/index.cjs.map', 'dist/index.d.cts', 'dist/index.d.ts', 'dist/index.js', 'dist/index.js.map', 'dist/inline.cjs', 'dist/inline.js',
+      'dist/onnx.browser.js', 'dist/onnx.browser.js.map', 'dist/onnx.cjs', 'dist/onnx.cjs.map', 'dist/onnx.d.cts', 'dist/onnx.d.ts',
+      'dist/onnx.js', 'dist/onnx.js.map',
       'dist/rnn-scalar.wasm', 'dist/rnn-simd.wasm', 'package.json']);
     const installed = JSON.parse(readFileSync(join(consumer, 'node_modules/rnn-wasm/package.json'), 'utf8'));
     expect(installed.sideEffects).toBe(false);
@@ -117,6 +199,32 @@ describe('the packed package', () => {
       expect(readFileSync(join(root, 'dist', file), 'utf8'), `${file} must not import Node's modules`).not.toMatch(/['"]node:/);
     }
   });
+
+  it(`weighs under ${INSTALL_BUDGET_BYTES / 1e6} MB installed`, () => {
+    const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
+    const largest = [...packed.files].sort((a, b) => b.size - a.size).slice(0, 5).map((f) => `${f.path} ${kB(f.size)}`);
+    console.log(`tarball ${kB(packed.size)}, installed ${kB(packed.unpackedSize)} in ${packed.files.length} files; largest: ${largest.join(', ')}`);
+    expect(packed.unpackedSize).toBeLessThan(INSTALL_BUDGET_BYTES);
+  });
+
+  it('is clean for publint and for Are the Types Wrong (attw), offline, on the tarball itself', async () => {
+    const tarball = join(consumer, packed.filename);
+    const { messages } = await publint({ pack: { tarball: readFileSync(tarball).buffer as ArrayBuffer }, level: 'suggestion', strict: true });
+    expect(messages.map((m) => `${m.type} ${m.code} ${m.path.join('.')}`)).toEqual([]);
+    // The .wasm entries are not modules for TypeScript to resolve; every other entry, under node10, node16 (CJS and
+    // ESM) and bundler resolution, must be typed and in the right format.
+    const attw = spawnSync(process.execPath, [join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'), tarball,
+      '--exclude-entrypoints', 'rnn-simd.wasm', 'rnn-scalar.wasm', '--format', 'ascii', '--no-color'], { encoding: 'utf8' });
+    expect(attw.status, attw.stdout + attw.stderr).toBe(0);
+    expect(attw.stdout).toContain('No problems found');
+  }, 60_000);
+
+  it('passes `npm publish --dry-run`: not private, every field the registry needs', () => {
+    const out = execFileSync('npm', ['publish', '--dry-run', '--ignore-scripts', '--json'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const report = JSON.parse(out.slice(out.indexOf('{')));
+    const installed = JSON.parse(readFileSync(join(consumer, 'node_modules/rnn-wasm/package.json'), 'utf8'));
+    expect(report.id ?? report[installed.name]?.id).toBe(`${installed.name}@${installed.version}`);
+  }, 60_000);
 
   it(`keeps ${BUDGETED.join(' + ')} under ${BUDGET_BYTES / 1024} KB gzipped`, () => {
     const all = sizes(join(root, 'dist'));
@@ -172,9 +280,21 @@ describe('a project that installs the tarball', () => {
     expect(info).toMatch(/node_modules\/rnn-wasm\/dist\/rnn-simd\.wasm +[\d.]+ kB +loads in \d+ ms/);
   }, 60_000);
 
-  it('type-checks against the bundled declarations, as ESM and as CommonJS', () => {
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', consumer], { encoding: 'utf8' });
-  }, 60_000);
+  describe('type-checks against the bundled declarations, as ESM and as CommonJS, strict, without skipLibCheck', () => {
+    const tsc = (project: string) => {
+      const dist = join(consumer, 'node_modules/rnn-wasm/dist');
+      writeFileSync(join(consumer, 'optional.ts'), optionalFieldsCheck(readFileSync(join(dist, 'index.d.ts'), 'utf8'),
+        readFileSync(join(dist, 'onnx.d.ts'), 'utf8')));
+      try {
+        execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(consumer, project)], { encoding: 'utf8' });
+      } catch (error) {
+        throw new Error(`tsc -p ${project}:\n${(error as { stdout: string }).stdout}`);
+      }
+    };
+    it('with the DOM library', () => tsc('tsconfig.json'), 60_000);
+    it('under exactOptionalPropertyTypes: every optional field takes undefined', () => tsc('tsconfig.exact.json'), 60_000);
+    it("in a Node project: Node's types, no DOM library", () => tsc('tsconfig.node.json'), 60_000);
+  });
 
   describe('bundled and run in Chromium', () => {
     let browser: Browser;

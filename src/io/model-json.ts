@@ -14,7 +14,9 @@ import { describe, quote, shapeText } from './describe.js';
 import { type ConfigJSON, checkVersion, configToJSON, formatVersion } from './format.js';
 import { parseJson } from './json.js';
 
+/** A tensor in JSON: its shape and its values, flat and row-major. */
 export interface TensorJSON {
+  /** The size of each axis. */
   shape: number[];
   /** Row-major values; each reads back as its float32 through `Math.fround`. */
   data: number[];
@@ -24,14 +26,23 @@ export interface TensorJSON {
 
 /** A model as `toJSON()` returns it and `RNN.fromJSON` reads it. */
 export interface ModelJSON {
+  /** Marks the object as this library's. */
   format: 'rnn-wasm';
+  /** The format version; a newer one than this library reads is a VersionError. */
   version: number;
   /** The `RNN.create` options that rebuild the model (backend excepted). */
   config: ConfigJSON;
   /** Every parameter under its PyTorch name, in `state_dict` order. */
   parameters: Record<string, TensorJSON>;
   /** null before the first training step. `state` holds the optimizer's tensors, `numParameters` values each. */
-  optimizer: { config: OptimizerOptions; step: number; state: TensorJSON[] } | null;
+  optimizer: {
+    /** The optimizer and its hyperparameters. */
+    config: OptimizerOptions;
+    /** Optimizer steps taken so far. */
+    step: number;
+    /** Its state tensors (moments, momentum buffers…), in the optimizer's order. */
+    state: TensorJSON[];
+  } | null;
   /** The state of the model's generator. */
   generator: number;
   /** The user's metadata (`save({ metadata })`), when there is any. */

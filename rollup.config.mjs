@@ -169,14 +169,33 @@ function coreExternal(core) {
 }
 const onnxInput = 'src/onnx.ts';
 const onnx = [
-  { input: onnxInput, external: [/^node:/], output: { file: 'dist/onnx.js', format: 'es', sourcemap: true },
-    plugins: [coreExternal('./index.js'), nodeResolve(), typescript()] },
-  { input: onnxInput, external: [/^node:/], output: { file: 'dist/onnx.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
-    plugins: [coreExternal('./index.cjs'), nodeResolve(), typescript()] },
-  { input: onnxInput, output: { file: 'dist/onnx.browser.js', format: 'es', sourcemap: true },
-    plugins: [coreExternal('./browser.js'), browserPlatform(), nodeResolve({ browser: true }), typescript()] },
-  { input: onnxInput, output: [{ file: 'dist/onnx.d.ts' }], plugins: [coreExternal('./index.js'), dts({ compilerOptions: { stripInternal: true } })] },
-  { input: onnxInput, output: [{ file: 'dist/onnx.d.cts' }], plugins: [coreExternal('./index.cjs'), dts({ compilerOptions: { stripInternal: true } })] },
+  {
+    input: onnxInput,
+    external: [/^node:/],
+    output: { file: 'dist/onnx.js', format: 'es', sourcemap: true },
+    plugins: [coreExternal('./index.js'), nodeResolve(), typescript()],
+  },
+  {
+    input: onnxInput,
+    external: [/^node:/],
+    output: { file: 'dist/onnx.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
+    plugins: [coreExternal('./index.cjs'), nodeResolve(), typescript()],
+  },
+  {
+    input: onnxInput,
+    output: { file: 'dist/onnx.browser.js', format: 'es', sourcemap: true },
+    plugins: [coreExternal('./browser.js'), browserPlatform(), nodeResolve({ browser: true }), typescript()],
+  },
+  {
+    input: onnxInput,
+    output: [{ file: 'dist/onnx.d.ts' }],
+    plugins: [coreExternal('./index.js'), dts({ compilerOptions: { stripInternal: true } })],
+  },
+  {
+    input: onnxInput,
+    output: [{ file: 'dist/onnx.d.cts' }],
+    plugins: [coreExternal('./index.cjs'), dts({ compilerOptions: { stripInternal: true } })],
+  },
 ];
 
 /**

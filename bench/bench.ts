@@ -54,7 +54,11 @@ const naive: Contender = {
     let result: Float32Array | number = 0;
     if (w.job === 'train') {
       const p = Object.fromEntries(Object.entries(d.weights).map(([k, v]) => [k, v.slice()]));
-      return { run: () => (result = naiveTrainStep(p, d.x, d.target, w.T, w.B, w.I, w.H, LEARNING_RATE.sgd)), result: () => result, dispose() {} };
+      return {
+        run: () => (result = naiveTrainStep(p, d.x, d.target, w.T, w.B, w.I, w.H, LEARNING_RATE.sgd)),
+        result: () => result,
+        dispose() {},
+      };
     }
     return { run: () => (result = naiveForward(w.cell, d.weights, d.x, w.T, w.B, w.I, w.H)), result: () => result, dispose() {} };
   },
@@ -125,15 +129,24 @@ function verdicts(results: Results, names: string[]): { target: string; value: s
   }
   for (const id of ['W6', 'W7'].filter((x) => results.has(x))) {
     const [ms, torch] = [median(results, id, REFERENCE), median(results, id, 'PyTorch')];
-    if (ms !== undefined && torch !== undefined) out.push({ target: `${id} within 2× of PyTorch (one thread, this machine)`, value: ratio(ms / torch), met: ms / torch <= 2 });
+    if (ms !== undefined && torch !== undefined)
+      out.push({ target: `${id} within 2× of PyTorch (one thread, this machine)`, value: ratio(ms / torch), met: ms / torch <= 2 });
   }
   const w6 = median(results, 'W6', REFERENCE);
   if (w6 !== undefined) {
-    out.push({ target: `W6 within 2× of the issue's PyTorch ${ISSUE_PYTORCH_W6_MS} ms (another machine)`, value: ratio(w6 / ISSUE_PYTORCH_W6_MS), met: w6 / ISSUE_PYTORCH_W6_MS <= 2 });
+    out.push({
+      target: `W6 within 2× of the issue's PyTorch ${ISSUE_PYTORCH_W6_MS} ms (another machine)`,
+      value: ratio(w6 / ISSUE_PYTORCH_W6_MS),
+      met: w6 / ISSUE_PYTORCH_W6_MS <= 2,
+    });
   }
   const [s1, w1] = [median(results, 'S1', REFERENCE), median(results, 'W1', REFERENCE)];
   if (s1 !== undefined && w1 !== undefined) {
-    out.push({ target: '`cell` (S1) within 1.3× of one step inside `unroll` (W1 / 100)', value: ratio(s1 / (w1 / 100)), met: s1 / (w1 / 100) <= 1.3 });
+    out.push({
+      target: '`cell` (S1) within 1.3× of one step inside `unroll` (W1 / 100)',
+      value: ratio(s1 / (w1 / 100)),
+      met: s1 / (w1 / 100) <= 1.3,
+    });
   }
   return out;
 }
@@ -151,7 +164,7 @@ async function main() {
   const found = args['no-peers'] ? [] : peers([fileURLToPath(new URL('peers/', import.meta.url)), process.cwd()]);
   const contenders: Contender[] = [...OURS.map(([name, backend]) => ours(name, backend, { lib })), naive];
   if (args.before) {
-    const before = await import(resolve(args.before, 'src/index.ts')) as Library;
+    const before = (await import(resolve(args.before, 'src/index.ts'))) as Library;
     contenders.splice(1, 0, ours('before', 'wasm-simd', { lib: before }));
   }
   if (!args['no-native']) contenders.push(...NATIVE_BUILDS.map(native), pytorch);
@@ -170,19 +183,25 @@ async function main() {
   console.log(ratiosTable(workloads, names, results, isNative));
   for (const w of workloads.filter((x) => x.job === 'train')) {
     const ms = median(results, w.id, REFERENCE);
-    if (ms !== undefined) console.log(`${w.id}: ${(flops(w) / ms / 1e6).toFixed(1)} GFLOP/s (a training step counted as 3× the forward's FLOPs)`);
+    if (ms !== undefined)
+      console.log(`${w.id}: ${(flops(w) / ms / 1e6).toFixed(1)} GFLOP/s (a training step counted as 3× the forward's FLOPs)`);
   }
 
   const targets = verdicts(results, names);
   const cold = args['no-cold'] ? undefined : coldStart();
-  if (typeof cold === 'object') targets.push({ target: 'cold start (import → first W0 result) under 20 ms', value: `${fmt(cold.median)} ms`, met: cold.median < 20 });
+  if (typeof cold === 'object')
+    targets.push({ target: 'cold start (import → first W0 result) under 20 ms', value: `${fmt(cold.median)} ms`, met: cold.median < 20 });
   console.log('\nTargets (issue 6):\n\n| target | measured | met |\n|---|---:|:---:|');
   for (const v of targets) console.log(`| ${v.target} | ${v.value} | ${v.met === null ? '–' : v.met ? 'yes' : 'no'} |`);
   if (typeof cold === 'string') console.log(`\nCold start not measured: ${cold}`);
-  else if (cold) console.log(`\nCold start: ${fmt(cold.median)} ms median of ${cold.n} fresh processes (±${fmt(cold.spread)}), from import of dist/index.js to the first W0 output.`);
+  else if (cold)
+    console.log(
+      `\nCold start: ${fmt(cold.median)} ms median of ${cold.n} fresh processes (±${fmt(cold.spread)}), from import of dist/index.js to the first W0 output.`,
+    );
 
   const scaling = args['no-scaling'] ? undefined : await scalingTable(lib);
-  if (args.json) writeFileSync(args.json, resultsJson(workloads, results, { machine: about, peers: peerVersions, targets, coldStart: cold, scaling }));
+  if (args.json)
+    writeFileSync(args.json, resultsJson(workloads, results, { machine: about, peers: peerVersions, targets, coldStart: cold, scaling }));
   process.exit(0); // the peers' runtimes keep handles open
 }
 
@@ -196,7 +215,7 @@ async function scalingTable(lib: Library): Promise<{ H: number; B: number; ms: n
       const x = { data: seeded(T * B * I, 3), shape: [T, B, I] };
       const out = { output: new Float32Array(T * B * H), y: new Float32Array(T * B * H), hN: new Float32Array(B * H) };
       const times: number[] = [];
-      for (const start = performance.now(); times.length < 5 || performance.now() - start < 300;) {
+      for (const start = performance.now(); times.length < 5 || performance.now() - start < 300; ) {
         const t0 = performance.now();
         net.unroll(x, { out });
         times.push(performance.now() - t0);
@@ -206,9 +225,16 @@ async function scalingTable(lib: Library): Promise<{ H: number; B: number; ms: n
       rows.push({ H, B, ms: s.median, gflops: (2 * T * B * (I * H + H * H)) / s.median / 1e6 });
     }
   }
-  console.log(`\nScaling: SIMD RNN forward, I = 64, T = 50: median ms (GFLOP/s)\n\n| H \\ B | ${bs.join(' | ')} |\n|---|${bs.map(() => '---:').join('|')}|`);
+  console.log(
+    `\nScaling: SIMD RNN forward, I = 64, T = 50: median ms (GFLOP/s)\n\n| H \\ B | ${bs.join(' | ')} |\n|---|${bs.map(() => '---:').join('|')}|`,
+  );
   for (const H of hs) {
-    console.log(`| ${H} | ${bs.map((B) => rows.find((r) => r.H === H && r.B === B)!).map((r) => `${fmt(r.ms)} (${r.gflops.toFixed(1)})`).join(' | ')} |`);
+    console.log(
+      `| ${H} | ${bs
+        .map((B) => rows.find((r) => r.H === H && r.B === B)!)
+        .map((r) => `${fmt(r.ms)} (${r.gflops.toFixed(1)})`)
+        .join(' | ')} |`,
+    );
   }
   return rows;
 }

@@ -57,10 +57,24 @@ export function naiveForward(cell: Cell, p: Weights, x: Float32Array, T: number,
  * One SGD step of an Elman RNN (tanh) with a Linear(H→1) head and MSE at every step, by backpropagation
  * through time (min-char-rnn's loop, batched): updates `p` in place and returns the loss before the update.
  */
-export function naiveTrainStep(p: Weights, x: Float32Array, target: Float32Array, T: number, B: number, I: number, H: number,
-  lr: number): number {
-  const [wih, whh, bih, bhh, wo, bo] = [p['rnn.weight_ih_l0'], p['rnn.weight_hh_l0'], p['rnn.bias_ih_l0'],
-    p['rnn.bias_hh_l0'], p['head.weight'], p['head.bias']];
+export function naiveTrainStep(
+  p: Weights,
+  x: Float32Array,
+  target: Float32Array,
+  T: number,
+  B: number,
+  I: number,
+  H: number,
+  lr: number,
+): number {
+  const [wih, whh, bih, bhh, wo, bo] = [
+    p['rnn.weight_ih_l0'],
+    p['rnn.weight_hh_l0'],
+    p['rnn.bias_ih_l0'],
+    p['rnn.bias_hh_l0'],
+    p['head.weight'],
+    p['head.bias'],
+  ];
   const h = naiveForward('rnn', p, x, T, B, I, H);
   const n = T * B;
   let loss = 0;

@@ -55,7 +55,10 @@ export function torchPython(): { path: string; version: string } | { reason: str
     for (const path of [process.env.PYTHON, 'python3', '/usr/bin/python3']) {
       if (!path) continue;
       try {
-        const version = execFileSync(path, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        const version = execFileSync(path, ['-c', 'import torch; print(torch.__version__)'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
         return { path, version: version.trim() };
       } catch {
         // not this one
@@ -74,8 +77,13 @@ export interface NativeRun {
 }
 
 /** Runs a self-timing process on the workload's data written to a file, per the protocol of bench/native/. */
-async function selfTimed(command: string, args: (data: string, output: string) => string[], w: Workload, parts: Float32Array[],
-  tag: string): Promise<NativeRun> {
+async function selfTimed(
+  command: string,
+  args: (data: string, output: string) => string[],
+  w: Workload,
+  parts: Float32Array[],
+  tag: string,
+): Promise<NativeRun> {
   mkdirSync(DIR, { recursive: true });
   const data = join(DIR, `${process.pid}-${w.id}-${tag}.in.f32`);
   const output = join(DIR, `${process.pid}-${w.id}-${tag}.out.f32`);
@@ -106,21 +114,40 @@ async function selfTimed(command: string, args: (data: string, output: string) =
   };
 }
 
-const recurrentWeights = (d: WorkloadData) =>
-  [d.weights['rnn.weight_ih_l0'], d.weights['rnn.weight_hh_l0'], d.weights['rnn.bias_ih_l0'], d.weights['rnn.bias_hh_l0']];
+const recurrentWeights = (d: WorkloadData) => [
+  d.weights['rnn.weight_ih_l0'],
+  d.weights['rnn.weight_hh_l0'],
+  d.weights['rnn.bias_ih_l0'],
+  d.weights['rnn.bias_hh_l0'],
+];
 
 /** The C kernels on a forward workload. */
 export function startNative(binary: string, w: Workload, d: WorkloadData): Promise<NativeRun> {
-  return selfTimed(binary, (data, output) => [w.cell, w.I, w.H, w.T, w.B, data, output].map(String), w,
-    [...recurrentWeights(d), d.x], binary.split('/').pop()!);
+  return selfTimed(
+    binary,
+    (data, output) => [w.cell, w.I, w.H, w.T, w.B, data, output].map(String),
+    w,
+    [...recurrentWeights(d), d.x],
+    binary.split('/').pop()!,
+  );
 }
 
 /** PyTorch on a forward or training workload. */
 export function startPytorch(pythonPath: string, w: Workload, d: WorkloadData): Promise<NativeRun> {
   const optimizer = w.optimizer ?? 'sgd';
   const train = w.job === 'train';
-  const parts = [...recurrentWeights(d), ...(train ? [d.weights['head.weight'], d.weights['head.bias']] : []), d.x,
-    ...(train ? [d.target] : [])];
-  return selfTimed(pythonPath, (data, output) => [PYTORCH, train ? 'train' : 'forward', w.cell, w.I, w.H, w.T, w.B, optimizer,
-    LEARNING_RATE[optimizer], data, output].map(String), w, parts, 'pytorch');
+  const parts = [
+    ...recurrentWeights(d),
+    ...(train ? [d.weights['head.weight'], d.weights['head.bias']] : []),
+    d.x,
+    ...(train ? [d.target] : []),
+  ];
+  return selfTimed(
+    pythonPath,
+    (data, output) =>
+      [PYTORCH, train ? 'train' : 'forward', w.cell, w.I, w.H, w.T, w.B, optimizer, LEARNING_RATE[optimizer], data, output].map(String),
+    w,
+    parts,
+    'pytorch',
+  );
 }

@@ -11,7 +11,10 @@ export class LossChart {
   private readonly context: CanvasRenderingContext2D;
   private pending = false;
 
-  constructor(private readonly canvas: HTMLCanvasElement, private readonly series: Series[]) {
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private readonly series: Series[],
+  ) {
     const context = canvas.getContext('2d');
     if (!context) throw new Error('this browser gives the loss chart no 2D canvas');
     this.context = context;

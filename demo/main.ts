@@ -71,12 +71,35 @@ const controls = {
 };
 
 const emptyLane = (): LaneState => ({
-  backend: null, steps: 0, seconds: 0, losses: [], loss: null, sample: '', samples: 0, error: null,
+  backend: null,
+  steps: 0,
+  seconds: 0,
+  losses: [],
+  loss: null,
+  sample: '',
+  samples: 0,
+  error: null,
 });
 
 const lanes: Record<LaneName, Lane> = {
-  wasm: { name: 'wasm', state: emptyLane(), series: { label: 'WebAssembly', color: '#d9480f', points: [] }, worker: null, net: null, looping: false, lastSampleAt: 0 },
-  js: { name: 'js', state: emptyLane(), series: { label: 'JavaScript', color: '#1c7ed6', points: [] }, worker: null, net: null, looping: false, lastSampleAt: 0 },
+  wasm: {
+    name: 'wasm',
+    state: emptyLane(),
+    series: { label: 'WebAssembly', color: '#d9480f', points: [] },
+    worker: null,
+    net: null,
+    looping: false,
+    lastSampleAt: 0,
+  },
+  js: {
+    name: 'js',
+    state: emptyLane(),
+    series: { label: 'JavaScript', color: '#1c7ed6', points: [] },
+    worker: null,
+    net: null,
+    looping: false,
+    lastSampleAt: 0,
+  },
 };
 
 const state: DemoState = {
@@ -113,14 +136,16 @@ async function start(): Promise<void> {
     outputSize: VOCAB.length,
     seed: 1,
   };
-  await Promise.all(Object.values(lanes).map(async (lane) => {
-    try {
-      lane.net = await WorkerRNN.create(lane.worker!, { ...options, backend: lane.name === 'wasm' ? 'wasm' : 'js' });
-      lane.state.backend = lane.net.backend;
-    } catch (error) {
-      lane.state.error = (error as Error).message;
-    }
-  }));
+  await Promise.all(
+    Object.values(lanes).map(async (lane) => {
+      try {
+        lane.net = await WorkerRNN.create(lane.worker!, { ...options, backend: lane.name === 'wasm' ? 'wasm' : 'js' });
+        lane.state.backend = lane.net.backend;
+      } catch (error) {
+        lane.state.error = (error as Error).message;
+      }
+    }),
+  );
   if (mine !== generation) return;
   render();
   setRunning(true);
@@ -142,7 +167,11 @@ async function train(lane: Lane, mine: number): Promise<void> {
       const before = lane.state.seconds;
       const started = performance.now();
       await net.train(DATA, {
-        epochs: 1, batchSize: BATCH, loss: 'cross_entropy', optimizer: { kind: 'adam', lr: 0.01 }, clipGradNorm: 5,
+        epochs: 1,
+        batchSize: BATCH,
+        loss: 'cross_entropy',
+        optimizer: { kind: 'adam', lr: 0.01 },
+        clipGradNorm: 5,
         onProgress: (p) => mine === generation && progress(lane, p, before + (performance.now() - started) / 1000),
       });
       if (mine !== generation) return;
@@ -171,7 +200,10 @@ function progress(lane: Lane, p: TrainProgress, seconds: number): void {
 async function write(lane: Lane, net: WorkerRNN, mine: number): Promise<void> {
   lane.lastSampleAt = performance.now() / 1000;
   const { ids } = await net.generate(prompt(PROMPT), {
-    steps: SAMPLE_LENGTH, sample: true, temperature: Number(controls.temperature.value), seed: lane.state.samples + 1,
+    steps: SAMPLE_LENGTH,
+    sample: true,
+    temperature: Number(controls.temperature.value),
+    seed: lane.state.samples + 1,
   });
   if (mine !== generation || !ids) return;
   lane.state.sample = PROMPT + decode(ids.data);
@@ -180,7 +212,9 @@ async function write(lane: Lane, net: WorkerRNN, mine: number): Promise<void> {
 }
 
 const BACKEND_NAMES: Record<BackendName, string> = {
-  'wasm-simd': 'WebAssembly SIMD', 'wasm-scalar': 'WebAssembly (no SIMD here)', js: 'JavaScript',
+  'wasm-simd': 'WebAssembly SIMD',
+  'wasm-scalar': 'WebAssembly (no SIMD here)',
+  js: 'JavaScript',
 };
 
 let renderPending = false;
@@ -203,11 +237,12 @@ function render(): void {
     }
     const [w, j] = [lanes.wasm.state, lanes.js.state];
     const ready = w.seconds > 1 && j.seconds > 1 && w.steps > 0 && j.steps > 0;
-    const note = w.backend === 'js'
-      ? 'WebAssembly is not available in this browser, so both lanes run the JavaScript kernels.'
-      : ready
-        ? `${BACKEND_NAMES[w.backend!]} trains ${((w.steps / w.seconds) / (j.steps / j.seconds)).toFixed(1)}× as many steps per second as plain JavaScript on this machine.`
-        : 'Measuring…';
+    const note =
+      w.backend === 'js'
+        ? 'WebAssembly is not available in this browser, so both lanes run the JavaScript kernels.'
+        : ready
+          ? `${BACKEND_NAMES[w.backend!]} trains ${(w.steps / w.seconds / (j.steps / j.seconds)).toFixed(1)}× as many steps per second as plain JavaScript on this machine.`
+          : 'Measuring…';
     $('#speedup').textContent = note;
   });
 }

@@ -17,7 +17,12 @@ for (let i = 0; i + 17 <= text.length; i += 4) {
 
 const net = await RNN.create({ cell: 'gru', inputSize: chars.length, hiddenSize: 64, outputSize: chars.length, seed: 1 });
 const history = await net.train(data, {
-  epochs: 40, batchSize: 16, loss: 'cross_entropy', optimizer: { kind: 'adam', lr: 0.01 }, clipGradNorm: 5, seed: 1,
+  epochs: 40,
+  batchSize: 16,
+  loss: 'cross_entropy',
+  optimizer: { kind: 'adam', lr: 0.01 },
+  clipGradNorm: 5,
+  seed: 1,
 });
 console.log(`loss ${history.loss[0].toFixed(3)} → ${history.loss.at(-1)!.toFixed(3)}`);
 

@@ -7,7 +7,7 @@ import { RNN } from '../src/index.js';
 const net = await RNN.create({ cell: 'lstm', inputSize: 1, hiddenSize: 24, outputSize: 1, seed: 1 });
 
 let seed = 1;
-const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
 const data = Array.from({ length: 512 }, () => {
   const values = Array.from({ length: 8 }, random);
   let sum = 0;

@@ -41,8 +41,12 @@ const testSet = Array.from({ length: 200 }, review);
 
 const net = await RNN.create({
   embedding: { numEmbeddings: vocab.length, embeddingDim: 16, paddingIdx: 0 },
-  cell: 'lstm', hiddenSize: 16, bidirectional: true,
-  outputSize: 2, headOn: 'final', seed: 1,
+  cell: 'lstm',
+  hiddenSize: 16,
+  bidirectional: true,
+  outputSize: 2,
+  headOn: 'final',
+  seed: 1,
 });
 
 /** The share of reviews classified right: one padded batch [T, B] of ids, with each review's length. */
@@ -66,7 +70,11 @@ const history = await net.train(
 console.log(`loss ${history.loss[0].toFixed(3)} → ${history.loss.at(-1)!.toFixed(3)}`);
 console.log(`accuracy after training: ${accuracy(testSet).toFixed(3)}`);
 
-for (const sentence of ['the plot was dull and the cast weak', 'a charming film and lovely music', 'the music was great but the plot tedious and messy']) {
+for (const sentence of [
+  'the plot was dull and the cast weak',
+  'a charming film and lovely music',
+  'the music was great but the plot tedious and messy',
+]) {
   const [neg, pos] = logSoftmax(net.unroll(encode(sentence.split(' ')).map((i) => [i])).y).data; // ids [T, B = 1]
   console.log(`${sentence}: ${pos > neg ? 'positive' : 'negative'} (p = ${Math.exp(Math.max(pos, neg)).toFixed(2)})`);
 }

@@ -44,7 +44,8 @@ export async function serve(folder: string, { port = 0, host = '127.0.0.1', head
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
     const file = join(root, path.endsWith('/') ? `${path}index.html` : path);
-    const send = (status: number, text: string) => response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }).end(text);
+    const send = (status: number, text: string) =>
+      response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }).end(text);
     if (file !== root && !file.startsWith(root + sep)) return send(403, 'outside the served folder');
     if (request.method !== 'GET' && request.method !== 'HEAD') return send(405, `${request.method} is not served`);
     try {
@@ -66,10 +67,11 @@ export async function serve(folder: string, { port = 0, host = '127.0.0.1', head
   const { port: bound } = server.address() as AddressInfo;
   return {
     url: `http://${host}:${bound}/`,
-    close: () => new Promise<void>((done) => {
-      server.closeAllConnections();
-      server.close(() => done());
-    }),
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
   };
 }
 

@@ -15,8 +15,23 @@ export interface Kernels {
    * lengths: [B] int32 or 0. With lengths, column b runs only t < lengths[b] (the reverse direction from
    * its own last step), and its padded output rows are zeros, as PyTorch's packed sequences.
    */
-  rnn_forward(out: number, x: number, lengths: number, h0: number, w_ih: number, w_hh: number, b_ih: number, b_hh: number,
-    T: number, B: number, I: number, H: number, ldo: number, reverse: number, relu: number): void;
+  rnn_forward(
+    out: number,
+    x: number,
+    lengths: number,
+    h0: number,
+    w_ih: number,
+    w_hh: number,
+    b_ih: number,
+    b_hh: number,
+    T: number,
+    B: number,
+    I: number,
+    H: number,
+    ldo: number,
+    reverse: number,
+    relu: number,
+  ): void;
 
   /**
    * Backpropagation through time for the call to `rnn_forward` with the same arguments.
@@ -25,9 +40,29 @@ export interface Kernels {
    * output, padded rows zero included (the reverse direction's weight gradient pairs each column's last valid
    * step with the zero row after it). The same holds for the LSTM and GRU backward kernels.
    */
-  rnn_backward(dx: number, dh0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number,
-    dpre: number, dout: number, out: number, x: number, lengths: number, h0: number, w_ih: number, w_hh: number,
-    T: number, B: number, I: number, H: number, ldo: number, reverse: number, relu: number): void;
+  rnn_backward(
+    dx: number,
+    dh0: number,
+    dw_ih: number,
+    dw_hh: number,
+    db_ih: number,
+    db_hh: number,
+    dpre: number,
+    dout: number,
+    out: number,
+    x: number,
+    lengths: number,
+    h0: number,
+    w_ih: number,
+    w_hh: number,
+    T: number,
+    B: number,
+    I: number,
+    H: number,
+    ldo: number,
+    reverse: number,
+    relu: number,
+  ): void;
 
   /**
    * One direction of one LSTM layer, gates stacked i, f, g, o: `a = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh`,
@@ -35,30 +70,105 @@ export interface Kernels {
    * out: [T, B, ldo], cells: [T, B, H] and gates: [T, B, 4H] (activated) are caches for the backward pass;
    * h0, c0: [B, H]; w_ih: [4H, I]; w_hh: [4H, H]; b_ih, b_hh: [4H] or 0.
    */
-  lstm_forward(out: number, cells: number, gates: number, x: number, lengths: number, h0: number, c0: number, w_ih: number,
-    w_hh: number, b_ih: number, b_hh: number, T: number, B: number, I: number, H: number, ldo: number,
-    reverse: number): void;
+  lstm_forward(
+    out: number,
+    cells: number,
+    gates: number,
+    x: number,
+    lengths: number,
+    h0: number,
+    c0: number,
+    w_ih: number,
+    w_hh: number,
+    b_ih: number,
+    b_hh: number,
+    T: number,
+    B: number,
+    I: number,
+    H: number,
+    ldo: number,
+    reverse: number,
+  ): void;
 
   /** BPTT for `lstm_forward`. dh0, dc0: [B, H] (written); dgates: [T, B, 4H] scratch; the rest as rnn_backward. */
-  lstm_backward(dx: number, dh0: number, dc0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number,
-    dgates: number, dout: number, out: number, cells: number, gates: number, x: number, lengths: number, h0: number,
+  lstm_backward(
+    dx: number,
+    dh0: number,
+    dc0: number,
+    dw_ih: number,
+    dw_hh: number,
+    db_ih: number,
+    db_hh: number,
+    dgates: number,
+    dout: number,
+    out: number,
+    cells: number,
+    gates: number,
+    x: number,
+    lengths: number,
+    h0: number,
     c0: number,
-    w_ih: number, w_hh: number, T: number, B: number, I: number, H: number, ldo: number, reverse: number): void;
+    w_ih: number,
+    w_hh: number,
+    T: number,
+    B: number,
+    I: number,
+    H: number,
+    ldo: number,
+    reverse: number,
+  ): void;
 
   /**
    * One direction of one GRU layer, gates stacked r, z, n: `r, z = σ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)`,
    * `n = tanh(x W_inᵀ + b_in + r⊙(h W_hnᵀ + b_hn))`, `h[t] = (1 - z)⊙n + z⊙h[t-1]`.
    * gates: [T, B, 3H] (activated r, z, n) and hn: [T, B, H] (h W_hnᵀ + b_hn) are caches; gh: [B, 3H] scratch.
    */
-  gru_forward(out: number, gates: number, hn: number, gh: number, x: number, lengths: number, h0: number, w_ih: number,
-    w_hh: number, b_ih: number, b_hh: number, T: number, B: number, I: number, H: number, ldo: number,
-    reverse: number): void;
+  gru_forward(
+    out: number,
+    gates: number,
+    hn: number,
+    gh: number,
+    x: number,
+    lengths: number,
+    h0: number,
+    w_ih: number,
+    w_hh: number,
+    b_ih: number,
+    b_hh: number,
+    T: number,
+    B: number,
+    I: number,
+    H: number,
+    ldo: number,
+    reverse: number,
+  ): void;
 
   /** BPTT for `gru_forward`. dgi, dgh: [T, B, 3H] scratch for the input and hidden sides' pre-activations. */
-  gru_backward(dx: number, dh0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number, dgi: number,
-    dgh: number, dout: number, out: number, gates: number, hn: number, x: number, lengths: number, h0: number,
+  gru_backward(
+    dx: number,
+    dh0: number,
+    dw_ih: number,
+    dw_hh: number,
+    db_ih: number,
+    db_hh: number,
+    dgi: number,
+    dgh: number,
+    dout: number,
+    out: number,
+    gates: number,
+    hn: number,
+    x: number,
+    lengths: number,
+    h0: number,
     w_ih: number,
-    w_hh: number, T: number, B: number, I: number, H: number, ldo: number, reverse: number): void;
+    w_hh: number,
+    T: number,
+    B: number,
+    I: number,
+    H: number,
+    ldo: number,
+    reverse: number,
+  ): void;
 
   /**
    * dst = w: [R, K] in the layout the forward kernels read their weights in, `packed_size(R, K)` floats; the
@@ -88,24 +198,30 @@ export interface Kernels {
   linear_forward(y: number, x: number, w: number, b: number, N: number, I: number, O: number): void;
 
   /** dx: [N, I], dw: [O, I], db: [O] (all +=) from dy: [N, O]. */
-  linear_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number,
-    N: number, I: number, O: number): void;
+  linear_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number, N: number, I: number, O: number): void;
 
   /**
    * MSE over the rows (t, b) of y [T, B, C] that count: t < lengths[b] (every t without lengths), or with
    * `last` only t = lengths[b] - 1. Returns Σ (y - target)² / (rows·C) and writes dy = 2 (y - target) / (rows·C)
    * there, 0 elsewhere. target: [T, B, C].
    */
-  mse_loss(dy: number, y: number, target: number, lengths: number, T: number, B: number, C: number,
-    last: number): number;
+  mse_loss(dy: number, y: number, target: number, lengths: number, T: number, B: number, C: number, last: number): number;
 
   /**
    * Softmax cross-entropy over the counted rows (as mse_loss) of logits [T, B, C]: returns
    * Σ (logsumexp(logits) - logits[target]) / rows and writes dlogits = (softmax - onehot(target)) / rows there,
    * 0 elsewhere. targets: [T, B] int32 class ids.
    */
-  cross_entropy_loss(dlogits: number, logits: number, targets: number, lengths: number, T: number, B: number,
-    C: number, last: number): number;
+  cross_entropy_loss(
+    dlogits: number,
+    logits: number,
+    targets: number,
+    lengths: number,
+    T: number,
+    B: number,
+    C: number,
+    last: number,
+  ): number;
 
   /** Σ x² over n elements, accumulated in double precision. */
   sum_squares(x: number, n: number): number;
@@ -129,35 +245,102 @@ export interface Kernels {
    * would write (with `commit` 0) to p or a state tensor is NaN or ±Infinity as a float32, else 0. With
    * `commit` 0 it writes nothing at all, so a step that would overflow can be refused before it lands.
    */
-  sgd_update(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number,
-    nesterov: number, weight_decay: number, first: number, commit: number): number;
+  sgd_update(
+    p: number,
+    g: number,
+    buf: number,
+    n: number,
+    lr: number,
+    momentum: number,
+    dampening: number,
+    nesterov: number,
+    weight_decay: number,
+    first: number,
+    commit: number,
+  ): number;
 
   /**
    * PyTorch's Adam (AdamW when `decoupled`) over n elements at step ≥ 1: m = β1 m + (1-β1) g;
    * v = β2 v + (1-β2) g²; v̂ = amsgrad ? (vmax = max(vmax, v)) : v; p -= lr/(1-β1^step) · m / (√v̂ / √(1-β2^step) + eps).
    */
-  adam_update(p: number, g: number, m: number, v: number, vmax: number, n: number, lr: number, beta1: number,
-    beta2: number, eps: number, weight_decay: number, decoupled: number, amsgrad: number, step: number,
-    commit: number): number;
+  adam_update(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    vmax: number,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weight_decay: number,
+    decoupled: number,
+    amsgrad: number,
+    step: number,
+    commit: number,
+  ): number;
 
   /**
    * PyTorch's RMSprop: sq = α sq + (1-α) g²; avg = √(sq - ga²) + eps when centered (ga = α ga + (1-α) g),
    * else √sq + eps; with momentum buf = μ buf + g/avg, p -= lr·buf; else p -= lr·g/avg.
    */
-  rmsprop_update(p: number, g: number, sq: number, ga: number, buf: number, n: number, lr: number, alpha: number,
-    eps: number, weight_decay: number, momentum: number, centered: number, commit: number): number;
+  rmsprop_update(
+    p: number,
+    g: number,
+    sq: number,
+    ga: number,
+    buf: number,
+    n: number,
+    lr: number,
+    alpha: number,
+    eps: number,
+    weight_decay: number,
+    momentum: number,
+    centered: number,
+    commit: number,
+  ): number;
 
   /** PyTorch's Adagrad: sum += g²; p -= lr/(1 + (step-1)·lr_decay) · g / (√sum + eps). */
-  adagrad_update(p: number, g: number, sum: number, n: number, lr: number, lr_decay: number, eps: number,
-    weight_decay: number, step: number, commit: number): number;
+  adagrad_update(
+    p: number,
+    g: number,
+    sum: number,
+    n: number,
+    lr: number,
+    lr_decay: number,
+    eps: number,
+    weight_decay: number,
+    step: number,
+    commit: number,
+  ): number;
 }
 
 /** Every kernel's name, to check that a WebAssembly module really is a build of these kernels before it is used. */
 export const KERNEL_NAMES = [
-  'rnn_forward', 'rnn_backward', 'lstm_forward', 'lstm_backward', 'gru_forward', 'gru_backward', 'pack_weights',
-  'packed_size', 'embedding_forward', 'embedding_backward', 'linear_forward', 'linear_backward', 'mse_loss',
-  'cross_entropy_loss', 'sum_squares', 'scale', 'multiply', 'non_finite', 'clamp', 'sgd_update', 'adam_update',
-  'rmsprop_update', 'adagrad_update',
+  'rnn_forward',
+  'rnn_backward',
+  'lstm_forward',
+  'lstm_backward',
+  'gru_forward',
+  'gru_backward',
+  'pack_weights',
+  'packed_size',
+  'embedding_forward',
+  'embedding_backward',
+  'linear_forward',
+  'linear_backward',
+  'mse_loss',
+  'cross_entropy_loss',
+  'sum_squares',
+  'scale',
+  'multiply',
+  'non_finite',
+  'clamp',
+  'sgd_update',
+  'adam_update',
+  'rmsprop_update',
+  'adagrad_update',
 ] as const satisfies readonly (keyof Kernels)[];
 
 // A kernel added to Kernels and not to the list fails to compile here.

@@ -21,9 +21,7 @@ import { type Parts, createParts } from './parts/index.js';
 import type { Context, Stream } from './parts/part.js';
 import { Random } from './random.js';
 import { checkFinite } from './tensor.js';
-import type {
-  CellResult, GradientsResult, ModelConfig, OptimizerConfig, StepResult, Tensor, UnrollResult,
-} from './types.js';
+import type { CellResult, GradientsResult, ModelConfig, OptimizerConfig, StepResult, Tensor, UnrollResult } from './types.js';
 
 /** A call's workspace: the stream the parts share, plus what the engine itself keeps there. */
 interface Workspace {
@@ -85,8 +83,12 @@ export class Engine {
   // ---- calls ---------------------------------------------------------------------------------------------------
 
   /** The whole sequence, into the caller's buffers where given (already checked to have the results' sizes). */
-  unroll(batch: Batch, init: States, training: boolean, out: { output?: Float32Array; y?: Float32Array;
-    hN?: Float32Array; cN?: Float32Array }): UnrollResult {
+  unroll(
+    batch: Batch,
+    init: States,
+    training: boolean,
+    out: { output?: Float32Array; y?: Float32Array; hN?: Float32Array; cN?: Float32Array },
+  ): UnrollResult {
     const c = this.config;
     const { T, B } = batch;
     const ws = this.forward(batch, init, training);
@@ -102,15 +104,23 @@ export class Engine {
    * yet: that is one vector pass over their copies in the heap, and only when it finds one, the JS pass that
    * names it. The results' views are kept with the workspace, as cutting them afresh cost about 0.4 µs of 6.3.
    */
-  cell(x: Float32Array | Int32Array, B: number, init: States, names: [string, string],
-    out: { output?: Float32Array; y?: Float32Array; h?: Float32Array; c?: Float32Array }): CellResult {
+  cell(
+    x: Float32Array | Int32Array,
+    B: number,
+    init: States,
+    names: [string, string],
+    out: { output?: Float32Array; y?: Float32Array; h?: Float32Array; c?: Float32Array },
+  ): CellResult {
     const c = this.config;
     const ws = this.load({ data: x, T: 1, B, lengths: null }, init, false);
     const k = this.heap.kernels;
     const s = ws.s;
     const states = c.numLayers * B * c.hiddenSize;
-    if ((x instanceof Float32Array ? k.non_finite(s.x, x.length) : 0) | (init.h ? k.non_finite(s.h0, states) : 0)
-      | (init.c ? k.non_finite(s.c0, states) : 0)) {
+    if (
+      (x instanceof Float32Array ? k.non_finite(s.x, x.length) : 0)
+      | (init.h ? k.non_finite(s.h0, states) : 0)
+      | (init.c ? k.non_finite(s.c0, states) : 0)
+    ) {
       if (x instanceof Float32Array) checkFinite(x, 'input');
       if (init.h) checkFinite(init.h, names[0]);
       if (init.c) checkFinite(init.c, names[1]);
@@ -169,8 +179,10 @@ export class Engine {
       const n = this.layout.count;
       const gradNorm = Math.sqrt(k.sum_squares(this.gradBase, n));
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        throw new NonFiniteError(`step: the loss (${loss}) or gradient norm (${gradNorm}) is not finite; parameters left `
-          + 'unchanged (lower the learning rate or clip gradients)');
+        throw new NonFiniteError(
+          `step: the loss (${loss}) or gradient norm (${gradNorm}) is not finite; parameters left `
+            + 'unchanged (lower the learning rate or clip gradients)',
+        );
       }
       if (clip.value !== undefined) k.clamp(this.gradBase, n, clip.value);
       if (clip.norm !== undefined) {
@@ -206,8 +218,12 @@ export class Engine {
 
   /** Every parameter by the name it is stored under, copied (for the best epoch's weights, say). */
   parameters(): Map<string, Float32Array> {
-    return new Map(this.layout.specs.map((spec) => [spec.name, this.heap.f32.slice(this.paramBase / 4 + spec.offset,
-      this.paramBase / 4 + spec.offset + spec.size)]));
+    return new Map(
+      this.layout.specs.map((spec) => [
+        spec.name,
+        this.heap.f32.slice(this.paramBase / 4 + spec.offset, this.paramBase / 4 + spec.offset + spec.size),
+      ]),
+    );
   }
 
   /** What puts back the parameters, the optimizer's state and the generator as they are now: a long call's undo. */
@@ -322,7 +338,9 @@ export class Engine {
     const cellState = CELLS[c.cell].cellState;
     const yRows = c.headOn === 'final' ? B : T * B;
     const s: Stream = {
-      T, B, training,
+      T,
+      B,
+      training,
       x: take(T * B * c.inputSize),
       ids: 0,
       lengths: lengths ? take(B) : 0,
@@ -378,7 +396,7 @@ export class Engine {
     const shape = [c.numLayers * directions(c), ws.s.B, c.hiddenSize];
     const n = shape[0] * shape[1] * shape[2];
     const h = hInto ?? new Float32Array(n);
-    const cs = CELLS[c.cell].cellState ? cInto ?? new Float32Array(n) : null;
+    const cs = CELLS[c.cell].cellState ? (cInto ?? new Float32Array(n)) : null;
     this.parts.core.finalState(this.ctx, ws.s, lengths, h, cs);
     return cs ? { hN: { data: h, shape }, cN: { data: cs, shape } } : { hN: { data: h, shape } };
   }

@@ -73,8 +73,10 @@ export function generateSequence(engine: Engine, prompt: TensorInput, options: G
   if (c.bidirectional) throw new OptionError('generate() needs a unidirectional model: the reverse direction would need the future');
   const fed = c.embedding ? c.embedding.numEmbeddings : c.inputSize;
   if (O !== fed) {
-    throw new OptionError(`generate() feeds each output back as the next ${ids ? 'token' : 'input'}, so it needs `
-      + `outputSize = ${ids ? 'numEmbeddings' : 'inputSize'}; got ${O} and ${fed}`);
+    throw new OptionError(
+      `generate() feeds each output back as the next ${ids ? 'token' : 'input'}, so it needs `
+        + `outputSize = ${ids ? 'numEmbeddings' : 'inputSize'}; got ${O} and ${fed}`,
+    );
   }
   const stopId = options.stopId === undefined ? -1 : nonNegativeInt(options.stopId, 'generate.stopId');
   if (stopId >= O) throw new OptionError(`generate.stopId ${stopId} is not a class id: there are ${O}`);

@@ -6,9 +6,30 @@
 export { RNN } from './model.js';
 export type { EvaluateResult } from './model.js';
 export type {
-  CellKind, CellOptions, CellResult, CellState, EmbeddingConfig, GradientsResult, HeadOn, IdTensor, InitialState, LossKind,
-  LossOptions, ModelConfig, NestedNumbers, OptimizerConfig, OptimizerOptions, OptimizerSnapshot, PartNames, SequenceOptions,
-  StepOptions, StepResult, Tensor, TensorInput, UnrollOptions, UnrollResult,
+  CellKind,
+  CellOptions,
+  CellResult,
+  CellState,
+  EmbeddingConfig,
+  GradientsResult,
+  HeadOn,
+  IdTensor,
+  InitialState,
+  LossKind,
+  LossOptions,
+  ModelConfig,
+  NestedNumbers,
+  OptimizerConfig,
+  OptimizerOptions,
+  OptimizerSnapshot,
+  PartNames,
+  SequenceOptions,
+  StepOptions,
+  StepResult,
+  Tensor,
+  TensorInput,
+  UnrollOptions,
+  UnrollResult,
 } from './types.js';
 export type { BackendChoice, EmbeddingOptions, RNNOptions, WasmSource, WasmSources } from './options.js';
 export type { EarlyStopping, EpochRecord, Sample, TrainHistory, TrainOptions, TrainProgress } from './train.js';
@@ -33,6 +54,17 @@ export { serveRNN } from './worker.js';
 export type { MessageEndpoint, NodeWorkerEndpoint } from './worker-protocol.js';
 export type { ConnectOptions, Endpoint } from './worker-connection.js';
 export {
-  DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError, UnsupportedError,
-  VersionError, WasmLoadError, WorkerError,
+  DisposedError,
+  FormatError,
+  MemoryLimitError,
+  NonFiniteError,
+  NotFoundError,
+  OptionError,
+  RnnError,
+  ShapeError,
+  StateDictError,
+  UnsupportedError,
+  VersionError,
+  WasmLoadError,
+  WorkerError,
 } from './errors.js';

@@ -113,8 +113,11 @@ const checkedApart = new WeakMap<object, Float32Array[]>();
  * The caller's result buffers, checked before anything runs: only the names in `sizes`, each a Float32Array
  * of exactly its size. (No allocation on the way through: a stream of calls passes here every time.)
  */
-export function checkOut<K extends string>(out: Partial<Record<K, Float32Array>> | undefined, where: string,
-  sizes: Partial<Record<K, number>>): Partial<Record<K, Float32Array>> {
+export function checkOut<K extends string>(
+  out: Partial<Record<K, Float32Array>> | undefined,
+  where: string,
+  sizes: Partial<Record<K, number>>,
+): Partial<Record<K, Float32Array>> {
   if (out === undefined) return NO_BUFFERS;
   if (out === null || typeof out !== 'object') checkKeys(out, Object.keys(sizes), `${where}: out`);
   for (const name in out) {
@@ -137,8 +140,12 @@ export function checkOut<K extends string>(out: Partial<Record<K, Float32Array>>
     for (const second in out) {
       const a = out[first]!;
       const b = out[second]!;
-      if (first < second && a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength
-        && b.byteOffset < a.byteOffset + a.byteLength) {
+      if (
+        first < second
+        && a.buffer === b.buffer
+        && a.byteOffset < b.byteOffset + b.byteLength
+        && b.byteOffset < a.byteOffset + a.byteLength
+      ) {
         throw new ShapeError(`${where}: out.${first} and out.${second} overlap in memory; each result needs a buffer of its own`);
       }
     }
@@ -174,9 +181,11 @@ export function checkStateDict(layout: ParamLayout, core: string, dict: unknown,
     const earlier = values.get(stored);
     if (earlier) {
       if (givenAs.get(stored) === name || !earlier.every((v, i) => Object.is(v, f32[i]))) {
-        throw new StateDictError(givenAs.get(stored) === name
-          ? `${where}: '${name}' is given twice (with and without the '${core}.' prefix)`
-          : `${where}: '${key}' and '${givenAs.get(stored)}' are one tied weight, but their values differ`);
+        throw new StateDictError(
+          givenAs.get(stored) === name
+            ? `${where}: '${name}' is given twice (with and without the '${core}.' prefix)`
+            : `${where}: '${key}' and '${givenAs.get(stored)}' are one tied weight, but their values differ`,
+        );
       }
     }
     values.set(stored, f32);

@@ -20,8 +20,20 @@ import { type RNNOptions, bool, checkKeys, clipping, lossKind, modelConfig, nonN
 import { optimizerConfig } from './optimizers.js';
 import { type Sample, type TrainHistory, type TrainOptions, trainLoop } from './train.js';
 import type {
-  CellOptions, CellResult, CellState, GradientsResult, LossOptions, ModelConfig, OptimizerSnapshot, Snapshot, StepOptions,
-  StepResult, Tensor, TensorInput, UnrollOptions, UnrollResult,
+  CellOptions,
+  CellResult,
+  CellState,
+  GradientsResult,
+  LossOptions,
+  ModelConfig,
+  OptimizerSnapshot,
+  Snapshot,
+  StepOptions,
+  StepResult,
+  Tensor,
+  TensorInput,
+  UnrollOptions,
+  UnrollResult,
 } from './types.js';
 
 /** The names `cell`'s errors give its states. */
@@ -80,7 +92,10 @@ export class RNN {
     const states = c.numLayers * directions(c) * B * c.hiddenSize;
     const yRows = c.headOn === 'final' ? B : T * B;
     const out = checkOut(options.out, 'unroll', {
-      output: T * B * featureSize(c), y: yRows * outputWidth(c), hN: states, ...(CELLS[c.cell].cellState && { cN: states }),
+      output: T * B * featureSize(c),
+      y: yRows * outputWidth(c),
+      hN: states,
+      ...(CELLS[c.cell].cellState && { cN: states }),
     });
     return engine.unroll(batch, init, options.training ?? false, out);
   }
@@ -102,7 +117,10 @@ export class RNN {
     const init = checkStates(c, { h0: state.h, c0: state.c }, x.B, 'h', 'c', false);
     const states = c.numLayers * x.B * c.hiddenSize;
     const out = checkOut(options.out, 'cell', {
-      output: x.B * c.hiddenSize, y: x.B * outputWidth(c), h: states, ...(CELLS[c.cell].cellState && { c: states }),
+      output: x.B * c.hiddenSize,
+      y: x.B * outputWidth(c),
+      h: states,
+      ...(CELLS[c.cell].cellState && { c: states }),
     });
     return engine.cell(x.data, x.B, init, STATE_NAMES, out);
   }
@@ -277,7 +295,10 @@ export class RNN {
     const values = engine.stateDict();
     const parameters = new Map(engine.layout.specs.map((spec) => [spec.name, values[spec.name]]));
     return {
-      config: this.config, parameters, optimizer: engine.optimizerMemory.snapshot(), generator: engine.random.state,
+      config: this.config,
+      parameters,
+      optimizer: engine.optimizerMemory.snapshot(),
+      generator: engine.random.state,
       metadata: checkMetadata(this.metadata),
     };
   }

@@ -69,9 +69,10 @@ export function predict(net: RNN, input: TensorInput, options: { lengths?: Array
     if (post.apply === 'softmax') data = data.map(Math.exp);
   }
   const c = net.config;
-  const sizes: Record<'T' | 'B' | 'O', number> = c.headOn === 'final' && c.outputSize
-    ? { T: 1, B: y.shape[0], O: y.shape[1] }
-    : { T: y.shape[c.batchFirst ? 1 : 0], B: y.shape[c.batchFirst ? 0 : 1], O: y.shape[2] };
+  const sizes: Record<'T' | 'B' | 'O', number> =
+    c.headOn === 'final' && c.outputSize
+      ? { T: 1, B: y.shape[0], O: y.shape[1] }
+      : { T: y.shape[c.batchFirst ? 1 : 0], B: y.shape[c.batchFirst ? 0 : 1], O: y.shape[2] };
   const shape = post.dims.map((group) => group.reduce((p, f) => p * sizes[f], 1));
   if (shape.reduce((p, d) => p * d, 1) !== data.length) {
     throw new ShapeError(`predict: the recorded output shape does not fit the model's output [${y.shape.join(', ')}]`);
@@ -84,8 +85,8 @@ function outputOf(net: RNN): ONNXOutput {
   const text = net.metadata[ONNX_OUTPUT_KEY];
   const c = net.config;
   if (text === undefined) {
-    const dims: ('T' | 'B' | 'O')[][] = c.headOn === 'final' && c.outputSize ? [['B'], ['O']]
-      : c.batchFirst ? [['B'], ['T'], ['O']] : [['T'], ['B'], ['O']];
+    const dims: ('T' | 'B' | 'O')[][] =
+      c.headOn === 'final' && c.outputSize ? [['B'], ['O']] : c.batchFirst ? [['B'], ['T'], ['O']] : [['T'], ['B'], ['O']];
     return { name: 'y', apply: 'none', dims };
   }
   let parsed: unknown;
@@ -95,8 +96,12 @@ function outputOf(net: RNN): ONNXOutput {
     throw new FormatError(`predict: metadata ${ONNX_OUTPUT_KEY} is not JSON`);
   }
   const p = parsed as Partial<TracedOutput>;
-  if (!p || !['none', 'softmax', 'logSoftmax'].includes(p.apply as string) || !Array.isArray(p.dims)
-    || !p.dims.every((g) => Array.isArray(g) && g.every((f) => f === 'T' || f === 'B' || f === 'O'))) {
+  if (
+    !p
+    || !['none', 'softmax', 'logSoftmax'].includes(p.apply as string)
+    || !Array.isArray(p.dims)
+    || !p.dims.every((g) => Array.isArray(g) && g.every((f) => f === 'T' || f === 'B' || f === 'O'))
+  ) {
     throw new FormatError(`predict: metadata ${ONNX_OUTPUT_KEY} is not an output description`);
   }
   return p as ONNXOutput;

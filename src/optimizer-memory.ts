@@ -42,8 +42,11 @@ export class OptimizerMemory {
    */
   prepare(config: OptimizerConfig): () => void {
     const previous = this.state && { ...this.state };
-    if (this.state && this.state.config.kind === config.kind
-      && optimizerStateTensors(this.state.config) === optimizerStateTensors(config)) {
+    if (
+      this.state
+      && this.state.config.kind === config.kind
+      && optimizerStateTensors(this.state.config) === optimizerStateTensors(config)
+    ) {
       this.state.config = config;
       return () => {
         this.state = previous;
@@ -63,8 +66,10 @@ export class OptimizerMemory {
     const state = this.state!;
     const call = { p, g, state: this.offsets(), n: this.count, step: state.step + 1 };
     if (applyUpdate(k, state.config, call, 0)) {
-      throw new NonFiniteError(`step: the ${state.config.kind} update would write NaN or infinity into the parameters or `
-        + `the optimizer's state (lr ${state.config.lr}); parameters left unchanged`);
+      throw new NonFiniteError(
+        `step: the ${state.config.kind} update would write NaN or infinity into the parameters or `
+          + `the optimizer's state (lr ${state.config.lr}); parameters left unchanged`,
+      );
     }
     applyUpdate(k, state.config, call, 1);
     state.step += 1;

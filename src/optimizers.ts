@@ -53,8 +53,19 @@ const SPECS: { [K in OptimizerKind]: OptimizerSpec<Extract<OptimizerConfig, { ki
     stateTensors: (c) => (c.momentum === 0 ? 0 : 1),
     initialState: () => 0,
     update: (k, c, a, commit) =>
-      k.sgd_update(a.p, a.g, a.state[0] ?? 0, a.n, c.lr, c.momentum, c.dampening, c.nesterov ? 1 : 0, c.weightDecay,
-        a.step === 1 ? 1 : 0, commit),
+      k.sgd_update(
+        a.p,
+        a.g,
+        a.state[0] ?? 0,
+        a.n,
+        c.lr,
+        c.momentum,
+        c.dampening,
+        c.nesterov ? 1 : 0,
+        c.weightDecay,
+        a.step === 1 ? 1 : 0,
+        commit,
+      ),
   },
   adam: {
     parse: (o, lr) => ({ kind: 'adam', lr, ...adamFields(o, 0) }),
@@ -82,8 +93,21 @@ const SPECS: { [K in OptimizerKind]: OptimizerSpec<Extract<OptimizerConfig, { ki
     stateTensors: (c) => 1 + (c.centered ? 1 : 0) + (c.momentum > 0 ? 1 : 0),
     initialState: () => 0,
     update: (k, c, a, commit) =>
-      k.rmsprop_update(a.p, a.g, a.state[0], c.centered ? a.state[1] : 0, c.momentum > 0 ? a.state.at(-1)! : 0, a.n,
-        c.lr, c.alpha, c.eps, c.weightDecay, c.momentum, c.centered ? 1 : 0, commit),
+      k.rmsprop_update(
+        a.p,
+        a.g,
+        a.state[0],
+        c.centered ? a.state[1] : 0,
+        c.momentum > 0 ? a.state.at(-1)! : 0,
+        a.n,
+        c.lr,
+        c.alpha,
+        c.eps,
+        c.weightDecay,
+        c.momentum,
+        c.centered ? 1 : 0,
+        commit,
+      ),
   },
   adagrad: {
     parse: (o, lr) => ({
@@ -96,8 +120,7 @@ const SPECS: { [K in OptimizerKind]: OptimizerSpec<Extract<OptimizerConfig, { ki
     }),
     stateTensors: () => 1,
     initialState: (c) => c.initialAccumulatorValue,
-    update: (k, c, a, commit) =>
-      k.adagrad_update(a.p, a.g, a.state[0], a.n, c.lr, c.lrDecay, c.eps, c.weightDecay, a.step, commit),
+    update: (k, c, a, commit) => k.adagrad_update(a.p, a.g, a.state[0], a.n, c.lr, c.lrDecay, c.eps, c.weightDecay, a.step, commit),
   },
 };
 
@@ -150,10 +173,30 @@ function adamFields(o: Record<string, unknown>, defaultDecay: number) {
   };
 }
 
-function adamUpdate(k: Kernels, c: Extract<OptimizerConfig, { kind: 'adam' | 'adamw' }>, a: UpdateCall, decoupled: number,
-  commit: 0 | 1): number {
-  return k.adam_update(a.p, a.g, a.state[0], a.state[1], c.amsgrad ? a.state[2] : 0, a.n, c.lr, c.betas[0], c.betas[1],
-    c.eps, c.weightDecay, decoupled, c.amsgrad ? 1 : 0, a.step, commit);
+function adamUpdate(
+  k: Kernels,
+  c: Extract<OptimizerConfig, { kind: 'adam' | 'adamw' }>,
+  a: UpdateCall,
+  decoupled: number,
+  commit: 0 | 1,
+): number {
+  return k.adam_update(
+    a.p,
+    a.g,
+    a.state[0],
+    a.state[1],
+    c.amsgrad ? a.state[2] : 0,
+    a.n,
+    c.lr,
+    c.betas[0],
+    c.betas[1],
+    c.eps,
+    c.weightDecay,
+    decoupled,
+    c.amsgrad ? 1 : 0,
+    a.step,
+    commit,
+  );
 }
 
 /** A snapshot from `optimizerState()` (or a file) checked against a model of `count` parameters. */
@@ -164,7 +207,9 @@ export function checkOptimizerSnapshot(snapshot: OptimizerSnapshot, count: numbe
   const want = optimizerStateTensors(config);
   const tensors: unknown = snapshot.tensors;
   if (!Array.isArray(tensors) || tensors.length !== want) {
-    throw new StateDictError(`${where}: ${config.kind} keeps ${want} state tensors, got ${Array.isArray(tensors) ? tensors.length : typeof tensors}`);
+    throw new StateDictError(
+      `${where}: ${config.kind} keeps ${want} state tensors, got ${Array.isArray(tensors) ? tensors.length : typeof tensors}`,
+    );
   }
   tensors.forEach((t: unknown, i) => {
     if (!(t instanceof Float32Array) || t.length !== count) {

@@ -21,7 +21,8 @@ export type WasmSource = string | URL | ArrayBuffer | ArrayBufferView | WasmModu
  * `WebAssembly.Module` where the project's libraries declare it (DOM, WebWorker), any object where they do not: a
  * Node project compiles these types without `lib: ["dom"]`, whose `WebAssembly` namespace @types/node lacks.
  */
-export type WasmModule = typeof globalThis extends Record<'WebAssembly', Record<'Module', abstract new (...args: never) => infer M>> ? M : object;
+export type WasmModule =
+  typeof globalThis extends Record<'WebAssembly', Record<'Module', abstract new (...args: never) => infer M>> ? M : object;
 
 /** Where each build comes from; a build left out is looked for beside the library's module. */
 export interface WasmSources {
@@ -144,11 +145,10 @@ export function nonNegativeInt(value: unknown, name: string): number {
 }
 
 /** A finite number in a range; `above` excludes `min` itself, `below` excludes `max`. */
-export function numberIn(value: unknown, name: string,
-  range: { min?: number; max?: number; above?: boolean; below?: boolean }): number {
+export function numberIn(value: unknown, name: string, range: { min?: number; max?: number; above?: boolean; below?: boolean }): number {
   const { min = -Infinity, max = Infinity, above = false, below = false } = range;
-  const ok = typeof value === 'number' && Number.isFinite(value) && (above ? value > min : value >= min) &&
-    (below ? value < max : value <= max);
+  const ok =
+    typeof value === 'number' && Number.isFinite(value) && (above ? value > min : value >= min) && (below ? value < max : value <= max);
   if (!ok) {
     const bounds = max === Infinity ? `${above ? '>' : '≥'} ${min}` : `in ${above ? '(' : '['}${min}, ${max}${below ? ')' : ']'}`;
     throw new OptionError(`${name} must be a finite number ${bounds}, got ${show(value)}`);
@@ -168,8 +168,25 @@ export function bool(value: unknown, name: string): boolean {
   return value;
 }
 
-const MODEL_KEYS = ['cell', 'inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'nonlinearity', 'bias',
-  'embedding', 'outputSize', 'headOn', 'tieWeights', 'names', 'batchFirst', 'dropout', 'seed', 'backend', 'wasm'] as const;
+const MODEL_KEYS = [
+  'cell',
+  'inputSize',
+  'hiddenSize',
+  'numLayers',
+  'bidirectional',
+  'nonlinearity',
+  'bias',
+  'embedding',
+  'outputSize',
+  'headOn',
+  'tieWeights',
+  'names',
+  'batchFirst',
+  'dropout',
+  'seed',
+  'backend',
+  'wasm',
+] as const;
 
 /**
  * Sizes past which no model fits any backend's 4 GiB heap, checked before anything is sized from them: a file
@@ -262,8 +279,10 @@ function checkConsistent(c: ModelConfig, o: RNNOptions): void {
     throw new OptionError(`nonlinearity applies to cell 'rnn' only; a '${c.cell}' cell has fixed gate functions`);
   }
   if (c.embedding && c.inputSize !== c.embedding.embeddingDim) {
-    throw new OptionError(`inputSize ${c.inputSize} differs from embedding.embeddingDim ${c.embedding.embeddingDim}, `
-      + 'which is the core\'s input; omit inputSize');
+    throw new OptionError(
+      `inputSize ${c.inputSize} differs from embedding.embeddingDim ${c.embedding.embeddingDim}, `
+        + "which is the core's input; omit inputSize",
+    );
   }
   if (c.headOn === 'final' && !c.outputSize) {
     throw new OptionError("headOn 'final' needs a head: give outputSize");
@@ -272,9 +291,11 @@ function checkConsistent(c: ModelConfig, o: RNNOptions): void {
     const e = c.embedding;
     const width = (c.bidirectional ? 2 : 1) * c.hiddenSize;
     if (!e || c.outputSize !== e.numEmbeddings || width !== e.embeddingDim) {
-      throw new OptionError('tieWeights shares the embedding\'s [numEmbeddings, embeddingDim] weight with the head '
-        + `[outputSize, D·H]: it needs an embedding, outputSize = numEmbeddings and D·H = embeddingDim; got `
-        + `${e ? `[${e.numEmbeddings}, ${e.embeddingDim}]` : 'no embedding'} and [${c.outputSize}, ${width}]`);
+      throw new OptionError(
+        "tieWeights shares the embedding's [numEmbeddings, embeddingDim] weight with the head "
+          + `[outputSize, D·H]: it needs an embedding, outputSize = numEmbeddings and D·H = embeddingDim; got `
+          + `${e ? `[${e.numEmbeddings}, ${e.embeddingDim}]` : 'no embedding'} and [${c.outputSize}, ${width}]`,
+      );
     }
   }
 }
@@ -296,10 +317,11 @@ function wasmSources(value: unknown): WasmSources {
     const source = (value as WasmSources)[build];
     if (source === undefined) continue;
     const isModule = typeof WebAssembly === 'object' && source instanceof WebAssembly.Module;
-    if (!(typeof source === 'string' || source instanceof URL || source instanceof ArrayBuffer
-      || ArrayBuffer.isView(source) || isModule)) {
-      throw new OptionError(`wasm.${build} must be a URL (string or URL), bytes (ArrayBuffer or typed array) or a `
-        + `WebAssembly.Module, got ${source === null ? 'null' : (source as object).constructor?.name ?? typeof source}`);
+    if (!(typeof source === 'string' || source instanceof URL || source instanceof ArrayBuffer || ArrayBuffer.isView(source) || isModule)) {
+      throw new OptionError(
+        `wasm.${build} must be a URL (string or URL), bytes (ArrayBuffer or typed array) or a `
+          + `WebAssembly.Module, got ${source === null ? 'null' : ((source as object).constructor?.name ?? typeof source)}`,
+      );
     }
     sources[build] = source;
   }

@@ -41,7 +41,8 @@ export function flatten(value: TensorInput, name: string): { data: ArrayLike<num
   }
   if (!ArrayBuffer.isView(data)) {
     for (let i = 0; i < data.length; i++) {
-      if (typeof data[i] !== 'number') throw new ShapeError(`${name}: data[${i}] is ${i in data ? describe(data[i]) : 'a hole'}, not a number`);
+      if (typeof data[i] !== 'number')
+        throw new ShapeError(`${name}: data[${i}] is ${i in data ? describe(data[i]) : 'a hole'}, not a number`);
     }
   }
   return { data, shape: [...shape] };
@@ -51,7 +52,9 @@ function flattenNested(value: readonly NestedNumbers[], name: string): { data: n
   const shape: number[] = [];
   for (let level: NestedNumbers = value; Array.isArray(level); level = level[0]) {
     if (shape.length === MAX_RANK) {
-      throw new ShapeError(`${name}: arrays nested deeper than ${MAX_RANK} levels (an array that contains itself?); no tensor has that rank`);
+      throw new ShapeError(
+        `${name}: arrays nested deeper than ${MAX_RANK} levels (an array that contains itself?); no tensor has that rank`,
+      );
     }
     shape.push(level.length);
   }
@@ -63,9 +66,7 @@ function flattenNested(value: readonly NestedNumbers[], name: string): { data: n
       return;
     }
     if (!Array.isArray(node) || node.length !== shape[depth]) {
-      throw new ShapeError(
-        `${name}${path}: ragged nesting, expected an array of ${shape[depth]} at depth ${depth}, got ${describe(node)}`,
-      );
+      throw new ShapeError(`${name}${path}: ragged nesting, expected an array of ${shape[depth]} at depth ${depth}, got ${describe(node)}`);
     }
     for (let i = 0; i < node.length; i++) {
       if (!(i in node)) throw new ShapeError(`${name}${path}[${i}]: a hole in the array, not a number`);
@@ -95,8 +96,13 @@ export function checkFinite(data: ArrayLike<number>, name: string): void {
 }
 
 /** Class (or token) ids of exactly `expected` shape, each an integer in [0, classes). */
-export function toIdTensor(value: TensorInput, name: string, expected: readonly (number | null)[], classes: number,
-  kind = 'class ids'): IdTensor {
+export function toIdTensor(
+  value: TensorInput,
+  name: string,
+  expected: readonly (number | null)[],
+  classes: number,
+  kind = 'class ids',
+): IdTensor {
   const { data, shape } = flatten(value, name);
   checkShape(shape, expected, name);
   const ids = new Int32Array(data.length);
@@ -162,7 +168,8 @@ export function logSoftmax(x: Tensor): Tensor {
     throw new ShapeError('logSoftmax: expected a tensor { data: Float32Array, shape }');
   }
   const C = shape[shape.length - 1];
-  if (C < 1 || x.data.length % C !== 0) throw new ShapeError(`logSoftmax: shape ${formatShape(shape)} does not fit ${x.data.length} values`);
+  if (C < 1 || x.data.length % C !== 0)
+    throw new ShapeError(`logSoftmax: shape ${formatShape(shape)} does not fit ${x.data.length} values`);
   const out = new Float32Array(x.data.length);
   for (let row = 0; row < x.data.length; row += C) {
     let max = -Infinity;

@@ -9,9 +9,7 @@ import { OptionError, ShapeError } from './errors.js';
 import { type Batch, type LossTarget, NO_STATE } from './inputs.js';
 import { outputWidth } from './layout.js';
 import { optimizerConfig } from './optimizers.js';
-import {
-  type Clipping, bool, checkKeys, clipping, lossKind, numberIn, positiveInt, seed,
-} from './options.js';
+import { type Clipping, bool, checkKeys, clipping, lossKind, numberIn, positiveInt, seed } from './options.js';
 import { Random } from './random.js';
 import { type ScheduleOptions, createSchedule } from './schedules.js';
 import { flatten, toFloatTensor, toIdTensor } from './tensor.js';
@@ -142,8 +140,23 @@ const YIELD_EVERY_MS = 50;
 /** Batches are drawn from pools of this many batches' worth of samples, sorted by length within a pool. */
 const BUCKET_POOL = 16;
 
-const OPTION_KEYS = ['epochs', 'batchSize', 'shuffle', 'seed', 'loss', 'optimizer', 'schedule', 'clipGradNorm',
-  'clipGradValue', 'validationSplit', 'validationData', 'earlyStopping', 'tbptt', 'onProgress', 'onEpoch'];
+const OPTION_KEYS = [
+  'epochs',
+  'batchSize',
+  'shuffle',
+  'seed',
+  'loss',
+  'optimizer',
+  'schedule',
+  'clipGradNorm',
+  'clipGradValue',
+  'validationSplit',
+  'validationData',
+  'earlyStopping',
+  'tbptt',
+  'onProgress',
+  'onEpoch',
+];
 
 /** Training on the engine; if anything throws on the way (a step, a callback), the model is put back as it was. */
 export async function trainLoop(model: Engine, data: readonly Sample[], options: TrainOptions): Promise<TrainHistory> {
@@ -199,8 +212,17 @@ async function epochs(model: Engine, data: readonly Sample[], options: TrainOpti
         normSum += result.gradNorm * samples.length;
         weight += samples.length;
         stepIndex += 1;
-        options.onProgress?.({ epoch, epochs, batch: stepIndex, batches: steps, loss: result.loss,
-          gradNorm: result.gradNorm, epochLoss: lossSum / weight, lr, history: history.epochs });
+        options.onProgress?.({
+          epoch,
+          epochs,
+          batch: stepIndex,
+          batches: steps,
+          loss: result.loss,
+          gradNorm: result.gradNorm,
+          epochLoss: lossSum / weight,
+          lr,
+          history: history.epochs,
+        });
         if (Date.now() - lastYield > YIELD_EVERY_MS) {
           await new Promise((resolve) => setTimeout(resolve, 0));
           lastYield = Date.now();
@@ -269,7 +291,9 @@ function prepare(model: Engine, data: readonly Sample[], kind: LossKind, name: s
   });
   const mixed = prepared.findIndex((p) => p.lastStep !== prepared[0].lastStep);
   if (mixed >= 0) {
-    throw new ShapeError(`${name}[${mixed}].target: a ${prepared[mixed].lastStep ? 'last-step' : 'every-step'} target, but ${name}[0] has the other kind; use one kind`);
+    throw new ShapeError(
+      `${name}[${mixed}].target: a ${prepared[mixed].lastStep ? 'last-step' : 'every-step'} target, but ${name}[0] has the other kind; use one kind`,
+    );
   }
   return prepared;
 }
@@ -281,14 +305,17 @@ function splitValidation(model: Engine, all: Prepared[], options: TrainOptions, 
   }
   if (options.validationData !== undefined) {
     const validation = prepare(model, options.validationData, kind, 'validationData');
-    if (validation[0].lastStep !== all[0].lastStep) throw new ShapeError('validationData: its targets must be of the same kind as the dataset\'s');
+    if (validation[0].lastStep !== all[0].lastStep)
+      throw new ShapeError("validationData: its targets must be of the same kind as the dataset's");
     return { train: all, validation };
   }
   if (split === undefined || split === 0) return { train: all, validation: [] };
   numberIn(split, 'train.validationSplit', { min: 0, max: 1, above: true, below: true });
   const held = Math.round(all.length * split);
   if (held < 1 || held >= all.length) {
-    throw new OptionError(`train.validationSplit ${split} of ${all.length} samples leaves ${all.length - held} to train and ${held} to validate; both need at least one`);
+    throw new OptionError(
+      `train.validationSplit ${split} of ${all.length} samples leaves ${all.length - held} to train and ${held} to validate; both need at least one`,
+    );
   }
   return { train: all.slice(0, all.length - held), validation: all.slice(all.length - held) };
 }
@@ -308,15 +335,20 @@ function earlyStopping(options: EarlyStopping | undefined) {
  * few batches so that each batch pads little, and the batches are shuffled again. `sameLength` (truncated
  * BPTT) keeps only sequences of equal length together, so that every chunk of a batch is full.
  */
-function makeBatches(samples: readonly Prepared[], batchSize: number, shuffle: boolean, random: Random | null,
-  sameLength: boolean): number[][] {
+function makeBatches(
+  samples: readonly Prepared[],
+  batchSize: number,
+  shuffle: boolean,
+  random: Random | null,
+  sameLength: boolean,
+): number[][] {
   const order = samples.map((_, i) => i);
   if (shuffle && random) random.shuffle(order);
   const batches: number[][] = [];
   const pool = sameLength ? order.length : batchSize * BUCKET_POOL;
   for (let start = 0; start < order.length; start += pool) {
     const group = order.slice(start, start + pool).sort((a, b) => samples[a].T - samples[b].T);
-    for (let i = 0; i < group.length;) {
+    for (let i = 0; i < group.length; ) {
       let end = Math.min(i + batchSize, group.length);
       if (sameLength) while (samples[group[end - 1]].T !== samples[group[i]].T) end--;
       batches.push(group.slice(i, end));
@@ -352,15 +384,20 @@ function stack(model: Engine, samples: readonly Prepared[], kind: LossKind): { x
     const steps = lastStep ? 1 : s.T;
     for (let t = 0; t < steps; t++) stacked.set(s.target.subarray(t * width, (t + 1) * width), (t * B + b) * width);
   });
-  const target: LossTarget = kind === 'mse'
-    ? { kind, data: stacked as Float32Array, lastStep }
-    : { kind, ids: stacked as Int32Array, lastStep };
+  const target: LossTarget =
+    kind === 'mse' ? { kind, data: stacked as Float32Array, lastStep } : { kind, ids: stacked as Int32Array, lastStep };
   return { x: { data: x, T, B, lengths }, target };
 }
 
 /** One optimizer step per batch, or with truncated BPTT one per chunk of `tbptt` steps, carrying the state. */
-function* stepsOnBatch(model: Engine, samples: readonly Prepared[], kind: LossKind, optimizer: OptimizerConfig,
-  clip: Clipping, tbptt: number | undefined): Generator<StepResult> {
+function* stepsOnBatch(
+  model: Engine,
+  samples: readonly Prepared[],
+  kind: LossKind,
+  optimizer: OptimizerConfig,
+  clip: Clipping,
+  tbptt: number | undefined,
+): Generator<StepResult> {
   const { x, target } = stack(model, samples, kind);
   if (tbptt === undefined || x.T <= tbptt) {
     yield model.step(x, NO_STATE, target, optimizer, clip);
@@ -383,10 +420,10 @@ function* chunks(model: Engine, x: Batch, target: LossTarget, k: number): Genera
     const rows = (a: Float32Array | Int32Array, w: number) => a.subarray(t0 * x.B * w, (t0 + T) * x.B * w);
     yield {
       x: { data: rows(x.data, I), T, B: x.B, lengths: null },
-      target: target.kind === 'mse'
-        ? { kind: 'mse', data: rows(target.data, width) as Float32Array, lastStep: false }
-        : { kind: 'cross_entropy', ids: rows(target.ids, 1) as Int32Array, lastStep: false },
+      target:
+        target.kind === 'mse'
+          ? { kind: 'mse', data: rows(target.data, width) as Float32Array, lastStep: false }
+          : { kind: 'cross_entropy', ids: rows(target.ids, 1) as Int32Array, lastStep: false },
     };
   }
 }
-

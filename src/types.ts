@@ -177,7 +177,9 @@ export type OptimizerOptions =
  * @useDeclaredType
  */
 export type OptimizerConfig = {
-  [K in OptimizerOptions['kind']]: { [P in keyof Extract<OptimizerOptions, { kind: K }>]-?: Exclude<Extract<OptimizerOptions, { kind: K }>[P], undefined> };
+  [K in OptimizerOptions['kind']]: {
+    [P in keyof Extract<OptimizerOptions, { kind: K }>]-?: Exclude<Extract<OptimizerOptions, { kind: K }>[P], undefined>;
+  };
 }[OptimizerOptions['kind']];
 
 /** The optimizer's state as `optimizerState()` copies it out for a checkpoint. */
@@ -231,16 +233,18 @@ export interface UnrollOptions extends SequenceOptions {
    */
   training?: boolean | undefined;
   /** Buffers of yours to write the results into instead of new arrays, each exactly the result's size. */
-  out?: {
-    /** For `output`, [T, B, D·H]. */
-    output?: Float32Array;
-    /** For `y`. */
-    y?: Float32Array;
-    /** For `hN`, [L·D, B, H]. */
-    hN?: Float32Array;
-    /** For `cN` (LSTM), [L·D, B, H]. */
-    cN?: Float32Array;
-  } | undefined;
+  out?:
+    | {
+        /** For `output`, [T, B, D·H]. */
+        output?: Float32Array;
+        /** For `y`. */
+        y?: Float32Array;
+        /** For `hN`, [L·D, B, H]. */
+        hN?: Float32Array;
+        /** For `cN` (LSTM), [L·D, B, H]. */
+        cN?: Float32Array;
+      }
+    | undefined;
 }
 
 /** What `unroll` returns. */
@@ -272,16 +276,18 @@ export interface CellOptions {
    * Buffers of yours to write the results into instead of new arrays, each exactly the result's size: with
    * all of them, a stream of `cell` calls allocates no arrays.
    */
-  out?: {
-    /** For `output`, [B, H]. */
-    output?: Float32Array;
-    /** For `y`, [B, O]. */
-    y?: Float32Array;
-    /** For `h`, [L, B, H]. */
-    h?: Float32Array;
-    /** For `c` (LSTM), [L, B, H]. */
-    c?: Float32Array;
-  } | undefined;
+  out?:
+    | {
+        /** For `output`, [B, H]. */
+        output?: Float32Array;
+        /** For `y`, [B, O]. */
+        y?: Float32Array;
+        /** For `h`, [L, B, H]. */
+        h?: Float32Array;
+        /** For `c` (LSTM), [L, B, H]. */
+        c?: Float32Array;
+      }
+    | undefined;
 }
 
 /** What `cell` returns: the step's outputs and the new state, which is a `CellState` for the next call. */

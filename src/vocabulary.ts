@@ -56,7 +56,8 @@ export class Vocabulary {
     const ids = new Map<string, number>();
     tokens.forEach((token, id) => {
       if (typeof token !== 'string') throw new OptionError(`Vocabulary: token ${id} is ${show(token)}, not a string`);
-      if (ids.has(token)) throw new OptionError(`Vocabulary: token ${JSON.stringify(token)} appears twice (ids ${ids.get(token)} and ${id})`);
+      if (ids.has(token))
+        throw new OptionError(`Vocabulary: token ${JSON.stringify(token)} appears twice (ids ${ids.get(token)} and ${id})`);
       ids.set(token, id);
     });
     this.level = o.level;
@@ -66,8 +67,10 @@ export class Vocabulary {
     this.paddingId = o.padding === undefined ? -1 : (ids.get(o.padding) ?? -1);
     this.endOfLine = o.endOfLine;
     this.lowerCase = o.lowerCase;
-    if (o.unknown !== undefined && this.unknownId < 0) throw new OptionError(`Vocabulary: the unknown token ${JSON.stringify(o.unknown)} is not among the tokens`);
-    if (o.padding !== undefined && this.paddingId < 0) throw new OptionError(`Vocabulary: the padding token ${JSON.stringify(o.padding)} is not among the tokens`);
+    if (o.unknown !== undefined && this.unknownId < 0)
+      throw new OptionError(`Vocabulary: the unknown token ${JSON.stringify(o.unknown)} is not among the tokens`);
+    if (o.padding !== undefined && this.paddingId < 0)
+      throw new OptionError(`Vocabulary: the padding token ${JSON.stringify(o.padding)} is not among the tokens`);
   }
 
   /** The tokens of a text, the most frequent first (ties in order of first appearance), after the special tokens. */
@@ -75,10 +78,14 @@ export class Vocabulary {
     const o = parse(options);
     if (typeof text !== 'string' || text.length === 0) throw new OptionError('Vocabulary.fromText: expected a non-empty string');
     const counts = new Map<string, number>();
-    for (const token of split(o.lowerCase ? text.toLowerCase() : text, o.level, o.endOfLine)) counts.set(token, (counts.get(token) ?? 0) + 1);
+    for (const token of split(o.lowerCase ? text.toLowerCase() : text, o.level, o.endOfLine))
+      counts.set(token, (counts.get(token) ?? 0) + 1);
     const special = [o.padding, o.unknown, o.endOfLine].filter((t): t is string => t !== undefined);
     const minCount = o.minCount === undefined ? 1 : positiveInt(o.minCount, 'Vocabulary: minCount');
-    let kept = [...counts].filter(([token, n]) => n >= minCount && !special.includes(token)).sort((a, b) => b[1] - a[1]).map(([t]) => t);
+    let kept = [...counts]
+      .filter(([token, n]) => n >= minCount && !special.includes(token))
+      .sort((a, b) => b[1] - a[1])
+      .map(([t]) => t);
     if (o.maxSize !== undefined) kept = kept.slice(0, Math.max(0, positiveInt(o.maxSize, 'Vocabulary: maxSize') - special.length));
     if (kept.length < counts.size - special.filter((t) => counts.has(t)).length && o.unknown === undefined) {
       throw new OptionError('Vocabulary.fromText: minCount or maxSize leaves tokens out, so it needs an unknown token to stand for them');
@@ -102,7 +109,9 @@ export class Vocabulary {
       const tokens = new Array<string>(entries.length);
       for (const [token, id] of entries) {
         if (!Number.isSafeInteger(id) || (id as number) < 0 || (id as number) >= entries.length || tokens[id as number] !== undefined) {
-          throw new OptionError(`Vocabulary.fromJSON: ${JSON.stringify(token)} has id ${show(id)}; ids must be 0…${entries.length - 1}, each once`);
+          throw new OptionError(
+            `Vocabulary.fromJSON: ${JSON.stringify(token)} has id ${show(id)}; ids must be 0…${entries.length - 1}, each once`,
+          );
         }
         tokens[id as number] = token;
       }
@@ -123,7 +132,8 @@ export class Vocabulary {
     const out = new Int32Array(tokens.length);
     tokens.forEach((token, i) => {
       const id = this.ids.get(token) ?? this.unknownId;
-      if (id < 0) throw new OptionError(`encode: ${JSON.stringify(token)} (token ${i}) is not in the vocabulary, which has no unknown token`);
+      if (id < 0)
+        throw new OptionError(`encode: ${JSON.stringify(token)} (token ${i}) is not in the vocabulary, which has no unknown token`);
       out[i] = id;
     });
     return out;

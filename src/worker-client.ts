@@ -84,18 +84,26 @@ export class WorkerRNN {
     await connection.ready(connect, `WorkerRNN.${factory}`);
     // Trailing undefined options stay off the wire, so that the worker's defaults apply as they would here.
     while (args.length > 0 && args[args.length - 1] === undefined) args.pop();
-    const info = await connection.request({ op: 'create', factory, args }) as ModelInfo;
+    const info = (await connection.request({ op: 'create', factory, args })) as ModelInfo;
     return new WorkerRNN(connection, info);
   }
 
   /** RNN.unroll in the worker. */
-  unroll(...args: Args<'unroll'>): Result<'unroll'> { return this.call('unroll', args); }
+  unroll(...args: Args<'unroll'>): Result<'unroll'> {
+    return this.call('unroll', args);
+  }
   /** RNN.cell in the worker. */
-  cell(...args: Args<'cell'>): Result<'cell'> { return this.call('cell', args); }
+  cell(...args: Args<'cell'>): Result<'cell'> {
+    return this.call('cell', args);
+  }
   /** RNN.generate in the worker. */
-  generate(...args: Args<'generate'>): Result<'generate'> { return this.call('generate', args); }
+  generate(...args: Args<'generate'>): Result<'generate'> {
+    return this.call('generate', args);
+  }
   /** RNN.gradients in the worker. */
-  gradients(...args: Args<'gradients'>): Result<'gradients'> { return this.call('gradients', args); }
+  gradients(...args: Args<'gradients'>): Result<'gradients'> {
+    return this.call('gradients', args);
+  }
   /** RNN.evaluate in the worker: the loss. */
   evaluate(input: TensorInput, target: TensorInput, options?: LossOptions & { withState?: false | undefined }): Promise<number>;
   /** RNN.evaluate in the worker, with `withState: true`: the loss and the state after the batch. */
@@ -104,41 +112,68 @@ export class WorkerRNN {
     return this.call('evaluate', args as Args<'evaluate'>) as Promise<number | EvaluateResult>;
   }
   /** RNN.step in the worker. */
-  step(...args: Args<'step'>): Result<'step'> { return this.call('step', args); }
+  step(...args: Args<'step'>): Result<'step'> {
+    return this.call('step', args);
+  }
   /** RNN.stateDict in the worker: a copy of every parameter. */
-  stateDict(): Result<'stateDict'> { return this.call('stateDict', []); }
+  stateDict(): Result<'stateDict'> {
+    return this.call('stateDict', []);
+  }
   /** RNN.loadStateDict in the worker. */
-  loadStateDict(...args: Args<'loadStateDict'>): Result<'loadStateDict'> { return this.call('loadStateDict', args); }
+  loadStateDict(...args: Args<'loadStateDict'>): Result<'loadStateDict'> {
+    return this.call('loadStateDict', args);
+  }
   /** RNN.optimizerState in the worker. */
-  optimizerState(): Result<'optimizerState'> { return this.call('optimizerState', []); }
+  optimizerState(): Result<'optimizerState'> {
+    return this.call('optimizerState', []);
+  }
   /** RNN.loadOptimizerState in the worker. */
-  loadOptimizerState(...args: Args<'loadOptimizerState'>): Result<'loadOptimizerState'> { return this.call('loadOptimizerState', args); }
+  loadOptimizerState(...args: Args<'loadOptimizerState'>): Result<'loadOptimizerState'> {
+    return this.call('loadOptimizerState', args);
+  }
   /** RNN.resetOptimizer in the worker. */
-  resetOptimizer(): Result<'resetOptimizer'> { return this.call('resetOptimizer', []); }
+  resetOptimizer(): Result<'resetOptimizer'> {
+    return this.call('resetOptimizer', []);
+  }
 
   /** RNN.save in the worker: the checkpoint's bytes, moved to this page. */
-  save(...args: Args<'save'>): Result<'save'> { return this.call('save', args); }
+  save(...args: Args<'save'>): Result<'save'> {
+    return this.call('save', args);
+  }
   /** RNN.toSafetensors in the worker: the weights' bytes, moved to this page. */
-  toSafetensors(): Result<'toSafetensors'> { return this.call('toSafetensors', []); }
+  toSafetensors(): Result<'toSafetensors'> {
+    return this.call('toSafetensors', []);
+  }
   /**
    * RNN.toJSON in the worker, as a promise: `JSON.stringify(await net.toJSON())`. (JSON.stringify(net) does not
    * wait for promises, and writes `{}`.)
    */
-  toJSON(): Result<'toJSON'> { return this.call('toJSON', []); }
+  toJSON(): Result<'toJSON'> {
+    return this.call('toJSON', []);
+  }
 
   /** The model's generator state in the worker (RNN's `generatorState`). */
-  getGeneratorState(): Promise<number> { return this.property('generatorState') as Promise<number>; }
+  getGeneratorState(): Promise<number> {
+    return this.property('generatorState') as Promise<number>;
+  }
   /** Sets the model's generator state in the worker (RNN's `generatorState`). */
-  setGeneratorState(state: number): Promise<void> { return this.property('generatorState', state) as Promise<void>; }
+  setGeneratorState(state: number): Promise<void> {
+    return this.property('generatorState', state) as Promise<void>;
+  }
   /** A copy of the model's metadata in the worker (RNN's `metadata`), which `save()` and `toJSON()` write. */
-  getMetadata(): Promise<Record<string, string>> { return this.property('metadata') as Promise<Record<string, string>>; }
+  getMetadata(): Promise<Record<string, string>> {
+    return this.property('metadata') as Promise<Record<string, string>>;
+  }
   /** Replaces the model's metadata in the worker; refused (OptionError) unless it is an object of strings. */
-  setMetadata(metadata: Readonly<Record<string, string>>): Promise<void> { return this.property('metadata', metadata) as Promise<void>; }
+  setMetadata(metadata: Readonly<Record<string, string>>): Promise<void> {
+    return this.property('metadata', metadata) as Promise<void>;
+  }
 
   /** RNN.train in the worker; `onProgress` (after every batch) and `onEpoch` are called on this page. */
   train(data: Args<'train'>[0], options: TrainOptions = {}): Result<'train'> {
     const { onProgress, onEpoch, ...rest } = options ?? {};
-    if (onProgress !== undefined && typeof onProgress !== 'function') return Promise.reject(new OptionError('train.onProgress must be a function'));
+    if (onProgress !== undefined && typeof onProgress !== 'function')
+      return Promise.reject(new OptionError('train.onProgress must be a function'));
     if (onEpoch !== undefined && typeof onEpoch !== 'function') return Promise.reject(new OptionError('train.onEpoch must be a function'));
     return this.call('train', [data, rest], { onProgress, onEpoch });
   }
@@ -165,16 +200,23 @@ export class WorkerRNN {
   /** @internal */
   private call<M extends Method>(method: M, args: unknown[], callbacks: Callbacks = {}): Result<M> {
     if (this.released) return Promise.reject(new DisposedError('this model was disposed; create a new one'));
-    const body = { op: 'call', model: this.model, method, args, progress: callbacks.onProgress !== undefined, epochs: callbacks.onEpoch !== undefined } as const;
+    const body = {
+      op: 'call',
+      model: this.model,
+      method,
+      args,
+      progress: callbacks.onProgress !== undefined,
+      epochs: callbacks.onEpoch !== undefined,
+    } as const;
     return this.connection.request(body, callbacks) as Result<M>;
   }
 
   /** @internal */
   private property(property: Property, ...value: [] | [unknown]): Promise<unknown> {
     if (this.released) return Promise.reject(new DisposedError('this model was disposed; create a new one'));
-    return this.connection.request(value.length === 0
-      ? { op: 'get', model: this.model, property }
-      : { op: 'set', model: this.model, property, value: value[0] });
+    return this.connection.request(
+      value.length === 0 ? { op: 'get', model: this.model, property } : { op: 'set', model: this.model, property, value: value[0] },
+    );
   }
 }
 
@@ -203,8 +245,8 @@ function portable<T extends Pick<RNNOptions, 'wasm'>>(options: T | undefined): T
 }
 
 function absolute(url: string | URL): string {
-  const base = (globalThis as { document?: { baseURI: string } }).document?.baseURI
-    ?? (globalThis as { location?: { href: string } }).location?.href;
+  const base =
+    (globalThis as { document?: { baseURI: string } }).document?.baseURI ?? (globalThis as { location?: { href: string } }).location?.href;
   try {
     return new URL(url, base).href;
   } catch {

@@ -13,8 +13,20 @@
  * the page pings while calls are pending and gives up after `timeout` ms of silence. The worker answers a ping
  * between its tasks, so there a synchronous call (a step, an unroll) longer than `timeout` counts as silence.
  */
-import { DisposedError, FormatError, MemoryLimitError, NonFiniteError, NotFoundError, OptionError, RnnError, ShapeError, StateDictError,
-  VersionError, WasmLoadError, WorkerError } from './errors.js';
+import {
+  DisposedError,
+  FormatError,
+  MemoryLimitError,
+  NonFiniteError,
+  NotFoundError,
+  OptionError,
+  RnnError,
+  ShapeError,
+  StateDictError,
+  VersionError,
+  WasmLoadError,
+  WorkerError,
+} from './errors.js';
 import type { EpochRecord, TrainProgress } from './train.js';
 import { type Hello, type MessageEndpoint, type NodeWorkerEndpoint, PROTOCOL, type Reply, type RequestBody } from './worker-protocol.js';
 
@@ -37,8 +49,18 @@ const LOCK_GRACE_MS = 50;
 
 /** The errors a worker can report, re-created on the page as the same classes, by their literal names. */
 const ERRORS: Record<string, new (message: string) => RnnError> = {
-  RnnError, OptionError, ShapeError, NonFiniteError, StateDictError, DisposedError, MemoryLimitError, WasmLoadError,
-  WorkerError, FormatError, VersionError, NotFoundError,
+  RnnError,
+  OptionError,
+  ShapeError,
+  NonFiniteError,
+  StateDictError,
+  DisposedError,
+  MemoryLimitError,
+  WasmLoadError,
+  WorkerError,
+  FormatError,
+  VersionError,
+  NotFoundError,
 };
 
 export interface Callbacks {
@@ -87,10 +109,11 @@ export class Connection {
     this.port = port;
     port.on('message', (data) => this.receive(data as Reply | undefined));
     port.on('messageerror', () => this.fail('a reply from the worker could not be deserialised'));
-    port.on('error', (error) => this.fail(errorMessage(error)
-      || 'the worker did not start: check its URL, and that it is served as JavaScript and runs serveRNN()'));
+    port.on('error', (error) =>
+      this.fail(errorMessage(error) || 'the worker did not start: check its URL, and that it is served as JavaScript and runs serveRNN()'),
+    );
     port.on('exit', (code) => this.fail(`the worker thread exited (exit code ${String(code)})`));
-    port.on('close', () => this.fail('the worker\'s end of the channel closed (the worker ended, or the port was closed)'));
+    port.on('close', () => this.fail("the worker's end of the channel closed (the worker ended, or the port was closed)"));
     (endpoint as Partial<MessageEndpoint>).start?.();
   }
 
@@ -110,8 +133,16 @@ export class Connection {
     if (timeout === Number.POSITIVE_INFINITY) return this.hello;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new WorkerError(`${where}: no answer from the worker in ${timeout} ms: is it running serveRNN() `
-        + 'on this endpoint (a Worker, a MessagePort it serves, or a Node Worker)?')), timeout);
+      timer = setTimeout(
+        () =>
+          reject(
+            new WorkerError(
+              `${where}: no answer from the worker in ${timeout} ms: is it running serveRNN() `
+                + 'on this endpoint (a Worker, a MessagePort it serves, or a Node Worker)?',
+            ),
+          ),
+        timeout,
+      );
     });
     try {
       await Promise.race([this.hello, expired]);
@@ -140,7 +171,7 @@ export class Connection {
     this.lastHeard = Date.now();
     if (reply.kind === 'pong') return;
     if (reply.kind === 'stopped') {
-      this.fail('the worker stopped serving (serveRNN\'s stop function was called)');
+      this.fail("the worker stopped serving (serveRNN's stop function was called)");
       return;
     }
     const pending = this.pending.get(reply.id);
@@ -169,9 +200,11 @@ export class Connection {
       const { held = [] } = await locks.query();
       if (!held.some((l) => l.name === lock)) return;
       this.port.watched = true;
-      locks.request(lock, () => {
-        setTimeout(() => this.fail('the worker ended (it was terminated, closed itself, or crashed)'), LOCK_GRACE_MS);
-      }).catch(() => undefined);
+      locks
+        .request(lock, () => {
+          setTimeout(() => this.fail('the worker ended (it was terminated, closed itself, or crashed)'), LOCK_GRACE_MS);
+        })
+        .catch(() => undefined);
     } catch {
       // No lock after all (a SecurityError): the heartbeat watches instead.
     }
@@ -181,21 +214,26 @@ export class Connection {
   private beat() {
     if (this.port.watched || !this.opened || this.pinger !== null || this.silence === Number.POSITIVE_INFINITY) return;
     this.lastHeard = Date.now();
-    this.pinger = setInterval(() => {
-      if (this.pending.size === 0 || this.failure) {
-        clearInterval(this.pinger!);
-        this.pinger = null;
-      } else if (Date.now() - this.lastHeard > this.silence) {
-        this.fail(`no answer from the worker for ${this.silence} ms with calls pending, and this platform does not say when a worker `
-          + 'ends: it was terminated or closed, or one call kept it busy that long (raise the { timeout } given to WorkerRNN.create)');
-      } else {
-        try {
-          this.port.post({ protocol: PROTOCOL, id: 0, op: 'ping' });
-        } catch {
-          // A closed endpoint: the silence will tell.
+    this.pinger = setInterval(
+      () => {
+        if (this.pending.size === 0 || this.failure) {
+          clearInterval(this.pinger!);
+          this.pinger = null;
+        } else if (Date.now() - this.lastHeard > this.silence) {
+          this.fail(
+            `no answer from the worker for ${this.silence} ms with calls pending, and this platform does not say when a worker `
+              + 'ends: it was terminated or closed, or one call kept it busy that long (raise the { timeout } given to WorkerRNN.create)',
+          );
+        } else {
+          try {
+            this.port.post({ protocol: PROTOCOL, id: 0, op: 'ping' });
+          } catch {
+            // A closed endpoint: the silence will tell.
+          }
         }
-      }
-    }, Math.min(1000, this.silence / 4));
+      },
+      Math.min(1000, this.silence / 4),
+    );
     (this.pinger as { unref?: () => void }).unref?.(); // a Node process with nothing else to do may exit
   }
 
@@ -214,9 +252,12 @@ function adapt(endpoint: Endpoint): Port {
       const target = e as MessageEndpoint;
       return {
         post: (message) => target.postMessage(message),
-        on: (type, listener) => target.addEventListener(type, (event) => listener(type === 'message' ? (event as MessageEvent).data : event)),
+        on: (type, listener) =>
+          target.addEventListener(type, (event) => listener(type === 'message' ? (event as MessageEvent).data : event)),
         // Node's MessagePort (it has ref and unref) says 'close' when the other end closes or its thread ends; measured in Node 20.
-        watched: typeof (e as { ref?: unknown }).ref === 'function' && typeof (e as { on?: unknown }).on === 'function'
+        watched:
+          typeof (e as { ref?: unknown }).ref === 'function'
+          && typeof (e as { on?: unknown }).on === 'function'
           && !(globalThis as { process?: { versions?: { bun?: string } } }).process?.versions?.bun,
       };
     }
@@ -225,18 +266,22 @@ function adapt(endpoint: Endpoint): Port {
       return { post: (message) => worker.postMessage(message), on: (type, listener) => worker.on(type, listener), watched: true };
     }
   }
-  throw new OptionError('WorkerRNN: expected a Worker, a worker\'s scope, a MessagePort (postMessage and addEventListener) '
-    + 'or a Node worker_threads Worker');
+  throw new OptionError(
+    "WorkerRNN: expected a Worker, a worker's scope, a MessagePort (postMessage and addEventListener) " + 'or a Node worker_threads Worker',
+  );
 }
 
 function checkTimeout(options: ConnectOptions, where: string): number {
-  if (options === null || typeof options !== 'object') throw new OptionError(`${where}: expected connect options ({ timeout }), got ${options === null ? 'null' : typeof options}`);
+  if (options === null || typeof options !== 'object')
+    throw new OptionError(`${where}: expected connect options ({ timeout }), got ${options === null ? 'null' : typeof options}`);
   for (const key of Object.keys(options)) {
     if (key !== 'timeout') throw new OptionError(`${where}: unknown connect option '${key}' (known: timeout)`);
   }
   const { timeout = DEFAULT_TIMEOUT } = options;
   if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout <= 0) {
-    throw new OptionError(`${where}: timeout must be a positive number of milliseconds or Infinity, got ${typeof timeout === 'number' ? timeout : typeof timeout}`);
+    throw new OptionError(
+      `${where}: timeout must be a positive number of milliseconds or Infinity, got ${typeof timeout === 'number' ? timeout : typeof timeout}`,
+    );
   }
   return timeout;
 }
@@ -251,23 +296,37 @@ function errorMessage(error: unknown): string {
  * named by its path, is an OptionError; anything else the platform refused is a WorkerError.
  */
 function unsendable(error: unknown, body: RequestBody): Error {
-  const what = body.op === 'call' ? body.method : body.op === 'create' ? body.factory : `${body.op} ${'property' in body ? body.property : ''}`.trim();
+  const what =
+    body.op === 'call' ? body.method : body.op === 'create' ? body.factory : `${body.op} ${'property' in body ? body.property : ''}`.trim();
   const names = PARAMETERS[what] ?? [];
   const values = body.op === 'call' || body.op === 'create' ? body.args : body.op === 'set' ? [body.value] : [];
   for (let i = 0; i < values.length; i++) {
     const found = uncopyable(values[i], names[i] ?? `argument ${i + 1}`, new Set(), 0);
     if (found) return new OptionError(`WorkerRNN.${what}: ${found}, which cannot be sent to a worker (structured clone copies data only)`);
   }
-  return new WorkerError(`WorkerRNN.${what}: the request could not be sent to the worker: ${error instanceof Error ? error.message : String(error)}`);
+  return new WorkerError(
+    `WorkerRNN.${what}: the request could not be sent to the worker: ${error instanceof Error ? error.message : String(error)}`,
+  );
 }
 
 /** Parameter names, for messages that name an argument as the caller wrote it. */
 const PARAMETERS: Record<string, readonly string[]> = {
-  unroll: ['input', 'options'], cell: ['input', 'state', 'options'], generate: ['prompt', 'options'],
-  gradients: ['input', 'target', 'options'], evaluate: ['input', 'target', 'options'], step: ['input', 'target', 'options'],
-  train: ['data', 'options'], loadStateDict: ['dict'], loadOptimizerState: ['snapshot'], save: ['options'],
-  create: ['options'], load: ['source', 'options'], fromSafetensors: ['source', 'options'], fromJSON: ['json', 'options'],
-  'set metadata': ['metadata'], 'set generatorState': ['state'],
+  unroll: ['input', 'options'],
+  cell: ['input', 'state', 'options'],
+  generate: ['prompt', 'options'],
+  gradients: ['input', 'target', 'options'],
+  evaluate: ['input', 'target', 'options'],
+  step: ['input', 'target', 'options'],
+  train: ['data', 'options'],
+  loadStateDict: ['dict'],
+  loadOptimizerState: ['snapshot'],
+  save: ['options'],
+  create: ['options'],
+  load: ['source', 'options'],
+  fromSafetensors: ['source', 'options'],
+  fromJSON: ['json', 'options'],
+  'set metadata': ['metadata'],
+  'set generatorState': ['state'],
 };
 
 /** The path of the first function or symbol inside `value` ("options.onBatch is a function"), or null. */

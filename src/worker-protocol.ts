@@ -17,8 +17,24 @@ export const PROTOCOL = 'rnn-wasm/worker/2';
 export const PROTOCOL_FAMILY = 'rnn-wasm/worker/';
 
 /** The RNN methods a WorkerRNN forwards, each run in the worker as it would run on the page. */
-export const METHODS = ['unroll', 'cell', 'generate', 'gradients', 'evaluate', 'step', 'train', 'stateDict', 'loadStateDict',
-  'optimizerState', 'loadOptimizerState', 'resetOptimizer', 'save', 'toSafetensors', 'toJSON', 'dispose'] as const;
+export const METHODS = [
+  'unroll',
+  'cell',
+  'generate',
+  'gradients',
+  'evaluate',
+  'step',
+  'train',
+  'stateDict',
+  'loadStateDict',
+  'optimizerState',
+  'loadOptimizerState',
+  'resetOptimizer',
+  'save',
+  'toSafetensors',
+  'toJSON',
+  'dispose',
+] as const;
 export type Method = (typeof METHODS)[number];
 
 /** The RNN's properties a WorkerRNN reads and writes. */
@@ -63,7 +79,16 @@ export interface NodeWorkerEndpoint {
 export type Request =
   | { protocol: typeof PROTOCOL; id: number; op: 'hello' }
   | { protocol: typeof PROTOCOL; id: number; op: 'create'; factory: Factory; args: unknown[] }
-  | { protocol: typeof PROTOCOL; id: number; op: 'call'; model: number; method: Method; args: unknown[]; progress: boolean; epochs: boolean }
+  | {
+      protocol: typeof PROTOCOL;
+      id: number;
+      op: 'call';
+      model: number;
+      method: Method;
+      args: unknown[];
+      progress: boolean;
+      epochs: boolean;
+    }
   | { protocol: typeof PROTOCOL; id: number; op: 'get'; model: number; property: Property }
   | { protocol: typeof PROTOCOL; id: number; op: 'set'; model: number; property: Property; value: unknown }
   | { protocol: typeof PROTOCOL; id: 0; op: 'ping' };

@@ -12,8 +12,19 @@ import { DisposedError, OptionError } from './errors.js';
 import { RNN } from './model.js';
 import type { EpochRecord, TrainProgress } from './train.js';
 import {
-  FACTORIES, type Factory, type Hello, type MessageEndpoint, METHODS, type Method, type ModelInfo, PROPERTIES, PROTOCOL,
-  PROTOCOL_FAMILY, type Property, type ReplyBody, type Request,
+  FACTORIES,
+  type Factory,
+  type Hello,
+  type MessageEndpoint,
+  METHODS,
+  type Method,
+  type ModelInfo,
+  PROPERTIES,
+  PROTOCOL,
+  PROTOCOL_FAMILY,
+  type Property,
+  type ReplyBody,
+  type Request,
 } from './worker-protocol.js';
 
 interface Hosted {
@@ -47,7 +58,13 @@ export function serveRNN(endpoint: MessageEndpoint = workerScope()): () => void 
       // A result that structured clone cannot copy (the page would wait for it forever): say so instead.
       if (message.kind !== 'result') throw error;
       const reason = error instanceof Error ? error.message : String(error);
-      endpoint.postMessage({ protocol: PROTOCOL, id: message.id, kind: 'error', name: 'WorkerError', message: `WorkerRNN: the worker's answer could not be sent: ${reason}` });
+      endpoint.postMessage({
+        protocol: PROTOCOL,
+        id: message.id,
+        kind: 'error',
+        name: 'WorkerError',
+        message: `WorkerRNN: the worker's answer could not be sent: ${reason}`,
+      });
     }
   };
 
@@ -76,7 +93,8 @@ export function serveRNN(endpoint: MessageEndpoint = workerScope()): () => void 
       if (!hosted) throw new DisposedError(`model ${request.model} is not hosted by this worker (disposed, or created elsewhere)`);
       const callbacks: Callbacks = {};
       if (request.op === 'call' && request.progress) callbacks.onProgress = (progress) => reply({ kind: 'progress', progress });
-      if (request.op === 'call' && request.epochs) callbacks.onEpoch = (record, history) => reply({ kind: 'epoch', record, history: [...history] });
+      if (request.op === 'call' && request.epochs)
+        callbacks.onEpoch = (record, history) => reply({ kind: 'epoch', record, history: [...history] });
       // train() yields to the event loop between batches; a call slipped in there would share its buffers.
       const run = hosted.last.then(() => {
         if (request.op === 'get') return get(hosted.net, request.property);
@@ -87,8 +105,13 @@ export function serveRNN(endpoint: MessageEndpoint = workerScope()): () => void 
       const value = await run;
       if (request.op === 'call' && request.method === 'dispose') models.delete(request.model);
       // Bytes made for this answer alone (save(), toSafetensors()) move to the page instead of being copied.
-      const own = value instanceof Uint8Array && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength
-        && value.buffer instanceof ArrayBuffer && request.op === 'call' && (request.method === 'save' || request.method === 'toSafetensors');
+      const own =
+        value instanceof Uint8Array
+        && value.byteOffset === 0
+        && value.byteLength === value.buffer.byteLength
+        && value.buffer instanceof ArrayBuffer
+        && request.op === 'call'
+        && (request.method === 'save' || request.method === 'toSafetensors');
       reply({ kind: 'result', value }, own ? [value.buffer as ArrayBuffer] : undefined);
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
@@ -100,12 +123,18 @@ export function serveRNN(endpoint: MessageEndpoint = workerScope()): () => void 
     const data = (event as MessageEvent).data as { protocol?: unknown; id?: unknown } | null | undefined;
     if (data?.protocol === PROTOCOL) {
       const request = data as Request;
-      if (request.op === 'ping') post({ id: 0, kind: 'pong' }); // at once, not behind the model's queue
+      if (request.op === 'ping')
+        post({ id: 0, kind: 'pong' }); // at once, not behind the model's queue
       else void handle(request);
     } else if (typeof data?.protocol === 'string' && data.protocol.startsWith(PROTOCOL_FAMILY) && typeof data.id === 'number' && !stopped) {
       // A page built with another version of this library: name the mismatch rather than leave it waiting.
-      endpoint.postMessage({ protocol: data.protocol, id: data.id, kind: 'error', name: 'VersionError',
-        message: `WorkerRNN: the page speaks ${data.protocol} and this worker ${PROTOCOL}: build both from one version of rnn-wasm` });
+      endpoint.postMessage({
+        protocol: data.protocol,
+        id: data.id,
+        kind: 'error',
+        name: 'VersionError',
+        message: `WorkerRNN: the page speaks ${data.protocol} and this worker ${PROTOCOL}: build both from one version of rnn-wasm`,
+      });
     }
   };
   endpoint.addEventListener('message', listener);
@@ -127,25 +156,29 @@ export function serveRNN(endpoint: MessageEndpoint = workerScope()): () => void 
 }
 
 async function make(factory: Factory, args: unknown[]): Promise<RNN> {
-  if (!FACTORIES.includes(factory)) throw new OptionError(`WorkerRNN: '${String(factory)}' is not a way to make a model (${FACTORIES.join(', ')})`);
+  if (!FACTORIES.includes(factory))
+    throw new OptionError(`WorkerRNN: '${String(factory)}' is not a way to make a model (${FACTORIES.join(', ')})`);
   return (RNN[factory] as (...a: unknown[]) => Promise<RNN>)(...args);
 }
 
 function call(net: RNN, method: Method, args: unknown[], { onProgress, onEpoch }: Callbacks): unknown {
-  if (!METHODS.includes(method)) throw new OptionError(`WorkerRNN: '${String(method)}' is not a method a worker serves (${METHODS.join(', ')})`);
+  if (!METHODS.includes(method))
+    throw new OptionError(`WorkerRNN: '${String(method)}' is not a method a worker serves (${METHODS.join(', ')})`);
   const params = [...args];
   if (method === 'train' && (onProgress || onEpoch)) params[1] = { ...(params[1] as object | undefined), onProgress, onEpoch };
   return (net[method] as (...a: unknown[]) => unknown).apply(net, params);
 }
 
 function get(net: RNN, property: Property): unknown {
-  if (!PROPERTIES.includes(property)) throw new OptionError(`WorkerRNN: '${String(property)}' is not a property a worker serves (${PROPERTIES.join(', ')})`);
+  if (!PROPERTIES.includes(property))
+    throw new OptionError(`WorkerRNN: '${String(property)}' is not a property a worker serves (${PROPERTIES.join(', ')})`);
   if (net.disposed) throw new DisposedError('this model was disposed; create a new one');
   return net[property];
 }
 
 function set(net: RNN, property: Property, value: unknown): void {
-  if (!PROPERTIES.includes(property)) throw new OptionError(`WorkerRNN: '${String(property)}' is not a property a worker serves (${PROPERTIES.join(', ')})`);
+  if (!PROPERTIES.includes(property))
+    throw new OptionError(`WorkerRNN: '${String(property)}' is not a property a worker serves (${PROPERTIES.join(', ')})`);
   if (net.disposed) throw new DisposedError('this model was disposed; create a new one');
   if (property === 'generatorState') net.generatorState = value as number;
   else net.metadata = metadata(value);
@@ -154,7 +187,9 @@ function set(net: RNN, property: Property, value: unknown): void {
 /** Checked now, as save() would check it, so that a bad value is refused here and not at the next save. */
 function metadata(value: unknown): Record<string, string> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new OptionError(`metadata must be an object of strings, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+    throw new OptionError(
+      `metadata must be an object of strings, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+    );
   }
   for (const [key, v] of Object.entries(value)) {
     if (typeof v !== 'string') throw new OptionError(`metadata.${key} must be a string, got ${typeof v}`);
@@ -176,10 +211,12 @@ function holdLock(): { name: Promise<string | null>; release: () => void } {
     release = resolve;
   });
   const held = new Promise<string | null>((resolve) => {
-    locks.request(name, () => {
-      resolve(name);
-      return kept;
-    }).catch(() => resolve(null));
+    locks
+      .request(name, () => {
+        resolve(name);
+        return kept;
+      })
+      .catch(() => resolve(null));
   });
   return { name: held, release: () => release() };
 }
@@ -196,5 +233,7 @@ function workerScope(): MessageEndpoint {
   const node = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   const threads = node?.getBuiltinModule?.('worker_threads') as { parentPort: MessageEndpoint | null } | undefined;
   if (threads?.parentPort) return threads.parentPort;
-  throw new OptionError('serveRNN() with no endpoint serves from inside a Web Worker or a Node worker thread; elsewhere pass the MessagePort to serve');
+  throw new OptionError(
+    'serveRNN() with no endpoint serves from inside a Web Worker or a Node worker thread; elsewhere pass the MessagePort to serve',
+  );
 }

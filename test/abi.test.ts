@@ -45,8 +45,11 @@ function kernelsInterface(): Map<string, Signature> {
  */
 function wasmExports(build: string): Map<string, Signature> {
   const source = parse(`build/rnn-${build}.d.ts`);
-  const namespace = source.statements.find((s): s is ts.ModuleDeclaration => ts.isModuleDeclaration(s) && s.name.text === '__AdaptedExports');
-  if (!namespace?.body || !ts.isModuleBlock(namespace.body)) throw new Error(`build/rnn-${build}.d.ts declares no namespace __AdaptedExports`);
+  const namespace = source.statements.find(
+    (s): s is ts.ModuleDeclaration => ts.isModuleDeclaration(s) && s.name.text === '__AdaptedExports',
+  );
+  if (!namespace?.body || !ts.isModuleBlock(namespace.body))
+    throw new Error(`build/rnn-${build}.d.ts declares no namespace __AdaptedExports`);
   const out = new Map<string, Signature>();
   for (const node of namespace.body.statements) {
     if (!ts.isFunctionDeclaration(node) || !node.name || node.name.text === 'heap_base') continue;
@@ -70,9 +73,11 @@ function jsKernels(): Map<string, Signature> {
       if (ts.isFunctionDeclaration(node)) table = /\bKernels\b/.test(node.type?.getText() ?? '');
       if (table && ts.isReturnStatement(node) && node.expression && ts.isObjectLiteralExpression(node.expression)) {
         for (const p of node.expression.properties) {
-          const fn = ts.isMethodDeclaration(p) ? p
-            : ts.isPropertyAssignment(p) && (ts.isArrowFunction(p.initializer) || ts.isFunctionExpression(p.initializer)) ? p.initializer
-            : undefined;
+          const fn = ts.isMethodDeclaration(p)
+            ? p
+            : ts.isPropertyAssignment(p) && (ts.isArrowFunction(p.initializer) || ts.isFunctionExpression(p.initializer))
+              ? p.initializer
+              : undefined;
           if (!fn || !p.name) continue;
           if (out.has(p.name.getText())) throw new Error(`two JS kernels named ${p.name.getText()}`);
           out.set(p.name.getText(), { params: names(fn.parameters), file: `src/backends/js/${file}` });

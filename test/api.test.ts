@@ -10,7 +10,8 @@ import { BACKENDS, expectClose, randomArray } from './helpers.js';
 describe.each(BACKENDS)('api [%s]', (backend) => {
   it.each(['rnn', 'lstm', 'gru'] as const)('%s: cell, stepped over a sequence, reproduces unroll', async (cell) => {
     const net = await RNN.create({ cell, inputSize: 3, hiddenSize: 6, numLayers: 2, outputSize: 2, seed: 1, backend });
-    const T = 5, B = 2;
+    const T = 5,
+      B = 2;
     const input: Tensor = { data: randomArray(T * B * 3, 1), shape: [T, B, 3] };
     const whole = net.unroll(input);
     let state: CellResult | undefined;
@@ -28,7 +29,8 @@ describe.each(BACKENDS)('api [%s]', (backend) => {
     const options = { inputSize: 2, hiddenSize: 5, bidirectional: true, outputSize: 3, seed: 2, backend } as const;
     const timeMajor = await RNN.create(options);
     const batchFirst = await RNN.create({ ...options, batchFirst: true });
-    const T = 4, B = 3;
+    const T = 4,
+      B = 3;
     const nested = Array.from({ length: T }, (_, t) => Array.from({ length: B }, (_, b) => [t + b / 10, t * b - 1]));
     const swapped = Array.from({ length: B }, (_, b) => nested.map((step) => step[b]));
     const a = timeMajor.unroll(nested);
@@ -36,7 +38,13 @@ describe.each(BACKENDS)('api [%s]', (backend) => {
     expect(b.y.shape).toEqual([B, T, 3]);
     for (let t = 0; t < T; t++) {
       for (let col = 0; col < B; col++) {
-        expectClose(b.y.data.subarray((col * T + t) * 3, (col * T + t + 1) * 3), a.y.data.subarray((t * B + col) * 3, (t * B + col + 1) * 3), `y[${t}][${col}]`, 0, 0);
+        expectClose(
+          b.y.data.subarray((col * T + t) * 3, (col * T + t + 1) * 3),
+          a.y.data.subarray((t * B + col) * 3, (t * B + col + 1) * 3),
+          `y[${t}][${col}]`,
+          0,
+          0,
+        );
       }
     }
     expectClose(b.hN.data, a.hN.data, 'h_n', 0, 0);
@@ -53,7 +61,10 @@ describe.each(BACKENDS)('api [%s]', (backend) => {
       const net = await RNN.create({ inputSize: 1, hiddenSize: 8, outputSize: 1, seed: 5, backend });
       const progress: number[] = [];
       const history = await net.train(data, {
-        epochs: 60, batchSize: 8, optimizer: { kind: 'adam', lr: 0.02 }, seed: 9,
+        epochs: 60,
+        batchSize: 8,
+        optimizer: { kind: 'adam', lr: 0.02 },
+        seed: 9,
         onProgress: (p) => progress.push(p.epoch),
       });
       net.dispose();
@@ -77,7 +88,12 @@ describe.each(BACKENDS)('api [%s]', (backend) => {
     expectClose(g.y.data, whole.y.data.subarray(2), 'fed-back predictions', 0, 1e-6);
 
     const chars = await RNN.create({ cell: 'gru', inputSize: 5, hiddenSize: 8, outputSize: 5, seed: 4, backend });
-    const start = [[[1, 0, 0, 0, 0], [0, 0, 1, 0, 0]]];
+    const start = [
+      [
+        [1, 0, 0, 0, 0],
+        [0, 0, 1, 0, 0],
+      ],
+    ];
     const a = chars.generate(start, { steps: 20, sample: true, seed: 1 });
     const b = chars.generate(start, { steps: 20, sample: true, seed: 1 });
     expect(a.ids!.shape).toEqual([20, 2]);
@@ -97,8 +113,9 @@ describe.each(BACKENDS)('api [%s]', (backend) => {
     const input = { data: randomArray(4 * 2 * 2, 5), shape: [4, 2, 2] };
     const target = { data: Float32Array.from([0, 1]), shape: [2] };
     const before = net.stateDict();
-    expect(net.evaluate(input, target, { loss: 'cross_entropy', lengths: [4, 2] }))
-      .toBe(net.gradients(input, target, { loss: 'cross_entropy', lengths: [4, 2] }).loss);
+    expect(net.evaluate(input, target, { loss: 'cross_entropy', lengths: [4, 2] })).toBe(
+      net.gradients(input, target, { loss: 'cross_entropy', lengths: [4, 2] }).loss,
+    );
     expect(net.stateDict()).toEqual(before);
   });
 
@@ -107,11 +124,24 @@ describe.each(BACKENDS)('api [%s]', (backend) => {
     const b = await RNN.create({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, outputSize: 2, seed: 2, backend });
     const dict = a.stateDict();
     expect(Object.keys(dict)).toEqual([
-      'rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'rnn.bias_ih_l0', 'rnn.bias_hh_l0',
-      'rnn.weight_ih_l0_reverse', 'rnn.weight_hh_l0_reverse', 'rnn.bias_ih_l0_reverse', 'rnn.bias_hh_l0_reverse',
-      'rnn.weight_ih_l1', 'rnn.weight_hh_l1', 'rnn.bias_ih_l1', 'rnn.bias_hh_l1',
-      'rnn.weight_ih_l1_reverse', 'rnn.weight_hh_l1_reverse', 'rnn.bias_ih_l1_reverse', 'rnn.bias_hh_l1_reverse',
-      'head.weight', 'head.bias',
+      'rnn.weight_ih_l0',
+      'rnn.weight_hh_l0',
+      'rnn.bias_ih_l0',
+      'rnn.bias_hh_l0',
+      'rnn.weight_ih_l0_reverse',
+      'rnn.weight_hh_l0_reverse',
+      'rnn.bias_ih_l0_reverse',
+      'rnn.bias_hh_l0_reverse',
+      'rnn.weight_ih_l1',
+      'rnn.weight_hh_l1',
+      'rnn.bias_ih_l1',
+      'rnn.bias_hh_l1',
+      'rnn.weight_ih_l1_reverse',
+      'rnn.weight_hh_l1_reverse',
+      'rnn.bias_ih_l1_reverse',
+      'rnn.bias_hh_l1_reverse',
+      'head.weight',
+      'head.bias',
     ]);
     expect(dict['rnn.weight_ih_l1'].shape).toEqual([4, 8]);
     const bare = Object.fromEntries(Object.entries(dict).map(([k, v]) => [k.replace(/^rnn\./, ''), v]));
@@ -155,25 +185,27 @@ describe.each(BACKENDS)('memory [%s]', (backend) => {
 });
 
 describe.each(BACKENDS)('resuming [%s]', (backend) => {
-  it.each([{ kind: 'adam', lr: 0.01 }, { kind: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true }] as const)(
-    'N steps equal k steps, a copy of weights and optimizer state, then N - k steps, bit for bit ($kind)', async (optimizer) => {
-      const options = { cell: 'lstm', inputSize: 2, hiddenSize: 5, outputSize: 1, seed: 4, backend } as const;
-      const input: Tensor = { data: randomArray(6 * 3 * 2, 1), shape: [6, 3, 2] };
-      const target: Tensor = { data: randomArray(3, 2), shape: [3, 1] };
-      const straight = await RNN.create(options);
-      for (let i = 0; i < 6; i++) straight.step(input, target, { optimizer });
+  it.each([
+    { kind: 'adam', lr: 0.01 },
+    { kind: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true },
+  ] as const)('N steps equal k steps, a copy of weights and optimizer state, then N - k steps, bit for bit ($kind)', async (optimizer) => {
+    const options = { cell: 'lstm', inputSize: 2, hiddenSize: 5, outputSize: 1, seed: 4, backend } as const;
+    const input: Tensor = { data: randomArray(6 * 3 * 2, 1), shape: [6, 3, 2] };
+    const target: Tensor = { data: randomArray(3, 2), shape: [3, 1] };
+    const straight = await RNN.create(options);
+    for (let i = 0; i < 6; i++) straight.step(input, target, { optimizer });
 
-      const first = await RNN.create(options);
-      for (let i = 0; i < 2; i++) first.step(input, target, { optimizer });
-      const resumed = await RNN.create({ ...options, seed: 99 });
-      resumed.loadStateDict(first.stateDict());
-      resumed.loadOptimizerState(first.optimizerState());
-      first.dispose();
-      for (let i = 0; i < 4; i++) resumed.step(input, target, { optimizer });
+    const first = await RNN.create(options);
+    for (let i = 0; i < 2; i++) first.step(input, target, { optimizer });
+    const resumed = await RNN.create({ ...options, seed: 99 });
+    resumed.loadStateDict(first.stateDict());
+    resumed.loadOptimizerState(first.optimizerState());
+    first.dispose();
+    for (let i = 0; i < 4; i++) resumed.step(input, target, { optimizer });
 
-      expect(resumed.optimizerState()!.step).toBe(6);
-      for (const [name, t] of Object.entries(straight.stateDict())) {
-        expect(Array.from(resumed.stateDict()[name].data), name).toEqual(Array.from(t.data));
-      }
-    });
+    expect(resumed.optimizerState()!.step).toBe(6);
+    for (const [name, t] of Object.entries(straight.stateDict())) {
+      expect(Array.from(resumed.stateDict()[name].data), name).toEqual(Array.from(t.data));
+    }
+  });
 });

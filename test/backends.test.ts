@@ -19,8 +19,16 @@ const cases = (['rnn', 'lstm', 'gru'] as const).flatMap((cell) => shapes.map((s)
 
 describe.each(['wasm-simd', 'wasm-scalar'] as const)('%s agrees with js', (backend) => {
   it.each(cases)('$cell I=$I H=$H L=$L bidir=$bidirectional relu=$relu O=$O T=$T B=$B', async (s) => {
-    const options = { cell: s.cell, inputSize: s.I, hiddenSize: s.H, numLayers: s.L, bidirectional: s.bidirectional,
-      ...(s.cell === 'rnn' && { nonlinearity: s.relu ? 'relu' : 'tanh' } as const), outputSize: s.O, seed: 3 };
+    const options = {
+      cell: s.cell,
+      inputSize: s.I,
+      hiddenSize: s.H,
+      numLayers: s.L,
+      bidirectional: s.bidirectional,
+      ...(s.cell === 'rnn' && ({ nonlinearity: s.relu ? 'relu' : 'tanh' } as const)),
+      outputSize: s.O,
+      seed: 3,
+    };
     const reference = await RNN.create({ ...options, backend: 'js' });
     const net = await RNN.create({ ...options, backend });
     expect(net.backend).toBe(backend);

@@ -71,54 +71,80 @@ afterAll(async () => {
 
 /** The training data, in Node and (copied) in the page. */
 function samples() {
-  return Array.from({ length: 9 }, (_, i) => ({ input: [[Math.sin(i), 0.5], [Math.cos(i), -0.5]], target: [[0.1], [0.05 * i]] }));
+  return Array.from({ length: 9 }, (_, i) => ({
+    input: [
+      [Math.sin(i), 0.5],
+      [Math.cos(i), -0.5],
+    ],
+    target: [[0.1], [0.05 * i]],
+  }));
 }
 
-interface Outcome { name: string; message: string; ms: number }
+interface Outcome {
+  name: string;
+  message: string;
+  ms: number;
+}
 type Window = { rnn: typeof Library };
 
 describe('WorkerRNN in Chromium, when the worker goes away', () => {
   /** Starts a long training in a fresh module worker, ends the worker with `how` after the first step, and reports the rejection. */
-  const endMidTrain = (how: 'terminate' | 'close' | 'stop') => page.evaluate(async ({ how, options, data }): Promise<Outcome> => {
-    const { WorkerRNN } = (window as unknown as Window).rnn;
-    const worker = new Worker('./worker.js', { type: 'module' });
-    const net = await WorkerRNN.create(worker, options);
-    let first!: () => void;
-    const started = new Promise<void>((resolve) => {
-      first = resolve;
-    });
-    const training = net.train(data, { epochs: 10_000_000, batchSize: 1, onProgress: () => first() });
-    await started;
-    const t0 = performance.now();
-    if (how === 'terminate') worker.terminate();
-    else worker.postMessage(how);
-    try {
-      await training;
-      return { name: 'resolved', message: '', ms: 0 };
-    } catch (error) {
-      const ms = performance.now() - t0;
-      const later = await net.unroll([[[1, 2]]]).then(() => 'resolved', (e: Error) => e.message);
-      if (later !== (error as Error).message) return { name: 'a later call', message: later, ms };
-      worker.terminate();
-      return { name: (error as Error).name, message: (error as Error).message, ms };
-    }
-  }, { how, options, data: samples() });
+  const endMidTrain = (how: 'terminate' | 'close' | 'stop') =>
+    page.evaluate(
+      async ({ how, options, data }): Promise<Outcome> => {
+        const { WorkerRNN } = (window as unknown as Window).rnn;
+        const worker = new Worker('./worker.js', { type: 'module' });
+        const net = await WorkerRNN.create(worker, options);
+        let first!: () => void;
+        const started = new Promise<void>((resolve) => {
+          first = resolve;
+        });
+        const training = net.train(data, { epochs: 10_000_000, batchSize: 1, onProgress: () => first() });
+        await started;
+        const t0 = performance.now();
+        if (how === 'terminate') worker.terminate();
+        else worker.postMessage(how);
+        try {
+          await training;
+          return { name: 'resolved', message: '', ms: 0 };
+        } catch (error) {
+          const ms = performance.now() - t0;
+          const later = await net.unroll([[[1, 2]]]).then(
+            () => 'resolved',
+            (e: Error) => e.message,
+          );
+          if (later !== (error as Error).message) return { name: 'a later call', message: later, ms };
+          worker.terminate();
+          return { name: (error as Error).name, message: (error as Error).message, ms };
+        }
+      },
+      { how, options, data: samples() },
+    );
 
   it('terminate() mid-train: the call and later ones reject with a WorkerError within a second', async () => {
     const outcome = await endMidTrain('terminate');
-    expect(outcome).toMatchObject({ name: 'WorkerError', message: 'WorkerRNN: the worker ended (it was terminated, closed itself, or crashed)' });
+    expect(outcome).toMatchObject({
+      name: 'WorkerError',
+      message: 'WorkerRNN: the worker ended (it was terminated, closed itself, or crashed)',
+    });
     expect(outcome.ms).toBeLessThan(1000);
   }, 30_000);
 
   it('self.close() in the worker mid-train: rejected the same way', async () => {
     const outcome = await endMidTrain('close');
-    expect(outcome).toMatchObject({ name: 'WorkerError', message: 'WorkerRNN: the worker ended (it was terminated, closed itself, or crashed)' });
+    expect(outcome).toMatchObject({
+      name: 'WorkerError',
+      message: 'WorkerRNN: the worker ended (it was terminated, closed itself, or crashed)',
+    });
     expect(outcome.ms).toBeLessThan(2000);
   }, 30_000);
 
   it("serveRNN's stop function with a call in flight: rejected, saying the worker stopped serving", async () => {
     const outcome = await endMidTrain('stop');
-    expect(outcome).toMatchObject({ name: 'WorkerError', message: "WorkerRNN: the worker stopped serving (serveRNN's stop function was called)" });
+    expect(outcome).toMatchObject({
+      name: 'WorkerError',
+      message: "WorkerRNN: the worker stopped serving (serveRNN's stop function was called)",
+    });
     expect(outcome.ms).toBeLessThan(1000);
   }, 30_000);
 
@@ -135,7 +161,10 @@ describe('WorkerRNN in Chromium, when the worker goes away', () => {
         return { name: (error as Error).name, message: (error as Error).message, ms: performance.now() - t0 };
       }
     }, options);
-    expect(outcome).toMatchObject({ name: 'WorkerError', message: expect.stringMatching(/^WorkerRNN.create: no answer from the worker in 300 ms/) });
+    expect(outcome).toMatchObject({
+      name: 'WorkerError',
+      message: expect.stringMatching(/^WorkerRNN.create: no answer from the worker in 300 ms/),
+    });
     expect(outcome.ms).toBeGreaterThanOrEqual(290);
     expect(outcome.ms).toBeLessThan(1500);
   });
@@ -147,42 +176,51 @@ describe('WorkerRNN in Chromium, arguments and files', () => {
       const { WorkerRNN } = (window as unknown as Window).rnn;
       const worker = new Worker('./worker.js', { type: 'module' });
       const net = await WorkerRNN.create(worker, options);
-      const refused = await net.unroll([[[1, 2]]], { onStep: () => 0 } as never).then(() => null, (e: Error) => [e.name, e.message]);
+      const refused = await net.unroll([[[1, 2]]], { onStep: () => 0 } as never).then(
+        () => null,
+        (e: Error) => [e.name, e.message],
+      );
       const pending = (net as unknown as { connection: { pending: Map<number, unknown> } }).connection.pending.size;
       const shape = (await net.unroll([[[1, 2]]])).y.shape;
       worker.terminate();
       return { refused, pending, shape };
     }, options);
     expect(outcome).toEqual({
-      refused: ['OptionError', 'WorkerRNN.unroll: options.onStep is a function, which cannot be sent to a worker (structured clone copies data only)'],
+      refused: [
+        'OptionError',
+        'WorkerRNN.unroll: options.onStep is a function, which cannot be sent to a worker (structured clone copies data only)',
+      ],
       pending: 0,
       shape: [1, 1, 1],
     });
   });
 
   it('save() through the worker is the bytes of a model trained the same way on the page, and loads back there', async () => {
-    const outcome = await page.evaluate(async ({ options, train, data }) => {
-      const { RNN, WorkerRNN } = (window as unknown as Window).rnn;
-      const worker = new Worker('./worker.js', { type: 'module' });
-      const remote = await WorkerRNN.create(worker, options);
-      const local = await RNN.create(options);
-      await remote.train(data, train);
-      await local.train(data, train);
-      const bytes = await remote.save();
-      const back = await RNN.load(bytes);
-      const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-      // Relative to this page, fetched in the worker: the checkpoint Node wrote, of the same model trained the same way.
-      const fetched = await WorkerRNN.load(worker, 'model.rnn');
-      const result = {
-        backends: [remote.backend, local.backend],
-        bytes: bytes.length,
-        equal: same(Array.from(bytes), Array.from(local.save())),
-        loaded: same(back.stateDict(), local.stateDict()),
-        fetched: same(Array.from(await fetched.save()), Array.from(bytes)),
-      };
-      worker.terminate();
-      return result;
-    }, { options, train, data: samples() });
+    const outcome = await page.evaluate(
+      async ({ options, train, data }) => {
+        const { RNN, WorkerRNN } = (window as unknown as Window).rnn;
+        const worker = new Worker('./worker.js', { type: 'module' });
+        const remote = await WorkerRNN.create(worker, options);
+        const local = await RNN.create(options);
+        await remote.train(data, train);
+        await local.train(data, train);
+        const bytes = await remote.save();
+        const back = await RNN.load(bytes);
+        const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+        // Relative to this page, fetched in the worker: the checkpoint Node wrote, of the same model trained the same way.
+        const fetched = await WorkerRNN.load(worker, 'model.rnn');
+        const result = {
+          backends: [remote.backend, local.backend],
+          bytes: bytes.length,
+          equal: same(Array.from(bytes), Array.from(local.save())),
+          loaded: same(back.stateDict(), local.stateDict()),
+          fetched: same(Array.from(await fetched.save()), Array.from(bytes)),
+        };
+        worker.terminate();
+        return result;
+      },
+      { options, train, data: samples() },
+    );
     expect(outcome).toEqual({ backends: ['wasm-simd', 'wasm-simd'], bytes: expect.any(Number), equal: true, loaded: true, fetched: true });
     expect(outcome.bytes).toBeGreaterThan(100);
   }, 30_000);

@@ -17,14 +17,30 @@ import { OUTPUT, launchChromium } from './chromium.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const screenshots = join(OUTPUT, 'browser');
 
-interface Lane { backend: string | null; steps: number; seconds: number; losses: number[]; loss: number | null; sample: string; samples: number; error: string | null }
-interface Demo { running: boolean; lanes: { wasm: Lane; js: Lane }; frames: { fps: number; longestGapMs: number } }
+interface Lane {
+  backend: string | null;
+  steps: number;
+  seconds: number;
+  losses: number[];
+  loss: number | null;
+  sample: string;
+  samples: number;
+  error: string | null;
+}
+interface Demo {
+  running: boolean;
+  lanes: { wasm: Lane; js: Lane };
+  frames: { fps: number; longestGapMs: number };
+}
 
 const demo = (page: Page) => page.evaluate(() => (window as unknown as { demo: Demo }).demo);
 
 let browser: Browser;
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(root, 'node_modules/rollup/dist/bin/rollup'), '-c', '--configDemo', '--silent'], { cwd: root, stdio: 'pipe' });
+  execFileSync(process.execPath, [join(root, 'node_modules/rollup/dist/bin/rollup'), '-c', '--configDemo', '--silent'], {
+    cwd: root,
+    stdio: 'pipe',
+  });
   mkdirSync(screenshots, { recursive: true });
   browser = await launchChromium();
 }, 60_000);
@@ -69,10 +85,14 @@ describe('demo page in Chromium', () => {
       expect(lag.timerGapMs, 'longest wait of a 20 ms timer on the page').toBeLessThan(300);
       expect(lag.frameGapMs, 'longest gap between animation frames').toBeLessThan(300);
 
-      await page.waitForFunction(() => {
-        const { wasm: w } = (window as unknown as { demo: Demo }).demo.lanes;
-        return w.losses.length >= 10 && w.loss! < 0.85 * w.losses[0] && w.samples >= 1;
-      }, undefined, { timeout: 30_000 });
+      await page.waitForFunction(
+        () => {
+          const { wasm: w } = (window as unknown as { demo: Demo }).demo.lanes;
+          return w.losses.length >= 10 && w.loss! < 0.85 * w.losses[0] && w.samples >= 1;
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
       const state = await demo(page);
       const { wasm: w, js: j } = state.lanes;
       expect([w.error, j.error]).toEqual([null, null]);
@@ -104,12 +124,14 @@ describe('demo page in Chromium', () => {
     }
   }, 60_000);
 
-  it("falls back to the JavaScript kernels where a Content-Security-Policy refuses WebAssembly", async () => {
+  it('falls back to the JavaScript kernels where a Content-Security-Policy refuses WebAssembly', async () => {
     const { page, server, wasm } = await open({ 'Content-Security-Policy': "script-src 'self'" });
     try {
       await page.waitForSelector('#lane-wasm[data-backend="js"]', { timeout: 15_000 });
       await page.waitForFunction(() => (window as unknown as { demo: Demo }).demo.lanes.wasm.steps > 0, undefined, { timeout: 15_000 });
-      expect(await page.textContent('#speedup')).toBe('WebAssembly is not available in this browser, so both lanes run the JavaScript kernels.');
+      expect(await page.textContent('#speedup')).toBe(
+        'WebAssembly is not available in this browser, so both lanes run the JavaScript kernels.',
+      );
       expect(wasm).toEqual([]);
       await page.screenshot({ path: join(screenshots, 'demo-without-webassembly.png'), fullPage: true });
     } finally {

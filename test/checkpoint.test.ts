@@ -5,8 +5,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  type BackendChoice, DisposedError, FormatError, type ModelJSON, NonFiniteError, type OptimizerOptions, OptionError, RNN, type Sample,
-  ShapeError, StateDictError, type Tensor, VersionError,
+  type BackendChoice,
+  DisposedError,
+  FormatError,
+  type ModelJSON,
+  NonFiniteError,
+  type OptimizerOptions,
+  OptionError,
+  RNN,
+  type Sample,
+  ShapeError,
+  StateDictError,
+  type Tensor,
+  VersionError,
 } from '../src/index.js';
 import type { OptimizerSnapshot } from '../src/index.js';
 import { type NamedTensor, parseSafetensors, readFloat32, writeSafetensors } from '../src/io/safetensors.js';
@@ -85,7 +96,11 @@ describe('round trips', () => {
     const moments = Float32Array.from(randomArray(net.numParameters, 3));
     moments[0] = -0;
     moments[1] = 2 ** -140;
-    const snapshot: OptimizerSnapshot = { config: { kind: 'sgd', lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0 }, step: 7, tensors: [moments] };
+    const snapshot: OptimizerSnapshot = {
+      config: { kind: 'sgd', lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0 },
+      step: 7,
+      tensors: [moments],
+    };
     net.loadOptimizerState(snapshot);
     net.generatorState = 0xfedcba98;
     const back = await roundTrip(net, 'js');
@@ -105,18 +120,39 @@ describe('round trips', () => {
 
   it('writes JSON a person can read: PyTorch names, shortest decimals, −0 listed', async () => {
     const net = await RNN.create({ inputSize: 1, hiddenSize: 1, nonlinearity: 'relu', outputSize: 1 });
-    net.loadStateDict({ weight_ih_l0: [[1.8]], weight_hh_l0: [[-0.5]], bias_ih_l0: [0], bias_hh_l0: [-0], 'head.weight': [[1.1]], 'head.bias': [0] });
+    net.loadStateDict({
+      weight_ih_l0: [[1.8]],
+      weight_hh_l0: [[-0.5]],
+      bias_ih_l0: [0],
+      bias_hh_l0: [-0],
+      'head.weight': [[1.1]],
+      'head.bias': [0],
+    });
     const text = JSON.stringify(net);
     expect(text).toBe(JSON.stringify(net.toJSON()));
     expect(text).toContain('"format":"rnn-wasm","version":1,"config":{"cell":"rnn","inputSize":1,"hiddenSize":1,');
-    expect(text).toContain('"parameters":{"rnn.weight_ih_l0":{"shape":[1,1],"data":[1.8]},"rnn.weight_hh_l0":{"shape":[1,1],"data":[-0.5]},');
+    expect(text).toContain(
+      '"parameters":{"rnn.weight_ih_l0":{"shape":[1,1],"data":[1.8]},"rnn.weight_hh_l0":{"shape":[1,1],"data":[-0.5]},',
+    );
     expect(text).toContain('"rnn.bias_hh_l0":{"shape":[1],"data":[0],"negativeZeros":[0]}');
     expect(text).toContain('"optimizer":null,"generator":0}');
     const json: ModelJSON = JSON.parse(text);
-    expect(json.config).toEqual({ cell: 'rnn', inputSize: 1, hiddenSize: 1, numLayers: 1, bidirectional: false, nonlinearity: 'relu', bias: true, outputSize: 1, batchFirst: false, dropout: 0, seed: 0 });
+    expect(json.config).toEqual({
+      cell: 'rnn',
+      inputSize: 1,
+      hiddenSize: 1,
+      numLayers: 1,
+      bidirectional: false,
+      nonlinearity: 'relu',
+      bias: true,
+      outputSize: 1,
+      batchFirst: false,
+      dropout: 0,
+      seed: 0,
+    });
   });
 
-  it('leaves nonlinearity out of a gated cell\'s configuration, which RNN.create would refuse', async () => {
+  it("leaves nonlinearity out of a gated cell's configuration, which RNN.create would refuse", async () => {
     const net = await RNN.create({ cell: 'gru', inputSize: 1, hiddenSize: 2 });
     expect(net.toJSON().config).not.toHaveProperty('nonlinearity');
     expect((await RNN.load(net.save())).config).toEqual(net.config);
@@ -143,10 +179,14 @@ describe('versions and bad checkpoints', () => {
     const net = await trained();
     const newer = await editCheckpoint(net.save(), (_, m) => m.set('rnn_wasm.version', '3'));
     await expect(RNN.load(newer)).rejects.toThrow(VersionError);
-    await expect(RNN.load(newer)).rejects.toThrow(/written by a newer rnn-wasm, in format version 3; this version reads format version 2 and older: upgrade/);
+    await expect(RNN.load(newer)).rejects.toThrow(
+      /written by a newer rnn-wasm, in format version 3; this version reads format version 2 and older: upgrade/,
+    );
     await expect(RNN.fromJSON({ ...net.toJSON(), version: 3 })).rejects.toThrow(VersionError);
     await expect(RNN.fromJSON({ ...net.toJSON(), version: 3, newField: 1 } as ModelJSON)).rejects.toThrow(VersionError);
-    await expect(RNN.fromSafetensors(await editCheckpoint(net.toSafetensors(), (_, m) => m.set('rnn_wasm.version', '3')))).rejects.toThrow(VersionError);
+    await expect(RNN.fromSafetensors(await editCheckpoint(net.toSafetensors(), (_, m) => m.set('rnn_wasm.version', '3')))).rejects.toThrow(
+      VersionError,
+    );
     for (const version of ['0', 'one', '1.5', '']) {
       const bad = await editCheckpoint(net.save(), (_, m) => m.set('rnn_wasm.version', version));
       await expect(RNN.load(bad), version).rejects.toThrow(/the format version must be a positive integer/);
@@ -167,22 +207,84 @@ describe('versions and bad checkpoints', () => {
     const net = await trained();
     const saved = net.save();
     const cases: [(t: NamedTensor[], m: Map<string, string>) => void, RegExp, new (m: string) => Error][] = [
-      [(t) => t.splice(t.findIndex((x) => x.name === 'optimizer.1'), 1), /the optimizer \(adam, configured as in the file\) keeps 2 state tensors, the file has 1/, FormatError],
-      [(t) => t.splice(t.findIndex((x) => x.name === 'optimizer.0'), 1), /optimizer.0 is missing while optimizer.1 is there/, FormatError],
+      [
+        (t) =>
+          t.splice(
+            t.findIndex((x) => x.name === 'optimizer.1'),
+            1,
+          ),
+        /the optimizer \(adam, configured as in the file\) keeps 2 state tensors, the file has 1/,
+        FormatError,
+      ],
+      [
+        (t) =>
+          t.splice(
+            t.findIndex((x) => x.name === 'optimizer.0'),
+            1,
+          ),
+        /optimizer.0 is missing while optimizer.1 is there/,
+        FormatError,
+      ],
       [(t) => t.splice(0, 1), /parameter "rnn.weight_ih_l0" is missing/, StateDictError],
       [(t) => t.push({ name: 'extra', shape: [1], data: Float32Array.of(1) }), /unexpected tensor "extra"/, StateDictError],
-      [(t) => { t[1] = { ...t[1], shape: [9], data: new Float32Array(9) }; }, /parameter "rnn.weight_hh_l0" should have shape \[3, 3\], got \[9\]/, ShapeError],
-      [(t) => { t[2].data[1] = NaN; }, /parameter "rnn.bias_ih_l0": element 1 is NaN/, NonFiniteError],
-      [(t) => { t.at(-1)!.data[4] = -Infinity; }, /optimizer state tensor 1: element 4 is -Infinity/, NonFiniteError],
-      [(_, m) => m.set('rnn_wasm.training', '{"optimizer":null,"generator":1}'), /optimizer state tensors but no optimizer metadata/, FormatError],
-      [(_, m) => m.set('rnn_wasm.training', m.get('rnn_wasm.training')!.replace(/"generator":\d+/, '"generator":4294967296')), /the generator state must be an integer in \[0, 2³²\), got number 4294967296/, FormatError],
-      [(_, m) => m.set('rnn_wasm.training', '{"optimizer":{"config":{"kind":"lion"},"step":1},"generator":1}'), /the optimizer's configuration: optimizer.kind must be one of/, FormatError],
+      [
+        (t) => {
+          t[1] = { ...t[1], shape: [9], data: new Float32Array(9) };
+        },
+        /parameter "rnn.weight_hh_l0" should have shape \[3, 3\], got \[9\]/,
+        ShapeError,
+      ],
+      [
+        (t) => {
+          t[2].data[1] = NaN;
+        },
+        /parameter "rnn.bias_ih_l0": element 1 is NaN/,
+        NonFiniteError,
+      ],
+      [
+        (t) => {
+          t.at(-1)!.data[4] = -Infinity;
+        },
+        /optimizer state tensor 1: element 4 is -Infinity/,
+        NonFiniteError,
+      ],
+      [
+        (_, m) => m.set('rnn_wasm.training', '{"optimizer":null,"generator":1}'),
+        /optimizer state tensors but no optimizer metadata/,
+        FormatError,
+      ],
+      [
+        (_, m) => m.set('rnn_wasm.training', m.get('rnn_wasm.training')!.replace(/"generator":\d+/, '"generator":4294967296')),
+        /the generator state must be an integer in \[0, 2³²\), got number 4294967296/,
+        FormatError,
+      ],
+      [
+        (_, m) => m.set('rnn_wasm.training', '{"optimizer":{"config":{"kind":"lion"},"step":1},"generator":1}'),
+        /the optimizer's configuration: optimizer.kind must be one of/,
+        FormatError,
+      ],
       [(_, m) => m.set('rnn_wasm.training', '{"generator":1}'), /missing field 'optimizer'/, FormatError],
       [(_, m) => m.set('rnn_wasm.training', '{"optimizer":null,"generator":1,"epoch":3}'), /unknown field "epoch"/, FormatError],
-      [(_, m) => m.set('rnn_wasm.training', '{"optimizer":'), /metadata "rnn_wasm.training": expected a JSON value, found the end of the text/, FormatError],
-      [(_, m) => m.set('rnn_wasm.config', '{"inputSize":2,"hiddenSize":3,"outputSize":1,"backend":"js"}'), /names 'backend', which is chosen when loading/, FormatError],
-      [(_, m) => m.set('rnn_wasm.config', '{"inputSize":2,"hiddenSize":3,"outputSize":1,"hiddenSzie":3}'), /configuration: RNN.create: unknown option 'hiddenSzie'/, FormatError],
-      [(_, m) => m.set('rnn_wasm.config', '{"inputSize":2,"hiddenSize":4,"outputSize":1}'), /"rnn.weight_ih_l0" should have shape \[4, 2\], got \[3, 2\]/, ShapeError],
+      [
+        (_, m) => m.set('rnn_wasm.training', '{"optimizer":'),
+        /metadata "rnn_wasm.training": expected a JSON value, found the end of the text/,
+        FormatError,
+      ],
+      [
+        (_, m) => m.set('rnn_wasm.config', '{"inputSize":2,"hiddenSize":3,"outputSize":1,"backend":"js"}'),
+        /names 'backend', which is chosen when loading/,
+        FormatError,
+      ],
+      [
+        (_, m) => m.set('rnn_wasm.config', '{"inputSize":2,"hiddenSize":3,"outputSize":1,"hiddenSzie":3}'),
+        /configuration: RNN.create: unknown option 'hiddenSzie'/,
+        FormatError,
+      ],
+      [
+        (_, m) => m.set('rnn_wasm.config', '{"inputSize":2,"hiddenSize":4,"outputSize":1}'),
+        /"rnn.weight_ih_l0" should have shape \[4, 2\], got \[3, 2\]/,
+        ShapeError,
+      ],
     ];
     for (const [edit, message, type] of cases) {
       const load = RNN.load(await editCheckpoint(saved, edit));
@@ -190,24 +292,50 @@ describe('versions and bad checkpoints', () => {
       await expect(RNN.load(await editCheckpoint(saved, edit))).rejects.toThrow(type);
     }
     await expect(RNN.load(saved, { hiddenSize: 4 } as never)).rejects.toThrow(OptionError);
-    await expect(RNN.load(saved, { hiddenSize: 4 } as never)).rejects.toThrow(/RNN.load: unknown option 'hiddenSize' \(known: backend, wasm\)/);
+    await expect(RNN.load(saved, { hiddenSize: 4 } as never)).rejects.toThrow(
+      /RNN.load: unknown option 'hiddenSize' \(known: backend, wasm\)/,
+    );
   });
 
   it('names what is wrong inside a JSON checkpoint', async () => {
     const json = (await trained()).toJSON();
     const p = json.parameters;
     const cases: [unknown, RegExp, new (m: string) => Error][] = [
-      [{ ...json, parameters: { ...p, 'head.bias': { shape: [1], data: [1e39] } } }, /parameter "head.bias": element 0 is 1e\+39, beyond float32's range/, NonFiniteError],
+      [
+        { ...json, parameters: { ...p, 'head.bias': { shape: [1], data: [1e39] } } },
+        /parameter "head.bias": element 0 is 1e\+39, beyond float32's range/,
+        NonFiniteError,
+      ],
       [{ ...json, parameters: { ...p, 'head.bias': { shape: [1], data: ['0.5'] } } }, /element 0 is "0.5", not a number/, FormatError],
-      [{ ...json, parameters: { ...p, 'head.bias': { shape: [1e9, 1e9], data: [0] } } }, /shape \[1000000000, 1000000000\] does not hold the 1 values of data/, FormatError],
-      [{ ...json, parameters: { ...p, 'head.bias': { shape: [1], data: [2], negativeZeros: [0] } } }, /negativeZeros lists number 0, which is not the index of a zero/, FormatError],
+      [
+        { ...json, parameters: { ...p, 'head.bias': { shape: [1e9, 1e9], data: [0] } } },
+        /shape \[1000000000, 1000000000\] does not hold the 1 values of data/,
+        FormatError,
+      ],
+      [
+        { ...json, parameters: { ...p, 'head.bias': { shape: [1], data: [2], negativeZeros: [0] } } },
+        /negativeZeros lists number 0, which is not the index of a zero/,
+        FormatError,
+      ],
       [{ ...json, parameters: { ...p, 'head.bias': { shape: [1], data: [2], dtype: 'F32' } } }, /unknown field "dtype"/, FormatError],
-      [{ ...json, optimizer: { ...json.optimizer, step: -1 } }, /the optimizer's step must be a non-negative integer, got number -1/, FormatError],
+      [
+        { ...json, optimizer: { ...json.optimizer, step: -1 } },
+        /the optimizer's step must be a non-negative integer, got number -1/,
+        FormatError,
+      ],
       [{ ...json, optimizer: { ...json.optimizer, state: [] } }, /keeps 2 state tensors, the file has 0/, FormatError],
       [{ ...json, generator: 'seed' }, /the generator state must be an integer in \[0, 2³²\), got "seed"/, FormatError],
-      [{ ...json, config: { ...json.config, cell: 'transformer' } }, /configuration: cell must be one of 'rnn', 'lstm', 'gru', got transformer/, FormatError],
+      [
+        { ...json, config: { ...json.config, cell: 'transformer' } },
+        /configuration: cell must be one of 'rnn', 'lstm', 'gru', got transformer/,
+        FormatError,
+      ],
       // A configuration claiming an enormous model is refused by the tensors' shapes before any memory is taken.
-      [{ ...json, config: { ...json.config, hiddenSize: 30000, numLayers: 4 } }, /"rnn.weight_ih_l0" should have shape \[30000, 2\], got \[3, 2\]/, ShapeError],
+      [
+        { ...json, config: { ...json.config, hiddenSize: 30000, numLayers: 4 } },
+        /"rnn.weight_ih_l0" should have shape \[30000, 2\], got \[3, 2\]/,
+        ShapeError,
+      ],
     ];
     for (const [value, message, type] of cases) {
       await expect(RNN.fromJSON(value as ModelJSON), String(message)).rejects.toThrow(message);

@@ -50,10 +50,13 @@ describe('rnn-wasm generate on a PyTorch word language model', () => {
   const { steps, prompt_words: prompts, expected_words: expected } = fixture.generate;
 
   it.concurrent.each(prompts.map((prompt, i) => [prompt.join(' '), expected[i]] as const))(
-    'continues %j greedily with PyTorch\'s own words', async (prompt, continuation) => {
+    "continues %j greedily with PyTorch's own words",
+    async (prompt, continuation) => {
       const r = await run('generate', MODEL, '--vocab', 'vocab.json', '--prompt', prompt, '--length', String(steps), '--temperature', '0');
       expect(r).toEqual({ code: 0, stdout: text([...prompt.split(' '), ...continuation]), stderr: '' });
-    }, 30_000);
+    },
+    30_000,
+  );
 
   it('reads the vocabulary as an object word → id too, and a library checkpoint of the same model', async () => {
     const args = ['--prompt', ' the  old ', '-n', String(steps), '-t', '0'];
@@ -81,7 +84,13 @@ describe('rnn-wasm generate on a PyTorch word language model', () => {
     expect(c.stdout).not.toBe(a.stdout);
     expect(top1.stdout).toBe(text(['the', 'old', ...expected[0]]));
     expect(fresh.code, fresh.stderr).toBe(0);
-    for (const r of [a, fresh]) expect(r.stdout.split(/\s+/).filter(Boolean).every((word) => fixture.vocab.includes(word))).toBe(true);
+    for (const r of [a, fresh])
+      expect(
+        r.stdout
+          .split(/\s+/)
+          .filter(Boolean)
+          .every((word) => fixture.vocab.includes(word)),
+      ).toBe(true);
   }, 30_000);
 
   it('maps unknown words to <unk> when the vocabulary has it', async () => {
@@ -91,24 +100,57 @@ describe('rnn-wasm generate on a PyTorch word language model', () => {
   }, 30_000);
 
   const cases: [string, string[], number, RegExp][] = [
-    ['unknown words', ['--vocab', 'vocab.json', '--prompt', 'the zebra and the yak'], 1,
-      /^--prompt has 3 words the vocabulary lacks \("zebra", "and", "yak"\) and no <unk> to stand for them; use only words of the vocabulary$/],
-    ['no --vocab', [], 2, /^\S+wordlm_lstm_tied_sgd\.safetensors is a word model \(an embedding of 26 tokens\) without its words; give them with --vocab <vocab\.json>/],
-    ['a vocabulary of another size', ['--vocab', 'short.json'], 1, /^short\.json has 25 words but the model's embedding has 26; give the vocabulary it was trained with$/],
-    ['a word twice', ['--vocab', 'twice.json'], 1, /^twice\.json is not a vocabulary \(.*"a" appears twice \(ids 0 and 25\)\); give a JSON vocabulary/],
-    ['two words with one id', ['--vocab', 'ids.json'], 1, /^ids\.json is not a vocabulary \(.*"b" has id 0; ids must be 0…1, each once\); give a JSON vocabulary/],
+    [
+      'unknown words',
+      ['--vocab', 'vocab.json', '--prompt', 'the zebra and the yak'],
+      1,
+      /^--prompt has 3 words the vocabulary lacks \("zebra", "and", "yak"\) and no <unk> to stand for them; use only words of the vocabulary$/,
+    ],
+    [
+      'no --vocab',
+      [],
+      2,
+      /^\S+wordlm_lstm_tied_sgd\.safetensors is a word model \(an embedding of 26 tokens\) without its words; give them with --vocab <vocab\.json>/,
+    ],
+    [
+      'a vocabulary of another size',
+      ['--vocab', 'short.json'],
+      1,
+      /^short\.json has 25 words but the model's embedding has 26; give the vocabulary it was trained with$/,
+    ],
+    [
+      'a word twice',
+      ['--vocab', 'twice.json'],
+      1,
+      /^twice\.json is not a vocabulary \(.*"a" appears twice \(ids 0 and 25\)\); give a JSON vocabulary/,
+    ],
+    [
+      'two words with one id',
+      ['--vocab', 'ids.json'],
+      1,
+      /^ids\.json is not a vocabulary \(.*"b" has id 0; ids must be 0…1, each once\); give a JSON vocabulary/,
+    ],
     ['a vocabulary that is not JSON', ['--vocab', 'broken.json'], 1, /^broken\.json is not a vocabulary \(.+\); give a JSON vocabulary/],
     ['a missing vocabulary', ['--vocab', 'none.json'], 1, /^none\.json does not exist; give a JSON vocabulary/],
-    ['a prompt of spaces', ['--vocab', 'vocab.json', '--prompt', '  '], 2, /^--prompt has no words; give at least one word of the vocabulary$/],
+    [
+      'a prompt of spaces',
+      ['--vocab', 'vocab.json', '--prompt', '  '],
+      2,
+      /^--prompt has no words; give at least one word of the vocabulary$/,
+    ],
   ];
 
-  it.concurrent.each(cases)('refuses %s in one line', async (_, args, code, message) => {
-    const r = await run('generate', MODEL, ...args);
-    expect(r.code, r.stderr).toBe(code);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^rnn-wasm generate: [^\n]+\n$/);
-    expect(r.stderr.slice('rnn-wasm generate: '.length, -1)).toMatch(message);
-  }, 30_000);
+  it.concurrent.each(cases)(
+    'refuses %s in one line',
+    async (_, args, code, message) => {
+      const r = await run('generate', MODEL, ...args);
+      expect(r.code, r.stderr).toBe(code);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^rnn-wasm generate: [^\n]+\n$/);
+      expect(r.stderr.slice('rnn-wasm generate: '.length, -1)).toMatch(message);
+    },
+    30_000,
+  );
 
   it('refuses weights without an embedding, and sends predict to generate for a word model', async () => {
     const [core, predict] = await Promise.all([
@@ -119,6 +161,8 @@ describe('rnn-wasm generate on a PyTorch word language model', () => {
     expect(core.stderr).toMatch(/^rnn-wasm generate: core\.safetensors holds weights without training state \(as PyTorch saves them\), /);
     expect(core.stderr).toMatch(/not a checkpoint of rnn-wasm train; give a file written by rnn-wasm train\n$/);
     expect(predict.code).toBe(1);
-    expect(predict.stderr).toMatch(/not a checkpoint of rnn-wasm train; .* \(or generate from this word model: rnn-wasm generate \S+ --vocab <vocab\.json>\)\n$/);
+    expect(predict.stderr).toMatch(
+      /not a checkpoint of rnn-wasm train; .* \(or generate from this word model: rnn-wasm generate \S+ --vocab <vocab\.json>\)\n$/,
+    );
   }, 30_000);
 });

@@ -15,17 +15,22 @@ import { cli, cliCommand } from './cli-run.js';
 
 /** A tmux server of this test's own, so that nothing else's sessions are touched. */
 const SOCKET = `rnn-wasm-tty-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], {
-  encoding: 'utf8', env: { ...process.env, TERM: process.env.TERM || 'xterm-256color' },
-});
+const tmux = (...args: string[]) =>
+  execFileSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, TERM: process.env.TERM || 'xterm-256color' },
+  });
 const screen = () => tmux('capture-pane', '-p', '-t', 'cli');
 
 let dir: string;
 
 beforeAll(() => {
   // Like the browser tests' Chromium: installed from Debian's packages when the machine lacks it.
-  execFileSync('bash', [fileURLToPath(new URL('../scripts/ensure-debian-package.sh', import.meta.url)), 'tmux', 'tmux', 'test/cli-tty.test.ts'],
-    { stdio: 'inherit' });
+  execFileSync(
+    'bash',
+    [fileURLToPath(new URL('../scripts/ensure-debian-package.sh', import.meta.url)), 'tmux', 'tmux', 'test/cli-tty.test.ts'],
+    { stdio: 'inherit' },
+  );
   dir = mkdtempSync(join(tmpdir(), 'rnn-wasm-tty-'));
   writeFileSync(join(dir, 'story.txt'), demoCorpus(20_000, 2));
 });
@@ -54,14 +59,32 @@ it('draws the loss chart and progress bar in place, and Ctrl-C leaves a checkpoi
   const train = cliCommand(['train', 'story.txt', '--hidden', '48', '--epochs', '1000', '--save-every', '0', '--out', 'tty.ckpt']);
   // bash ignores SIGINT itself (node resets the disposition for its own process), so it outlives the run
   // and reports its exit status on the screen.
-  tmux('new-session', '-d', '-s', 'cli', '-x', '120', '-y', '40', '-c', dir,
-    'bash', '-c', 'trap "" INT; "$@"; echo "exit status $?"; sleep 600', 'bash', ...train);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    'cli',
+    '-x',
+    '120',
+    '-y',
+    '40',
+    '-c',
+    dir,
+    'bash',
+    '-c',
+    'trap "" INT; "$@"; echo "exit status $?"; sleep 600',
+    'bash',
+    ...train,
+  );
 
   const live = await waitForScreen((s) => /┤[⠀-⣿]{60}\n[^\n]*━[^\n]*│ ETA \d+:\d\d/.test(s), 30_000);
   const bar = live.split('\n').filter((line) => line.includes('│ ETA'));
   expect(bar, 'one progress bar, redrawn in place').toHaveLength(1);
   expect(bar[0]).toMatch(/^epoch \d+\/1000 [━─]+ +\d+% │ step \d+\/\d+ │ loss [\d.]+ │ (val [\d.]+ │ )?[\d.]+k? tok\/s │ ETA \d+:\d\d$/);
-  expect(live.split('\n').filter((line) => / ┤[⠀-⣿]{60}$/.test(line)), 'a chart of 6 rows').toHaveLength(6);
+  expect(
+    live.split('\n').filter((line) => / ┤[⠀-⣿]{60}$/.test(line)),
+    'a chart of 6 rows',
+  ).toHaveLength(6);
 
   tmux('send-keys', '-t', 'cli', 'C-c');
   const end = await waitForScreen((s) => /exit status \d+/.test(s), 30_000);

@@ -69,8 +69,10 @@ describe('rnn-wasm train', () => {
   it('trains a CSV regressor on the next values, or on a --target column, in sequences per second', async () => {
     const r = await run('train', 'series.csv', '--hidden', '8', '--seq-len', '8', '--batch', '8', '--epochs', '1', '--out', 'csv.ckpt');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('series.csv: 112 windows of 8 rows predicting the next value of all 2 columns: 13 steps per epoch of 8; '
-      + 'the last 11 windows held out for validation');
+    expect(r.stdout).toContain(
+      'series.csv: 112 windows of 8 rows predicting the next value of all 2 columns: 13 steps per epoch of 8; '
+        + 'the last 11 windows held out for validation',
+    );
     expect(r.stdout).toMatch(/^epoch 1\/1 {2}loss [\d.]+ {2}val [\d.]+ {2}\([\d.]+ s, [\d.]+k? seq\/s\)$/m);
     const t = await run('train', 'series.csv', '--target', '1', '--steps', '1', '--hidden', '4', '--out', 'temp.ckpt');
     expect(t.stdout).toContain("predicting 'temp' from 'load'");
@@ -94,7 +96,7 @@ describe('rnn-wasm generate', () => {
 });
 
 describe('rnn-wasm predict', () => {
-  it('forecasts the rows after the file\'s last, in the file\'s units', async () => {
+  it("forecasts the rows after the file's last, in the file's units", async () => {
     const r = await run('predict', 'next.ckpt', 'series.csv', '--ahead', '3');
     expect(r.code).toBe(0);
     const [header, ...rows] = r.stdout.trim().split('\n');
@@ -107,7 +109,7 @@ describe('rnn-wasm predict', () => {
     }
   }, 30_000);
 
-  it('predicts a --target model\'s column at every row, with its error against the file on standard error', async () => {
+  it("predicts a --target model's column at every row, with its error against the file on standard error", async () => {
     const r = await run('predict', 'target.ckpt', 'series.csv');
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -131,7 +133,8 @@ describe('bad input: one line that says what to fix, an exit code, and no checkp
     // Checkpoints rewritten through the library: the command line's metadata is JSON under one key.
     const net = await RNN.load(at('story.ckpt'));
     const meta = JSON.parse(net.metadata['rnn-wasm-cli']);
-    const rewrite = (name: string, changed: object) => writeFileSync(at(name), net.save({ metadata: { 'rnn-wasm-cli': JSON.stringify(changed) } }));
+    const rewrite = (name: string, changed: object) =>
+      writeFileSync(at(name), net.save({ metadata: { 'rnn-wasm-cli': JSON.stringify(changed) } }));
     rewrite('newer.ckpt', { ...meta, format: 3 });
     // The metadata of a model with one character less, around this model: they do not belong together.
     rewrite('mixed.ckpt', { ...meta, model: { ...meta.model, vocab: meta.model.vocab.slice(1), start: meta.model.vocab[1] } });
@@ -148,65 +151,208 @@ describe('bad input: one line that says what to fix, an exit code, and no checkp
     ['a binary file', ['train', 'image.png'], 1, /^image\.png looks binary \(a zero byte at offset 8\); give a UTF-8 text file/],
     ['text in another encoding', ['train', 'latin1.txt'], 1, /^latin1\.txt is not UTF-8 text \(binary, or another encoding\)/],
     ['a folder', ['train', '.'], 1, /^\. is a folder/],
-    ['a ragged CSV', ['train', 'ragged.csv'], 1, /^ragged\.csv line 3 has 1 cell but the header has 2; every row needs the same 2 columns$/],
-    ['a non-numeric cell', ['train', 'words.csv'], 1, /^words\.csv line 3, column 'b': 'four' is not a number; every cell below the header must be a number$/],
+    [
+      'a ragged CSV',
+      ['train', 'ragged.csv'],
+      1,
+      /^ragged\.csv line 3 has 1 cell but the header has 2; every row needs the same 2 columns$/,
+    ],
+    [
+      'a non-numeric cell',
+      ['train', 'words.csv'],
+      1,
+      /^words\.csv line 3, column 'b': 'four' is not a number; every cell below the header must be a number$/,
+    ],
     ['an empty cell', ['train', 'hole.csv'], 1, /^hole\.csv line 2, column 2 is empty; fill in every cell/],
-    ['a text model given to predict', ['predict', 'story.ckpt', 'series.csv'], 1, /^story\.ckpt is a character model, which writes text; use rnn-wasm generate story\.ckpt$/],
-    ['a CSV model given to generate', ['generate', 'next.ckpt'], 1, /^next\.ckpt is a CSV model, which predicts numbers, not text; use rnn-wasm predict/],
-    ['a text model resumed on a CSV', ['train', 'series.csv', '--resume', 'story.ckpt', '--out', 'x.ckpt'], 1, /^story\.ckpt is a character model; it cannot go on training on a CSV/],
-    ['a model resumed on other data', ['train', 'other.csv', '--resume', 'next.ckpt', '--out', 'x.ckpt'], 1, /^other\.csv is not the data next\.ckpt was trained on \(series\.csv/],
-    ['a CSV without the model\'s columns', ['predict', 'next.ckpt', 'other.csv'], 1, /^other\.csv has no column 'temp'; the model reads 'temp', 'load'$/],
-    ['a checkpoint from a newer version', ['generate', 'newer.ckpt'], 1, /^newer\.ckpt was written by a newer rnn-wasm \(checkpoint format 3; rnn-wasm [\d.]+ reads format 2\); upgrade rnn-wasm/],
-    ['a checkpoint from an earlier version', ['generate', 'old.ckpt'], 1, /^old\.ckpt is a checkpoint of an earlier rnn-wasm \(format 1; rnn-wasm [\d.]+ reads format 2\); train again/],
-    ['a truncated checkpoint', ['generate', 'cut.ckpt'], 1, /^cut\.ckpt is damaged \(safetensors: the header length is \d+ bytes, but only 192 bytes/],
-    ['a library checkpoint without the command\'s metadata', ['predict', 'plain.ckpt', 'series.csv'], 1, /^plain\.ckpt is a checkpoint of the rnn-wasm library without rnn-wasm train's metadata/],
-    ['metadata of another model', ['generate', 'mixed.ckpt'], 1, /^mixed\.ckpt: its model and its metadata belong to different models \(inputs: the model has \d+, the metadata says \d+\)/],
-    ['a file that is not a checkpoint', ['generate', 'story.txt'], 1, /^story\.txt is not an rnn-wasm checkpoint; give a file written by rnn-wasm train$/],
-    ['a vocabulary for a character model', ['generate', 'story.ckpt', '--vocab', 'vocab.json'], 2, /^--vocab is for word models from PyTorch; story\.ckpt is a character model of rnn-wasm train, with its vocabulary inside$/],
-    ['a prompt with unknown characters', ['generate', 'story.ckpt', '--prompt', 'The Zoo'], 1, /^--prompt has 2 characters the model never saw \("T", "Z"\)/],
-    ['an unknown option', ['train', 'story.txt', '--hiden', '8'], 2, /^no option --hiden; did you mean --hidden\? \(rnn-wasm train --help lists them\)$/],
+    [
+      'a text model given to predict',
+      ['predict', 'story.ckpt', 'series.csv'],
+      1,
+      /^story\.ckpt is a character model, which writes text; use rnn-wasm generate story\.ckpt$/,
+    ],
+    [
+      'a CSV model given to generate',
+      ['generate', 'next.ckpt'],
+      1,
+      /^next\.ckpt is a CSV model, which predicts numbers, not text; use rnn-wasm predict/,
+    ],
+    [
+      'a text model resumed on a CSV',
+      ['train', 'series.csv', '--resume', 'story.ckpt', '--out', 'x.ckpt'],
+      1,
+      /^story\.ckpt is a character model; it cannot go on training on a CSV/,
+    ],
+    [
+      'a model resumed on other data',
+      ['train', 'other.csv', '--resume', 'next.ckpt', '--out', 'x.ckpt'],
+      1,
+      /^other\.csv is not the data next\.ckpt was trained on \(series\.csv/,
+    ],
+    [
+      "a CSV without the model's columns",
+      ['predict', 'next.ckpt', 'other.csv'],
+      1,
+      /^other\.csv has no column 'temp'; the model reads 'temp', 'load'$/,
+    ],
+    [
+      'a checkpoint from a newer version',
+      ['generate', 'newer.ckpt'],
+      1,
+      /^newer\.ckpt was written by a newer rnn-wasm \(checkpoint format 3; rnn-wasm [\d.]+ reads format 2\); upgrade rnn-wasm/,
+    ],
+    [
+      'a checkpoint from an earlier version',
+      ['generate', 'old.ckpt'],
+      1,
+      /^old\.ckpt is a checkpoint of an earlier rnn-wasm \(format 1; rnn-wasm [\d.]+ reads format 2\); train again/,
+    ],
+    [
+      'a truncated checkpoint',
+      ['generate', 'cut.ckpt'],
+      1,
+      /^cut\.ckpt is damaged \(safetensors: the header length is \d+ bytes, but only 192 bytes/,
+    ],
+    [
+      "a library checkpoint without the command's metadata",
+      ['predict', 'plain.ckpt', 'series.csv'],
+      1,
+      /^plain\.ckpt is a checkpoint of the rnn-wasm library without rnn-wasm train's metadata/,
+    ],
+    [
+      'metadata of another model',
+      ['generate', 'mixed.ckpt'],
+      1,
+      /^mixed\.ckpt: its model and its metadata belong to different models \(inputs: the model has \d+, the metadata says \d+\)/,
+    ],
+    [
+      'a file that is not a checkpoint',
+      ['generate', 'story.txt'],
+      1,
+      /^story\.txt is not an rnn-wasm checkpoint; give a file written by rnn-wasm train$/,
+    ],
+    [
+      'a vocabulary for a character model',
+      ['generate', 'story.ckpt', '--vocab', 'vocab.json'],
+      2,
+      /^--vocab is for word models from PyTorch; story\.ckpt is a character model of rnn-wasm train, with its vocabulary inside$/,
+    ],
+    [
+      'a prompt with unknown characters',
+      ['generate', 'story.ckpt', '--prompt', 'The Zoo'],
+      1,
+      /^--prompt has 2 characters the model never saw \("T", "Z"\)/,
+    ],
+    [
+      'an unknown option',
+      ['train', 'story.txt', '--hiden', '8'],
+      2,
+      /^no option --hiden; did you mean --hidden\? \(rnn-wasm train --help lists them\)$/,
+    ],
     ['a zero hidden size', ['train', 'story.txt', '--hidden', '0'], 2, /^--hidden must be ≥ 1 and ≤ 4096, got '0'$/],
     ['a learning rate that is not a number', ['train', 'story.txt', '--lr', 'fast'], 2, /^--lr must be a number, got 'fast'$/],
     ['an unknown cell', ['train', 'story.txt', '--cell', 'transformer'], 2, /^--cell must be one of rnn, lstm, gru, got 'transformer'$/],
-    ['more streams than characters', ['train', 'story.txt', '--batch', '5000'], 2, /^story\.txt has [\d,]+ characters to train on, too few for --batch 5000 streams/],
-    ['windows longer than the series', ['train', 'series.csv', '--seq-len', '500'], 2, /^series\.csv has 120 rows; --seq-len 500 needs at least 501/],
+    [
+      'more streams than characters',
+      ['train', 'story.txt', '--batch', '5000'],
+      2,
+      /^story\.txt has [\d,]+ characters to train on, too few for --batch 5000 streams/,
+    ],
+    [
+      'windows longer than the series',
+      ['train', 'series.csv', '--seq-len', '500'],
+      2,
+      /^series\.csv has 120 rows; --seq-len 500 needs at least 501/,
+    ],
     ['a validation split of everything', ['train', 'story.txt', '--val-split', '1'], 2, /^--val-split must be ≥ 0 and < 1, got '1'$/],
-    ['a target column that is not there', ['train', 'series.csv', '--target', 'price'], 2, /^--target 'price' is not a column of series\.csv \('temp', 'load'\)/],
+    [
+      'a target column that is not there',
+      ['train', 'series.csv', '--target', 'price'],
+      2,
+      /^--target 'price' is not a column of series\.csv \('temp', 'load'\)/,
+    ],
     ['a target for a text', ['train', 'story.txt', '--target', 'x'], 2, /^--target picks a CSV column; a text file has none/],
-    ['a model setting changed on resume', ['train', 'story.txt', '--resume', 'story.ckpt', '--hidden', '64'], 2, /^--hidden is fixed by the checkpoint story\.ckpt when resuming/],
-    ['a resume with nothing left to do', ['train', 'story.txt', '--resume', 'story.ckpt'], 2, /^story\.ckpt is at step 4 already, and its --epochs and --steps allow 4; raise them to go on$/],
-    ['a learning rate that diverges', ['train', 'series.csv', '--cell', 'rnn', '--optimizer', 'sgd', '--lr', '1e30', '--clip', '0', '--out', 'nan.ckpt'], 1,
-      /^the loss or a gradient became infinite at step \d+ \(no checkpoint was written\); train again with a lower --lr or a --clip$/],
-    ['a checkpoint in a missing folder', ['train', 'story.txt', '--out', 'nowhere/x.ckpt'], 2, /^cannot write nowhere\/x\.ckpt: the folder nowhere does not exist$/],
+    [
+      'a model setting changed on resume',
+      ['train', 'story.txt', '--resume', 'story.ckpt', '--hidden', '64'],
+      2,
+      /^--hidden is fixed by the checkpoint story\.ckpt when resuming/,
+    ],
+    [
+      'a resume with nothing left to do',
+      ['train', 'story.txt', '--resume', 'story.ckpt'],
+      2,
+      /^story\.ckpt is at step 4 already, and its --epochs and --steps allow 4; raise them to go on$/,
+    ],
+    [
+      'a learning rate that diverges',
+      ['train', 'series.csv', '--cell', 'rnn', '--optimizer', 'sgd', '--lr', '1e30', '--clip', '0', '--out', 'nan.ckpt'],
+      1,
+      /^the loss or a gradient became infinite at step \d+ \(no checkpoint was written\); train again with a lower --lr or a --clip$/,
+    ],
+    [
+      'a checkpoint in a missing folder',
+      ['train', 'story.txt', '--out', 'nowhere/x.ckpt'],
+      2,
+      /^cannot write nowhere\/x\.ckpt: the folder nowhere does not exist$/,
+    ],
     ['an unknown workload', ['bench', '--workloads', 'W1,W9'], 2, /^--workloads takes W0, W1, W2, W3, W4, W5, W6, W7, S1, R1, got 'W9'$/],
-    ['workloads both named and sized', ['bench', '--workloads', 'W1', '--hidden', '8'], 2, /^--workloads names workloads and --hidden sizes them: give one or the other$/],
+    [
+      'workloads both named and sized',
+      ['bench', '--workloads', 'W1', '--hidden', '8'],
+      2,
+      /^--workloads names workloads and --hidden sizes them: give one or the other$/,
+    ],
     ['a missing argument', ['predict', 'next.ckpt'], 2, /^missing <csv> \(usage: rnn-wasm predict <checkpoint> <csv> \[options\]\)$/],
   ];
 
-  it.concurrent.each(cases)('%s', async (_, args, code, message) => {
-    const before = new Set(readdirSync(dir));
-    const out = args[0] === 'train' && !args.includes('--out') && !args.includes('--resume') ? `${args[1].replace(/\.\w+$/, '')}.ckpt` : null;
-    const r = await run(...args);
-    expect(r.code, r.stderr).toBe(code);
-    const lines = r.stderr.split('\n');
-    expect(lines, r.stderr).toHaveLength(2); // one line and its newline
-    expect(lines[0].startsWith(`rnn-wasm ${args[0]}: `), lines[0]).toBe(true);
-    expect(lines[0].slice(`rnn-wasm ${args[0]}: `.length)).toMatch(message);
-    const after = readdirSync(dir).filter((name) => !before.has(name));
-    expect(after, 'files left behind').toEqual([]);
-    if (out) expect(existsSync(at(out))).toBe(before.has(out));
-  }, 30_000);
+  it.concurrent.each(cases)(
+    '%s',
+    async (_, args, code, message) => {
+      const before = new Set(readdirSync(dir));
+      const out =
+        args[0] === 'train' && !args.includes('--out') && !args.includes('--resume') ? `${args[1].replace(/\.\w+$/, '')}.ckpt` : null;
+      const r = await run(...args);
+      expect(r.code, r.stderr).toBe(code);
+      const lines = r.stderr.split('\n');
+      expect(lines, r.stderr).toHaveLength(2); // one line and its newline
+      expect(lines[0].startsWith(`rnn-wasm ${args[0]}: `), lines[0]).toBe(true);
+      expect(lines[0].slice(`rnn-wasm ${args[0]}: `.length)).toMatch(message);
+      const after = readdirSync(dir).filter((name) => !before.has(name));
+      expect(after, 'files left behind').toEqual([]);
+      if (out) expect(existsSync(at(out))).toBe(before.has(out));
+    },
+    30_000,
+  );
 });
 
 describe('rnn-wasm bench, info and help', () => {
   it('bench times every backend on the same work, says which peers are missing, and writes JSON and an SVG chart', async () => {
-    const r = await run('bench', '--cells', 'gru', '--hidden', '8', '--batch', '2', '--input', '4', '--steps', '4', '--time', '5',
-      '--plot', 'bench.svg', '--json', 'bench.json');
+    const r = await run(
+      'bench',
+      '--cells',
+      'gru',
+      '--hidden',
+      '8',
+      '--batch',
+      '2',
+      '--input',
+      '4',
+      '--steps',
+      '4',
+      '--time',
+      '5',
+      '--plot',
+      'bench.svg',
+      '--json',
+      'bench.json',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('| workload | SIMD | scalar | JS backend | onnxruntime-web | tfjs-wasm | brain.js |');
     const number = String.raw`[\d.]+ ±[\d.]+`;
     // onnxruntime-web is found when installed beside the library (a devDependency of this repository, for the ONNX tests).
-    expect(r.stdout).toMatch(new RegExp(`^\\| GRU I=4 H=8 T=4 B=2, forward \\| ${number} \\| ${number} \\| ${number} \\| (?:–|${number}) \\| – \\| – \\|$`, 'm'));
+    expect(r.stdout).toMatch(
+      new RegExp(`^\\| GRU I=4 H=8 T=4 B=2, forward \\| ${number} \\| ${number} \\| ${number} \\| (?:–|${number}) \\| – \\| – \\|$`, 'm'),
+    );
     expect(r.stdout).toMatch(/^\| GRU \+ Linear\(8→1\) I=4 H=8 T=4 B=2, train step \(SGD\) \|/m);
     expect(r.stdout).toContain('- tfjs-wasm, GRU H=8 B=2 forward, GRU H=8 B=2 train: not installed');
     expect(r.stdout).toMatch(/^\| GRU H=8 B=2 train \| [\d.]+ \| [\d.]+ \| [\d.]+× \| [\d.]+× \| – \| – \| – \|$/m);
@@ -252,13 +398,40 @@ describe('rnn-wasm bench, info and help', () => {
         }
       }
       module.exports = { recurrent: { RNNTimeStep } };`;
-    for (const [folder, activation] of [['honest', 'Math.max(0, v)'], ['wrong', 'Math.tanh(v)']]) {
+    for (const [folder, activation] of [
+      ['honest', 'Math.max(0, v)'],
+      ['wrong', 'Math.tanh(v)'],
+    ]) {
       mkdirSync(at(`${folder}/node_modules/brain.js`), { recursive: true });
-      writeFileSync(at(`${folder}/node_modules/brain.js/package.json`), '{ "name": "brain.js", "version": "0.0.0-fake", "main": "index.js" }');
+      writeFileSync(
+        at(`${folder}/node_modules/brain.js/package.json`),
+        '{ "name": "brain.js", "version": "0.0.0-fake", "main": "index.js" }',
+      );
       writeFileSync(at(`${folder}/node_modules/brain.js/index.js`), fake(activation));
     }
-    const args = ['bench', '--cells', 'rnn', '--nonlinearity', 'relu', '--hidden', '8', '--batch', '2', '--input', '4', '--steps', '5',
-      '--jobs', 'forward', '--backends', 'wasm-simd', '--peers', 'brain.js', '--time', '5'];
+    const args = [
+      'bench',
+      '--cells',
+      'rnn',
+      '--nonlinearity',
+      'relu',
+      '--hidden',
+      '8',
+      '--batch',
+      '2',
+      '--input',
+      '4',
+      '--steps',
+      '5',
+      '--jobs',
+      'forward',
+      '--backends',
+      'wasm-simd',
+      '--peers',
+      'brain.js',
+      '--time',
+      '5',
+    ];
     const [honest, wrong] = await Promise.all([cli(args, at('honest')), cli(args, at('wrong'))]);
     expect(honest.code, honest.stderr).toBe(0);
     expect(honest.stderr).toContain('brain.js 0.0.0-fake');
@@ -266,7 +439,9 @@ describe('rnn-wasm bench, info and help', () => {
     expect(honest.stdout).toMatch(/^\| RNN relu H=8 B=2 forward \| [\d.]+ \| [\d.]+ \| [\d.]+× \|$/m);
     expect(wrong.code, wrong.stderr).toBe(0);
     expect(wrong.stdout).toMatch(/^\| RNN relu I=4 H=8 T=5 B=2, forward \| [\d.]+ ±[\d.]+ \| – \|$/m);
-    expect(wrong.stdout).toMatch(/^- brain\.js, RNN relu H=8 B=2 forward: output check failed: outputs differ from this library's by up to /m);
+    expect(wrong.stdout).toMatch(
+      /^- brain\.js, RNN relu H=8 B=2 forward: output check failed: outputs differ from this library's by up to /m,
+    );
   }, 30_000);
 
   it('info tells which backend this machine runs and why', async () => {
@@ -279,13 +454,34 @@ describe('rnn-wasm bench, info and help', () => {
 
   it('lists its commands, each command its options, and its version', async () => {
     const [help, trainHelp, version, none, typo] = await Promise.all([
-      run('--help'), run('train', '--help'), run('--version'), run(), run('trian', 'x'),
+      run('--help'),
+      run('train', '--help'),
+      run('--version'),
+      run(),
+      run('trian', 'x'),
     ]);
     expect(help).toMatchObject({ code: 0, stderr: '' });
-    for (const command of ['train', 'generate', 'predict', 'bench', 'info', 'demo']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['train', 'generate', 'predict', 'bench', 'info', 'demo'])
+      expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     expect(trainHelp.stdout).toMatch(/^usage: rnn-wasm train <file> \[options\]$/m);
-    for (const option of ['--cell', '--hidden', '--layers', '--seq-len', '--batch', '--optimizer', '--lr', '--clip', '--epochs', '--seed',
-      '--val-split', '--save-every', '--resume', '--plot', '--target']) expect(trainHelp.stdout).toContain(option);
+    for (const option of [
+      '--cell',
+      '--hidden',
+      '--layers',
+      '--seq-len',
+      '--batch',
+      '--optimizer',
+      '--lr',
+      '--clip',
+      '--epochs',
+      '--seed',
+      '--val-split',
+      '--save-every',
+      '--resume',
+      '--plot',
+      '--target',
+    ])
+      expect(trainHelp.stdout).toContain(option);
     expect(version.stdout).toMatch(/^rnn-wasm \d+\.\d+\.\d+\n$/);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^usage: rnn-wasm <command>/);

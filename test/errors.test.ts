@@ -2,9 +2,7 @@
  * Bad input gets a typed error that names the problem, and leaves the model as it was.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  DisposedError, MemoryLimitError, NonFiniteError, OptionError, RNN, ShapeError, StateDictError,
-} from '../src/index.js';
+import { DisposedError, MemoryLimitError, NonFiniteError, OptionError, RNN, ShapeError, StateDictError } from '../src/index.js';
 import { BACKENDS } from './helpers.js';
 
 describe.each(BACKENDS)('errors [%s]', (backend) => {
@@ -15,9 +13,15 @@ describe.each(BACKENDS)('errors [%s]', (backend) => {
     await expect(RNN.create({ inputSize: 2, hiddenSize: 3, hiddenSzie: 4 } as never)).rejects.toThrow(/unknown option 'hiddenSzie'/);
     await expect(RNN.create({ inputSize: 0, hiddenSize: 3 })).rejects.toThrow(OptionError);
     await expect(RNN.create({ inputSize: 2, hiddenSize: 2.5 })).rejects.toThrow(/hiddenSize must be a positive integer/);
-    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, nonlinearity: 'sigmoid' as never })).rejects.toThrow(/nonlinearity must be one of/);
-    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, cell: 'transformer' as never })).rejects.toThrow(/cell must be one of 'rnn', 'lstm', 'gru'/);
-    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, cell: 'lstm', nonlinearity: 'relu' })).rejects.toThrow(/nonlinearity applies to cell 'rnn' only/);
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, nonlinearity: 'sigmoid' as never })).rejects.toThrow(
+      /nonlinearity must be one of/,
+    );
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, cell: 'transformer' as never })).rejects.toThrow(
+      /cell must be one of 'rnn', 'lstm', 'gru'/,
+    );
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, cell: 'lstm', nonlinearity: 'relu' })).rejects.toThrow(
+      /nonlinearity applies to cell 'rnn' only/,
+    );
     const net = await create();
     expect(() => net.unroll(seq, { h1: [] } as never)).toThrow(/unroll: unknown option 'h1'/);
     expect(() => net.step(seq, [[1]], { optimizer: { kind: 'sgd', lr: -1 } })).toThrow(/optimizer.lr/);
@@ -47,7 +51,7 @@ describe.each(BACKENDS)('errors [%s]', (backend) => {
     expect(net.stateDict()).toEqual(before);
   });
 
-  it('rejects NaN and infinity in cell\'s input and state, naming the tensor and element, writing nothing', async () => {
+  it("rejects NaN and infinity in cell's input and state, naming the tensor and element, writing nothing", async () => {
     const net = await create();
     const out = { output: new Float32Array(3), y: new Float32Array(1), h: new Float32Array(3) };
     const h = { data: new Float32Array([0.5, -0.25, 0]), shape: [1, 1, 3] };
@@ -71,12 +75,18 @@ describe.each(BACKENDS)('errors [%s]', (backend) => {
   it('rejects incomplete, unknown or misshapen state dicts without writing any of it', async () => {
     const net = await create();
     const before = net.stateDict();
-    const zeros = Object.fromEntries(Object.entries(before).map(([k, t]) => [k, { data: new Float32Array(t.data.length), shape: t.shape }]));
+    const zeros = Object.fromEntries(
+      Object.entries(before).map(([k, t]) => [k, { data: new Float32Array(t.data.length), shape: t.shape }]),
+    );
     const { 'head.bias': _, ...missing } = zeros;
     expect(() => net.loadStateDict(missing)).toThrow(StateDictError);
     expect(() => net.loadStateDict(missing)).toThrow(/missing head.bias/);
-    expect(() => net.loadStateDict({ ...zeros, 'rnn.weight_ih_l1': zeros['rnn.weight_ih_l0'] })).toThrow(/unknown parameter 'rnn.weight_ih_l1'/);
-    expect(() => net.loadStateDict({ ...zeros, 'rnn.weight_hh_l0': { data: new Float32Array(6), shape: [3, 2] } })).toThrow(/should have shape \[3, 3\], got \[3, 2\]/);
+    expect(() => net.loadStateDict({ ...zeros, 'rnn.weight_ih_l1': zeros['rnn.weight_ih_l0'] })).toThrow(
+      /unknown parameter 'rnn.weight_ih_l1'/,
+    );
+    expect(() => net.loadStateDict({ ...zeros, 'rnn.weight_hh_l0': { data: new Float32Array(6), shape: [3, 2] } })).toThrow(
+      /should have shape \[3, 3\], got \[3, 2\]/,
+    );
     expect(() => net.loadStateDict({ ...zeros, weight_hh_l0: zeros['rnn.weight_hh_l0'] })).toThrow(/given twice/);
     expect(net.stateDict()).toEqual(before);
   });
@@ -84,8 +94,15 @@ describe.each(BACKENDS)('errors [%s]', (backend) => {
   it('refuses a step whose gradients overflow, leaving weights and optimizer state as they were', async () => {
     const net = await RNN.create({ inputSize: 1, hiddenSize: 2, outputSize: 1, nonlinearity: 'relu', seed: 1, backend });
     net.loadStateDict({
-      weight_ih_l0: [[1e30], [1e30]], weight_hh_l0: [[0, 0], [0, 0]], bias_ih_l0: [0, 0], bias_hh_l0: [0, 0],
-      'head.weight': [[1e30, 1e30]], 'head.bias': [0],
+      weight_ih_l0: [[1e30], [1e30]],
+      weight_hh_l0: [
+        [0, 0],
+        [0, 0],
+      ],
+      bias_ih_l0: [0, 0],
+      bias_hh_l0: [0, 0],
+      'head.weight': [[1e30, 1e30]],
+      'head.bias': [0],
     });
     const before = net.stateDict();
     expect(() => net.step([[[1]]], [[0]], { optimizer: { kind: 'sgd', lr: 0.1 } })).toThrow(NonFiniteError);

@@ -11,10 +11,14 @@ const run = (file: string, ...args: string[]) =>
   execFileSync(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
 
 /** The first and last loss of the line `loss A → B`. */
-const losses = (output: string) => output.match(/loss ([\d.e+-]+) → ([\d.e+-]+)/)!.slice(1).map(Number);
+const losses = (output: string) =>
+  output
+    .match(/loss ([\d.e+-]+) → ([\d.e+-]+)/)!
+    .slice(1)
+    .map(Number);
 
 describe('examples', { timeout: 60_000 }, () => {
-  it('quick-start: the README\'s first program prints the textbook 0.99', () => {
+  it("quick-start: the README's first program prints the textbook 0.99", () => {
     expect(run('examples/quick-start.ts').trim()).toBe('0.99');
   });
 
@@ -22,7 +26,10 @@ describe('examples', { timeout: 60_000 }, () => {
     const out = run('examples/lstm-adder.ts');
     const [first, last] = losses(out);
     expect(last).toBeLessThan(first / 100);
-    const sums = out.match(/0\.3, 0\.25, -0\.4, 0\.1: (.*)/)![1].split(', ').map(Number);
+    const sums = out
+      .match(/0\.3, 0\.25, -0\.4, 0\.1: (.*)/)![1]
+      .split(', ')
+      .map(Number);
     [0.3, 0.55, 0.15, 0.25].forEach((exact, i) => expect(Math.abs(sums[i] - exact)).toBeLessThan(0.05));
   });
 

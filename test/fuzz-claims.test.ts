@@ -39,7 +39,15 @@ const KEYS: ((c: Record<string, unknown>, v: unknown) => Record<string, unknown>
 
 const models = await Promise.all([
   RNN.create({ cell: 'lstm', inputSize: 3, hiddenSize: 4, numLayers: 2, outputSize: 2, seed: 1, backend: 'js' }),
-  RNN.create({ cell: 'gru', hiddenSize: 3, embedding: { numEmbeddings: 5, embeddingDim: 3 }, outputSize: 5, tieWeights: false, seed: 2, backend: 'js' }),
+  RNN.create({
+    cell: 'gru',
+    hiddenSize: 3,
+    embedding: { numEmbeddings: 5, embeddingDim: 3 },
+    outputSize: 5,
+    tieWeights: false,
+    seed: 2,
+    backend: 'js',
+  }),
 ]);
 
 describe('checkpoints whose configuration claims what the tensors do not hold', () => {
@@ -47,8 +55,11 @@ describe('checkpoints whose configuration claims what the tensors do not hold', 
     it(`model ${m}: every claim through RNN.fromJSON and RNN.load`, async () => {
       const json = net.toJSON();
       const file = parseSafetensors(net.save());
-      const tensors = file.tensors.map((t) => ({ name: t.name, shape: t.shape,
-        data: new Float32Array(file.bytes.slice(t.begin, t.end).buffer) }));
+      const tensors = file.tensors.map((t) => ({
+        name: t.name,
+        shape: t.shape,
+        data: new Float32Array(file.bytes.slice(t.begin, t.end).buffer),
+      }));
       const config = JSON.parse(file.metadata.get('rnn_wasm.config')!) as Record<string, unknown>;
       for (const [k, claim] of KEYS.entries()) {
         for (const value of CLAIMS) {
@@ -76,7 +87,11 @@ describe('cyclic and sparse nested inputs through every entry point', () => {
     for (let i = 0; i < 100; i++) x = [x];
     return x;
   };
-  for (const [name, make] of [['cyclic', cyclic], ['sparse', sparse], ['deep', deep]] as const) {
+  for (const [name, make] of [
+    ['cyclic', cyclic],
+    ['sparse', sparse],
+    ['deep', deep],
+  ] as const) {
     it(`${name} arrays are typed errors everywhere`, async () => {
       const net = models[0];
       const before = net.save();

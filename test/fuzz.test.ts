@@ -37,7 +37,10 @@ async function attempt(what: string, load: () => Promise<RNN>, limit = CASE_MS):
   } catch (error) {
     if (!(error instanceof RnnError)) throw new Error(`${what}: threw ${String(error)}, not an RnnError`, { cause: error });
     const m = error.message;
-    expect(m.length > 20 && m.length < 1000 && !m.includes('\n') && !/undefined|\[object /.test(m), `${what}: message ${JSON.stringify(m)}`).toBe(true);
+    expect(
+      m.length > 20 && m.length < 1000 && !m.includes('\n') && !/undefined|\[object /.test(m),
+      `${what}: message ${JSON.stringify(m)}`,
+    ).toBe(true);
     outcome = error;
     tally.refused++;
   }
@@ -49,14 +52,27 @@ async function attempt(what: string, load: () => Promise<RNN>, limit = CASE_MS):
 
 /** The good files every mutation starts from: weights, checkpoints and JSON of three small, trained models. */
 const models = await Promise.all([
-  RNN.create({ cell: 'rnn', inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, nonlinearity: 'relu', outputSize: 2, seed: 1, backend: 'js' }),
+  RNN.create({
+    cell: 'rnn',
+    inputSize: 3,
+    hiddenSize: 4,
+    numLayers: 2,
+    bidirectional: true,
+    nonlinearity: 'relu',
+    outputSize: 2,
+    seed: 1,
+    backend: 'js',
+  }),
   RNN.create({ cell: 'lstm', inputSize: 2, hiddenSize: 3, outputSize: 1, seed: 2, backend: 'js' }),
   RNN.create({ cell: 'gru', inputSize: 2, hiddenSize: 3, numLayers: 2, bias: false, seed: 3, backend: 'js' }),
 ]);
 for (const net of models) {
   const O = net.config.outputSize || net.config.hiddenSize * (net.config.bidirectional ? 2 : 1);
-  net.step({ data: new Float32Array(2 * net.config.inputSize).fill(0.5), shape: [2, 1, net.config.inputSize] },
-    { data: new Float32Array(2 * O).fill(0.1), shape: [2, 1, O] }, { optimizer: { kind: 'adam', lr: 0.01 } });
+  net.step(
+    { data: new Float32Array(2 * net.config.inputSize).fill(0.5), shape: [2, 1, net.config.inputSize] },
+    { data: new Float32Array(2 * O).fill(0.1), shape: [2, 1, O] },
+    { optimizer: { kind: 'adam', lr: 0.01 } },
+  );
 }
 const binaries = models.flatMap((net) => [net.toSafetensors(), net.save()]);
 const texts = models.map((net) => JSON.stringify(net));
@@ -87,7 +103,20 @@ function split(bytes: Uint8Array): { header: string; data: Uint8Array } {
 const pick = <T>(items: readonly T[]): T => items[random.int(items.length)];
 
 /** Replacements for a number in a header or JSON text: the sizes and offsets an attacker would try. */
-const NUMBERS = ['0', '-1', '1.5', '1e400', '4294967296', '9007199254740993', '18446744073709551616', '99999999999', '3', '"7"', 'null', '[]'];
+const NUMBERS = [
+  '0',
+  '-1',
+  '1.5',
+  '1e400',
+  '4294967296',
+  '9007199254740993',
+  '18446744073709551616',
+  '99999999999',
+  '3',
+  '"7"',
+  'null',
+  '[]',
+];
 const TOKENS = ['{', '}', '[', ']', '"', ':', ',', '\\', '\u0000', 'é', ' ', 'NaN', 'true'];
 const DTYPES = ['F16', 'BF16', 'F64', 'I64', 'U8', 'BOOL', 'F128', '', 'f32', 'F8_E4M3'];
 
@@ -95,16 +124,19 @@ const DTYPES = ['F16', 'BF16', 'F64', 'I64', 'U8', 'BOOL', 'F128', '', 'f32', 'F
 function mutateText(text: string): string {
   const at = random.int(text.length);
   switch (random.int(6)) {
-    case 0: { // a number
+    case 0: {
+      // a number
       const numbers = [...text.matchAll(/-?\d+(\.\d+)?(e[+-]?\d+)?/gi)];
       if (!numbers.length) return text.slice(0, at);
       const m = pick(numbers);
       return text.slice(0, m.index) + pick(NUMBERS) + text.slice(m.index! + m[0].length);
     }
-    case 1: { // a dtype
+    case 1: {
+      // a dtype
       return text.replace(/"F32"/, JSON.stringify(pick(DTYPES)));
     }
-    case 2: { // a member repeated: duplicate names
+    case 2: {
+      // a member repeated: duplicate names
       const m = pick([...text.matchAll(/"[^"]+":\{[^{}]*\}/g)]);
       return m ? `${text.slice(0, m.index)}${m[0]},${m[0]}${text.slice(m.index! + m[0].length)}` : text;
     }
@@ -167,19 +199,32 @@ describe('fuzz', () => {
     let refused = 0;
     for (let i = 0; i < 600; i++) {
       // A state dict as a file gives it, with one of the faults a file can have.
-      const dict: Record<string, Tensor> = Object.fromEntries(file.tensors.map((t) => {
-        const data = readFloat32(file, t).map(() => random.uniform(-1, 1));
-        return [t.name, { shape: t.shape, data }];
-      }));
+      const dict: Record<string, Tensor> = Object.fromEntries(
+        file.tensors.map((t) => {
+          const data = readFloat32(file, t).map(() => random.uniform(-1, 1));
+          return [t.name, { shape: t.shape, data }];
+        }),
+      );
       const name = pick(names);
       const t = dict[name];
       switch (random.int(6)) {
-        case 0: t.data[random.int(t.data.length)] = pick([NaN, Infinity, -Infinity]); break;
-        case 1: dict[name] = { shape: [...t.shape, 1], data: t.data }; break;
-        case 2: dict[name] = { shape: t.shape.map((d) => d + 1), data: new Float32Array(t.shape.reduce((n, d) => n * (d + 1), 1)) }; break;
-        case 3: delete dict[name]; break;
-        case 4: dict[`${name}x`] = t; break;
-        default: break; // a good one: the weights change, and later refusals must keep these
+        case 0:
+          t.data[random.int(t.data.length)] = pick([NaN, Infinity, -Infinity]);
+          break;
+        case 1:
+          dict[name] = { shape: [...t.shape, 1], data: t.data };
+          break;
+        case 2:
+          dict[name] = { shape: t.shape.map((d) => d + 1), data: new Float32Array(t.shape.reduce((n, d) => n * (d + 1), 1)) };
+          break;
+        case 3:
+          delete dict[name];
+          break;
+        case 4:
+          dict[`${name}x`] = t;
+          break;
+        default:
+          break; // a good one: the weights change, and later refusals must keep these
       }
       const before = net.stateDict();
       try {
@@ -200,31 +245,91 @@ describe('hand-made malicious files', () => {
   const data = (n: number) => new Uint8Array(n);
   const binary: [string, Uint8Array, RegExp][] = [
     ['an empty file', new Uint8Array(0), /the file is 0 bytes, too short for the 8-byte header length/],
-    ['a header length of 2⁶⁴ − 1', withHeader('{}', data(0), 2n ** 64n - 1n), /the header length is 18446744073709551615 bytes, but only 2 bytes follow it/],
+    [
+      'a header length of 2⁶⁴ − 1',
+      withHeader('{}', data(0), 2n ** 64n - 1n),
+      /the header length is 18446744073709551615 bytes, but only 2 bytes follow it/,
+    ],
     ['a header length of 2⁵³ + 1', withHeader('{}', data(0), 2n ** 53n + 1n), /the header length is 9007199254740993 bytes/],
     ['a header length one past the end', withHeader('{}', data(0), 3n), /the header length is 3 bytes, but only 2 bytes follow it/],
     ['a header length of 0', withHeader('', data(4)), /expected a JSON value, found the end of the text/],
     ['a header that is not JSON', withHeader('safetensors'), /expected a JSON value, found "safetensors"/],
     ['a header that is an array', withHeader('[1]'), /the header must be a JSON object, got an array/],
-    ['a header that is not UTF-8', (() => { const b = withHeader('{"a":1}'); b[10] = 0xff; return b; })(), /the header is not valid UTF-8/],
+    [
+      'a header that is not UTF-8',
+      (() => {
+        const b = withHeader('{"a":1}');
+        b[10] = 0xff;
+        return b;
+      })(),
+      /the header is not valid UTF-8/,
+    ],
     ['deeply nested JSON', withHeader(`{"a":${'['.repeat(100_000)}`), /nested deeper than 4 levels/],
-    ['duplicate names', withHeader(`{"w":${JSON.stringify(tensor([1], 0, 4))},"w":${JSON.stringify(tensor([1], 4, 8))}}`, data(8)), /duplicate key "w"/],
-    ['an unknown dtype', withHeader(header({ w: tensor([1], 0, 16, 'F128') }), data(16)), /unknown dtype "F128" \(safetensors dtypes: BOOL/],
-    ['offsets past the end', withHeader(header({ w: tensor([2], 0, 8) }), data(4)), /data_offsets \[0, 8\] run past the end of the data section \(4 bytes\)/],
-    ['offsets far past the end', withHeader(header({ w: tensor([1], 2 ** 52, 2 ** 52 + 4) }), data(4)), /run past the end of the data section/],
-    ['offsets backwards', withHeader(header({ w: tensor([1], 4, 0) }), data(4)), /data_offsets must be \[begin, end\] with 0 ≤ begin ≤ end, got \[4,0\]/],
-    ['overlapping tensors', withHeader(header({ a: tensor([2], 0, 8), b: tensor([2], 4, 12) }), data(12)), /tensors "a" and "b" overlap \(data bytes 4–8\)/],
-    ['a gap between tensors', withHeader(header({ a: tensor([1], 0, 4), b: tensor([1], 8, 12) }), data(12)), /data bytes 4–8 belong to no tensor \(a gap before "b"\)/],
+    [
+      'duplicate names',
+      withHeader(`{"w":${JSON.stringify(tensor([1], 0, 4))},"w":${JSON.stringify(tensor([1], 4, 8))}}`, data(8)),
+      /duplicate key "w"/,
+    ],
+    [
+      'an unknown dtype',
+      withHeader(header({ w: tensor([1], 0, 16, 'F128') }), data(16)),
+      /unknown dtype "F128" \(safetensors dtypes: BOOL/,
+    ],
+    [
+      'offsets past the end',
+      withHeader(header({ w: tensor([2], 0, 8) }), data(4)),
+      /data_offsets \[0, 8\] run past the end of the data section \(4 bytes\)/,
+    ],
+    [
+      'offsets far past the end',
+      withHeader(header({ w: tensor([1], 2 ** 52, 2 ** 52 + 4) }), data(4)),
+      /run past the end of the data section/,
+    ],
+    [
+      'offsets backwards',
+      withHeader(header({ w: tensor([1], 4, 0) }), data(4)),
+      /data_offsets must be \[begin, end\] with 0 ≤ begin ≤ end, got \[4,0\]/,
+    ],
+    [
+      'overlapping tensors',
+      withHeader(header({ a: tensor([2], 0, 8), b: tensor([2], 4, 12) }), data(12)),
+      /tensors "a" and "b" overlap \(data bytes 4–8\)/,
+    ],
+    [
+      'a gap between tensors',
+      withHeader(header({ a: tensor([1], 0, 4), b: tensor([1], 8, 12) }), data(12)),
+      /data bytes 4–8 belong to no tensor \(a gap before "b"\)/,
+    ],
     ['trailing bytes', withHeader(header({ a: tensor([1], 0, 4) }), data(1000)), /the data section is 1000 bytes but the tensors cover 4/],
-    ['a shape whose product overflows', withHeader(header({ w: tensor([2 ** 31, 2 ** 31, 2 ** 31, 2 ** 31], 0, 16) }), data(16)), /shape \[2147483648, 2147483648, 2147483648, 2147483648\] of F32 needs more than 2⁵³ bytes; its data_offsets \[0, 16\] hold 16/],
-    ['a shape of 2⁵³ − 1', withHeader(header({ w: tensor([2 ** 53 - 1], 0, 16) }), data(16)), /shape \[9007199254740991\] of F32 needs more than 2⁵³ bytes/],
-    ['a shape that disagrees with its bytes', withHeader(header({ w: tensor([2, 3], 0, 16) }), data(16)), /shape \[2, 3\] of F32 needs 24 bytes, but its data_offsets \[0, 16\] hold 16/],
+    [
+      'a shape whose product overflows',
+      withHeader(header({ w: tensor([2 ** 31, 2 ** 31, 2 ** 31, 2 ** 31], 0, 16) }), data(16)),
+      /shape \[2147483648, 2147483648, 2147483648, 2147483648\] of F32 needs more than 2⁵³ bytes; its data_offsets \[0, 16\] hold 16/,
+    ],
+    [
+      'a shape of 2⁵³ − 1',
+      withHeader(header({ w: tensor([2 ** 53 - 1], 0, 16) }), data(16)),
+      /shape \[9007199254740991\] of F32 needs more than 2⁵³ bytes/,
+    ],
+    [
+      'a shape that disagrees with its bytes',
+      withHeader(header({ w: tensor([2, 3], 0, 16) }), data(16)),
+      /shape \[2, 3\] of F32 needs 24 bytes, but its data_offsets \[0, 16\] hold 16/,
+    ],
     ['a negative dimension', withHeader(header({ w: tensor([-1], 0, 0) })), /shape must be an array of non-negative integers, got \[-1\]/],
     ['a fractional dimension', withHeader(header({ w: tensor([1.5], 0, 0) })), /non-negative integers, got \[1.5\]/],
-    ['a million dimensions', withHeader(`{"w":{"dtype":"F32","shape":[${'1,'.repeat(1_000_000)}1],"data_offsets":[0,8]}}`, data(8)), /shape \[1, 1, 1, 1, 1, 1, 1, 1, …\] \(1000001 dimensions\) of F32 needs 4 bytes, but its data_offsets \[0, 8\] hold 8/],
+    [
+      'a million dimensions',
+      withHeader(`{"w":{"dtype":"F32","shape":[${'1,'.repeat(1_000_000)}1],"data_offsets":[0,8]}}`, data(8)),
+      /shape \[1, 1, 1, 1, 1, 1, 1, 1, …\] \(1000001 dimensions\) of F32 needs 4 bytes, but its data_offsets \[0, 8\] hold 8/,
+    ],
     ['metadata that is not strings', withHeader('{"__metadata__":{"format":1}}'), /__metadata__ "format" must be a string, got number "1"/],
     ['an unknown field', withHeader(header({ w: { ...tensor([1], 0, 4), extra: 1 } }), data(4)), /tensor "w" has an unknown field "extra"/],
-    ['a name of a megabyte', withHeader(header({ ['n'.repeat(1 << 20)]: tensor([1], 0, 4, 'X') }), data(4)), /tensor "nnnnn[^"]*…": unknown dtype "X"/],
+    [
+      'a name of a megabyte',
+      withHeader(header({ ['n'.repeat(1 << 20)]: tensor([1], 0, 4, 'X') }), data(4)),
+      /tensor "nnnnn[^"]*…": unknown dtype "X"/,
+    ],
   ];
   it.each(binary)('%s', async (what, bytes, message) => {
     for (const outcome of await loadBinary(bytes, what)) {
@@ -238,13 +343,15 @@ describe('hand-made malicious files', () => {
     let at = 0;
     const chunks: Uint8Array[] = [];
     // Built from entries, never by assignment: `described['__proto__'] = …` would set a prototype.
-    const described = Object.fromEntries(Object.entries(entries).map(([name, [shape, values, dtype = 'F32']]) => {
-      const n = shape.reduce((a, b) => a * b, 1);
-      const bytes = dtype === 'F32' ? new Uint8Array(Float32Array.from(values ?? Array(n).fill(0.5)).buffer) : new Uint8Array(n * 4);
-      chunks.push(bytes);
-      at += bytes.length;
-      return [name, tensor(shape, at - bytes.length, at, dtype)];
-    }));
+    const described = Object.fromEntries(
+      Object.entries(entries).map(([name, [shape, values, dtype = 'F32']]) => {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const bytes = dtype === 'F32' ? new Uint8Array(Float32Array.from(values ?? Array(n).fill(0.5)).buffer) : new Uint8Array(n * 4);
+        chunks.push(bytes);
+        at += bytes.length;
+        return [name, tensor(shape, at - bytes.length, at, dtype)];
+      }),
+    );
     const all = new Uint8Array(at);
     let offset = 0;
     for (const c of chunks) {
@@ -255,13 +362,45 @@ describe('hand-made malicious files', () => {
   };
   const rnn = { weight_ih_l0: [[2, 1]], weight_hh_l0: [[2, 2]] } as Record<string, [number[]]>;
   const models: [string, Uint8Array, RegExp, new (m: string) => Error][] = [
-    ['a NaN weight', weights({ ...rnn, weight_hh_l0: [[2, 2], [0, NaN, 0, 0]] }), /tensor "weight_hh_l0" element 1 is NaN/, NonFiniteError],
-    ['an infinite weight', weights({ ...rnn, weight_ih_l0: [[2, 1], [Infinity, 0]] }), /tensor "weight_ih_l0" element 0 is Infinity/, NonFiniteError],
-    ['integer weights', weights({ ...rnn, weight_hh_l0: [[2, 2], undefined, 'I32'] }), /tensor "weight_hh_l0" is I32; weights must be a float dtype \(F32, F16, BF16, F64\)/, FormatError],
+    [
+      'a NaN weight',
+      weights({
+        ...rnn,
+        weight_hh_l0: [
+          [2, 2],
+          [0, NaN, 0, 0],
+        ],
+      }),
+      /tensor "weight_hh_l0" element 1 is NaN/,
+      NonFiniteError,
+    ],
+    [
+      'an infinite weight',
+      weights({
+        ...rnn,
+        weight_ih_l0: [
+          [2, 1],
+          [Infinity, 0],
+        ],
+      }),
+      /tensor "weight_ih_l0" element 0 is Infinity/,
+      NonFiniteError,
+    ],
+    [
+      'integer weights',
+      weights({ ...rnn, weight_hh_l0: [[2, 2], undefined, 'I32'] }),
+      /tensor "weight_hh_l0" is I32; weights must be a float dtype \(F32, F16, BF16, F64\)/,
+      FormatError,
+    ],
     ['a layer index of 10¹¹', weights({ ...rnn, weight_hh_l99999999999: [[2, 2]] }), /layer 1 is missing/, StateDictError],
     ['a tensor named __proto__', weights({ ...rnn, ['__proto__']: [[1]] }), /unexpected tensor "__proto__"/, StateDictError],
     // More tensors than any model has: refused while the header is parsed, before anything is built per tensor.
-    ['a hundred thousand empty tensors', weights(Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`t${i}`, [[0]]]))), /more than \d+ objects and arrays/, FormatError],
+    [
+      'a hundred thousand empty tensors',
+      weights(Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`t${i}`, [[0]]]))),
+      /more than \d+ objects and arrays/,
+      FormatError,
+    ],
   ];
   it.each(models)('%s', async (what, bytes, message, type) => {
     const outcome = await attempt(what, () => RNN.fromSafetensors(bytes, { backend: 'js' }), limitFor(bytes.length));
@@ -283,11 +422,34 @@ describe('hand-made malicious files', () => {
     ['an unterminated string', '{"format', /unterminated string/, FormatError],
     ['a bad escape', '{"form\\at":1}', /bad escape "\\\\a" in a string/, FormatError],
     ['a raw control character', '{"a\u0001":1}', /control character U\+0001 inside a string/, FormatError],
-    ['a number out of range', JSON.stringify({ ...good, parameters: { ...good.parameters, 'head.bias': { shape: [1], data: [0] } } }).replace('"data":[0]', '"data":[1e999]'), /element 0 is Infinity/, NonFiniteError],
-    ['a shape of 10¹⁸ over one value', JSON.stringify({ ...good, parameters: { ...good.parameters, 'head.bias': { shape: [1e9, 1e9], data: [0] } } }), /does not hold the 1 values of data/, FormatError],
+    [
+      'a number out of range',
+      JSON.stringify({ ...good, parameters: { ...good.parameters, 'head.bias': { shape: [1], data: [0] } } }).replace(
+        '"data":[0]',
+        '"data":[1e999]',
+      ),
+      /element 0 is Infinity/,
+      NonFiniteError,
+    ],
+    [
+      'a shape of 10¹⁸ over one value',
+      JSON.stringify({ ...good, parameters: { ...good.parameters, 'head.bias': { shape: [1e9, 1e9], data: [0] } } }),
+      /does not hold the 1 values of data/,
+      FormatError,
+    ],
     ['a newer version', JSON.stringify({ ...good, version: 99 }), /newer rnn-wasm, in format version 99/, VersionError],
-    ['a huge model in the configuration', JSON.stringify({ ...good, config: { ...good.config, hiddenSize: 50_000, numLayers: 8 } }), /should have shape \[200000, 2\], got \[12, 2\]/, RnnError],
-    ['__proto__ as a parameter', JSON.stringify(good).replace('"parameters":{', '"parameters":{"__proto__":{"shape":[1],"data":[1]},'), /unexpected tensor "__proto__"/, StateDictError],
+    [
+      'a huge model in the configuration',
+      JSON.stringify({ ...good, config: { ...good.config, hiddenSize: 50_000, numLayers: 8 } }),
+      /should have shape \[200000, 2\], got \[12, 2\]/,
+      RnnError,
+    ],
+    [
+      '__proto__ as a parameter',
+      JSON.stringify(good).replace('"parameters":{', '"parameters":{"__proto__":{"shape":[1],"data":[1]},'),
+      /unexpected tensor "__proto__"/,
+      StateDictError,
+    ],
   ];
   it.each(json)('JSON: %s', async (what, text, message, type) => {
     const outcome = await loadText(text, what);
@@ -299,7 +461,9 @@ describe('hand-made malicious files', () => {
 afterAll(() => {
   const after = collectGarbage();
   const grew = (after.heapUsed + after.arrayBuffers - memoryBefore.heapUsed - memoryBefore.arrayBuffers) / 2 ** 20;
-  console.log(`fuzz: ${tally.loaded + tally.refused} loads, ${tally.refused} refused; slowest ${slowest.ms.toFixed(1)} ms (${slowest.what.slice(0, 60)}); heap grew ${grew.toFixed(1)} MB`);
+  console.log(
+    `fuzz: ${tally.loaded + tally.refused} loads, ${tally.refused} refused; slowest ${slowest.ms.toFixed(1)} ms (${slowest.what.slice(0, 60)}); heap grew ${grew.toFixed(1)} MB`,
+  );
   expect(tally.loaded + tally.refused).toBeGreaterThan(5000);
   expect(grew).toBeLessThan(64);
 });

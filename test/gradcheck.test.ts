@@ -10,8 +10,16 @@ import { BACKENDS, randomArray } from './helpers.js';
 
 interface Shape {
   cell: 'rnn' | 'lstm' | 'gru';
-  I: number; H: number; L: number; bidirectional: boolean; bias: boolean; O: number; T: number; B: number;
-  loss: 'mse' | 'cross_entropy'; lastStep: boolean;
+  I: number;
+  H: number;
+  L: number;
+  bidirectional: boolean;
+  bias: boolean;
+  O: number;
+  T: number;
+  B: number;
+  loss: 'mse' | 'cross_entropy';
+  lastStep: boolean;
 }
 
 const shapes: Shape[] = [
@@ -32,15 +40,25 @@ const EPS = 1e-2;
 describe.each(BACKENDS)('finite differences [%s]', (backend) => {
   it.each(shapes)('$cell I=$I H=$H L=$L bidir=$bidirectional bias=$bias O=$O T=$T B=$B $loss last=$lastStep', async (s) => {
     const D = s.bidirectional ? 2 : 1;
-    const net = await RNN.create({ cell: s.cell, inputSize: s.I, hiddenSize: s.H, numLayers: s.L, bidirectional: s.bidirectional,
-      bias: s.bias, outputSize: s.O, seed: 7, backend });
+    const net = await RNN.create({
+      cell: s.cell,
+      inputSize: s.I,
+      hiddenSize: s.H,
+      numLayers: s.L,
+      bidirectional: s.bidirectional,
+      bias: s.bias,
+      outputSize: s.O,
+      seed: 7,
+      backend,
+    });
     const input: Tensor = { data: randomArray(s.T * s.B * s.I, 1), shape: [s.T, s.B, s.I] };
     const h0: Tensor = { data: randomArray(s.L * D * s.B * s.H, 2, 0.5), shape: [s.L * D, s.B, s.H] };
     const c0: Tensor | undefined = s.cell === 'lstm' ? { data: randomArray(s.L * D * s.B * s.H, 5, 0.5), shape: h0.shape } : undefined;
     const rows = s.lastStep ? s.B : s.T * s.B;
-    const target = s.loss === 'mse'
-      ? { data: randomArray(rows * s.O, 3), shape: s.lastStep ? [s.B, s.O] : [s.T, s.B, s.O] }
-      : { data: Array.from(randomArray(rows, 4), (v) => Math.floor((v + 1) / 2 * s.O)), shape: s.lastStep ? [s.B] : [s.T, s.B] };
+    const target =
+      s.loss === 'mse'
+        ? { data: randomArray(rows * s.O, 3), shape: s.lastStep ? [s.B, s.O] : [s.T, s.B, s.O] }
+        : { data: Array.from(randomArray(rows, 4), (v) => Math.floor(((v + 1) / 2) * s.O)), shape: s.lastStep ? [s.B] : [s.T, s.B] };
     const options = { loss: s.loss, h0, c0 };
     const analytic = net.gradients(input, target, options);
 

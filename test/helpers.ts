@@ -9,8 +9,7 @@ const RTOL = 1e-4;
 const ATOL = 1e-5;
 
 /** Largest |actual - expected|, and fails naming the worst element when any is outside atol + rtol·|expected|. */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, name: string,
-  rtol = RTOL, atol = ATOL): number {
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, name: string, rtol = RTOL, atol = ATOL): number {
   expect(actual.length, `${name}: length`).toBe(expected.length);
   let maxDiff = 0;
   let worst = -1;
@@ -36,7 +35,7 @@ export function randomArray(n: number, seed: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 * 2 - 1) * scale;
+    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
   }
   return out;
 }

@@ -29,12 +29,13 @@ describe('arrays that are not tensors', () => {
     expect(() => net.unroll({ data: [1, true], shape: [1, 1, 2] } as never)).toThrow(/data\[1\] is boolean true, not a number/);
     expect(() => net.unroll({ data: [1, null], shape: [1, 1, 2] } as never)).toThrow(/data\[1\] is null, not a number/);
     // biome-ignore lint/suspicious/noSparseArray: the hole is the point
-    expect(() => net.unroll({ data: [1, , ], shape: [1, 1, 2] } as never)).toThrow(/data\[1\] is a hole/);
+    expect(() => net.unroll({ data: [1, ,], shape: [1, 1, 2] } as never)).toThrow(/data\[1\] is a hole/);
     expect(() => net.unroll({ data: new BigInt64Array(2), shape: [1, 1, 2] } as never)).toThrow(/BigInts are not numbers/);
     const state = net.stateDict();
     const w = state['rnn.weight_ih_l0'];
-    expect(() => net.loadStateDict({ ...state, 'rnn.weight_ih_l0': { data: [...w.data.slice(0, -1), 'x'], shape: w.shape } as never }))
-      .toThrow(ShapeError);
+    expect(() =>
+      net.loadStateDict({ ...state, 'rnn.weight_ih_l0': { data: [...w.data.slice(0, -1), 'x'], shape: w.shape } as never }),
+    ).toThrow(ShapeError);
     expect(net.save()).toEqual(before);
   });
 
@@ -54,8 +55,11 @@ describe('files that claim more than they hold', () => {
     await expect(RNN.fromJSON(lying)).rejects.toThrow(/numLayers 10000000 is past the limit/);
     const parsed = parseSafetensors(net.save());
     const config = JSON.parse(parsed.metadata.get('rnn_wasm.config')!);
-    const tensors = parsed.tensors.map((t) => ({ name: t.name, shape: t.shape,
-      data: new Float32Array(parsed.bytes.buffer.slice(parsed.bytes.byteOffset + t.begin, parsed.bytes.byteOffset + t.end)) }));
+    const tensors = parsed.tensors.map((t) => ({
+      name: t.name,
+      shape: t.shape,
+      data: new Float32Array(parsed.bytes.buffer.slice(parsed.bytes.byteOffset + t.begin, parsed.bytes.byteOffset + t.end)),
+    }));
     for (const claim of [{ numLayers: 10_000_000 }, { hiddenSize: 2 ** 40 }, { embedding: { numEmbeddings: 2 ** 53, embeddingDim: 2 } }]) {
       const metadata = new Map(parsed.metadata).set('rnn_wasm.config', JSON.stringify({ ...config, ...claim }));
       await expect(RNN.load(writeSafetensors(tensors, metadata)), JSON.stringify(claim)).rejects.toThrow(FormatError);
@@ -104,15 +108,19 @@ describe('arguments that would be silently wrong or fail untyped', () => {
     expect(() => net.cell([[1, 2]], {}, { out: { output: buffer.subarray(0, 3), y: buffer.subarray(3, 6) } })).not.toThrow();
   });
 
-  it('a null in a checkpoint\'s configuration is damage, not a default', async () => {
+  it("a null in a checkpoint's configuration is damage, not a default", async () => {
     const net = await small();
     const json = net.toJSON();
-    await expect(RNN.fromJSON({ ...json, config: { ...json.config, bias: null } } as never)).rejects.toThrow(/configuration's bias is null/);
+    await expect(RNN.fromJSON({ ...json, config: { ...json.config, bias: null } } as never)).rejects.toThrow(
+      /configuration's bias is null/,
+    );
   });
 
   it('a valid WebAssembly module that is not a build of the kernels is a WasmLoadError', async () => {
     const empty = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
-    await expect(RNN.create({ inputSize: 1, hiddenSize: 1, backend: 'wasm-simd', wasm: { simd: empty } })).rejects.toThrow(/not this library's kernels/);
+    await expect(RNN.create({ inputSize: 1, hiddenSize: 1, backend: 'wasm-simd', wasm: { simd: empty } })).rejects.toThrow(
+      /not this library's kernels/,
+    );
   });
 
   it('gradients that overflow are a NonFiniteError, not infinities returned', async () => {

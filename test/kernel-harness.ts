@@ -49,9 +49,14 @@ export const scratch = (n: number): Tensor => ({ n, scratch: true });
  * `prepare` on the JS heap only (to compute forward caches a backward call needs) and copies the result
  * over, then runs `call` on both and compares the return values and every tensor that is not scratch.
  */
-// biome-ignore lint/suspicious/noConfusingVoidType: a kernel returns a number or nothing, and both are compared
-export function agree(wasm: KernelInstance, seed: number, tensors: Tensors, call: (k: Kernels, p: Pointers) => number | void,
-  prepare?: (k: Kernels, p: Pointers) => void): void {
+export function agree(
+  wasm: KernelInstance,
+  seed: number,
+  tensors: Tensors,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a kernel returns a number or nothing, and both are compared
+  call: (k: Kernels, p: Pointers) => number | void,
+  prepare?: (k: Kernels, p: Pointers) => void,
+): void {
   const js = createJsInstance();
   const r = rng(seed);
   const pointers: Pointers = {};

@@ -40,13 +40,15 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s embedding kernels agree with
   });
 
   it.each(cases)(`embedding_forward ${name}`, ({ seed, N, V, E, ids }) => {
-    agree(wasm, seed, { out: float(N * E), weight: float(V * E), ids: { n: N, int: ids } },
-      (k, p) => k.embedding_forward(p.out, p.weight, p.ids, N, E));
+    agree(wasm, seed, { out: float(N * E), weight: float(V * E), ids: { n: N, int: ids } }, (k, p) =>
+      k.embedding_forward(p.out, p.weight, p.ids, N, E),
+    );
   });
 
   it.each(cases)(`embedding_backward ${name}`, ({ seed, N, V, E, ids, padding_idx }) => {
-    agree(wasm, seed, { dweight: float(V * E), dout: float(N * E), ids: { n: N, int: ids } },
-      (k, p) => k.embedding_backward(p.dweight, p.dout, p.ids, N, E, padding_idx));
+    agree(wasm, seed, { dweight: float(V * E), dout: float(N * E), ids: { n: N, int: ids } }, (k, p) =>
+      k.embedding_backward(p.dweight, p.dout, p.ids, N, E, padding_idx),
+    );
   });
 });
 
@@ -90,20 +92,24 @@ describe.each(Object.keys(BACKENDS) as (keyof typeof BACKENDS)[])('%s embedding 
     expect(Array.from(new Float32Array(instance.buffer, w, V * E)), 'weight is only read').toEqual(Array.from(weight));
   });
 
-  it.each(cases)(`embedding_backward ${name}: each row sums its ids' gradients, the padding row none`, ({ seed, N, V, E, ids, padding_idx }) => {
-    const dweight = floats(V * E, seed); // accumulates: starts from earlier gradients
-    const dout = floats(N * E, seed + 1);
-    const [dw, d, id] = place([dweight, dout, Int32Array.from(ids)]);
-    instance.kernels.embedding_backward(dw, d, id, N, E, padding_idx);
-    const expected = dweight.slice();
-    ids.forEach((row, n) => {
-      if (row === padding_idx) return;
-      for (let j = 0; j < E; j++) expected[row * E + j] = Math.fround(expected[row * E + j] + dout[n * E + j]);
-    });
-    expect(Array.from(new Float32Array(instance.buffer, dw, V * E))).toEqual(Array.from(expected));
-    if (padding_idx >= 0) {
-      expect(Array.from(new Float32Array(instance.buffer, dw + 4 * padding_idx * E, E)), 'the padding row')
-        .toEqual(Array.from(dweight.subarray(padding_idx * E, padding_idx * E + E)));
-    }
-  });
+  it.each(cases)(
+    `embedding_backward ${name}: each row sums its ids' gradients, the padding row none`,
+    ({ seed, N, V, E, ids, padding_idx }) => {
+      const dweight = floats(V * E, seed); // accumulates: starts from earlier gradients
+      const dout = floats(N * E, seed + 1);
+      const [dw, d, id] = place([dweight, dout, Int32Array.from(ids)]);
+      instance.kernels.embedding_backward(dw, d, id, N, E, padding_idx);
+      const expected = dweight.slice();
+      ids.forEach((row, n) => {
+        if (row === padding_idx) return;
+        for (let j = 0; j < E; j++) expected[row * E + j] = Math.fround(expected[row * E + j] + dout[n * E + j]);
+      });
+      expect(Array.from(new Float32Array(instance.buffer, dw, V * E))).toEqual(Array.from(expected));
+      if (padding_idx >= 0) {
+        expect(Array.from(new Float32Array(instance.buffer, dw + 4 * padding_idx * E, E)), 'the padding row').toEqual(
+          Array.from(dweight.subarray(padding_idx * E, padding_idx * E + E)),
+        );
+      }
+    },
+  );
 });

@@ -20,10 +20,15 @@ const GATES: Record<Cell, number> = { rnn: 1, lstm: 4, gru: 3 };
 interface SequenceCase {
   name: string;
   seed: number;
-  T: number; B: number; I: number; H: number;
+  T: number;
+  B: number;
+  I: number;
+  H: number;
   /** Row stride of out and dout; this direction's H columns are the last of each row. */
   ldo: number;
-  bias: boolean; reverse: boolean; relu: boolean;
+  bias: boolean;
+  reverse: boolean;
+  relu: boolean;
   /** Per-column valid steps (packed sequences), or null when every column runs T steps. */
   lengths: number[] | null;
   /** Whether backward computes dx (a training step's first layer does not: dx is 0). */
@@ -38,9 +43,23 @@ const sequenceCases: SequenceCase[] = Array.from({ length: 32 }, (_, i) => {
   const ldo = wide ? 2 * H + 3 : H;
   const lengths = packed ? Array.from({ length: B }, () => 1 + Math.floor(r() * T)) : null;
   const inputGradient = i % 3 !== 0;
-  const flags = [bias && 'bias', reverse && 'reverse', relu && 'relu', lengths && `lengths=${lengths}`, !inputGradient && 'no-dx'].filter(Boolean);
-  return { name: `T=${T} B=${B} I=${I} H=${H} ldo=${ldo} ${flags.join(' ')}`, seed: 2000 + i, T, B, I, H, ldo, bias, reverse, relu, lengths,
-    inputGradient };
+  const flags = [bias && 'bias', reverse && 'reverse', relu && 'relu', lengths && `lengths=${lengths}`, !inputGradient && 'no-dx'].filter(
+    Boolean,
+  );
+  return {
+    name: `T=${T} B=${B} I=${I} H=${H} ldo=${ldo} ${flags.join(' ')}`,
+    seed: 2000 + i,
+    T,
+    B,
+    I,
+    H,
+    ldo,
+    bias,
+    reverse,
+    relu,
+    lengths,
+    inputGradient,
+  };
 });
 
 /** Whether row t·B + b of a [T, B, …] sequence is a step of its column. */
@@ -115,11 +134,27 @@ function forward(cell: Cell, c: SequenceCase) {
     if (cell === 'rnn') {
       k.rnn_forward(p.out + column, p.x, p.lengths, p.h0, p.pw_ih, p.pw_hh, p.b_ih, p.b_hh, T, B, I, H, ldo, reverse, relu);
     } else if (cell === 'lstm') {
-      k.lstm_forward(p.out + column, p.cells, p.gates, p.x, p.lengths, p.h0, p.c0, p.pw_ih, p.pw_hh, p.b_ih, p.b_hh,
-        T, B, I, H, ldo, reverse);
+      k.lstm_forward(
+        p.out + column,
+        p.cells,
+        p.gates,
+        p.x,
+        p.lengths,
+        p.h0,
+        p.c0,
+        p.pw_ih,
+        p.pw_hh,
+        p.b_ih,
+        p.b_hh,
+        T,
+        B,
+        I,
+        H,
+        ldo,
+        reverse,
+      );
     } else {
-      k.gru_forward(p.out + column, p.gates, p.hn, p.gh, p.x, p.lengths, p.h0, p.pw_ih, p.pw_hh, p.b_ih, p.b_hh,
-        T, B, I, H, ldo, reverse);
+      k.gru_forward(p.out + column, p.gates, p.hn, p.gh, p.x, p.lengths, p.h0, p.pw_ih, p.pw_hh, p.b_ih, p.b_hh, T, B, I, H, ldo, reverse);
     }
   };
 }
@@ -131,14 +166,82 @@ function backward(cell: Cell, c: SequenceCase) {
   return (k: Kernels, p: Pointers) => {
     const [out, dout] = [p.out + column, p.dout + column];
     if (cell === 'rnn') {
-      k.rnn_backward(p.dx, p.dh0, p.dw_ih, p.dw_hh, p.db_ih, p.db_hh, p.dpre, dout, out, p.x, p.lengths, p.h0,
-        p.w_ih, p.w_hh, T, B, I, H, ldo, reverse, relu);
+      k.rnn_backward(
+        p.dx,
+        p.dh0,
+        p.dw_ih,
+        p.dw_hh,
+        p.db_ih,
+        p.db_hh,
+        p.dpre,
+        dout,
+        out,
+        p.x,
+        p.lengths,
+        p.h0,
+        p.w_ih,
+        p.w_hh,
+        T,
+        B,
+        I,
+        H,
+        ldo,
+        reverse,
+        relu,
+      );
     } else if (cell === 'lstm') {
-      k.lstm_backward(p.dx, p.dh0, p.dc0, p.dw_ih, p.dw_hh, p.db_ih, p.db_hh, p.dgates, dout, out, p.cells, p.gates,
-        p.x, p.lengths, p.h0, p.c0, p.w_ih, p.w_hh, T, B, I, H, ldo, reverse);
+      k.lstm_backward(
+        p.dx,
+        p.dh0,
+        p.dc0,
+        p.dw_ih,
+        p.dw_hh,
+        p.db_ih,
+        p.db_hh,
+        p.dgates,
+        dout,
+        out,
+        p.cells,
+        p.gates,
+        p.x,
+        p.lengths,
+        p.h0,
+        p.c0,
+        p.w_ih,
+        p.w_hh,
+        T,
+        B,
+        I,
+        H,
+        ldo,
+        reverse,
+      );
     } else {
-      k.gru_backward(p.dx, p.dh0, p.dw_ih, p.dw_hh, p.db_ih, p.db_hh, p.dgi, p.dgh, dout, out, p.gates, p.hn, p.x,
-        p.lengths, p.h0, p.w_ih, p.w_hh, T, B, I, H, ldo, reverse);
+      k.gru_backward(
+        p.dx,
+        p.dh0,
+        p.dw_ih,
+        p.dw_hh,
+        p.db_ih,
+        p.db_hh,
+        p.dgi,
+        p.dgh,
+        dout,
+        out,
+        p.gates,
+        p.hn,
+        p.x,
+        p.lengths,
+        p.h0,
+        p.w_ih,
+        p.w_hh,
+        T,
+        B,
+        I,
+        H,
+        ldo,
+        reverse,
+      );
     }
   };
 }
@@ -177,13 +280,15 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (bui
   }
 
   it.each(linearCases)('linear_forward N=$N I=$I O=$O', ({ seed, N, I, O }) => {
-    agree(wasm, seed, { y: float(N * O), x: float(N * I), w: float(O * I), b: float(O) },
-      (k, p) => k.linear_forward(p.y, p.x, p.w, p.b, N, I, O));
+    agree(wasm, seed, { y: float(N * O), x: float(N * I), w: float(O * I), b: float(O) }, (k, p) =>
+      k.linear_forward(p.y, p.x, p.w, p.b, N, I, O),
+    );
   });
 
   it.each(linearCases)('linear_backward N=$N I=$I O=$O', ({ seed, N, I, O }) => {
-    agree(wasm, seed, { dx: float(N * I), dw: float(O * I), db: float(O), dy: float(N * O), x: float(N * I), w: float(O * I) },
-      (k, p) => k.linear_backward(p.dx, p.dw, p.db, p.dy, p.x, p.w, N, I, O));
+    agree(wasm, seed, { dx: float(N * I), dw: float(O * I), db: float(O), dy: float(N * O), x: float(N * I), w: float(O * I) }, (k, p) =>
+      k.linear_backward(p.dx, p.dw, p.db, p.dy, p.x, p.w, N, I, O),
+    );
   });
 
   it.each(lossCases)('mse_loss T=$T B=$B C=$C lengths=$lengths last=$last', ({ seed, T, B, C, lengths, last }) => {
@@ -192,8 +297,12 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (bui
   });
 
   it.each(lossCases)('cross_entropy_loss T=$T B=$B C=$C lengths=$lengths last=$last', ({ seed, T, B, C, lengths, last, targets }) => {
-    const tensors = { dlogits: float(T * B * C), logits: float(T * B * C, uniform(4)), targets: { n: T * B, int: targets },
-      lengths: lengths && { n: B, int: lengths } };
+    const tensors = {
+      dlogits: float(T * B * C),
+      logits: float(T * B * C, uniform(4)),
+      targets: { n: T * B, int: targets },
+      lengths: lengths && { n: B, int: lengths },
+    };
     agree(wasm, seed, tensors, (k, p) => k.cross_entropy_loss(p.dlogits, p.logits, p.targets, p.lengths, T, B, C, last));
   });
 

@@ -51,7 +51,8 @@ describe('wasm sources', () => {
   it('refuses malformed sources, naming them', async () => {
     await expect(RNN.create({ ...options, wasm: `${root}build` })).rejects.toThrow(/a folder URL must end with '\/'/);
     await expect(RNN.create({ ...options, wasm: { simd: 42 as unknown as string } })).rejects.toThrow(
-      new OptionError('wasm.simd must be a URL (string or URL), bytes (ArrayBuffer or typed array) or a WebAssembly.Module, got Number'));
+      new OptionError('wasm.simd must be a URL (string or URL), bytes (ArrayBuffer or typed array) or a WebAssembly.Module, got Number'),
+    );
     await expect(RNN.create({ ...options, wasm: { simdd: simdFile } as never })).rejects.toThrow(/unknown option 'simdd'/);
   });
 
@@ -59,7 +60,8 @@ describe('wasm sources', () => {
     await expect(yFrom({ simd: new URL('missing/rnn-simd.wasm', simdFile) })).rejects.toThrow(WasmLoadError);
     await expect(yFrom({ simd: new URL('missing/rnn-simd.wasm', simdFile) })).rejects.toThrow(/ENOENT.*rnn-wasm\/inline/);
     await expect(yFrom({ simd: new TextEncoder().encode('<!doctype html><html>…') })).rejects.toThrow(
-      /the simd build passed as bytes is not WebAssembly: its \d+ bytes start with "<!doctype html><html>/);
+      /the simd build passed as bytes is not WebAssembly: its \d+ bytes start with "<!doctype html><html>/,
+    );
     await expect(yFrom({ simd: 'wasm/rnn-simd.wasm' })).rejects.toThrow(/'wasm\/rnn-simd.wasm' is a relative URL/);
   });
 });
@@ -95,7 +97,10 @@ describe('wasm over http', () => {
 
   it('names an HTML page served where the .wasm should be, and a 404', async () => {
     await expect(yFrom({ simd: `${base}/fallback.wasm` })).rejects.toThrow(
-      new RegExp(`the simd WebAssembly build at ${base}/fallback.wasm is not WebAssembly: its \\d+ bytes start with "<!DOCTYPE html> <html><b" \\(served as text/html; charset=utf-8\\)`));
+      new RegExp(
+        `the simd WebAssembly build at ${base}/fallback.wasm is not WebAssembly: its \\d+ bytes start with "<!DOCTYPE html> <html><b" \\(served as text/html; charset=utf-8\\)`,
+      ),
+    );
     await expect(yFrom({ simd: `${base}/gone.wasm` })).rejects.toThrow(/gone.wasm: the server answered 404 Not Found/);
   });
 });
@@ -144,11 +149,22 @@ describe('feature detection and fallback', () => {
   });
 
   it('falls back to JS in an engine started without WebAssembly (node --jitless)', () => {
-    const out = execFileSync(process.execPath, ['--jitless', '--import', 'tsx', '--input-type=module', '-e', `
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--jitless',
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `
       import { RNN, wasmSupported } from './src/index.ts';
       const net = await RNN.create({ inputSize: 2, hiddenSize: 3, outputSize: 1 });
       console.log(typeof WebAssembly, wasmSupported(), net.backend, net.unroll([[[1, 2]]]).y.data.length);
-    `], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    `,
+      ],
+      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 },
+    );
     expect(out.trim()).toBe('undefined false js 1');
   });
 });

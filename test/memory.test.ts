@@ -90,7 +90,7 @@ describe('memory', () => {
 });
 
 describe('dispose', () => {
-  it('frees a model\'s memory after cell() calls even while the object stays referenced', async () => {
+  it("frees a model's memory after cell() calls even while the object stays referenced", async () => {
     const kept: RNN[] = [];
     const before = collectGarbage();
     for (const backend of ['js', 'wasm'] as const) {

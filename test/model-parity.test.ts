@@ -15,13 +15,24 @@ import * as lib from '../src/index.js';
 import { type OptimizerOptions, RNN, type RNNOptions, type SafetensorsOptions, type Tensor } from '../src/index.js';
 import { BACKENDS, expectClose } from './helpers.js';
 
-interface JsonTensor { shape: number[]; data: number[] }
+interface JsonTensor {
+  shape: number[];
+  data: number[];
+}
 interface ModelCase {
   id: string;
   modules: {
     embedding: { name: string; num_embeddings: number; embedding_dim: number; padding_idx: number | null };
-    rnn: { name: string; module: 'RNN' | 'LSTM' | 'GRU'; input_size: number; hidden_size: number; num_layers: number;
-      nonlinearity: 'tanh' | 'relu' | null; bidirectional: boolean; batch_first: boolean };
+    rnn: {
+      name: string;
+      module: 'RNN' | 'LSTM' | 'GRU';
+      input_size: number;
+      hidden_size: number;
+      num_layers: number;
+      nonlinearity: 'tanh' | 'relu' | null;
+      bidirectional: boolean;
+      batch_first: boolean;
+    };
     head: { name: string; in_features: number; out_features: number; on: 'steps' | 'final'; tied_to: string | null };
   };
   state_dict: Record<string, JsonTensor>;
@@ -59,7 +70,9 @@ const folders = (process.env.MODEL_FIXTURES ?? '../shared/fixtures/models:test/f
 const cases: { c: ModelCase; dir: string }[] = folders.flatMap((folder) => {
   const dir = resolve(root, folder);
   if (!existsSync(dir)) throw new Error(`MODEL_FIXTURES: the folder ${folder} (${dir}) does not exist`);
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   if (files.length === 0) throw new Error(`MODEL_FIXTURES: the folder ${folder} (${dir}) holds no *.json case`);
   return files.map((f) => ({ c: JSON.parse(readFileSync(join(dir, f), 'utf8')) as ModelCase, dir }));
 });
@@ -82,8 +95,11 @@ function createOptions(c: ModelCase, backend: Backend): TextModelOptions {
     ...(r.nonlinearity && { nonlinearity: r.nonlinearity }),
     bias: `${r.name}.bias_ih_l0` in c.state_dict,
     batchFirst: r.batch_first,
-    embedding: { numEmbeddings: e.num_embeddings, embeddingDim: e.embedding_dim,
-      ...(e.padding_idx !== null && { paddingIdx: e.padding_idx }) },
+    embedding: {
+      numEmbeddings: e.num_embeddings,
+      embeddingDim: e.embedding_dim,
+      ...(e.padding_idx !== null && { paddingIdx: e.padding_idx }),
+    },
     outputSize: h.out_features,
     headOn: h.on,
     tieWeights: h.tied_to !== null,
@@ -167,8 +183,10 @@ function expectZeros(values: Float32Array, name: string): void {
 function readSafetensors(bytes: Uint8Array): Map<string, { dtype: string; shape: number[]; data: Float32Array }> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as
-    Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const tensors = new Map<string, { dtype: string; shape: number[]; data: Float32Array }>();
   for (const [name, t] of Object.entries(header)) {
     if (name === '__metadata__') continue;
@@ -211,7 +229,10 @@ for (const { c, dir } of cases) {
           // nn.Embedding's padding row gets no gradient at all (with a tied head, the head's share only): zeros exactly.
           const { name: embedding, padding_idx: pad, embedding_dim: E } = c.modules.embedding;
           if (pad !== null && c.grads[`${embedding}.weight`].data.slice(pad * E, (pad + 1) * E).every((v) => v === 0)) {
-            expectZeros(g.grads[`${embedding}.weight`].data.subarray(pad * E, (pad + 1) * E), `grad ${embedding}.weight padding row ${pad}`);
+            expectZeros(
+              g.grads[`${embedding}.weight`].data.subarray(pad * E, (pad + 1) * E),
+              `grad ${embedding}.weight padding row ${pad}`,
+            );
           }
           record('loss+grads', maxDiff);
         } finally {
@@ -293,7 +314,7 @@ for (const { c, dir } of cases) {
             const g = net.generate(idTensor(gen.prompt), { steps: gen.steps, temperature: 0 });
             expect(g.ids, 'generate returns ids').toBeDefined();
             expect(g.ids!.shape).toEqual(gen.expected.shape);
-            expect(Array.from(g.ids!.data), 'PyTorch\'s greedy ids').toEqual(gen.expected.data);
+            expect(Array.from(g.ids!.data), "PyTorch's greedy ids").toEqual(gen.expected.data);
             evidence.push(`${c.id} [${backend}] generate: ${gen.expected.data.length} ids equal`);
           } finally {
             net.dispose();

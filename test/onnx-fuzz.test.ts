@@ -8,7 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FormatError, RnnError, UnsupportedError } from '../src/index.js';
-import { DTYPE, encodeModel } from '../src/io/onnx/messages.js';
+import { DTYPE } from '../src/io/onnx/messages.js';
+import { encodeModel } from '../src/io/onnx/messages-out.js';
 import { ProtoWriter } from '../src/io/onnx/protobuf.js';
 import { fromONNX } from '../src/onnx.js';
 import { Random } from '../src/random.js';
@@ -22,7 +23,10 @@ let slowest = { ms: 0, what: '' };
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const files = ['../shared/fixtures/models', 'test/fixtures/models'].flatMap((folder) => {
   const dir = resolve(root, folder);
-  return readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort().map((f) => readFileSync(join(dir, f)));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.onnx'))
+    .sort()
+    .map((f) => readFileSync(join(dir, f)));
 });
 const bases = [...files, recurrentGraph()];
 
@@ -37,7 +41,10 @@ async function attempt(what: string, bytes: Uint8Array): Promise<unknown> {
   } catch (error) {
     if (!(error instanceof RnnError)) throw new Error(`${what}: threw ${String(error)}, not an RnnError`, { cause: error });
     const m = error.message;
-    expect(m.length > 15 && m.length < 1000 && !m.includes('\n') && !/undefined|\[object /.test(m), `${what}: message ${JSON.stringify(m)}`).toBe(true);
+    expect(
+      m.length > 15 && m.length < 1000 && !m.includes('\n') && !/undefined|\[object /.test(m),
+      `${what}: message ${JSON.stringify(m)}`,
+    ).toBe(true);
     tally.refused++;
     outcome = error;
   }
@@ -84,54 +91,135 @@ describe('fuzz: mutated ONNX files', () => {
 });
 
 describe('hand-made malicious ONNX files', () => {
-  const graph = (build: (g: ProtoWriter) => void, opset = 14) => new ProtoWriter().int(1, 8).message(7, build)
-    .message(8, (w) => w.string(1, '').int(2, opset)).finish();
+  const graph = (build: (g: ProtoWriter) => void, opset = 14) =>
+    new ProtoWriter()
+      .int(1, 8)
+      .message(7, build)
+      .message(8, (w) => w.string(1, '').int(2, opset))
+      .finish();
   const cases: [string, Uint8Array, RegExp][] = [
     ['an empty file', new Uint8Array(0), /the file is empty/],
     ['text', new TextEncoder().encode('not a model at all'), /ONNX: /],
-    ['a graph length past the end', Uint8Array.of(0x3a, 0xff, 0xff, 0xff, 0xff, 0x07, 1, 2), /a length of 2147483647 bytes, but only 2 are left/],
+    [
+      'a graph length past the end',
+      Uint8Array.of(0x3a, 0xff, 0xff, 0xff, 0xff, 0x07, 1, 2),
+      /a length of 2147483647 bytes, but only 2 are left/,
+    ],
     ['a varint of eleven bytes', Uint8Array.of(0x08, ...Array(11).fill(0xff)), /a varint longer than 10 bytes/],
     ['groups', Uint8Array.of(0x0b), /wire type 3/],
     ['no graph', new ProtoWriter().int(1, 8).finish(), /the model has no graph/],
-    ['an initializer of 2⁴⁰ elements', graph((g) => g.message(5, (t) => t.packedInts(1, [2 ** 20, 2 ** 20]).int(2, DTYPE.FLOAT).string(8, 'w'))),
-      /tensor "w" of shape \[1048576, 1048576\] has more than 2147483648 elements/],
-    ['an initializer whose bytes do not fill its dims', graph((g) => g.message(5, (t) => t.packedInts(1, [4]).int(2, DTYPE.FLOAT).string(8, 'w').bytes(9, new Uint8Array(8)))),
-      /tensor "w" of shape \[4\] needs 16 bytes of raw_data, but holds 8/],
-    ['a negative dim', graph((g) => g.message(5, (t) => t.packedInts(1, [-3]).int(2, DTYPE.FLOAT).string(8, 'w'))), /has a dimension of -3/],
-    ['ConstantOfShape of 10¹⁸', encodeModel({
-      opset: 14, producer: 't', graphName: 'g', initializers: [{ name: 's', dtype: DTYPE.INT64, dims: [2], data: [1e9, 1e9] }],
-      nodes: [{ opType: 'ConstantOfShape', name: 'huge', inputs: ['s'], outputs: ['z'] }],
-      inputs: [{ name: 'x', elemType: DTYPE.FLOAT, dims: [3, 2, 2] }], outputs: [{ name: 'z', elemType: DTYPE.FLOAT, dims: [] }],
-    }), /node "huge" \(ConstantOfShape\): a tensor of shape \[1000000000, 1000000000\], more than/],
-    ['a first input of 10¹² elements', encodeModel({
-      opset: 14, producer: 't', graphName: 'g', initializers: [], nodes: [],
-      inputs: [{ name: 'x', elemType: DTYPE.INT64, dims: [1e6, 1e6] }], outputs: [{ name: 'x', elemType: DTYPE.FLOAT, dims: [] }],
-    }), /export with a smaller example input/],
-    ['a cycle', encodeModel({
-      opset: 14, producer: 't', graphName: 'g', initializers: [],
-      nodes: [{ opType: 'Identity', name: 'a', inputs: ['b'], outputs: ['c'] }, { opType: 'Identity', name: 'b', inputs: ['c'], outputs: ['b'] }],
-      inputs: [{ name: 'x', elemType: DTYPE.INT64, dims: [3, 2] }], outputs: [{ name: 'c', elemType: DTYPE.FLOAT, dims: [] }],
-    }), /node "a" \(Identity\): input "b" is not computed before this node/],
-    ['a value computed twice', encodeModel({
-      opset: 14, producer: 't', graphName: 'g', initializers: [],
-      nodes: [{ opType: 'Identity', name: 'a', inputs: ['x'], outputs: ['y'] }, { opType: 'Identity', name: 'b', inputs: ['x'], outputs: ['y'] }],
-      inputs: [{ name: 'x', elemType: DTYPE.INT64, dims: [3, 2] }], outputs: [{ name: 'y', elemType: DTYPE.FLOAT, dims: [] }],
-    }), /output "y" is computed twice/],
-    ['subgraphs nested three thousand deep', (() => {
-      let body = new ProtoWriter().string(2, 'leaf').finish();
-      for (let k = 0; k < 3000; k++) {
-        const inner = body;
-        body = new ProtoWriter().message(1, (n) => n.string(4, 'If').message(5, (a) => a.string(1, 'then_branch').bytes(6, inner))).finish();
-      }
-      return graph((g) => {
-        g.message(1, (n) => n.string(3, 'deep').string(4, 'If').message(5, (a) => a.string(1, 'then_branch').bytes(6, body)));
-        g.message(11, (v) => v.string(1, 'x').message(2, (t) => t.message(1, (tt) => tt.int(1, 7).message(2, (s) => {
-          s.message(1, (d) => d.int(1, 3));
-          s.message(1, (d) => d.int(1, 2));
-        }))));
-        g.message(12, (v) => v.string(1, 'y'));
-      });
-    })(), /node "deep" \(If\): this op is not supported/],
+    [
+      'an initializer of 2⁴⁰ elements',
+      graph((g) =>
+        g.message(5, (t) =>
+          t
+            .packedInts(1, [2 ** 20, 2 ** 20])
+            .int(2, DTYPE.FLOAT)
+            .string(8, 'w'),
+        ),
+      ),
+      /tensor "w" of shape \[1048576, 1048576\] has more than 2147483648 elements/,
+    ],
+    [
+      'an initializer whose bytes do not fill its dims',
+      graph((g) => g.message(5, (t) => t.packedInts(1, [4]).int(2, DTYPE.FLOAT).string(8, 'w').bytes(9, new Uint8Array(8)))),
+      /tensor "w" of shape \[4\] needs 16 bytes of raw_data, but holds 8/,
+    ],
+    [
+      'a negative dim',
+      graph((g) => g.message(5, (t) => t.packedInts(1, [-3]).int(2, DTYPE.FLOAT).string(8, 'w'))),
+      /has a dimension of -3/,
+    ],
+    [
+      'ConstantOfShape of 10¹⁸',
+      encodeModel({
+        opset: 14,
+        producer: 't',
+        graphName: 'g',
+        initializers: [{ name: 's', dtype: DTYPE.INT64, dims: [2], data: [1e9, 1e9] }],
+        nodes: [{ opType: 'ConstantOfShape', name: 'huge', inputs: ['s'], outputs: ['z'] }],
+        inputs: [{ name: 'x', elemType: DTYPE.FLOAT, dims: [3, 2, 2] }],
+        outputs: [{ name: 'z', elemType: DTYPE.FLOAT, dims: [] }],
+      }),
+      /node "huge" \(ConstantOfShape\): a tensor of shape \[1000000000, 1000000000\], more than/,
+    ],
+    [
+      'a first input of 10¹² elements',
+      encodeModel({
+        opset: 14,
+        producer: 't',
+        graphName: 'g',
+        initializers: [],
+        nodes: [],
+        inputs: [{ name: 'x', elemType: DTYPE.INT64, dims: [1e6, 1e6] }],
+        outputs: [{ name: 'x', elemType: DTYPE.FLOAT, dims: [] }],
+      }),
+      /export with a smaller example input/,
+    ],
+    [
+      'a cycle',
+      encodeModel({
+        opset: 14,
+        producer: 't',
+        graphName: 'g',
+        initializers: [],
+        nodes: [
+          { opType: 'Identity', name: 'a', inputs: ['b'], outputs: ['c'] },
+          { opType: 'Identity', name: 'b', inputs: ['c'], outputs: ['b'] },
+        ],
+        inputs: [{ name: 'x', elemType: DTYPE.INT64, dims: [3, 2] }],
+        outputs: [{ name: 'c', elemType: DTYPE.FLOAT, dims: [] }],
+      }),
+      /node "a" \(Identity\): input "b" is not computed before this node/,
+    ],
+    [
+      'a value computed twice',
+      encodeModel({
+        opset: 14,
+        producer: 't',
+        graphName: 'g',
+        initializers: [],
+        nodes: [
+          { opType: 'Identity', name: 'a', inputs: ['x'], outputs: ['y'] },
+          { opType: 'Identity', name: 'b', inputs: ['x'], outputs: ['y'] },
+        ],
+        inputs: [{ name: 'x', elemType: DTYPE.INT64, dims: [3, 2] }],
+        outputs: [{ name: 'y', elemType: DTYPE.FLOAT, dims: [] }],
+      }),
+      /output "y" is computed twice/,
+    ],
+    [
+      'subgraphs nested three thousand deep',
+      (() => {
+        let body = new ProtoWriter().string(2, 'leaf').finish();
+        for (let k = 0; k < 3000; k++) {
+          const inner = body;
+          body = new ProtoWriter()
+            .message(1, (n) => n.string(4, 'If').message(5, (a) => a.string(1, 'then_branch').bytes(6, inner)))
+            .finish();
+        }
+        return graph((g) => {
+          g.message(1, (n) =>
+            n
+              .string(3, 'deep')
+              .string(4, 'If')
+              .message(5, (a) => a.string(1, 'then_branch').bytes(6, body)),
+          );
+          g.message(11, (v) =>
+            v.string(1, 'x').message(2, (t) =>
+              t.message(1, (tt) =>
+                tt.int(1, 7).message(2, (s) => {
+                  s.message(1, (d) => d.int(1, 3));
+                  s.message(1, (d) => d.int(1, 2));
+                }),
+              ),
+            ),
+          );
+          g.message(12, (v) => v.string(1, 'y'));
+        });
+      })(),
+      /node "deep" \(If\): this op is not supported/,
+    ],
   ];
   it.each(cases)('%s', async (what, bytes, message) => {
     const outcome = await attempt(what, bytes);
@@ -145,6 +233,8 @@ describe('hand-made malicious ONNX files', () => {
 });
 
 afterAll(() => {
-  console.log(`onnx fuzz: ${tally.loaded + tally.refused} loads, ${tally.refused} refused; slowest ${slowest.ms.toFixed(1)} ms (${slowest.what.slice(0, 60)})`);
+  console.log(
+    `onnx fuzz: ${tally.loaded + tally.refused} loads, ${tally.refused} refused; slowest ${slowest.ms.toFixed(1)} ms (${slowest.what.slice(0, 60)})`,
+  );
   expect(tally.loaded + tally.refused).toBeGreaterThan(1500);
 });

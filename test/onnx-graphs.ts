@@ -1,5 +1,6 @@
 /** Hand-made ONNX graphs for the tests: one recurrent node over vectors, with what a test changes. */
-import { DTYPE, type AttrSpec, type NodeSpec, type TensorSpec, encodeModel } from '../src/io/onnx/messages.js';
+import { DTYPE } from '../src/io/onnx/messages.js';
+import { type AttrSpec, type NodeSpec, type TensorSpec, encodeModel } from '../src/io/onnx/messages-out.js';
 import { randomArray } from './helpers.js';
 
 export interface RecurrentGraph {
@@ -23,8 +24,12 @@ export function recurrentGraph(g: RecurrentGraph = {}): Uint8Array {
   const op = g.op ?? 'LSTM';
   const G = { RNN: 1, LSTM: 4, GRU: 3 }[op];
   const layout = g.layout ?? 0;
-  const attributes: AttrSpec[] = [{ name: 'hidden_size', int: H }, ...(op === 'GRU' && !g.attributes?.some((a) => a.name === 'linear_before_reset') ? [{ name: 'linear_before_reset', int: 1 }] : []),
-    ...(layout ? [{ name: 'layout', int: 1 }] : []), ...(g.attributes ?? [])];
+  const attributes: AttrSpec[] = [
+    { name: 'hidden_size', int: H },
+    ...(op === 'GRU' && !g.attributes?.some((a) => a.name === 'linear_before_reset') ? [{ name: 'linear_before_reset', int: 1 }] : []),
+    ...(layout ? [{ name: 'layout', int: 1 }] : []),
+    ...(g.attributes ?? []),
+  ];
   const axes = { name: 'axes', dtype: DTYPE.INT64, dims: [1], data: [layout ? 2 : 1] };
   const nodes: NodeSpec[] = [
     { opType: op, name: '/rnn/Op', inputs: ['x', 'W', 'R', 'B', ...(g.extraInputs ?? [])], outputs: ['Y', 'Y_h'], attributes },
@@ -38,7 +43,11 @@ export function recurrentGraph(g: RecurrentGraph = {}): Uint8Array {
     ...(g.extraInitializers ?? []),
   ];
   return encodeModel({
-    opset: 14, producer: 'test', graphName: 'test', nodes, initializers,
+    opset: 14,
+    producer: 'test',
+    graphName: 'test',
+    nodes,
+    initializers,
     inputs: [{ name: 'x', elemType: DTYPE.FLOAT, dims: layout ? [B, T, I] : [T, B, I] }],
     outputs: [{ name: g.output ?? 'out', elemType: DTYPE.FLOAT, dims: [] }],
   });

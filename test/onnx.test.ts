@@ -17,7 +17,10 @@ import { ONNX_OUTPUT_KEY, fromONNX, predict, toONNX } from '../src/onnx.js';
 import { BACKENDS, expectClose } from './helpers.js';
 import { B, H, T, recurrentGraph } from './onnx-graphs.js';
 
-interface JsonTensor { shape: number[]; data: number[] }
+interface JsonTensor {
+  shape: number[];
+  data: number[];
+}
 interface ModelCase {
   id: string;
   modules: {
@@ -35,7 +38,9 @@ const folders = (process.env.MODEL_FIXTURES ?? '../shared/fixtures/models:test/f
 const cases = folders.flatMap((folder) => {
   const dir = resolve(root, folder);
   if (!existsSync(dir)) throw new Error(`MODEL_FIXTURES: the folder ${folder} (${dir}) does not exist`);
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
     .map((f) => ({ c: JSON.parse(readFileSync(join(dir, f), 'utf8')) as ModelCase, dir }));
 });
 ort.env.wasm.numThreads = 1;
@@ -57,7 +62,8 @@ function expectSameParameters(a: Record<string, Tensor>, b: Record<string, Tenso
 async function runInOnnxruntime(bytes: Uint8Array, input: { data: ArrayLike<number>; shape: readonly number[] }, isIds: boolean) {
   const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
   try {
-    const tensor = isIds ? new ort.Tensor('int64', BigInt64Array.from(Array.from(input.data, BigInt)), input.shape)
+    const tensor = isIds
+      ? new ort.Tensor('int64', BigInt64Array.from(Array.from(input.data, BigInt)), input.shape)
       : new ort.Tensor('float32', Float32Array.from(input.data), input.shape);
     const out = (await session.run({ [session.inputNames[0]]: tensor }))[session.outputNames[0]];
     return { data: out.data as Float32Array, dims: [...out.dims] };
@@ -76,7 +82,10 @@ for (const { c, dir } of cases) {
       it(`[${backend}] fromONNX: unroll and predict give PyTorch's logits, and the safetensors' parameters`, async () => {
         const net = await fromONNX(file, { backend, names: namesOf(c), ...paddingOf(c) });
         const fromWeights = await RNN.fromSafetensors(readFileSync(join(dir, `${c.id}.safetensors`)), {
-          backend, headOn: c.modules.head.on, batchFirst: c.modules.rnn.batch_first, ...paddingOf(c),
+          backend,
+          headOn: c.modules.head.on,
+          batchFirst: c.modules.rnn.batch_first,
+          ...paddingOf(c),
           ...(c.modules.rnn.nonlinearity && { nonlinearity: c.modules.rnn.nonlinearity }),
         });
         try {
@@ -109,7 +118,10 @@ for (const { c, dir } of cases) {
         const y = net.unroll(ids(c.input_ids)).y;
         const out = await runInOnnxruntime(bytes, c.input_ids, true);
         expect(out.dims).toEqual(y.shape);
-        const maxDiff = Math.max(expectClose(out.data, y.data, 'onnxruntime vs unroll'), expectClose(out.data, expected.data, 'onnxruntime vs PyTorch'));
+        const maxDiff = Math.max(
+          expectClose(out.data, y.data, 'onnxruntime vs unroll'),
+          expectClose(out.data, expected.data, 'onnxruntime vs PyTorch'),
+        );
         evidence.push(`${c.id} onnxruntime(toONNX): maxdiff ${maxDiff.toExponential(2)}`);
       } finally {
         net.dispose();
@@ -156,9 +168,11 @@ describe('graphs beyond the fixtures', () => {
     for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) for (let i = 0; i < 2; i++) xb[(b * T + t) * 2 + i] = x[(t * B + b) * 2 + i];
     const yt = time.unroll({ data: x, shape: [T, B, 2] }).y;
     const yb = batch.unroll({ data: xb, shape: [B, T, 2] }).y;
-    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-      expect(yb.data[(b * T + t) * H + h]).toBeCloseTo(yt.data[(t * B + b) * H + h], 6);
-    }
+    for (let t = 0; t < T; t++)
+      for (let b = 0; b < B; b++)
+        for (let h = 0; h < H; h++) {
+          expect(yb.data[(b * T + t) * H + h]).toBeCloseTo(yt.data[(t * B + b) * H + h], 6);
+        }
     time.dispose();
     batch.dispose();
   });
@@ -200,24 +214,58 @@ describe('graphs beyond the fixtures', () => {
     net.dispose();
   });
 
-  const zeros = (name: string, dims: number[]) => ({ name, dtype: DTYPE.FLOAT, dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)) });
+  const zeros = (name: string, dims: number[]) => ({
+    name,
+    dtype: DTYPE.FLOAT,
+    dims,
+    data: new Float32Array(dims.reduce((a, b) => a * b, 1)),
+  });
   const errors: [string, Uint8Array, RegExp][] = [
-    ['clip', recurrentGraph({ attributes: [{ name: 'clip', float: 3 }] }), /node "\/rnn\/Op" \(LSTM\): attribute "clip" \(cell clipping\) is not supported/],
-    ['peepholes', recurrentGraph({ extraInputs: ['', '', '', 'P'], extraInitializers: [{ ...zeros('P', [1, 3 * H]), data: new Float32Array(3 * H).fill(0.5) }] }),
-      /node "\/rnn\/Op" \(LSTM\): peephole weights \(input P\) are not supported/],
-    ['input_forget', recurrentGraph({ attributes: [{ name: 'input_forget', int: 1 }] }), /\(LSTM\): input_forget = 1 \(coupled gates\) is not supported/],
-    ['other activations', recurrentGraph({ attributes: [{ name: 'activations', strings: ['HardSigmoid', 'Tanh', 'Tanh'] }] }),
-      /\(LSTM\): activations \[hardsigmoid, tanh, tanh\]/],
+    [
+      'clip',
+      recurrentGraph({ attributes: [{ name: 'clip', float: 3 }] }),
+      /node "\/rnn\/Op" \(LSTM\): attribute "clip" \(cell clipping\) is not supported/,
+    ],
+    [
+      'peepholes',
+      recurrentGraph({
+        extraInputs: ['', '', '', 'P'],
+        extraInitializers: [{ ...zeros('P', [1, 3 * H]), data: new Float32Array(3 * H).fill(0.5) }],
+      }),
+      /node "\/rnn\/Op" \(LSTM\): peephole weights \(input P\) are not supported/,
+    ],
+    [
+      'input_forget',
+      recurrentGraph({ attributes: [{ name: 'input_forget', int: 1 }] }),
+      /\(LSTM\): input_forget = 1 \(coupled gates\) is not supported/,
+    ],
+    [
+      'other activations',
+      recurrentGraph({ attributes: [{ name: 'activations', strings: ['HardSigmoid', 'Tanh', 'Tanh'] }] }),
+      /\(LSTM\): activations \[hardsigmoid, tanh, tanh\]/,
+    ],
     ['a reverse-only layer', recurrentGraph({ attributes: [{ name: 'direction', string: 'reverse' }] }), /direction "reverse" alone/],
-    ['GRU linear_before_reset 0', recurrentGraph({ op: 'GRU', attributes: [{ name: 'linear_before_reset', int: 0 }] }),
-      /node "\/rnn\/Op" \(GRU\): linear_before_reset = 0 .* is not yet supported/],
-    ['an unsupported op', recurrentGraph({ after: [{ opType: 'Tanh', name: '/act/Tanh', inputs: ['Y'], outputs: ['out'] }] }),
-      /node "\/act\/Tanh" \(Tanh\): this op is not supported/],
-    ['a non-zero constant initial state', recurrentGraph({ extraInputs: ['', 'h'], extraInitializers: [{ ...zeros('h', [1, B, H]), data: new Float32Array(B * H).fill(1) }] }),
-      /a constant non-zero initial_h/],
+    [
+      'GRU linear_before_reset 0',
+      recurrentGraph({ op: 'GRU', attributes: [{ name: 'linear_before_reset', int: 0 }] }),
+      /node "\/rnn\/Op" \(GRU\): linear_before_reset = 0 .* is not yet supported/,
+    ],
+    [
+      'an unsupported op',
+      recurrentGraph({ after: [{ opType: 'Tanh', name: '/act/Tanh', inputs: ['Y'], outputs: ['out'] }] }),
+      /node "\/act\/Tanh" \(Tanh\): this op is not supported/,
+    ],
+    [
+      'a non-zero constant initial state',
+      recurrentGraph({ extraInputs: ['', 'h'], extraInitializers: [{ ...zeros('h', [1, B, H]), data: new Float32Array(B * H).fill(1) }] }),
+      /a constant non-zero initial_h/,
+    ],
   ];
   it.each(errors)('%s: a typed error naming the node and the feature', async (_, bytes, message) => {
-    const error = await fromONNX(bytes, { backend: 'js' }).then(() => null, (e: unknown) => e);
+    const error = await fromONNX(bytes, { backend: 'js' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UnsupportedError);
     expect(error).toBeInstanceOf(FormatError);
     expect((error as Error).message).toMatch(message);

@@ -60,7 +60,11 @@ describe('package.json', () => {
       if ('types' in conditions) expect(Object.keys(conditions)[0], `exports["${path}"]`).toBe('types');
     }
     const environments = [['node', 'import'], ['node', 'require'], ['browser', 'import'], ['browser', 'require'], ['import'], ['require']];
-    for (const [entry, declarations] of [['.', 'index'], ['./inline', 'index'], ['./onnx', 'onnx']]) {
+    for (const [entry, declarations] of [
+      ['.', 'index'],
+      ['./inline', 'index'],
+      ['./onnx', 'onnx'],
+    ]) {
       for (const conditions of environments) {
         const code = resolve(pkg.exports[entry], conditions);
         const types = resolve(pkg.exports[entry], ['types', ...conditions]);

@@ -64,15 +64,20 @@ export function show(RNN, options) {
 }
 `,
   'src/rollup-inline.js': "import { RNN } from 'rnn-wasm/inline';\nimport { show } from './page.js';\nshow(RNN);\n",
-  'src/rollup-custom-path.js': "import { RNN } from 'rnn-wasm';\nimport { show } from './page.js';\nshow(RNN, { wasm: '/cdn/rnn-wasm/' });\n",
+  'src/rollup-custom-path.js':
+    "import { RNN } from 'rnn-wasm';\nimport { show } from './page.js';\nshow(RNN, { wasm: '/cdn/rnn-wasm/' });\n",
   'src/vite.js': "import { RNN } from 'rnn-wasm';\nimport { show } from './page.js';\nshow(RNN);\n",
   'index.html': '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./src/vite.js"></script>\n',
   // Three projects over the same files: a browser app's (DOM, as before); the strictest settings people turn on
   // (exactOptionalPropertyTypes); a Node program's, with Node's types and no DOM library at all.
   'tsconfig.json': tsconfig({ lib: ['es2022', 'dom'], types: [] }),
   'tsconfig.exact.json': tsconfig({ lib: ['es2022', 'dom'], types: [], exactOptionalPropertyTypes: true }),
-  'tsconfig.node.json': tsconfig({ lib: ['es2022'], types: ['node'], typeRoots: [join(root, 'node_modules/@types')],
-    exactOptionalPropertyTypes: true }),
+  'tsconfig.node.json': tsconfig({
+    lib: ['es2022'],
+    types: ['node'],
+    typeRoots: [join(root, 'node_modules/@types')],
+    exactOptionalPropertyTypes: true,
+  }),
   'types.ts': `import { RNN, type RNNOptions, WasmLoadError, WorkerRNN, type MessageEndpoint } from 'rnn-wasm';
 import { RNN as InlineRNN } from 'rnn-wasm/inline';
 const options: RNNOptions = { cell: 'gru', inputSize: 2, hiddenSize: 4, wasm: { simd: new URL('https://cdn.example/rnn-simd.wasm') } };
@@ -121,7 +126,15 @@ await RNN.create({ inputSize: 1, hiddenSize: 2, wasm: { simd: undefined, scalar:
 /** The consumer's tsconfig: strict, declarations checked (no skipLibCheck), over every .ts and .cts file above. */
 function tsconfig(options: Record<string, unknown>): string {
   return JSON.stringify({
-    compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, ...options },
+    compilerOptions: {
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      target: 'es2022',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      ...options,
+    },
     files: ['types.ts', 'types.cts', 'exact.ts', 'optional.ts'],
   });
 }
@@ -166,7 +179,8 @@ let consumer: string;
 let packed: { files: { path: string; size: number }[]; filename: string; size: number; unpackedSize: number };
 
 beforeAll(() => {
-  const run = (file: string, args: string[], cwd: string) => execFileSync(file, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (file: string, args: string[], cwd: string) =>
+    execFileSync(file, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   // dist/ from the current sources (pretest built the .wasm files); then the tarball exactly as `npm publish` would make it.
   run(process.execPath, [join(root, 'node_modules/rollup/dist/bin/rollup'), '-c', '--silent'], root);
   consumer = mkdtempSync(join(tmpdir(), 'rnn-wasm-consumer-'));
@@ -187,11 +201,32 @@ describe('the packed package', () => {
   it('holds the three builds, both .wasm files, the types and the command, and nothing else of the repository', () => {
     const files = packed.files.map((f) => f.path).sort();
     // Source maps for the builds a debugger steps through; none for the inline builds or the command.
-    expect(files).toEqual(['LICENSE', 'README.md', 'dist/browser.js', 'dist/browser.js.map', 'dist/cli.js', 'dist/index.cjs',
-      'dist/index.cjs.map', 'dist/index.d.cts', 'dist/index.d.ts', 'dist/index.js', 'dist/index.js.map', 'dist/inline.cjs', 'dist/inline.js',
-      'dist/onnx.browser.js', 'dist/onnx.browser.js.map', 'dist/onnx.cjs', 'dist/onnx.cjs.map', 'dist/onnx.d.cts', 'dist/onnx.d.ts',
-      'dist/onnx.js', 'dist/onnx.js.map',
-      'dist/rnn-scalar.wasm', 'dist/rnn-simd.wasm', 'package.json']);
+    expect(files).toEqual([
+      'LICENSE',
+      'README.md',
+      'dist/browser.js',
+      'dist/browser.js.map',
+      'dist/cli.js',
+      'dist/index.cjs',
+      'dist/index.cjs.map',
+      'dist/index.d.cts',
+      'dist/index.d.ts',
+      'dist/index.js',
+      'dist/index.js.map',
+      'dist/inline.cjs',
+      'dist/inline.js',
+      'dist/onnx.browser.js',
+      'dist/onnx.browser.js.map',
+      'dist/onnx.cjs',
+      'dist/onnx.cjs.map',
+      'dist/onnx.d.cts',
+      'dist/onnx.d.ts',
+      'dist/onnx.js',
+      'dist/onnx.js.map',
+      'dist/rnn-scalar.wasm',
+      'dist/rnn-simd.wasm',
+      'package.json',
+    ]);
     const installed = JSON.parse(readFileSync(join(consumer, 'node_modules/rnn-wasm/package.json'), 'utf8'));
     expect(installed.sideEffects).toBe(false);
     expect(installed.dependencies).toBeUndefined();
@@ -202,25 +237,50 @@ describe('the packed package', () => {
 
   it(`weighs under ${INSTALL_BUDGET_BYTES / 1e6} MB installed`, () => {
     const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
-    const largest = [...packed.files].sort((a, b) => b.size - a.size).slice(0, 5).map((f) => `${f.path} ${kB(f.size)}`);
-    console.log(`tarball ${kB(packed.size)}, installed ${kB(packed.unpackedSize)} in ${packed.files.length} files; largest: ${largest.join(', ')}`);
+    const largest = [...packed.files]
+      .sort((a, b) => b.size - a.size)
+      .slice(0, 5)
+      .map((f) => `${f.path} ${kB(f.size)}`);
+    console.log(
+      `tarball ${kB(packed.size)}, installed ${kB(packed.unpackedSize)} in ${packed.files.length} files; largest: ${largest.join(', ')}`,
+    );
     expect(packed.unpackedSize).toBeLessThan(INSTALL_BUDGET_BYTES);
   });
 
   it('is clean for publint and for Are the Types Wrong (attw), offline, on the tarball itself', async () => {
     const tarball = join(consumer, packed.filename);
-    const { messages } = await publint({ pack: { tarball: readFileSync(tarball).buffer as ArrayBuffer }, level: 'suggestion', strict: true });
+    const { messages } = await publint({
+      pack: { tarball: readFileSync(tarball).buffer as ArrayBuffer },
+      level: 'suggestion',
+      strict: true,
+    });
     expect(messages.map((m) => `${m.type} ${m.code} ${m.path.join('.')}`)).toEqual([]);
     // The .wasm entries are not modules for TypeScript to resolve; every other entry, under node10, node16 (CJS and
     // ESM) and bundler resolution, must be typed and in the right format.
-    const attw = spawnSync(process.execPath, [join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'), tarball,
-      '--exclude-entrypoints', 'rnn-simd.wasm', 'rnn-scalar.wasm', '--format', 'ascii', '--no-color'], { encoding: 'utf8' });
+    const attw = spawnSync(
+      process.execPath,
+      [
+        join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'),
+        tarball,
+        '--exclude-entrypoints',
+        'rnn-simd.wasm',
+        'rnn-scalar.wasm',
+        '--format',
+        'ascii',
+        '--no-color',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(attw.status, attw.stdout + attw.stderr).toBe(0);
     expect(attw.stdout).toContain('No problems found');
   }, 60_000);
 
   it('passes `npm publish --dry-run`: not private, every field the registry needs', () => {
-    const out = execFileSync('npm', ['publish', '--dry-run', '--ignore-scripts', '--json'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('npm', ['publish', '--dry-run', '--ignore-scripts', '--json'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const report = JSON.parse(out.slice(out.indexOf('{')));
     const installed = JSON.parse(readFileSync(join(consumer, 'node_modules/rnn-wasm/package.json'), 'utf8'));
     expect(report.id ?? report[installed.name]?.id).toBe(`${installed.name}@${installed.version}`);
@@ -236,34 +296,46 @@ describe('the packed package', () => {
 describe('a project that installs the tarball', () => {
   /** Node's numbers, the reference every bundle must reproduce. */
   const node: Record<string, Result> = {};
-  const runNode = (script: string, type: 'module' | 'commonjs') => JSON.parse(execFileSync(process.execPath,
-    [`--input-type=${type}`, '-e', script], { cwd: consumer, encoding: 'utf8', env: { ...process.env, FIXTURE: fixtureText } })) as Result;
+  const runNode = (script: string, type: 'module' | 'commonjs') =>
+    JSON.parse(
+      execFileSync(process.execPath, [`--input-type=${type}`, '-e', script], {
+        cwd: consumer,
+        encoding: 'utf8',
+        env: { ...process.env, FIXTURE: fixtureText },
+      }),
+    ) as Result;
 
   it('imports every entry in Node, ESM and CommonJS, and matches PyTorch', () => {
     const esm = (entry: string) => `import { RNN } from '${entry}'; import { run } from './src/app.js';
       console.log(JSON.stringify(await run(RNN, JSON.parse(process.env.FIXTURE))));`;
     const cjs = (entry: string) => `const { RNN } = require('${entry}');
       import('./src/app.js').then(({ run }) => run(RNN, JSON.parse(process.env.FIXTURE))).then((r) => console.log(JSON.stringify(r)));`;
-    node['esm'] = runNode(esm('rnn-wasm'), 'module');
-    node['cjs'] = runNode(cjs('rnn-wasm'), 'commonjs');
+    node.esm = runNode(esm('rnn-wasm'), 'module');
+    node.cjs = runNode(cjs('rnn-wasm'), 'commonjs');
     node['inline esm'] = runNode(esm('rnn-wasm/inline'), 'module');
     node['inline cjs'] = runNode(cjs('rnn-wasm/inline'), 'commonjs');
     for (const [entry, result] of Object.entries(node)) {
       expect(result.backend, entry).toBe('wasm-simd');
       expectClose(result.y, fixture.expected.y.data, `${entry} y`);
       expectClose(result.hN, fixture.expected.h_n.data, `${entry} h_n`);
-      expect(result, entry).toEqual(node['esm']);
+      expect(result, entry).toEqual(node.esm);
     }
   }, 60_000);
 
-  it('imports rnn-wasm/onnx in Node, ESM and CommonJS, sharing the core\'s RNN and error classes', () => {
+  it("imports rnn-wasm/onnx in Node, ESM and CommonJS, sharing the core's RNN and error classes", () => {
     const check = `const net = await RNN.create({ cell: 'gru', inputSize: 2, hiddenSize: 3, outputSize: 2, backend: 'js' });
       const back = await fromONNX(toONNX(net), { backend: 'js' });
       const error = await fromONNX(new Uint8Array(0)).catch((e) => e);
       console.log(JSON.stringify({ same: back instanceof RNN, typed: error instanceof FormatError, y: Array.from(back.unroll([[[1, 2]]]).y.data) }));`;
-    const esm = runNode(`import { RNN, FormatError } from 'rnn-wasm'; import { fromONNX, toONNX } from 'rnn-wasm/onnx'; ${check}`, 'module');
-    const cjs = runNode(`const { RNN, FormatError } = require('rnn-wasm'); const { fromONNX, toONNX } = require('rnn-wasm/onnx');
-      (async () => { ${check} })();`, 'commonjs');
+    const esm = runNode(
+      `import { RNN, FormatError } from 'rnn-wasm'; import { fromONNX, toONNX } from 'rnn-wasm/onnx'; ${check}`,
+      'module',
+    );
+    const cjs = runNode(
+      `const { RNN, FormatError } = require('rnn-wasm'); const { fromONNX, toONNX } = require('rnn-wasm/onnx');
+      (async () => { ${check} })();`,
+      'commonjs',
+    );
     for (const result of [esm, cjs] as unknown as { same: boolean; typed: boolean; y: number[] }[]) {
       expect(result.same).toBe(true);
       expect(result.typed).toBe(true);
@@ -283,10 +355,14 @@ describe('a project that installs the tarball', () => {
   describe('type-checks against the bundled declarations, as ESM and as CommonJS, strict, without skipLibCheck', () => {
     const tsc = (project: string) => {
       const dist = join(consumer, 'node_modules/rnn-wasm/dist');
-      writeFileSync(join(consumer, 'optional.ts'), optionalFieldsCheck(readFileSync(join(dist, 'index.d.ts'), 'utf8'),
-        readFileSync(join(dist, 'onnx.d.ts'), 'utf8')));
+      writeFileSync(
+        join(consumer, 'optional.ts'),
+        optionalFieldsCheck(readFileSync(join(dist, 'index.d.ts'), 'utf8'), readFileSync(join(dist, 'onnx.d.ts'), 'utf8')),
+      );
       try {
-        execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(consumer, project)], { encoding: 'utf8' });
+        execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(consumer, project)], {
+          encoding: 'utf8',
+        });
       } catch (error) {
         throw new Error(`tsc -p ${project}:\n${(error as { stdout: string }).stdout}`);
       }
@@ -341,8 +417,10 @@ describe('a project that installs the tarball', () => {
       });
       await bundle.write({ dir: join(consumer, out), format: 'es' });
       await bundle.close();
-      writeFileSync(join(consumer, out, 'index.html'),
-        `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./${entry}"></script>\n`);
+      writeFileSync(
+        join(consumer, out, 'index.html'),
+        `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./${entry}"></script>\n`,
+      );
       return warnings;
     }
 
@@ -351,7 +429,7 @@ describe('a project that installs the tarball', () => {
       expect(readdirSync(join(consumer, 'out/rollup-inline')).filter((f) => f.endsWith('.wasm'))).toEqual([]);
       const { result, wasm } = await runInChromium(join(consumer, 'out/rollup-inline'), 'rollup-inline');
       expect(wasm).toEqual([]);
-      expect(result).toEqual(node['esm']);
+      expect(result).toEqual(node.esm);
     }, 60_000);
 
     it('rollup, main entry: the .wasm files at a custom path given to RNN.create', async () => {
@@ -363,7 +441,7 @@ describe('a project that installs the tarball', () => {
       }
       const { result, wasm } = await runInChromium(join(consumer, 'out/rollup-custom-path'), 'rollup-custom-path');
       expect(wasm).toEqual(['/cdn/rnn-wasm/rnn-simd.wasm application/wasm']);
-      expect(result).toEqual(node['esm']);
+      expect(result).toEqual(node.esm);
     }, 60_000);
 
     it('Vite, main entry, no configuration: Vite ships the .wasm it finds in new URL(…, import.meta.url)', async () => {
@@ -371,19 +449,23 @@ describe('a project that installs the tarball', () => {
       const { result, wasm } = await runInChromium(join(consumer, 'out/vite'), 'vite');
       expect(wasm).toHaveLength(1);
       expect(wasm[0]).toMatch(/^\/assets\/rnn-simd-[\w-]+\.wasm application\/wasm$/);
-      expect(result).toEqual(node['esm']);
+      expect(result).toEqual(node.esm);
     }, 60_000);
 
     it("Vite's dev server, main entry, no configuration: the .wasm is found beside the pre-bundled dependency", async () => {
       mkdirSync(join(consumer, 'public'), { recursive: true });
       writeFileSync(join(consumer, 'public/fixture.json'), fixtureText);
-      const server = await viteDevServer({ root: consumer, configFile: false, logLevel: 'silent',
-        server: { host: '127.0.0.1', port: 5170, strictPort: false } });
+      const server = await viteDevServer({
+        root: consumer,
+        configFile: false,
+        logLevel: 'silent',
+        server: { host: '127.0.0.1', port: 5170, strictPort: false },
+      });
       await server.listen();
       try {
         const { result, wasm } = await openInChromium(server.resolvedUrls!.local[0], 'vite-dev');
         expect(wasm).toEqual(['/node_modules/rnn-wasm/dist/rnn-simd.wasm application/wasm']);
-        expect(result).toEqual(node['esm']);
+        expect(result).toEqual(node.esm);
       } finally {
         await server.close();
       }

@@ -6,13 +6,21 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  type CellResult, type IdTensor, OptionError, RNN, type Sample, ShapeError, StateDictError, type Tensor, logSoftmax,
+  type CellResult,
+  type IdTensor,
+  OptionError,
+  RNN,
+  type Sample,
+  ShapeError,
+  StateDictError,
+  type Tensor,
+  logSoftmax,
 } from '../src/index.js';
 import { BACKENDS, expectClose, randomArray } from './helpers.js';
 
 /** Ids in [0, n) from a seed, deterministic. */
 const randomIds = (count: number, n: number, seed: number) =>
-  Int32Array.from(randomArray(count, seed), (v) => Math.min(n - 1, Math.floor((v + 1) / 2 * n)));
+  Int32Array.from(randomArray(count, seed), (v) => Math.min(n - 1, Math.floor(((v + 1) / 2) * n)));
 
 /** The rows [from, to) of a row-major tensor with rows of `width`. */
 const rows = (data: Float32Array, from: number, to: number, width: number) => data.subarray(from * width, to * width);
@@ -80,14 +88,15 @@ describe('logSoftmax', () => {
 describe.each(BACKENDS)('parts [%s]', (backend) => {
   const E = { numEmbeddings: 7, embeddingDim: 3 };
 
-  it('embedding: ids as Int32Array [T, B] or nested [B, T] with batchFirst; each picks its row as the core\'s input', async () => {
+  it("embedding: ids as Int32Array [T, B] or nested [B, T] with batchFirst; each picks its row as the core's input", async () => {
     const options = { cell: 'gru', hiddenSize: 5, embedding: E, outputSize: 4, seed: 4, backend } as const;
     const net = await RNN.create(options);
     const first = await RNN.create({ ...options, batchFirst: true });
     const vectors = await RNN.create({ cell: 'gru', inputSize: 3, hiddenSize: 5, outputSize: 4, backend });
     const { 'embedding.weight': table, ...rest } = net.stateDict();
     vectors.loadStateDict(rest);
-    const T = 4, B = 3;
+    const T = 4,
+      B = 3;
     const ids: IdTensor = { data: randomIds(T * B, 7, 2), shape: [T, B] };
     const y = net.unroll(ids).y;
     // The same sequence as vectors: each id replaced by its row of the table.
@@ -98,7 +107,8 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
     const yFirst = first.unroll(nested).y;
     expect(yFirst.shape).toEqual([B, T, 4]);
     for (let t = 0; t < T; t++) {
-      for (let b = 0; b < B; b++) expectClose(rows(yFirst.data, b * T + t, b * T + t + 1, 4), rows(y.data, t * B + b, t * B + b + 1, 4), `y[${t}, ${b}]`, 0, 0);
+      for (let b = 0; b < B; b++)
+        expectClose(rows(yFirst.data, b * T + t, b * T + t + 1, 4), rows(y.data, t * B + b, t * B + b + 1, 4), `y[${t}, ${b}]`, 0, 0);
     }
     expect(net.gradients(ids, { data: randomArray(T * B * 4, 5), shape: [T, B, 4] }).input).toBeUndefined();
   });
@@ -110,10 +120,37 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
       const data = [0, 1, 2, 3, 4, 5];
       data[3] = bad;
       expect(() => net.unroll({ data, shape: [3, 2] }), `${bad}`).toThrow(new RegExp(`element 3 \\(at \\[1, 1\\]\\) is ${bad}`));
-      expect(() => net.unroll([[0, 1], [2, bad], [4, 5]])).toThrow(ShapeError);
-      expect(() => first.unroll([[0, 1, 2], [bad, 4, 5]]), 'batch-first: the position in the array given').toThrow(/at \[1, 0\]/);
+      expect(() =>
+        net.unroll([
+          [0, 1],
+          [2, bad],
+          [4, 5],
+        ]),
+      ).toThrow(ShapeError);
+      expect(
+        () =>
+          first.unroll([
+            [0, 1, 2],
+            [bad, 4, 5],
+          ]),
+        'batch-first: the position in the array given',
+      ).toThrow(/at \[1, 0\]/);
       expect(() => net.cell([0, bad])).toThrow(/element 1 is/);
-      expect(() => net.step([[0, 1], [2, bad], [4, 5]], [[0, 0], [1, 1], [0, 1]], { loss: 'cross_entropy' })).toThrow(ShapeError);
+      expect(() =>
+        net.step(
+          [
+            [0, 1],
+            [2, bad],
+            [4, 5],
+          ],
+          [
+            [0, 0],
+            [1, 1],
+            [0, 1],
+          ],
+          { loss: 'cross_entropy' },
+        ),
+      ).toThrow(ShapeError);
     }
     expect(() => net.unroll({ data: new Float32Array(3 * 2 * 3), shape: [3, 2, 3] })).toThrow(ShapeError);
     expect(() => net.cell([[0, 1, 2]])).toThrow(ShapeError);
@@ -121,7 +158,8 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
 
   it('embedding: cell takes ids [B] and streams the numbers of unroll', async () => {
     const net = await RNN.create({ cell: 'lstm', hiddenSize: 4, numLayers: 2, embedding: E, outputSize: 3, seed: 9, backend });
-    const T = 5, B = 2;
+    const T = 5,
+      B = 2;
     const ids = randomIds(T * B, 7, 3);
     const whole = net.unroll({ data: ids, shape: [T, B] });
     let state: CellResult | undefined;
@@ -139,12 +177,19 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
     expect(net.config.embedding!.paddingIdx).toBe(pad);
     const table = net.stateDict()['embedding.weight'].data;
     for (let id = 0; id < 7; id++) {
-      expect(rows(table, id, id + 1, 3).every((v) => v === 0), `row ${id} zero`).toBe(id === pad);
+      expect(
+        rows(table, id, id + 1, 3).every((v) => v === 0),
+        `row ${id} zero`,
+      ).toBe(id === pad);
     }
     const ids = { data: Int32Array.from([pad, 1, 3, pad, 1, 0]), shape: [3, 2] };
     const target = { data: randomArray(12, 8), shape: [3, 2, 2] };
     const grad = net.gradients(ids, target).grads['embedding.weight'].data;
-    for (const id of [0, 1, 3]) expect(rows(grad, id, id + 1, 3).some((v) => v !== 0), `row ${id} gets a gradient`).toBe(true);
+    for (const id of [0, 1, 3])
+      expect(
+        rows(grad, id, id + 1, 3).some((v) => v !== 0),
+        `row ${id} gets a gradient`,
+      ).toBe(true);
     expect([...rows(grad, pad, pad + 1, 3)]).toEqual([0, 0, 0]);
     net.step(ids, target, { optimizer: { kind: 'sgd', lr: 0.5 } });
     expect([...rows(net.stateDict()['embedding.weight'].data, pad, pad + 1, 3)]).toEqual([0, 0, 0]);
@@ -152,23 +197,50 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
 
   describe('tied weights', () => {
     const names = { embedding: 'encoder', core: 'rnn', head: 'decoder' };
-    const tied = (seed = 1) => RNN.create({ cell: 'gru', hiddenSize: 3, embedding: { numEmbeddings: 4, embeddingDim: 3 },
-      outputSize: 4, tieWeights: true, names, seed, backend });
+    const tied = (seed = 1) =>
+      RNN.create({
+        cell: 'gru',
+        hiddenSize: 3,
+        embedding: { numEmbeddings: 4, embeddingDim: 3 },
+        outputSize: 4,
+        tieWeights: true,
+        names,
+        seed,
+        backend,
+      });
     const ids = { data: Int32Array.from([0, 1, 2, 3, 1, 0]), shape: [3, 2] };
-    const next = [[1, 2], [3, 0], [2, 2]];
+    const next = [
+      [1, 2],
+      [3, 0],
+      [2, 2],
+    ];
 
     it('stateDict lists the weight under both names; numParameters counts it once; files hold it once', async () => {
       const net = await tied();
       const dict = net.stateDict();
-      expect(Object.keys(dict)).toEqual(['encoder.weight', 'rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'rnn.bias_ih_l0',
-        'rnn.bias_hh_l0', 'decoder.weight', 'decoder.bias']);
+      expect(Object.keys(dict)).toEqual([
+        'encoder.weight',
+        'rnn.weight_ih_l0',
+        'rnn.weight_hh_l0',
+        'rnn.bias_ih_l0',
+        'rnn.bias_hh_l0',
+        'decoder.weight',
+        'decoder.bias',
+      ]);
       expect(dict['decoder.weight']).toEqual(dict['encoder.weight']);
       expect(dict['decoder.weight'].data).not.toBe(dict['encoder.weight'].data); // copies, not one view
       const total = Object.values(dict).reduce((n, t) => n + t.data.length, 0);
       expect(net.numParameters).toBe(total - dict['decoder.weight'].data.length);
       const header = headerOf(net.toSafetensors());
-      expect(Object.keys(header).filter((k) => k !== '__metadata__').sort())
-        .toEqual(Object.keys(dict).filter((k) => k !== 'decoder.weight').sort());
+      expect(
+        Object.keys(header)
+          .filter((k) => k !== '__metadata__')
+          .sort(),
+      ).toEqual(
+        Object.keys(dict)
+          .filter((k) => k !== 'decoder.weight')
+          .sort(),
+      );
       const loaded = await RNN.fromSafetensors(net.toSafetensors(), { backend });
       expect(loaded.config.tieWeights).toBe(true);
       expectSameDict(loaded.stateDict(), dict);
@@ -179,8 +251,14 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
       const { grads } = net.gradients(ids, next, { loss: 'cross_entropy' });
       expect(grads['decoder.weight']).toEqual(grads['encoder.weight']);
       // An untied twin with the same values: the tied gradient is the sum of the embedding's and the head's.
-      const untied = await RNN.create({ cell: 'gru', hiddenSize: 3, embedding: { numEmbeddings: 4, embeddingDim: 3 },
-        outputSize: 4, names, backend });
+      const untied = await RNN.create({
+        cell: 'gru',
+        hiddenSize: 3,
+        embedding: { numEmbeddings: 4, embeddingDim: 3 },
+        outputSize: 4,
+        names,
+        backend,
+      });
       const dict = net.stateDict();
       untied.loadStateDict(dict);
       const parts = untied.gradients(ids, next, { loss: 'cross_entropy' }).grads;
@@ -206,14 +284,20 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
       expectClose(grads['encoder.weight'].data, numeric, 'tied gradient vs finite differences', 2e-2, 2e-3);
     });
 
-    it('an optimizer step updates it once; loadStateDict takes it under both names or the embedding\'s', async () => {
+    it("an optimizer step updates it once; loadStateDict takes it under both names or the embedding's", async () => {
       const net = await tied(3);
       const before = net.stateDict()['encoder.weight'].data;
       const g = net.gradients(ids, next, { loss: 'cross_entropy' }).grads['encoder.weight'].data;
       net.step(ids, next, { loss: 'cross_entropy', optimizer: { kind: 'sgd', lr: 0.5 } });
       const after = net.stateDict();
       expect(after['decoder.weight']).toEqual(after['encoder.weight']);
-      expectClose(after['encoder.weight'].data, before.map((w, i) => w - 0.5 * g[i]), 'w - lr·g, once', 1e-5, 1e-6);
+      expectClose(
+        after['encoder.weight'].data,
+        before.map((w, i) => w - 0.5 * g[i]),
+        'w - lr·g, once',
+        1e-5,
+        1e-6,
+      );
 
       const other = (await tied(4)).stateDict();
       net.loadStateDict(other);
@@ -224,37 +308,70 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
     });
   });
 
-  it.each([false, true])('headOn final (bidirectional %s): y [B, O] reads each column\'s state at its own last step', async (bidirectional) => {
-    const net = await RNN.create({ cell: 'gru', inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional, outputSize: 2,
-      headOn: 'final', seed: 6, backend });
-    const T = 4, B = 3, D = bidirectional ? 2 : 1, F = D * 3;
-    const x = { data: randomArray(T * B * 2, 7), shape: [T, B, 2] };
-    const lengths = [4, 1, 3];
-    const u = net.unroll(x, { lengths });
-    expect(u.y.shape).toEqual([B, 2]);
-    const { 'head.weight': W, 'head.bias': bias } = net.stateDict();
-    for (let b = 0; b < B; b++) {
-      // The last layer's final state of each direction, concatenated (PyTorch's cat(h_n[-2], h_n[-1])).
-      const features = new Float32Array(F);
-      for (let d = 0; d < D; d++) features.set(rows(u.hN.data, (2 - 1) * D * B + d * B + b, (2 - 1) * D * B + d * B + b + 1, 3), d * 3);
-      const expected = [0, 1].map((o) => bias.data[o] + features.reduce((s, f, j) => s + W.data[o * F + j] * f, 0));
-      expectClose(rows(u.y.data, b, b + 1, 2), expected, `y[${b}]`, 1e-5, 1e-6);
-    }
-    // Losses on the head's one row per column: cross-entropy over one class id each, MSE over [B, O].
-    const classes = [1, 0, 1];
-    const logp = logSoftmax(u.y).data;
-    const ce = -classes.reduce((s, c, b) => s + logp[b * 2 + c], 0) / B;
-    expect(net.evaluate(x, classes, { loss: 'cross_entropy', lengths })).toBeCloseTo(ce, 5);
-    const target = { data: randomArray(B * 2, 8), shape: [B, 2] };
-    const mse = u.y.data.reduce((s, v, i) => s + (v - target.data[i]) ** 2, 0) / (B * 2);
-    expect(net.evaluate(x, target, { lengths })).toBeCloseTo(mse, 5);
-    expect(() => net.gradients(x, { data: new Float32Array(T * B * 2), shape: [T, B, 2] }, { lengths })).toThrow(ShapeError);
-    expect(() => net.gradients(x, [[0, 1, 0], [0, 1, 0], [0, 1, 0], [0, 1, 0]], { loss: 'cross_entropy' })).toThrow(ShapeError);
-  });
+  it.each([false, true])(
+    "headOn final (bidirectional %s): y [B, O] reads each column's state at its own last step",
+    async (bidirectional) => {
+      const net = await RNN.create({
+        cell: 'gru',
+        inputSize: 2,
+        hiddenSize: 3,
+        numLayers: 2,
+        bidirectional,
+        outputSize: 2,
+        headOn: 'final',
+        seed: 6,
+        backend,
+      });
+      const T = 4,
+        B = 3,
+        D = bidirectional ? 2 : 1,
+        F = D * 3;
+      const x = { data: randomArray(T * B * 2, 7), shape: [T, B, 2] };
+      const lengths = [4, 1, 3];
+      const u = net.unroll(x, { lengths });
+      expect(u.y.shape).toEqual([B, 2]);
+      const { 'head.weight': W, 'head.bias': bias } = net.stateDict();
+      for (let b = 0; b < B; b++) {
+        // The last layer's final state of each direction, concatenated (PyTorch's cat(h_n[-2], h_n[-1])).
+        const features = new Float32Array(F);
+        for (let d = 0; d < D; d++) features.set(rows(u.hN.data, (2 - 1) * D * B + d * B + b, (2 - 1) * D * B + d * B + b + 1, 3), d * 3);
+        const expected = [0, 1].map((o) => bias.data[o] + features.reduce((s, f, j) => s + W.data[o * F + j] * f, 0));
+        expectClose(rows(u.y.data, b, b + 1, 2), expected, `y[${b}]`, 1e-5, 1e-6);
+      }
+      // Losses on the head's one row per column: cross-entropy over one class id each, MSE over [B, O].
+      const classes = [1, 0, 1];
+      const logp = logSoftmax(u.y).data;
+      const ce = -classes.reduce((s, c, b) => s + logp[b * 2 + c], 0) / B;
+      expect(net.evaluate(x, classes, { loss: 'cross_entropy', lengths })).toBeCloseTo(ce, 5);
+      const target = { data: randomArray(B * 2, 8), shape: [B, 2] };
+      const mse = u.y.data.reduce((s, v, i) => s + (v - target.data[i]) ** 2, 0) / (B * 2);
+      expect(net.evaluate(x, target, { lengths })).toBeCloseTo(mse, 5);
+      expect(() => net.gradients(x, { data: new Float32Array(T * B * 2), shape: [T, B, 2] }, { lengths })).toThrow(ShapeError);
+      expect(() =>
+        net.gradients(
+          x,
+          [
+            [0, 1, 0],
+            [0, 1, 0],
+            [0, 1, 0],
+            [0, 1, 0],
+          ],
+          { loss: 'cross_entropy' },
+        ),
+      ).toThrow(ShapeError);
+    },
+  );
 
   it('headOn final trains on one class per sequence of any length, and refuses what cannot be meant', async () => {
-    const net = await RNN.create({ cell: 'gru', hiddenSize: 8, embedding: { numEmbeddings: 4, embeddingDim: 4 }, outputSize: 2,
-      headOn: 'final', seed: 1, backend });
+    const net = await RNN.create({
+      cell: 'gru',
+      hiddenSize: 8,
+      embedding: { numEmbeddings: 4, embeddingDim: 4 },
+      outputSize: 2,
+      headOn: 'final',
+      seed: 1,
+      backend,
+    });
     // The class is whether token 3 occurs in the sequence.
     const data: Sample[] = Array.from({ length: 24 }, (_, i) => {
       const input = [...randomIds(2 + (i % 5), 3, 100 + i)];
@@ -269,15 +386,19 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
     const fit = await mse.train(sequences, { epochs: 30, batchSize: 4, optimizer: { kind: 'adam', lr: 0.02 } });
     expect(fit.loss.at(-1)!).toBeLessThan(fit.loss[0]);
     await expect(RNN.create({ inputSize: 2, hiddenSize: 4, headOn: 'final', backend })).rejects.toThrow(OptionError);
-    for (const sizes of [{ outputSize: 6, hiddenSize: 3 }, { outputSize: 7, hiddenSize: 4 }, { outputSize: 7, hiddenSize: 2, bidirectional: true }]) {
+    for (const sizes of [
+      { outputSize: 6, hiddenSize: 3 },
+      { outputSize: 7, hiddenSize: 4 },
+      { outputSize: 7, hiddenSize: 2, bidirectional: true },
+    ]) {
       await expect(RNN.create({ embedding: E, tieWeights: true, backend, ...sizes }), JSON.stringify(sizes)).rejects.toThrow(OptionError);
     }
     await expect(RNN.create({ inputSize: 3, hiddenSize: 3, outputSize: 3, tieWeights: true, backend })).rejects.toThrow(OptionError);
   });
 
   describe('generate over token ids', () => {
-    const lm = () => RNN.create({ cell: 'lstm', hiddenSize: 6, embedding: { numEmbeddings: 5, embeddingDim: 4 }, outputSize: 5,
-      seed: 33, backend });
+    const lm = () =>
+      RNN.create({ cell: 'lstm', hiddenSize: 6, embedding: { numEmbeddings: 5, embeddingDim: 4 }, outputSize: 5, seed: 33, backend });
     const prompt = { data: Int32Array.from([0, 3, 2, 1]), shape: [2, 2] };
     const B = 2;
 
@@ -308,7 +429,7 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
       expect(net.generate(prompt, { steps, topP: 1e-6, seed: 4 }).ids).toEqual(greedy.ids);
     });
 
-    it('a seeded draw repeats, another seed draws otherwise, and the model\'s generator is left alone', async () => {
+    it("a seeded draw repeats, another seed draws otherwise, and the model's generator is left alone", async () => {
       const net = await lm();
       const generator = net.generatorState;
       const draw = (seed: number) => [...net.generate(prompt, { steps: 30, temperature: 2, seed }).ids!.data];
@@ -335,7 +456,11 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
         expect(firstStop, `column ${b} stops`).toBeGreaterThanOrEqual(0);
         for (let s = firstStop; s < made; s++) expect(ids[s * B + b], `column ${b} at ${s}`).toBe(stopId);
       }
-      for (let s = 0; s < made - 1; s++) expect([ids[s * B], ids[s * B + 1]].every((id) => id === stopId), `all stopped at ${s}`).toBe(false);
+      for (let s = 0; s < made - 1; s++)
+        expect(
+          [ids[s * B], ids[s * B + 1]].every((id) => id === stopId),
+          `all stopped at ${s}`,
+        ).toBe(false);
       expect([...ids.subarray((made - 1) * B)]).toEqual([stopId, stopId]);
     });
 
@@ -354,7 +479,7 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
     const vocab = { vocab: JSON.stringify(['<pad>', 'a', 'b']), note: 'ünïcode ✓' };
     const loaded = await RNN.load(net.save({ metadata: vocab }), { backend });
     expect(loaded.metadata).toEqual(vocab);
-    expect(net.metadata, 'save does not set the model\'s own').toEqual({});
+    expect(net.metadata, "save does not set the model's own").toEqual({});
     loaded.metadata.run = '7';
     const again = await RNN.fromJSON(JSON.stringify(loaded), { backend });
     expect(again.metadata).toEqual({ ...vocab, run: '7' });
@@ -364,7 +489,8 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
 
   it('evaluate with withState gives the loss of evaluate and the final state of unroll', async () => {
     const net = await RNN.create({ cell: 'lstm', inputSize: 2, hiddenSize: 3, numLayers: 2, outputSize: 1, seed: 2, backend });
-    const T = 5, B = 2;
+    const T = 5,
+      B = 2;
     const x = { data: randomArray(T * B * 2, 3), shape: [T, B, 2] };
     const target = { data: randomArray(T * B, 4), shape: [T, B, 1] };
     for (const lengths of [undefined, [5, 2]]) {
@@ -384,8 +510,15 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
   });
 
   describe('fromSafetensors under other module names', () => {
-    const options = { cell: 'lstm', hiddenSize: 4, embedding: { numEmbeddings: 6, embeddingDim: 3 }, outputSize: 5,
-      names: { embedding: 'emb', core: 'lstm', head: 'fc' }, seed: 2, backend } as const;
+    const options = {
+      cell: 'lstm',
+      hiddenSize: 4,
+      embedding: { numEmbeddings: 6, embeddingDim: 3 },
+      outputSize: 5,
+      names: { embedding: 'emb', core: 'lstm', head: 'fc' },
+      seed: 2,
+      backend,
+    } as const;
 
     it('finds the parts with no options, from our file and from one without metadata, tensor for tensor', async () => {
       const net = await RNN.create(options);
@@ -396,20 +529,29 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
         expect(loaded.config.cell).toBe('lstm');
         expect(loaded.config.embedding).toEqual({ numEmbeddings: 6, embeddingDim: 3, paddingIdx: null });
         expectSameDict(loaded.stateDict(), dict);
-        const ids = [[1, 5], [0, 2]];
+        const ids = [
+          [1, 5],
+          [0, 2],
+        ];
         expectClose(loaded.unroll(ids).y.data, net.unroll(ids).y.data, 'y', 0, 0);
       }
     });
 
     it('an ambiguous file is a StateDictError listing the candidates; the names with strict: false resolve it', async () => {
       const dict = (await RNN.create(options)).stateDict();
-      const twoHeads = safetensors({ ...dict, 'fc2.weight': { data: randomArray(20, 1), shape: [5, 4] }, 'fc2.bias': { data: randomArray(5, 2), shape: [5] } });
+      const twoHeads = safetensors({
+        ...dict,
+        'fc2.weight': { data: randomArray(20, 1), shape: [5, 4] },
+        'fc2.bias': { data: randomArray(5, 2), shape: [5] },
+      });
       await expect(RNN.fromSafetensors(twoHeads, { backend })).rejects.toThrow(StateDictError);
       await expect(RNN.fromSafetensors(twoHeads, { backend })).rejects.toThrow(/"fc", "fc2"/);
       const twoEmbeddings = safetensors({ ...dict, 'emb2.weight': { data: randomArray(21, 3), shape: [7, 3] } });
       await expect(RNN.fromSafetensors(twoEmbeddings, { backend })).rejects.toThrow(/ambiguous embedding: "emb.weight", "emb2.weight"/);
       // A model has one head: the other candidate's tensors are refused by name, unless strict: false leaves them out.
-      await expect(RNN.fromSafetensors(twoHeads, { backend, names: { head: 'fc' } })).rejects.toThrow(/unexpected tensors "fc2.weight", "fc2.bias".*strict: false/);
+      await expect(RNN.fromSafetensors(twoHeads, { backend, names: { head: 'fc' } })).rejects.toThrow(
+        /unexpected tensors "fc2.weight", "fc2.bias".*strict: false/,
+      );
       const head = await RNN.fromSafetensors(twoHeads, { backend, names: { head: 'fc' }, strict: false });
       expectSameDict(head.stateDict(), dict);
       const embedding = await RNN.fromSafetensors(twoEmbeddings, { backend, names: { embedding: 'emb' }, strict: false });

@@ -32,7 +32,13 @@ function asSaveModelWrites(): Uint8Array {
     data: new Float32Array(original.bytes.slice(t.begin, t.end).buffer),
   }));
   tensors.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return writeSafetensors(tensors, new Map([['format', 'pt'], [embedding, head]]));
+  return writeSafetensors(
+    tensors,
+    new Map([
+      ['format', 'pt'],
+      [embedding, head],
+    ]),
+  );
 }
 
 describe(`${id} as safetensors' save_model writes it`, () => {
@@ -51,9 +57,16 @@ describe(`${id} as safetensors' save_model writes it`, () => {
   }
 
   it('refuses tieWeights where the file has nothing to tie, with a typed error', async () => {
-    const untied = writeSafetensors(original.tensors.filter((t) => t.name.startsWith('rnn.')).map((t) => ({
-      name: t.name, shape: t.shape, data: new Float32Array(original.bytes.slice(t.begin, t.end).buffer),
-    })), new Map());
+    const untied = writeSafetensors(
+      original.tensors
+        .filter((t) => t.name.startsWith('rnn.'))
+        .map((t) => ({
+          name: t.name,
+          shape: t.shape,
+          data: new Float32Array(original.bytes.slice(t.begin, t.end).buffer),
+        })),
+      new Map(),
+    );
     await expect(RNN.fromSafetensors(untied, { tieWeights: true })).rejects.toThrow(StateDictError);
     await expect(RNN.fromSafetensors(untied, { tieWeights: true })).rejects.toThrow(/tieWeights: a tied head needs an embedding/);
   });

@@ -12,12 +12,21 @@ import { FormatError, NonFiniteError, NotFoundError, OptionError, RNN, StateDict
 import { type NamedTensor, parseSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { BACKENDS, expectClose, randomArray } from './helpers.js';
 
-interface TorchTensor { shape: number[]; data: number[] }
+interface TorchTensor {
+  shape: number[];
+  data: number[];
+}
 interface TorchCase {
   id: string;
   module: 'RNN' | 'LSTM' | 'GRU';
-  config: { input_size: number; hidden_size: number; num_layers: number; nonlinearity?: 'tanh' | 'relu'; bias: boolean;
-    bidirectional: boolean };
+  config: {
+    input_size: number;
+    hidden_size: number;
+    num_layers: number;
+    nonlinearity?: 'tanh' | 'relu';
+    bias: boolean;
+    bidirectional: boolean;
+  };
   head: { out_features: number };
   state_dict: Record<string, TorchTensor>;
   input: TorchTensor;
@@ -28,8 +37,16 @@ interface TorchCase {
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const folders = (process.env.TORCH_FIXTURES ?? '../shared/fixtures/torch').split(':').filter(Boolean).map((f) => resolve(root, f));
-const files = folders.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort().map((f) => join(dir, f)));
+const folders = (process.env.TORCH_FIXTURES ?? '../shared/fixtures/torch')
+  .split(':')
+  .filter(Boolean)
+  .map((f) => resolve(root, f));
+const files = folders.flatMap((dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort()
+    .map((f) => join(dir, f)),
+);
 const caseOf = (file: string) => JSON.parse(readFileSync(file.replace(/\.safetensors$/, '.json'), 'utf8')) as TorchCase;
 
 expect(files.length, `no *.safetensors in ${folders.join(', ')}`).toBeGreaterThan(0);
@@ -41,9 +58,14 @@ describe.each(BACKENDS)('every fixture file [%s]', (backend) => {
     const c = caseOf(file);
     const net = await RNN.fromSafetensors(file, { nonlinearity: c.config.nonlinearity, backend });
     expect(net.config).toMatchObject({
-      cell: c.module.toLowerCase(), inputSize: c.config.input_size, hiddenSize: c.config.hidden_size,
-      numLayers: c.config.num_layers, bidirectional: c.config.bidirectional, bias: c.config.bias,
-      outputSize: c.head.out_features, nonlinearity: c.config.nonlinearity ?? 'tanh',
+      cell: c.module.toLowerCase(),
+      inputSize: c.config.input_size,
+      hiddenSize: c.config.hidden_size,
+      numLayers: c.config.num_layers,
+      bidirectional: c.config.bidirectional,
+      bias: c.config.bias,
+      outputSize: c.head.out_features,
+      nonlinearity: c.config.nonlinearity ?? 'tanh',
     });
     // The file holds the JSON's state_dict, bit for bit.
     const dict = net.stateDict();
@@ -62,22 +84,38 @@ describe.each(BACKENDS)('every fixture file [%s]', (backend) => {
 });
 
 describe('export', () => {
-  it.each(files.map((f) => [f.split('/').pop()!, f]))('%s: toSafetensors writes the layout Python wrote, byte for byte', async (_, file) => {
-    const original = parseSafetensors(readFileSync(file));
-    const net = await RNN.fromSafetensors(file, { nonlinearity: caseOf(file).config.nonlinearity });
-    const exported = parseSafetensors(net.toSafetensors());
-    const entry = (t: (typeof original.tensors)[number]) => ({ name: t.name, dtype: t.dtype, shape: t.shape });
-    expect(exported.tensors.map(entry)).toEqual(original.tensors.map(entry));
-    const data = (f: typeof original) => f.bytes.subarray(f.tensors[0].begin);
-    expect(Buffer.from(data(exported)).equals(Buffer.from(data(original)))).toBe(true);
-    expect(exported.metadata.get('format')).toBe('pt');
-    expect(JSON.parse(exported.metadata.get('rnn_wasm.config')!)).toMatchObject({ cell: net.config.cell, hiddenSize: net.config.hiddenSize });
-    net.dispose();
-  });
+  it.each(files.map((f) => [f.split('/').pop()!, f]))(
+    '%s: toSafetensors writes the layout Python wrote, byte for byte',
+    async (_, file) => {
+      const original = parseSafetensors(readFileSync(file));
+      const net = await RNN.fromSafetensors(file, { nonlinearity: caseOf(file).config.nonlinearity });
+      const exported = parseSafetensors(net.toSafetensors());
+      const entry = (t: (typeof original.tensors)[number]) => ({ name: t.name, dtype: t.dtype, shape: t.shape });
+      expect(exported.tensors.map(entry)).toEqual(original.tensors.map(entry));
+      const data = (f: typeof original) => f.bytes.subarray(f.tensors[0].begin);
+      expect(Buffer.from(data(exported)).equals(Buffer.from(data(original)))).toBe(true);
+      expect(exported.metadata.get('format')).toBe('pt');
+      expect(JSON.parse(exported.metadata.get('rnn_wasm.config')!)).toMatchObject({
+        cell: net.config.cell,
+        hiddenSize: net.config.hiddenSize,
+      });
+      net.dispose();
+    },
+  );
 
   it('comes back as the same model: configuration from the metadata, weights to the bit', async () => {
-    const net = await RNN.create({ cell: 'rnn', inputSize: 3, hiddenSize: 4, numLayers: 2, nonlinearity: 'relu', bias: false,
-      outputSize: 2, batchFirst: true, dropout: 0.25, seed: 7 });
+    const net = await RNN.create({
+      cell: 'rnn',
+      inputSize: 3,
+      hiddenSize: 4,
+      numLayers: 2,
+      nonlinearity: 'relu',
+      bias: false,
+      outputSize: 2,
+      batchFirst: true,
+      dropout: 0.25,
+      seed: 7,
+    });
     const back = await RNN.fromSafetensors(net.toSafetensors().buffer as ArrayBuffer);
     expect(back.config).toEqual(net.config);
     expect(back.stateDict()).toEqual(net.stateDict());
@@ -97,9 +135,20 @@ describe('export', () => {
 });
 
 /** A PyTorch-style file from named arrays, as `save_file(model.state_dict())` would write it. */
-function file(tensors: Record<string, { shape: number[]; data?: Float32Array }>, metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
+function file(
+  tensors: Record<string, { shape: number[]; data?: Float32Array }>,
+  metadata: Record<string, string> = { format: 'pt' },
+): Uint8Array {
   const list: NamedTensor[] = Object.entries(tensors).map(([name, t], i) => ({
-    name, shape: t.shape, data: t.data ?? randomArray(t.shape.reduce((a, b) => a * b, 1), i + 1, 0.5),
+    name,
+    shape: t.shape,
+    data:
+      t.data
+      ?? randomArray(
+        t.shape.reduce((a, b) => a * b, 1),
+        i + 1,
+        0.5,
+      ),
   }));
   return writeSafetensors(list, new Map(Object.entries(metadata)));
 }
@@ -127,7 +176,9 @@ describe('inference from names and shapes', () => {
     expect(net.config).toMatchObject({ cell: 'lstm', inputSize: 3, hiddenSize: 6, numLayers: 2, bidirectional: true, outputSize: 2 });
     // The model keeps the file's module names, so that its own files and state dicts round-trip tensor for tensor.
     expect(net.config.names).toMatchObject({ core: 'encoder.lstm', head: 'fc' });
-    expect(net.stateDict()['encoder.lstm.weight_hh_l1_reverse'].data).toEqual(parseTensor(file(tensors), 'encoder.lstm.weight_hh_l1_reverse'));
+    expect(net.stateDict()['encoder.lstm.weight_hh_l1_reverse'].data).toEqual(
+      parseTensor(file(tensors), 'encoder.lstm.weight_hh_l1_reverse'),
+    );
     expect(net.stateDict()['fc.bias'].data).toEqual(parseTensor(file(tensors), 'fc.bias'));
 
     const bare = await RNN.fromSafetensors(file(recurrent('', 3, 2, 4, 1, false, false)));
@@ -136,12 +187,21 @@ describe('inference from names and shapes', () => {
 
   it('takes the prefixes from the options when the file holds more than one candidate', async () => {
     const tensors = { ...recurrent('encoder.', 1, 3, 4, 1), ...recurrent('decoder.', 4, 4, 5, 1) };
-    await expect(RNN.fromSafetensors(file(tensors))).rejects.toThrow(/ambiguous: recurrent weights under "encoder", "decoder"; name the core with \{ names: \{ core: "encoder" \} \}/);
+    await expect(RNN.fromSafetensors(file(tensors))).rejects.toThrow(
+      /ambiguous: recurrent weights under "encoder", "decoder"; name the core with \{ names: \{ core: "encoder" \} \}/,
+    );
     // The other module's tensors are then unexpected: a model has one recurrent module.
     await expect(RNN.fromSafetensors(file(tensors), { prefix: 'decoder.' })).rejects.toThrow(/unexpected tensors "encoder.weight_ih_l0"/);
-    const heads = { ...recurrent('rnn.', 1, 3, 4, 1), 'a.weight': { shape: [1, 4] }, 'a.bias': { shape: [1] },
-      'b.weight': { shape: [2, 4] }, 'b.bias': { shape: [2] } };
-    await expect(RNN.fromSafetensors(file(heads))).rejects.toThrow(/ambiguous head: "a", "b" could each be the linear head; name it with \{ names: \{ head/);
+    const heads = {
+      ...recurrent('rnn.', 1, 3, 4, 1),
+      'a.weight': { shape: [1, 4] },
+      'a.bias': { shape: [1] },
+      'b.weight': { shape: [2, 4] },
+      'b.bias': { shape: [2] },
+    };
+    await expect(RNN.fromSafetensors(file(heads))).rejects.toThrow(
+      /ambiguous head: "a", "b" could each be the linear head; name it with \{ names: \{ head/,
+    );
     await expect(RNN.fromSafetensors(file(heads), { headPrefix: 'b.' })).rejects.toThrow(/unexpected tensors "a.weight", "a.bias"/);
   });
 
@@ -160,8 +220,8 @@ describe('inference from names and shapes', () => {
       const hh = bytesOf(dtype, values);
       const ih = bytesOf(dtype, [1, 2]);
       const header = JSON.stringify({
-        'weight_ih_l0': { dtype, shape: [2, 1], data_offsets: [0, ih.length] },
-        'weight_hh_l0': { dtype, shape: [2, 2], data_offsets: [ih.length, ih.length + hh.length] },
+        weight_ih_l0: { dtype, shape: [2, 1], data_offsets: [0, ih.length] },
+        weight_hh_l0: { dtype, shape: [2, 2], data_offsets: [ih.length, ih.length + hh.length] },
       });
       const bytes = new Uint8Array(8 + header.length + ih.length + hh.length);
       new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
@@ -169,7 +229,10 @@ describe('inference from names and shapes', () => {
       bytes.set(ih, 8 + header.length);
       bytes.set(hh, 8 + header.length + ih.length);
       const net = await RNN.fromSafetensors(bytes, { backend: 'js' });
-      const expected = dtype === 'BF16' ? values.map((v) => new Float32Array(new Uint32Array([new Uint32Array(Float32Array.of(v).buffer)[0] & 0xffff0000]).buffer)[0]) : values;
+      const expected =
+        dtype === 'BF16'
+          ? values.map((v) => new Float32Array(new Uint32Array([new Uint32Array(Float32Array.of(v).buffer)[0] & 0xffff0000]).buffer)[0])
+          : values;
       expect(Array.from(net.stateDict().weight_hh_l0.data), dtype).toEqual(expected.map(Math.fround));
     }
   });
@@ -181,12 +244,21 @@ describe('inference from names and shapes', () => {
       [omit(recurrent('rnn.', 1, 3, 4, 3), /_l1/), /layer 1 is missing: the file has weights under "rnn." for layers "0", "2"/],
       [omit(rnn, /^rnn.bias_hh/), /missing "rnn.bias_hh_l0" for a 1-layer rnn/],
       [{ ...rnn, 'rnn.weight_hh_l0': { shape: [4, 5] } }, /"rnn.weight_hh_l0" has shape \[4, 5\]: 4 rows are 0.8 gate blocks/],
-      [{ ...rnn, 'rnn.weight_hh_l0': { shape: [8, 4] } }, /2 gate blocks of hidden size 4, and no cell has that many \(rnn 1, lstm 4, gru 3\)/],
+      [
+        { ...rnn, 'rnn.weight_hh_l0': { shape: [8, 4] } },
+        /2 gate blocks of hidden size 4, and no cell has that many \(rnn 1, lstm 4, gru 3\)/,
+      ],
       [{ ...rnn, 'rnn.weight_ih_l0': { shape: [4, 3, 1] } }, /"rnn.weight_ih_l0" should be a non-empty matrix, got shape \[4, 3, 1\]/],
-      [{ ...rnn, 'rnn.bias_ih_l0': { shape: [5] } }, /"rnn.bias_ih_l0" should have shape \[4\] in a 1-layer rnn with input size 3 and hidden size 4, got \[5\]/],
+      [
+        { ...rnn, 'rnn.bias_ih_l0': { shape: [5] } },
+        /"rnn.bias_ih_l0" should have shape \[4\] in a 1-layer rnn with input size 3 and hidden size 4, got \[5\]/,
+      ],
       [{ ...rnn, 'head.weight': { shape: [1, 5] } }, /"head.weight" should have shape \[1, 4\]/],
       [{ ...rnn, 'rnn.weight_ih_l0_reverse': { shape: [4, 3] } }, /unexpected "rnn.weight_ih_l0_reverse": not part of a 1-layer rnn/],
-      [{ ...rnn, 'embedding.weight': { shape: [10, 5] } }, /unexpected tensor "embedding.weight": neither recurrent weights under "rnn.", an embedding nor a linear head/],
+      [
+        { ...rnn, 'embedding.weight': { shape: [10, 5] } },
+        /unexpected tensor "embedding.weight": neither recurrent weights under "rnn.", an embedding nor a linear head/,
+      ],
       [{ ...recurrent('lstm.', 4, 3, 4, 1), 'lstm.weight_hr_l0': { shape: [2, 4] } }, /LSTM projections \(proj_size\) are not supported/],
       [omit(rnn, /^head.bias/), /unexpected tensor "head.weight"/],
       [{ 'fc.weight': { shape: [2, 2] } }, /no recurrent weights: no tensor is named '<module>.weight_hh_l0' \(the file has "fc.weight"\)/],
@@ -198,8 +270,12 @@ describe('inference from names and shapes', () => {
       else await expect(load, String(message)).rejects.toThrow(message);
     }
     await expect(RNN.fromSafetensors(file(rnn), { prefix: 'lstm.' })).rejects.toThrow(/there is no tensor "lstm.weight_hh_l0"/);
-    await expect(RNN.fromSafetensors(file(rnn), { headPrefix: 'fc.' })).rejects.toThrow(/names.head is "fc", but the file has no Linear head there: it needs "fc.weight" \[O, 4\] and "fc.bias"/);
-    await expect(RNN.fromSafetensors(file({ ...rnn, 'head.bias': { shape: [1], data: Float32Array.of(Infinity) } }))).rejects.toThrow(NonFiniteError);
+    await expect(RNN.fromSafetensors(file(rnn), { headPrefix: 'fc.' })).rejects.toThrow(
+      /names.head is "fc", but the file has no Linear head there: it needs "fc.weight" \[O, 4\] and "fc.bias"/,
+    );
+    await expect(RNN.fromSafetensors(file({ ...rnn, 'head.bias': { shape: [1], data: Float32Array.of(Infinity) } }))).rejects.toThrow(
+      NonFiniteError,
+    );
     await expect(RNN.fromSafetensors(file(omit(rnn, /l0$/)))).rejects.toThrow(StateDictError);
   });
 
@@ -208,9 +284,15 @@ describe('inference from names and shapes', () => {
     const parsed = parseSafetensors(net.toSafetensors());
     const config = JSON.parse(parsed.metadata.get('rnn_wasm.config')!);
     const tensors = parsed.tensors.map((t) => ({ name: t.name, shape: t.shape, data: net.stateDict()[t.name].data }));
-    const lying = writeSafetensors(tensors, new Map([...parsed.metadata, ['rnn_wasm.config', JSON.stringify({ ...config, hiddenSize: 5 })]]));
+    const lying = writeSafetensors(
+      tensors,
+      new Map([...parsed.metadata, ['rnn_wasm.config', JSON.stringify({ ...config, hiddenSize: 5 })]]),
+    );
     await expect(RNN.fromSafetensors(lying)).rejects.toThrow(/the metadata's configuration says hiddenSize 5, but the tensors say 4/);
-    const invalid = writeSafetensors(tensors, new Map([...parsed.metadata, ['rnn_wasm.config', JSON.stringify({ ...config, hiddenSize: -1 })]]));
+    const invalid = writeSafetensors(
+      tensors,
+      new Map([...parsed.metadata, ['rnn_wasm.config', JSON.stringify({ ...config, hiddenSize: -1 })]]),
+    );
     await expect(RNN.fromSafetensors(invalid)).rejects.toThrow(/configuration: hiddenSize must be a positive integer, got -1/);
     await expect(RNN.fromSafetensors(net.save())).rejects.toThrow(/an rnn-wasm checkpoint .*load it with RNN.load/);
   });
@@ -221,7 +303,9 @@ describe('inference from names and shapes', () => {
     await expect(RNN.fromSafetensors(bytes, { prefix: 1 } as never)).rejects.toThrow(OptionError);
     await expect(RNN.fromSafetensors(42 as never)).rejects.toThrow(/expected the file's bytes .* a URL or, in Node, its path/);
     await expect(RNN.fromSafetensors('/nonexistent/model.safetensors')).rejects.toThrow(NotFoundError);
-    await expect(RNN.fromSafetensors('/nonexistent/model.safetensors')).rejects.toThrow(/there is no file '\/nonexistent\/model.safetensors'/);
+    await expect(RNN.fromSafetensors('/nonexistent/model.safetensors')).rejects.toThrow(
+      /there is no file '\/nonexistent\/model.safetensors'/,
+    );
     await expect(RNN.fromSafetensors(new URL('file:///nonexistent/model.safetensors'))).rejects.toThrow(NotFoundError);
     // What is not a regular file is never read: /dev/zero would be read forever.
     await expect(RNN.load('/dev/zero')).rejects.toThrow(/'\/dev\/zero' is not a regular file/);
@@ -236,7 +320,9 @@ describe('the browser path', () => {
     process.getBuiltinModule = undefined;
     try {
       await expect(RNN.fromSafetensors(files[0])).rejects.toThrow(/can be read only in Node ≥ 20.16; elsewhere pass a URL or the bytes/);
-      await expect(RNN.fromSafetensors(readFileSync(files[0]), { nonlinearity: caseOf(files[0]).config.nonlinearity })).resolves.toBeInstanceOf(RNN);
+      await expect(
+        RNN.fromSafetensors(readFileSync(files[0]), { nonlinearity: caseOf(files[0]).config.nonlinearity }),
+      ).resolves.toBeInstanceOf(RNN);
     } finally {
       process.getBuiltinModule = real;
     }

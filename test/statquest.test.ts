@@ -34,7 +34,11 @@ describe.each(BACKENDS)('statquest [%s]', (backend) => {
     const { y } = net.unroll(days);
     // Last step, per column: h1 = relu(1.8·yesterday), h2 = relu(1.8·today − 0.5·h1), prediction = 1.1·h2.
     const tomorrow = Array.from(y.data.subarray(3, 6));
-    const byHand = [[0, 0], [0, 0.5], [1, 1]].map(([yesterday, today]) => {
+    const byHand = [
+      [0, 0],
+      [0, 0.5],
+      [1, 1],
+    ].map(([yesterday, today]) => {
       const h1 = Math.max(0, 1.8 * yesterday);
       const h2 = Math.max(0, 1.8 * today - 0.5 * h1);
       return 1.1 * h2;
@@ -44,7 +48,7 @@ describe.each(BACKENDS)('statquest [%s]', (backend) => {
     expect(tomorrow[2]).toBeCloseTo(0.99, 6);
   });
 
-  it('matches PyTorch, including relu\'(0) = 0 in the gradients', async () => {
+  it("matches PyTorch, including relu'(0) = 0 in the gradients", async () => {
     const fixture = JSON.parse(readFileSync(new URL('../../shared/fixtures/torch/statquest.json', import.meta.url), 'utf8'));
     const net = await create();
     expectClose(net.unroll(days).y.data, fixture.expected.y.data, 'y');

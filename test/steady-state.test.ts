@@ -13,11 +13,13 @@ const input = { data: randomArray(T * B * I, 1), shape: [T, B, I] };
 const frame = { data: randomArray(B * I, 2), shape: [B, I] };
 
 describe.each(BACKENDS)('out buffers on %s', (backend) => {
-  it.each(['rnn', 'lstm', 'gru'] as const)('%s: unroll and cell fill the caller\'s buffers with the usual numbers', async (cell) => {
+  it.each(['rnn', 'lstm', 'gru'] as const)("%s: unroll and cell fill the caller's buffers with the usual numbers", async (cell) => {
     const net = await RNN.create({ cell, inputSize: I, hiddenSize: H, outputSize: O, numLayers: 2, seed: 3, backend });
     const lstm = cell === 'lstm';
     const out = {
-      output: new Float32Array(T * B * H), y: new Float32Array(T * B * O), hN: new Float32Array(2 * B * H),
+      output: new Float32Array(T * B * H),
+      y: new Float32Array(T * B * O),
+      hN: new Float32Array(2 * B * H),
       ...(lstm && { cN: new Float32Array(2 * B * H) }),
     };
     const expected = net.unroll(input);
@@ -33,8 +35,12 @@ describe.each(BACKENDS)('out buffers on %s', (backend) => {
 
     const state = { h: expected.hN, c: expected.cN };
     const step = net.cell(frame, state);
-    const cellOut = { output: new Float32Array(B * H), y: new Float32Array(B * O), h: new Float32Array(2 * B * H),
-      ...(lstm && { c: new Float32Array(2 * B * H) }) };
+    const cellOut = {
+      output: new Float32Array(B * H),
+      y: new Float32Array(B * O),
+      h: new Float32Array(2 * B * H),
+      ...(lstm && { c: new Float32Array(2 * B * H) }),
+    };
     const stepped = net.cell(frame, state, { out: cellOut });
     expect(stepped.h.data).toBe(cellOut.h);
     expect(Array.from(cellOut.output)).toEqual(Array.from(step.output.data));
@@ -50,8 +56,12 @@ describe.each(BACKENDS)('cell on %s', (backend) => {
     const options = { cell, inputSize: I, hiddenSize: H, outputSize: O, numLayers: 2, seed: 8, backend };
     const [net, fresh] = [await RNN.create(options), await RNN.create(options)];
     const lstm = cell === 'lstm';
-    const out = () => ({ output: new Float32Array(B * H), y: new Float32Array(B * O), h: new Float32Array(2 * B * H),
-      ...(lstm && { c: new Float32Array(2 * B * H) }) });
+    const out = () => ({
+      output: new Float32Array(B * H),
+      y: new Float32Array(B * O),
+      h: new Float32Array(2 * B * H),
+      ...(lstm && { c: new Float32Array(2 * B * H) }),
+    });
     const [a, b] = [out(), out()];
     const state = (o: typeof a) => ({ h: { data: o.h, shape: [2, B, H] }, ...(lstm && { c: { data: o.c!, shape: [2, B, H] } }) });
     net.cell(frame, state(a), { out: a });
@@ -91,7 +101,12 @@ describe('out buffers', () => {
 
   it('10,000 unroll and 10,000 cell calls grow neither WebAssembly memory nor the JS heap', async () => {
     const net = await RNN.create({ cell: 'lstm', inputSize: I, hiddenSize: H, outputSize: O, seed: 6 });
-    const out = { output: new Float32Array(T * B * H), y: new Float32Array(T * B * O), hN: new Float32Array(B * H), cN: new Float32Array(B * H) };
+    const out = {
+      output: new Float32Array(T * B * H),
+      y: new Float32Array(T * B * O),
+      hN: new Float32Array(B * H),
+      cN: new Float32Array(B * H),
+    };
     const cellOut = { output: new Float32Array(B * H), y: new Float32Array(B * O), h: new Float32Array(B * H), c: new Float32Array(B * H) };
     const state = { h: { data: cellOut.h, shape: [1, B, H] }, c: { data: cellOut.c, shape: [1, B, H] } };
     const run = (n: number) => {

@@ -10,12 +10,22 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type OptimizerOptions, RNN } from '../src/index.js';
 import { BACKENDS, expectClose } from './helpers.js';
 
-interface TorchTensor { shape: number[]; data: number[] }
+interface TorchTensor {
+  shape: number[];
+  data: number[];
+}
 interface TorchCase {
   id: string;
   module: 'RNN' | 'LSTM' | 'GRU';
-  config: { input_size: number; hidden_size: number; num_layers: number; nonlinearity?: 'tanh' | 'relu';
-    bias: boolean; bidirectional: boolean; batch_first: boolean };
+  config: {
+    input_size: number;
+    hidden_size: number;
+    num_layers: number;
+    nonlinearity?: 'tanh' | 'relu';
+    bias: boolean;
+    bidirectional: boolean;
+    batch_first: boolean;
+  };
   head: { in_features: number; out_features: number };
   state_dict: Record<string, TorchTensor>;
   input: TorchTensor;
@@ -36,7 +46,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const folders = (process.env.TORCH_FIXTURES ?? '../shared/fixtures/torch:../shared/fixtures/torch-training').split(':').filter(Boolean);
 const cases: TorchCase[] = folders.flatMap((folder) => {
   const dir = resolve(root, folder);
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as TorchCase);
 });
 
@@ -82,12 +94,15 @@ for (const c of cases) {
         expect(r.output.shape).toEqual(c.expected.output.shape);
         expect(r.hN.shape).toEqual(c.expected.h_n.shape);
         expect(r.y.shape).toEqual(c.expected.y.shape);
-        record('forward', Math.max(
-          expectClose(r.output.data, c.expected.output.data, 'output'),
-          expectClose(r.hN.data, c.expected.h_n.data, 'h_n'),
-          expectClose(r.y.data, c.expected.y.data, 'y'),
-          c.expected.c_n ? expectClose(r.cN!.data, c.expected.c_n.data, 'c_n') : 0,
-        ));
+        record(
+          'forward',
+          Math.max(
+            expectClose(r.output.data, c.expected.output.data, 'output'),
+            expectClose(r.hN.data, c.expected.h_n.data, 'h_n'),
+            expectClose(r.y.data, c.expected.y.data, 'y'),
+            c.expected.c_n ? expectClose(r.cN!.data, c.expected.c_n.data, 'c_n') : 0,
+          ),
+        );
         expect(r.cN === undefined, 'c_n is returned exactly for LSTMs').toBe(c.expected.c_n === undefined);
         net.dispose();
       });

@@ -20,11 +20,23 @@ describe('learning-rate schedules follow PyTorch', () => {
   const range = (n: number) => Array.from({ length: n }, (_, e) => e);
 
   it('StepLR: lr · γ^⌊e / stepSize⌋', () => {
-    expectClose(lrs({ kind: 'step', stepSize: 3, gamma: 0.5 }, 40), range(40).map((e) => 0.1 * 0.5 ** Math.floor(e / 3)), 'lr', 1e-12, 0);
+    expectClose(
+      lrs({ kind: 'step', stepSize: 3, gamma: 0.5 }, 40),
+      range(40).map((e) => 0.1 * 0.5 ** Math.floor(e / 3)),
+      'lr',
+      1e-12,
+      0,
+    );
   });
 
   it('ExponentialLR: lr · γ^e', () => {
-    expectClose(lrs({ kind: 'exponential', gamma: 0.9 }, 40), range(40).map((e) => 0.1 * 0.9 ** e), 'lr', 1e-12, 0);
+    expectClose(
+      lrs({ kind: 'exponential', gamma: 0.9 }, 40),
+      range(40).map((e) => 0.1 * 0.9 ** e),
+      'lr',
+      1e-12,
+      0,
+    );
   });
 
   it('CosineAnnealingLR: η_min + (lr − η_min)(1 + cos(π e / T_max)) / 2, periodic past T_max', () => {
@@ -39,11 +51,13 @@ describe('learning-rate schedules follow PyTorch', () => {
 
   it('ReduceLROnPlateau: reduces after `patience` bad epochs, honours cooldown and minLr', () => {
     // best 1 at epoch 0; epochs 1–3 are bad; the third exceeds patience 2 → ×0.5.
-    expect(lrs({ kind: 'plateau', patience: 2, factor: 0.5 }, 9, [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5]))
-      .toEqual([0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05, 0.025]);
+    expect(lrs({ kind: 'plateau', patience: 2, factor: 0.5 }, 9, [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5])).toEqual([
+      0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05, 0.025,
+    ]);
     // Cooldown 2: the two epochs after a reduction do not count as bad.
-    expect(lrs({ kind: 'plateau', patience: 0, factor: 0.5, cooldown: 2 }, 7, [1, 1, 1, 1, 1, 1, 1]))
-      .toEqual([0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025]);
+    expect(lrs({ kind: 'plateau', patience: 0, factor: 0.5, cooldown: 2 }, 7, [1, 1, 1, 1, 1, 1, 1])).toEqual([
+      0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025,
+    ]);
     expectClose(lrs({ kind: 'plateau', patience: 0, factor: 0.1, minLr: 0.004 }, 4, [1, 2, 3, 4]), [0.1, 0.1, 0.01, 0.004], 'lr', 1e-12, 0);
     // A relative threshold: 1e-4 below the best is not an improvement.
     expect(lrs({ kind: 'plateau', patience: 0, factor: 0.5 }, 3, [1, 0.99995, 0.5])).toEqual([0.1, 0.1, 0.05]);
@@ -86,8 +100,10 @@ describe.each(BACKENDS)('dropout [%s]', (backend) => {
     const net = await RNN.create({ inputSize: 2, hiddenSize: 4, numLayers: 2, nonlinearity: 'relu', outputSize: 1, dropout: 0.4, backend });
     const dict = net.stateDict();
     const positive = (t: Tensor) => ({ data: t.data.map((v) => Math.abs(v)), shape: t.shape });
-    net.loadStateDict({ ...Object.fromEntries(Object.entries(dict).map(([k, t]) => [k, positive(t)])),
-      'rnn.weight_hh_l1': { data: new Float32Array(16), shape: [4, 4] } });
+    net.loadStateDict({
+      ...Object.fromEntries(Object.entries(dict).map(([k, t]) => [k, positive(t)])),
+      'rnn.weight_hh_l1': { data: new Float32Array(16), shape: [4, 4] },
+    });
     const x = [[[0.5, 1]], [[1, 0.25]]];
     const exact = net.unroll(x).y.data[1];
     const draws = 4000;
@@ -134,14 +150,18 @@ describe.each(BACKENDS)('dropout [%s]', (backend) => {
 
   it('refuses dropout that would do nothing', async () => {
     await expect(RNN.create({ inputSize: 1, hiddenSize: 2, dropout: 0.5, backend })).rejects.toThrow(/numLayers 1/);
-    await expect(RNN.create({ inputSize: 1, hiddenSize: 2, numLayers: 2, dropout: 1, backend })).rejects.toThrow(/dropout must be a finite number in \[0, 1\)/);
+    await expect(RNN.create({ inputSize: 1, hiddenSize: 2, numLayers: 2, dropout: 1, backend })).rejects.toThrow(
+      /dropout must be a finite number in \[0, 1\)/,
+    );
   });
 });
 
 describe.each(BACKENDS)('train [%s]', (backend) => {
   it('truncated BPTT equals the hand-written loop of step() over the same chunks, carrying the state', async () => {
     const options = { cell: 'lstm', inputSize: 2, hiddenSize: 5, outputSize: 2, seed: 6, backend } as const;
-    const T = 11, B = 3, k = 4;
+    const T = 11,
+      B = 3,
+      k = 4;
     const streams: Sample[] = Array.from({ length: B }, (_, b) => ({
       input: Array.from({ length: T }, (_, t) => [Math.sin(t + b), Math.cos(2 * t - b)]),
       target: Array.from({ length: T }, (_, t) => [Math.sin(t + b + 1), 0.5]),
@@ -165,8 +185,11 @@ describe.each(BACKENDS)('train [%s]', (backend) => {
       let state: { hN: Tensor; cN?: Tensor } | undefined;
       for (let t0 = 0; t0 < T; t0 += k) {
         const t1 = Math.min(T, t0 + k);
-        const r = byHand.step(timeMajor((s) => s.input as number[][], 2, t0, t1), timeMajor((s) => s.target as number[][], 2, t0, t1),
-          { optimizer, h0: state?.hN, c0: state?.cN });
+        const r = byHand.step(
+          timeMajor((s) => s.input as number[][], 2, t0, t1),
+          timeMajor((s) => s.target as number[][], 2, t0, t1),
+          { optimizer, h0: state?.hN, c0: state?.cN },
+        );
         handLosses.push(r.loss);
         state = r;
       }
@@ -193,7 +216,11 @@ describe.each(BACKENDS)('train [%s]', (backend) => {
     const order = [0, 2, 1, 3];
     const byHand = await RNN.create(options);
     const input = Array.from({ length: 6 }, (_, t) => order.map((b) => [t < lengths[b] ? Math.sin(t * 0.7 + b) : 0]));
-    const r = byHand.step(input, order.map((b) => [b / 4]), { optimizer, lengths: order.map((b) => lengths[b]) });
+    const r = byHand.step(
+      input,
+      order.map((b) => [b / 4]),
+      { optimizer, lengths: order.map((b) => lengths[b]) },
+    );
     expect(history.loss[0]).toBe(r.loss);
     for (const [name, t] of Object.entries(byHand.stateDict())) {
       expect(Array.from(trained.stateDict()[name].data), name).toEqual(Array.from(t.data));
@@ -202,23 +229,36 @@ describe.each(BACKENDS)('train [%s]', (backend) => {
 
   it('validates, records the history, stops early and restores the best weights', async () => {
     const net = await RNN.create({ inputSize: 1, hiddenSize: 6, outputSize: 1, seed: 1, backend });
-    const make = (sign: number) => Array.from({ length: 16 }, (_, i): Sample => {
-      const input = Array.from({ length: 5 }, (_, t) => [Math.sin(i + t)]);
-      return { input, target: [sign * input[4][0]] };
-    });
+    const make = (sign: number) =>
+      Array.from({ length: 16 }, (_, i): Sample => {
+        const input = Array.from({ length: 5 }, (_, t) => [Math.sin(i + t)]);
+        return { input, target: [sign * input[4][0]] };
+      });
     // Validation wants the opposite of training: the better training gets, the worse validation becomes.
     const snapshots: Record<number, ReturnType<RNN['stateDict']>> = {};
     const history = await net.train(make(1), {
-      epochs: 30, batchSize: 4, optimizer: { kind: 'adam', lr: 0.02 }, schedule: { kind: 'exponential', gamma: 0.9 },
-      validationData: make(-1), earlyStopping: { patience: 3 },
-      onEpoch: (record) => { snapshots[record.epoch] = net.stateDict(); },
+      epochs: 30,
+      batchSize: 4,
+      optimizer: { kind: 'adam', lr: 0.02 },
+      schedule: { kind: 'exponential', gamma: 0.9 },
+      validationData: make(-1),
+      earlyStopping: { patience: 3 },
+      onEpoch: (record) => {
+        snapshots[record.epoch] = net.stateDict();
+      },
     });
     expect(history.stoppedEarly).toBe(true);
     expect(history.epochs.length).toBe(history.bestEpoch! + 3);
     expect(history.valLoss).toHaveLength(history.epochs.length);
     const bestVal = Math.min(...history.valLoss);
     expect(history.valLoss[history.bestEpoch! - 1]).toBe(bestVal);
-    expectClose(history.lr, history.epochs.map((_, e) => 0.02 * 0.9 ** e), 'lr', 1e-12, 0);
+    expectClose(
+      history.lr,
+      history.epochs.map((_, e) => 0.02 * 0.9 ** e),
+      'lr',
+      1e-12,
+      0,
+    );
     expect(history.gradNorm.every((g) => g > 0)).toBe(true);
     expect(net.stateDict()).toEqual(snapshots[history.bestEpoch!]);
   });

@@ -6,7 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  FormatError, NonFiniteError, OptionError, RNN, type Sample, ShapeError, StateDictError, type Tensor,
+  FormatError,
+  NonFiniteError,
+  OptionError,
+  RNN,
+  type Sample,
+  ShapeError,
+  StateDictError,
+  type Tensor,
   type TensorInput,
 } from '../src/index.js';
 import { BACKENDS, randomArray } from './helpers.js';
@@ -53,13 +60,18 @@ function expectRefused(net: RNN, kind: ErrorClass, call: () => unknown, what: st
 
 async function expectRefusedAsync(net: RNN, kind: ErrorClass, call: () => Promise<unknown>, what: string): Promise<Error> {
   const before = net.save();
-  const error = await call().then(() => null, (e: unknown) => e);
+  const error = await call().then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error, `${what}: ${String(error)}`).toBeInstanceOf(kind);
   expectUnchanged(net, before, what);
   return error as Error;
 }
 
-const T = 3, B = 2, I = 2;
+const T = 3,
+  B = 2,
+  I = 2;
 const x: Tensor = { data: randomArray(T * B * I, 11), shape: [T, B, I] };
 const t: Tensor = { data: randomArray(T * B, 12, 0.5), shape: [T, B, 1] };
 const zeros: Tensor = { data: new Float32Array(T * B * I), shape: [T, B, I] };
@@ -69,8 +81,8 @@ const farTarget = filled([T, B, 1], 1e25);
 
 describe.each(BACKENDS)('transactions [%s]', (backend) => {
   /** Two stacked relu layers with dropout between them: every training call draws masks from the generator. */
-  const stacked = () => RNN.create({ inputSize: I, hiddenSize: 3, numLayers: 2, dropout: 0.5, nonlinearity: 'relu',
-    outputSize: 1, seed: 7, backend });
+  const stacked = () =>
+    RNN.create({ inputSize: I, hiddenSize: 3, numLayers: 2, dropout: 0.5, nonlinearity: 'relu', outputSize: 1, seed: 7, backend });
   const clone = (net: RNN) => RNN.load(net.save(), { backend });
 
   it('step: a non-finite gradient under dropout leaves the generator where it was', async () => {
@@ -87,8 +99,12 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
     const twin = await clone(net);
     twin.unroll(overflowing, { training: true });
     expect(twin.generatorState).not.toBe(generator);
-    expectRefused(net, NonFiniteError, () => net.step(overflowing, t, { optimizer: { kind: 'sgd', lr: 0.1 } }),
-      'non-finite gradient under another optimizer');
+    expectRefused(
+      net,
+      NonFiniteError,
+      () => net.step(overflowing, t, { optimizer: { kind: 'sgd', lr: 0.1 } }),
+      'non-finite gradient under another optimizer',
+    );
   });
 
   it('step: a refused step under another optimizer kind keeps the momentum state intact', async () => {
@@ -98,12 +114,19 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
     const state = net.optimizerState()!;
     expect(state.config.kind).toBe('sgd');
     expect(state.step).toBe(3);
-    expect(state.tensors[0].some((v) => v !== 0), 'a momentum buffer to keep').toBe(true);
+    expect(
+      state.tensors[0].some((v) => v !== 0),
+      'a momentum buffer to keep',
+    ).toBe(true);
     const before = net.save();
     expectRefused(net, NonFiniteError, () => net.step(x, farTarget, { optimizer: { kind: 'adam' } }), 'adam, g² overflowing');
     expectRefused(net, NonFiniteError, () => net.step(x, t, { optimizer: { kind: 'rmsprop', lr: 1e38 } }), 'rmsprop, huge lr');
-    expectRefused(net, NonFiniteError, () => net.step(zeros, t, { optimizer: { kind: 'adam', eps: 0, amsgrad: true } }),
-      'adam amsgrad, 0/0');
+    expectRefused(
+      net,
+      NonFiniteError,
+      () => net.step(zeros, t, { optimizer: { kind: 'adam', eps: 0, amsgrad: true } }),
+      'adam amsgrad, 0/0',
+    );
     expect(net.optimizerState()).toEqual(state);
     // The next momentum step continues from the kept buffer: the same as on a model that never saw the refusals.
     const untouched = await RNN.load(before, { backend });
@@ -170,7 +193,15 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
       [NonFiniteError, () => net.unroll(nan, { training: true }), 'unroll: NaN input in training'],
       [ShapeError, () => net.unroll(x, { out: { y: new Float32Array(1) } }), 'unroll: out.y size'],
       [OptionError, () => net.unroll(x, { training: 'yes' as never }), 'unroll: training'],
-      [NonFiniteError, () => net.cell([[0, 0], [0, NaN]]), 'cell: NaN input'],
+      [
+        NonFiniteError,
+        () =>
+          net.cell([
+            [0, 0],
+            [0, NaN],
+          ]),
+        'cell: NaN input',
+      ],
       [ShapeError, () => net.cell([[0, 0]], { h: filled([1, 1, 3], 0) }), 'cell: h of one layer'],
     ];
     for (const [kind, call, what] of cases) expectRefused(net, kind, call, what);
@@ -179,12 +210,21 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
   it('train: a NonFiniteError after successful steps puts back the model as it was before train', async () => {
     const net = await stacked();
     net.step(x, t);
-    const sample = (i: number, target = randomArray(4, 30 + i, 0.5)): Sample =>
-      ({ input: { data: randomArray(4 * I, 20 + i), shape: [4, I] }, target: { data: target, shape: [4, 1] } });
+    const sample = (i: number, target = randomArray(4, 30 + i, 0.5)): Sample => ({
+      input: { data: randomArray(4 * I, 20 + i), shape: [4, I] },
+      target: { data: target, shape: [4, 1] },
+    });
     // Equal lengths and no shuffling keep the order: four good batches, then one whose update overflows.
     const data = [0, 1, 2, 3].map((i) => sample(i)).concat(sample(4, new Float32Array(4).fill(1e25)));
     let steps = 0;
-    const train = () => net.train(data, { batchSize: 1, shuffle: false, onProgress: () => { steps += 1; } });
+    const train = () =>
+      net.train(data, {
+        batchSize: 1,
+        shuffle: false,
+        onProgress: () => {
+          steps += 1;
+        },
+      });
     const before = net.save();
     await expectRefusedAsync(net, NonFiniteError, train, 'train into an overflow');
     expect(steps).toBe(4);
@@ -197,14 +237,38 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
   it('train: a callback that throws puts back the model, and its error comes out as it was thrown', async () => {
     const net = await stacked();
     const data: Sample[] = Array.from({ length: 6 }, (_, i) => ({
-      input: { data: randomArray(3 * I, 40 + i), shape: [3, I] }, target: { data: randomArray(3, 50 + i), shape: [3, 1] },
+      input: { data: randomArray(3 * I, 40 + i), shape: [3, I] },
+      target: { data: randomArray(3, 50 + i), shape: [3, 1] },
     }));
     const thrown = new Error('stop from onProgress');
-    const e1 = await expectRefusedAsync(net, Error, () => net.train(data, { batchSize: 2, epochs: 2,
-      onProgress: (p) => { if (p.epoch === 2 && p.batch === 2) throw thrown; } }), 'onProgress throws');
+    const e1 = await expectRefusedAsync(
+      net,
+      Error,
+      () =>
+        net.train(data, {
+          batchSize: 2,
+          epochs: 2,
+          onProgress: (p) => {
+            if (p.epoch === 2 && p.batch === 2) throw thrown;
+          },
+        }),
+      'onProgress throws',
+    );
     expect(e1).toBe(thrown);
-    const e2 = await expectRefusedAsync(net, Error, () => net.train(data, { batchSize: 2, epochs: 3, optimizer: { kind: 'sgd', momentum: 0.5 },
-      onEpoch: (record) => { if (record.epoch === 2) throw new RangeError('stop from onEpoch'); } }), 'onEpoch throws');
+    const e2 = await expectRefusedAsync(
+      net,
+      Error,
+      () =>
+        net.train(data, {
+          batchSize: 2,
+          epochs: 3,
+          optimizer: { kind: 'sgd', momentum: 0.5 },
+          onEpoch: (record) => {
+            if (record.epoch === 2) throw new RangeError('stop from onEpoch');
+          },
+        }),
+      'onEpoch throws',
+    );
     expect(e2).toBeInstanceOf(RangeError);
     await expectSameOutputs(net, net.save(), x, 'after the callbacks threw');
   });
@@ -215,7 +279,9 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
     const good = (i: number): Sample => ({ input: { data: randomArray(3 * I, 60 + i), shape: [3, I] }, target: [[0.1], [0.2], [0.3]] });
     const data = [good(0), good(1), good(2)];
     let steps = 0;
-    const onProgress = () => { steps += 1; };
+    const onProgress = () => {
+      steps += 1;
+    };
     const cases: [ErrorClass, () => Promise<unknown>, string][] = [
       [OptionError, () => net.train(data, { epochs: 0, onProgress }), 'epochs 0'],
       [OptionError, () => net.train(data, { epochz: 2, onProgress } as never), 'unknown option'],
@@ -226,7 +292,11 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
       [ShapeError, () => net.train([...data, { input: [[1, 2, 3]], target: [[0]] }], { onProgress }), 'last sample too wide'],
       [NonFiniteError, () => net.train([...data, { input: [[1, NaN]], target: [[0]] }], { onProgress }), 'NaN in the last sample'],
       [ShapeError, () => net.train([...data, { input: [[1, 2]], target: [0] }], { onProgress }), 'last-step target among every-step'],
-      [ShapeError, () => net.train(data, { validationData: [{ input: [[1, 2]], target: [[0], [1]] }], onProgress }), 'bad validation sample'],
+      [
+        ShapeError,
+        () => net.train(data, { validationData: [{ input: [[1, 2]], target: [[0], [1]] }], onProgress }),
+        'bad validation sample',
+      ],
     ];
     for (const [kind, call, what] of cases) await expectRefusedAsync(net, kind, call, what);
     expect(steps).toBe(0);
@@ -239,8 +309,9 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
     const dict = net.stateDict();
     // The bad entry comes last, so that a loader writing as it goes would have written the others.
     const { 'head.bias': _bias, ...withoutLast } = dict;
-    const scaled: Record<string, Tensor> = Object.fromEntries(Object.entries(withoutLast)
-      .map(([name, v]) => [name, { data: v.data.map((e) => e * 2), shape: v.shape }]));
+    const scaled: Record<string, Tensor> = Object.fromEntries(
+      Object.entries(withoutLast).map(([name, v]) => [name, { data: v.data.map((e) => e * 2), shape: v.shape }]),
+    );
     const dictCases: [ErrorClass, Record<string, TensorInput>, string][] = [
       [StateDictError, { ...scaled, 'head.bias': dict['head.bias'], 'head.scale': dict['head.bias'] }, 'unknown name'],
       [ShapeError, { ...scaled, 'head.bias': { data: new Float32Array(2), shape: [2] } }, 'wrong shape'],
@@ -265,7 +336,14 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
       expectRefused(net, kind, () => net.loadOptimizerState(value as never), `loadOptimizerState: ${what}`);
     }
     for (const value of [-1, 1.5, 2 ** 32, NaN, '5']) {
-      expectRefused(net, OptionError, () => { net.generatorState = value as never; }, `generatorState = ${String(value)}`);
+      expectRefused(
+        net,
+        OptionError,
+        () => {
+          net.generatorState = value as never;
+        },
+        `generatorState = ${String(value)}`,
+      );
     }
     // The same calls with good values do write.
     const before = net.save();
@@ -276,8 +354,15 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
   });
 
   it('a tied model: refused steps and loads leave its one shared weight and its optimizer state as they were', async () => {
-    const net = await RNN.create({ cell: 'lstm', hiddenSize: 8, embedding: { numEmbeddings: 12, embeddingDim: 8 }, outputSize: 12,
-      tieWeights: true, seed: 3, backend });
+    const net = await RNN.create({
+      cell: 'lstm',
+      hiddenSize: 8,
+      embedding: { numEmbeddings: 12, embeddingDim: 8 },
+      outputSize: 12,
+      tieWeights: true,
+      seed: 3,
+      backend,
+    });
     const ids = { data: Int32Array.from({ length: T * B }, (_, i) => (i * 5) % 12), shape: [T, B] };
     const next = { data: Int32Array.from({ length: T * B }, (_, i) => (i * 7 + 1) % 12), shape: [T, B] };
     const sgd = { kind: 'sgd', lr: 0.1, momentum: 0.9 } as const;
@@ -285,20 +370,32 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
     net.step(ids, next, { loss: 'cross_entropy', optimizer: sgd });
     const far = filled([T, B, 12], 1e25);
     expectRefused(net, NonFiniteError, () => net.step(ids, far, { optimizer: { kind: 'adam' } }), 'adam after sgd, g² overflowing');
-    expectRefused(net, NonFiniteError, () => net.step(ids, next, { loss: 'cross_entropy', optimizer: { kind: 'adam', lr: 1e39 } }),
-      'adam lr 1e39');
+    expectRefused(
+      net,
+      NonFiniteError,
+      () => net.step(ids, next, { loss: 'cross_entropy', optimizer: { kind: 'adam', lr: 1e39 } }),
+      'adam lr 1e39',
+    );
     expect(net.optimizerState()!.config.kind).toBe('sgd');
     expectRefused(net, ShapeError, () => net.step([[1, 12]], [[0, 0]], { loss: 'cross_entropy' }), 'id out of range');
-    expectRefused(net, ShapeError, () => net.step({ data: new Float32Array(T * B * 8), shape: [T, B, 8] }, next,
-      { loss: 'cross_entropy' }), 'vectors into an embedding model');
+    expectRefused(
+      net,
+      ShapeError,
+      () => net.step({ data: new Float32Array(T * B * 8), shape: [T, B, 8] }, next, { loss: 'cross_entropy' }),
+      'vectors into an embedding model',
+    );
 
     const dict = net.stateDict();
     const other = { data: dict['embedding.weight'].data.map((v) => v + 1), shape: dict['embedding.weight'].shape };
     const { 'embedding.weight': _e, 'head.weight': _h, ...rest } = dict;
     expectRefused(net, StateDictError, () => net.loadStateDict({ ...dict, 'head.weight': other }), 'tied names, different values');
     expectRefused(net, StateDictError, () => net.loadStateDict(rest), 'tied weight missing under both names');
-    expectRefused(net, ShapeError, () => net.loadStateDict({ ...rest, 'head.weight': { data: new Float32Array(12 * 7), shape: [12, 7] } }),
-      'tied weight misshapen');
+    expectRefused(
+      net,
+      ShapeError,
+      () => net.loadStateDict({ ...rest, 'head.weight': { data: new Float32Array(12 * 7), shape: [12, 7] } }),
+      'tied weight misshapen',
+    );
     const before = net.save();
     net.step(ids, next, { loss: 'cross_entropy', optimizer: sgd });
     expectChanged(net, before, 'a normal step');
@@ -350,7 +447,11 @@ describe.each(BACKENDS)('transactions [%s]', (backend) => {
       [NonFiniteError, { ...object, parameters: { ...object.parameters, 'head.bias': { shape: [1], data: [1e39] } } }, 'past float32'],
       [StateDictError, { ...object, parameters: withoutBias }, 'a missing parameter'],
       [FormatError, { ...object, generator: -1 }, 'a negative generator state'],
-      [FormatError, { ...object, optimizer: { ...object.optimizer!, state: object.optimizer!.state.slice(1) } }, 'an optimizer tensor missing'],
+      [
+        FormatError,
+        { ...object, optimizer: { ...object.optimizer!, state: object.optimizer!.state.slice(1) } },
+        'an optimizer tensor missing',
+      ],
     ];
     for (const [kind, value, what] of jsonCases) {
       await expect(RNN.fromJSON(value as never, { backend }), `RNN.fromJSON: ${what}`).rejects.toBeInstanceOf(kind);

@@ -43,8 +43,13 @@ describe('Vocabulary', () => {
   it('gives a character model in a few lines: ids in, text out', async () => {
     const text = 'the cat sat on the mat. '.repeat(8);
     const vocab = Vocabulary.fromText(text);
-    const net = await RNN.create({ cell: 'gru', hiddenSize: 24, embedding: { numEmbeddings: vocab.size, embeddingDim: 8 },
-      outputSize: vocab.size, seed: 3 });
+    const net = await RNN.create({
+      cell: 'gru',
+      hiddenSize: 24,
+      embedding: { numEmbeddings: vocab.size, embeddingDim: 8 },
+      outputSize: vocab.size,
+      seed: 3,
+    });
     const ids = vocab.encode(text);
     const sample = { input: Array.from(ids.subarray(0, -1)), target: Array.from(ids.subarray(1)) };
     const history = await net.train([sample], { epochs: 30, loss: 'cross_entropy', optimizer: { kind: 'adam', lr: 0.03 } });

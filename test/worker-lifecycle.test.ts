@@ -12,13 +12,26 @@ import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  DisposedError, FormatError, type MessageEndpoint, OptionError, RNN, type RNNOptions, type TrainProgress, VersionError, WorkerError, WorkerRNN, serveRNN,
+  DisposedError,
+  FormatError,
+  type MessageEndpoint,
+  OptionError,
+  RNN,
+  type RNNOptions,
+  type TrainProgress,
+  VersionError,
+  WorkerError,
+  WorkerRNN,
+  serveRNN,
 } from '../src/index.js';
 
 const THREAD = new URL('./fixtures/workers/serve-thread.mjs', import.meta.url);
 const options: RNNOptions = { cell: 'gru', inputSize: 2, hiddenSize: 5, outputSize: 1, seed: 11 };
 const data = Array.from({ length: 12 }, (_, i) => ({
-  input: [[Math.sin(i), 0.5], [Math.cos(i), -0.5]],
+  input: [
+    [Math.sin(i), 0.5],
+    [Math.cos(i), -0.5],
+  ],
   target: [[0.1], [0.05 * i]],
 }));
 const x = [[[0.5, -1]]];
@@ -32,9 +45,7 @@ afterEach(async () => {
 
 /** A worker thread serving WorkerRNN: on its parentPort, or on `port` when given one. */
 function thread(port?: MessagePort): Worker {
-  const worker = port
-    ? new Worker(THREAD, { workerData: { port }, transferList: [port as never] })
-    : new Worker(THREAD);
+  const worker = port ? new Worker(THREAD, { workerData: { port }, transferList: [port as never] }) : new Worker(THREAD);
   cleanups.push(() => worker.terminate());
   return worker;
 }
@@ -138,8 +149,11 @@ describe('a worker that never answers', () => {
     const endpoint = port1 as unknown as MessageEndpoint;
     const waiting = WorkerRNN.create(endpoint, options, { timeout: 200 });
     const waited = await settles(waiting);
-    await expect(waiting).rejects.toThrow(new WorkerError(
-      'WorkerRNN.create: no answer from the worker in 200 ms: is it running serveRNN() on this endpoint (a Worker, a MessagePort it serves, or a Node Worker)?'));
+    await expect(waiting).rejects.toThrow(
+      new WorkerError(
+        'WorkerRNN.create: no answer from the worker in 200 ms: is it running serveRNN() on this endpoint (a Worker, a MessagePort it serves, or a Node Worker)?',
+      ),
+    );
     expect(waited).toBeGreaterThanOrEqual(190);
     expect(waited).toBeLessThan(1000);
     await expect(WorkerRNN.load(endpoint, new Uint8Array(8), {}, { timeout: 50 })).rejects.toThrow(/WorkerRNN.load: no answer/);
@@ -152,7 +166,8 @@ describe('a worker that never answers', () => {
   it('refuses timeouts that are not a positive number of milliseconds', async () => {
     const { endpoint } = channel();
     await expect(WorkerRNN.create(endpoint, options, { timeout: 0 })).rejects.toThrow(
-      new OptionError('WorkerRNN.create: timeout must be a positive number of milliseconds or Infinity, got 0'));
+      new OptionError('WorkerRNN.create: timeout must be a positive number of milliseconds or Infinity, got 0'),
+    );
     await expect(WorkerRNN.create(endpoint, options, { timeout: '5' as never })).rejects.toThrow(/got string/);
     await expect(WorkerRNN.create(endpoint, options, { timout: 5 } as never)).rejects.toThrow(/unknown connect option 'timout'/);
   });
@@ -200,13 +215,25 @@ describe('arguments structured clone cannot copy', () => {
     const net = await WorkerRNN.create(endpoint, options);
     const pending = () => (net as unknown as { connection: { pending: Map<number, unknown> } }).connection.pending.size;
     await expect(net.unroll(x, { onStep: () => 1 } as never)).rejects.toThrow(
-      new OptionError('WorkerRNN.unroll: options.onStep is a function, which cannot be sent to a worker (structured clone copies data only)'));
-    await expect(net.train(data, { epochs: 1, schedule: { kind: 'step', stepSize: 1, gamma: () => 0.5 } } as never))
-      .rejects.toThrow(/WorkerRNN.train: options.schedule.gamma is a function/);
-    await expect(net.train([{ input: [[1, 2]], target: [[0]], weight: Symbol('w') }] as never)).rejects.toThrow(/data\[0\].weight is a symbol/);
-    await expect(net.loadStateDict({ 'rnn.weight_ih_l0': () => 0 } as never)).rejects.toThrow(/WorkerRNN.loadStateDict: dict.rnn.weight_ih_l0 is a function/);
-    await expect(net.setMetadata({ vocab: (() => 'abc') as never })).rejects.toThrow(/WorkerRNN.set metadata: metadata.vocab is a function/);
-    await expect(WorkerRNN.create(endpoint, { ...options, seed: (() => 1) as never })).rejects.toThrow(/WorkerRNN.create: options.seed is a function/);
+      new OptionError(
+        'WorkerRNN.unroll: options.onStep is a function, which cannot be sent to a worker (structured clone copies data only)',
+      ),
+    );
+    await expect(net.train(data, { epochs: 1, schedule: { kind: 'step', stepSize: 1, gamma: () => 0.5 } } as never)).rejects.toThrow(
+      /WorkerRNN.train: options.schedule.gamma is a function/,
+    );
+    await expect(net.train([{ input: [[1, 2]], target: [[0]], weight: Symbol('w') }] as never)).rejects.toThrow(
+      /data\[0\].weight is a symbol/,
+    );
+    await expect(net.loadStateDict({ 'rnn.weight_ih_l0': () => 0 } as never)).rejects.toThrow(
+      /WorkerRNN.loadStateDict: dict.rnn.weight_ih_l0 is a function/,
+    );
+    await expect(net.setMetadata({ vocab: (() => 'abc') as never })).rejects.toThrow(
+      /WorkerRNN.set metadata: metadata.vocab is a function/,
+    );
+    await expect(WorkerRNN.create(endpoint, { ...options, seed: (() => 1) as never })).rejects.toThrow(
+      /WorkerRNN.create: options.seed is a function/,
+    );
     expect(pending()).toBe(0);
     expect(await net.unroll(x)).toEqual((await RNN.create(options)).unroll(x));
     expect(pending()).toBe(0);
@@ -218,7 +245,10 @@ describe('arguments structured clone cannot copy', () => {
     const progress: TrainProgress[] = [];
     const epochs: number[][] = [];
     const history = await net.train(data, {
-      epochs: 3, batchSize: 6, onProgress: (p) => progress.push(p), onEpoch: (_, all) => epochs.push(all.map((r) => r.loss)),
+      epochs: 3,
+      batchSize: 6,
+      onProgress: (p) => progress.push(p),
+      onEpoch: (_, all) => epochs.push(all.map((r) => r.loss)),
     });
     expect(progress).toHaveLength(6);
     expect(epochs).toEqual([history.loss.slice(0, 1), history.loss.slice(0, 2), history.loss]);
@@ -281,7 +311,8 @@ describe('model files through the worker', () => {
     expect(object.backend).toBe('js');
 
     await expect(WorkerRNN.load(endpoint, new Uint8Array([1, 2, 3]))).rejects.toThrow(
-      new FormatError('safetensors: the file is 3 bytes, too short for the 8-byte header length'));
+      new FormatError('safetensors: the file is 3 bytes, too short for the 8-byte header length'),
+    );
     await loaded.dispose();
     await expect(loaded.getMetadata()).rejects.toThrow(DisposedError);
   });

@@ -5,12 +5,24 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  DisposedError, type MessageEndpoint, OptionError, RNN, type RNNOptions, ShapeError, WorkerError, WorkerRNN, serveRNN,
+  DisposedError,
+  type MessageEndpoint,
+  OptionError,
+  RNN,
+  type RNNOptions,
+  ShapeError,
+  WorkerError,
+  WorkerRNN,
+  serveRNN,
 } from '../src/index.js';
 
 const options: RNNOptions = { cell: 'lstm', inputSize: 2, hiddenSize: 6, outputSize: 1, seed: 3 };
 const data = Array.from({ length: 12 }, (_, i) => ({
-  input: [[Math.sin(i), 0.5], [Math.cos(i), -0.5], [0.1 * i, 0]],
+  input: [
+    [Math.sin(i), 0.5],
+    [Math.cos(i), -0.5],
+    [0.1 * i, 0],
+  ],
   target: [[0.1], [0.2], [0.05 * i]],
 }));
 
@@ -46,8 +58,17 @@ describe('WorkerRNN', () => {
     const prompt = [[[0.2, 0.1]]];
     await expect(remote.generate(prompt, { steps: 4 })).rejects.toThrow(OptionError); // O ≠ I: refused in the worker
     expect(await remote.stateDict()).toEqual(local.stateDict());
-    expect(await remote.evaluate(data[0].input.map((x) => [x]), data[0].target.map((t) => [t])))
-      .toBe(local.evaluate(data[0].input.map((x) => [x]), data[0].target.map((t) => [t])));
+    expect(
+      await remote.evaluate(
+        data[0].input.map((x) => [x]),
+        data[0].target.map((t) => [t]),
+      ),
+    ).toBe(
+      local.evaluate(
+        data[0].input.map((x) => [x]),
+        data[0].target.map((t) => [t]),
+      ),
+    );
   });
 
   it('runs calls to one model in the order they were made, training included', async () => {
@@ -86,7 +107,8 @@ describe('WorkerRNN', () => {
       removeEventListener: () => undefined,
     };
     await expect(WorkerRNN.create(broken, options)).rejects.toThrow(
-      new WorkerError('WorkerRNN: the worker did not start: check its URL, and that it is served as JavaScript and runs serveRNN()'));
+      new WorkerError('WorkerRNN: the worker did not start: check its URL, and that it is served as JavaScript and runs serveRNN()'),
+    );
     await expect(WorkerRNN.create(broken, options)).rejects.toThrow(WorkerError);
   });
 

@@ -13,8 +13,10 @@ import { createWasmInstance, simdSupported, wasmSupported } from './wasm.js';
 export async function createInstance({ choice, wasm }: BackendRequest): Promise<KernelInstance> {
   if (choice === 'js' || (choice === 'wasm' && !wasmSupported())) return createJsInstance();
   if (!wasmSupported()) {
-    throw new OptionError(`backend '${choice}': this engine does not run WebAssembly (absent, or refused by a `
-      + "Content-Security-Policy without 'wasm-unsafe-eval'); use backend 'wasm' or 'js'");
+    throw new OptionError(
+      `backend '${choice}': this engine does not run WebAssembly (absent, or refused by a `
+        + "Content-Security-Policy without 'wasm-unsafe-eval'); use backend 'wasm' or 'js'",
+    );
   }
   if (choice === 'wasm-simd' && !simdSupported()) {
     throw new OptionError("backend 'wasm-simd': this engine does not support WebAssembly SIMD; use backend 'wasm' or 'wasm-scalar'");

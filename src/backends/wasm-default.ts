@@ -13,7 +13,5 @@ import type { WasmBuild, WasmSource } from '../options.js';
  * copy the files to a server.
  */
 export function defaultWasmSource(build: WasmBuild): WasmSource {
-  return build === 'simd'
-    ? new URL('../../build/rnn-simd.wasm', import.meta.url)
-    : new URL('../../build/rnn-scalar.wasm', import.meta.url);
+  return build === 'simd' ? new URL('../../build/rnn-simd.wasm', import.meta.url) : new URL('../../build/rnn-scalar.wasm', import.meta.url);
 }

@@ -28,14 +28,40 @@ const EMPTY_MODULE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0
  * it validates exactly on engines that support fixed-width SIMD.
  */
 const SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
-  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
-  0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0x0b, // code: i32.const 0; i32x4.splat; end
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  0x01,
+  0x00,
+  0x00,
+  0x00, // magic, version
+  0x01,
+  0x05,
+  0x01,
+  0x60,
+  0x00,
+  0x01,
+  0x7b, // type section: () -> v128
+  0x03,
+  0x02,
+  0x01,
+  0x00, // function section: one function of type 0
+  0x0a,
+  0x08,
+  0x01,
+  0x06,
+  0x00,
+  0x41,
+  0x00,
+  0xfd,
+  0x0f,
+  0x0b, // code: i32.const 0; i32x4.splat; end
 ]);
 
 /** What to do when a build cannot be found, said in every load error. */
-const WHERE_TO_LOOK = "serve rnn-simd.wasm and rnn-scalar.wasm beside the library's module, pass their location or bytes "
+const WHERE_TO_LOOK =
+  "serve rnn-simd.wasm and rnn-scalar.wasm beside the library's module, pass their location or bytes "
   + "as RNN.create({ wasm }), or import 'rnn-wasm/inline' (see 'In the browser' in the README)";
 
 let available: boolean | undefined;
@@ -89,21 +115,23 @@ function loadModule(build: WasmBuild, source: WasmSource): Promise<WebAssembly.M
     const url = absoluteUrl(source, build);
     return remember(byUrl, url.href, () => compileUrl(url, build));
   }
-  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source)
-    : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  const bytes =
+    source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   return remember(byBytes, source, () => compileBytes(bytes, `the ${build} build passed as bytes`, ''));
 }
 
 /** Strings are URLs, relative ones resolved as the page would resolve them (its base URL, or the worker's). */
 function absoluteUrl(source: string | URL, build: WasmBuild): URL {
   if (source instanceof URL) return source;
-  const base = (globalThis as { document?: { baseURI: string } }).document?.baseURI
-    ?? (globalThis as { location?: { href: string } }).location?.href;
+  const base =
+    (globalThis as { document?: { baseURI: string } }).document?.baseURI ?? (globalThis as { location?: { href: string } }).location?.href;
   try {
     return new URL(source, base);
   } catch {
-    throw new WasmLoadError(`wasm.${build}: '${source}' is a relative URL and there is no page to resolve it against; `
-      + 'pass an absolute URL, a URL object (e.g. new URL(path, import.meta.url)) or the bytes');
+    throw new WasmLoadError(
+      `wasm.${build}: '${source}' is a relative URL and there is no page to resolve it against; `
+        + 'pass an absolute URL, a URL object (e.g. new URL(path, import.meta.url)) or the bytes',
+    );
   }
 }
 
@@ -136,7 +164,9 @@ async function compileBytes(bytes: Uint8Array, where: string, contentType: strin
   if (!EMPTY_MODULE.subarray(0, 4).every((b, i) => bytes[i] === b)) {
     const start = new TextDecoder().decode(bytes.subarray(0, 24)).replace(/\s+/g, ' ');
     const served = contentType ? ` (served as ${contentType})` : '';
-    throw new WasmLoadError(`${where} is not WebAssembly: its ${bytes.length} bytes start with ${JSON.stringify(start)}${served}; ${WHERE_TO_LOOK}`);
+    throw new WasmLoadError(
+      `${where} is not WebAssembly: its ${bytes.length} bytes start with ${JSON.stringify(start)}${served}; ${WHERE_TO_LOOK}`,
+    );
   }
   try {
     return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
@@ -157,8 +187,10 @@ export async function createWasmInstance(build: WasmBuild, sources: WasmSources)
   const exports = instance.exports as unknown as Exports;
   const missing = KERNEL_NAMES.filter((name) => typeof (exports as unknown as Record<string, unknown>)[name] !== 'function');
   if (!(exports.memory instanceof WebAssembly.Memory) || typeof exports.heap_base !== 'function' || missing.length) {
-    throw new WasmLoadError(`the ${build} build is WebAssembly but not this library's kernels: it lacks `
-      + `${missing.length ? missing.slice(0, 4).join(', ') : 'memory or heap_base'}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}; ${WHERE_TO_LOOK}`);
+    throw new WasmLoadError(
+      `the ${build} build is WebAssembly but not this library's kernels: it lacks `
+        + `${missing.length ? missing.slice(0, 4).join(', ') : 'memory or heap_base'}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}; ${WHERE_TO_LOOK}`,
+    );
   }
   const { memory, heap_base } = exports;
   return {

@@ -46,7 +46,10 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
     throw new UsageError(`missing ${missing} (usage: rnn-wasm ${spec.usage})`);
   }
   if (positionals.length > spec.positionals.length) {
-    const extra = positionals.slice(spec.positionals.length).map((p) => `'${p}'`).join(', ');
+    const extra = positionals
+      .slice(spec.positionals.length)
+      .map((p) => `'${p}'`)
+      .join(', ');
     throw new UsageError(`unexpected ${extra} (usage: rnn-wasm ${spec.usage})`);
   }
   return { positionals, options: new Options(parsed.values as Record<string, string | boolean | undefined>) };
@@ -140,7 +143,8 @@ export class Options {
     const raw = this.string(name);
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!/^[+-]?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) throw new UsageError(`--${name} must be a whole number, got '${raw}'`);
+    if (!/^[+-]?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value))
+      throw new UsageError(`--${name} must be a whole number, got '${raw}'`);
     checkRange(name, value, rule, raw);
     return value;
   }

@@ -4,7 +4,12 @@
  */
 
 /** Braille dot bits by [row][column] inside one character cell (Unicode U+2800 block). */
-const DOTS = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]];
+const DOTS = [
+  [0x01, 0x08],
+  [0x02, 0x10],
+  [0x04, 0x20],
+  [0x40, 0x80],
+];
 
 /** Means of `values` over `count` equal buckets (fewer when there are fewer values). */
 export function downsample(values: readonly number[], count: number): number[] {

@@ -76,11 +76,15 @@ export async function readCheckpoint(path: string): Promise<{ net: RNN; meta: Ch
 /** Why a model file that is not a checkpoint of rnn-wasm train cannot serve as one. */
 export function notCheckpointError(path: string, file: Exclude<ModelFile, { kind: 'checkpoint' }>): CliError {
   if (file.kind === 'library') {
-    return new CliError(`${path} is a checkpoint of the rnn-wasm library without rnn-wasm train's metadata (its '${METADATA_KEY}' entry: `
-      + 'the vocabulary or columns, the settings); give a file written by rnn-wasm train');
+    return new CliError(
+      `${path} is a checkpoint of the rnn-wasm library without rnn-wasm train's metadata (its '${METADATA_KEY}' entry: `
+        + 'the vocabulary or columns, the settings); give a file written by rnn-wasm train',
+    );
   }
-  return new CliError(`${path} holds weights without training state (as PyTorch saves them), not a checkpoint of rnn-wasm train; `
-    + `give a file written by rnn-wasm train${file.net.config.embedding ? ` (or generate from this word model: ${wordCommand(path)})` : ''}`);
+  return new CliError(
+    `${path} holds weights without training state (as PyTorch saves them), not a checkpoint of rnn-wasm train; `
+      + `give a file written by rnn-wasm train${file.net.config.embedding ? ` (or generate from this word model: ${wordCommand(path)})` : ''}`,
+  );
 }
 
 const wordCommand = (path: string) => `rnn-wasm generate ${path} --vocab <vocab.json>`;
@@ -92,8 +96,10 @@ const wordCommand = (path: string) => `rnn-wasm generate ${path} --vocab <vocab.
 export async function readModelFile(path: string): Promise<ModelFile> {
   const bytes = readBytes(path, 'a checkpoint written by rnn-wasm train');
   if (new TextDecoder().decode(bytes.subarray(0, FORMAT_1_MAGIC.length)) === FORMAT_1_MAGIC) {
-    throw new CliError(`${path} is a checkpoint of an earlier rnn-wasm (format 1; rnn-wasm ${packageVersion()} reads format `
-      + `${CHECKPOINT_FORMAT}); train again with this version`);
+    throw new CliError(
+      `${path} is a checkpoint of an earlier rnn-wasm (format 1; rnn-wasm ${packageVersion()} reads format `
+        + `${CHECKPOINT_FORMAT}); train again with this version`,
+    );
   }
   let net: RNN;
   try {
@@ -126,7 +132,9 @@ async function readWeights(path: string, bytes: Uint8Array, loadError: Error): P
     const message = (weightsError as Error).message;
     // Both readers stopping at the same point means the container itself is broken, whatever it held.
     if (message === loadError.message) throw new CliError(`${path} is damaged (${message}); train again or use an earlier copy`);
-    throw new CliError(`${path} is neither a checkpoint of rnn-wasm train (${loadError.message}) nor weights of a recurrent model (${message})`);
+    throw new CliError(
+      `${path} is neither a checkpoint of rnn-wasm train (${loadError.message}) nor weights of a recurrent model (${message})`,
+    );
   }
 }
 
@@ -142,8 +150,10 @@ function checkMeta(path: string, net: RNN, text: string): CheckpointMeta {
   const format = (meta as { format?: unknown } | null)?.format;
   if (!Number.isSafeInteger(format) || (format as number) < CHECKPOINT_FORMAT) throw damaged(`format ${String(format)}`);
   if ((format as number) > CHECKPOINT_FORMAT) {
-    throw new CliError(`${path} was written by a newer rnn-wasm (checkpoint format ${format}; rnn-wasm ${packageVersion()} `
-      + `reads format ${CHECKPOINT_FORMAT}); upgrade rnn-wasm to use it`);
+    throw new CliError(
+      `${path} was written by a newer rnn-wasm (checkpoint format ${format}; rnn-wasm ${packageVersion()} `
+        + `reads format ${CHECKPOINT_FORMAT}); upgrade rnn-wasm to use it`,
+    );
   }
   const problem = metaProblem(meta);
   if (problem) throw damaged(problem);
@@ -157,8 +167,11 @@ function modelMismatch(net: RNN, meta: CheckpointMeta): string | null {
   const c = net.config;
   const s = meta.settings;
   const pairs: [string, unknown, unknown][] = [
-    ['inputs', c.inputSize, inputSize(meta.model)], ['outputs', c.outputSize, outputSize(meta.model)],
-    ['cell', c.cell, s.cell], ['hidden size', c.hiddenSize, s.hidden], ['layers', c.numLayers, s.layers],
+    ['inputs', c.inputSize, inputSize(meta.model)],
+    ['outputs', c.outputSize, outputSize(meta.model)],
+    ['cell', c.cell, s.cell],
+    ['hidden size', c.hiddenSize, s.hidden],
+    ['layers', c.numLayers, s.layers],
     ['bidirectional', c.bidirectional, false],
   ];
   const bad = pairs.find(([, actual, expected]) => actual !== expected);
@@ -173,7 +186,11 @@ function metaProblem(meta: CheckpointMeta): string | null {
   const { model, settings: s, run, data } = meta;
   if (!model || typeof model !== 'object') return 'no model description';
   if (model.kind === 'text') {
-    if (!Array.isArray(model.vocab) || model.vocab.length < 1 || !model.vocab.every((ch) => typeof ch === 'string' && [...ch].length === 1)) {
+    if (
+      !Array.isArray(model.vocab)
+      || model.vocab.length < 1
+      || !model.vocab.every((ch) => typeof ch === 'string' && [...ch].length === 1)
+    ) {
       return 'a bad vocabulary';
     }
     if (!model.vocab.includes(model.start)) return 'a start character outside the vocabulary';

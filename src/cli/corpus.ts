@@ -32,7 +32,7 @@ function sentence(random: Random): string {
 export function demoCorpus(length: number, seed: number): string {
   const random = new Random(seed);
   const lines: string[] = [];
-  for (let size = 0; size < length;) {
+  for (let size = 0; size < length; ) {
     const line = Array.from({ length: 1 + random.int(3) }, () => sentence(random)).join(' ');
     lines.push(line);
     size += line.length + 1;

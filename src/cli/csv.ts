@@ -16,7 +16,10 @@ export interface NumericTable {
 
 /** Parses CSV text (comma, tab or semicolon separated, picked from the first line) into a table of numbers. */
 export function parseNumericCsv(text: string, path: string): NumericTable {
-  const lines = text.split('\n').map((line, i) => ({ line, number: i + 1 })).filter((l) => l.line.trim() !== '');
+  const lines = text
+    .split('\n')
+    .map((line, i) => ({ line, number: i + 1 }))
+    .filter((l) => l.line.trim() !== '');
   if (lines.length === 0) throw new CliError(`${path} has no rows; give a CSV with one row of numbers per time step`);
   const separator = ['\t', ',', ';'].find((s) => lines[0].line.includes(s)) ?? ',';
   const first = splitRow(lines[0].line, separator, path, lines[0].number);
@@ -34,16 +37,20 @@ export function parseNumericCsv(text: string, path: string): NumericTable {
   body.forEach(({ line, number }, r) => {
     const cells = splitRow(line, separator, path, number);
     if (cells.length !== width) {
-      throw new CliError(`${path} line ${number} has ${cells.length} cell${cells.length === 1 ? '' : 's'} but ${header ? 'the header' : `line ${lines[0].number}`} has `
-        + `${width}; every row needs the same ${width} columns`);
+      throw new CliError(
+        `${path} line ${number} has ${cells.length} cell${cells.length === 1 ? '' : 's'} but ${header ? 'the header' : `line ${lines[0].number}`} has `
+          + `${width}; every row needs the same ${width} columns`,
+      );
     }
     cells.forEach((cell, c) => {
       const value = parseNumber(cell);
       if (value === null) {
         const where = `${path} line ${number}, column ${header ? `'${columns[c]}'` : c + 1}`;
-        throw new CliError(cell === ''
-          ? `${where} is empty; fill in every cell (missing values cannot be trained on)`
-          : `${where}: '${cell}' is not a number; every cell${header ? ' below the header' : ''} must be a number`);
+        throw new CliError(
+          cell === ''
+            ? `${where} is empty; fill in every cell (missing values cannot be trained on)`
+            : `${where}: '${cell}' is not a number; every cell${header ? ' below the header' : ''} must be a number`,
+        );
       }
       values[r * width + c] = value;
     });

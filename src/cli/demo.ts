@@ -19,15 +19,26 @@ import { TextTask, textModel } from './text-task.js';
 export const spec: CommandSpec = {
   name: 'demo',
   usage: 'demo',
-  summary: 'The tour `npm start` runs: the textbook example, a character model learning a made-up language with\n'
+  summary:
+    'The tour `npm start` runs: the textbook example, a character model learning a made-up language with\n'
     + 'samples before and after training, and WebAssembly against pure JS on a GRU.',
   positionals: [],
   options: {},
 };
 
 const SETTINGS: TrainSettings = {
-  cell: 'gru', hidden: 96, layers: 1, seqLen: 48, batch: 16, optimizer: 'adam', lr: 0.006, clip: 5,
-  epochs: 12, steps: null, seed: 1, valSplit: 0.05,
+  cell: 'gru',
+  hidden: 96,
+  layers: 1,
+  seqLen: 48,
+  batch: 16,
+  optimizer: 'adam',
+  lr: 0.006,
+  clip: 5,
+  epochs: 12,
+  steps: null,
+  seed: 1,
+  valSplit: 0.05,
 };
 
 export async function run(argv: readonly string[]): Promise<number> {
@@ -47,10 +58,18 @@ async function textbook(print: (line?: string) => void): Promise<void> {
   print('1. The textbook example: one ReLU unit, w_xh = 1.8, w_hh = -0.5, w_hy = 1.1, no biases\n');
   const net = await RNN.create({ inputSize: 1, hiddenSize: 1, nonlinearity: 'relu', outputSize: 1 });
   net.loadStateDict({
-    weight_ih_l0: [[1.8]], weight_hh_l0: [[-0.5]], bias_ih_l0: [0], bias_hh_l0: [0],
-    'head.weight': [[1.1]], 'head.bias': [0],
+    weight_ih_l0: [[1.8]],
+    weight_hh_l0: [[-0.5]],
+    bias_ih_l0: [0],
+    bias_hh_l0: [0],
+    'head.weight': [[1.1]],
+    'head.bias': [0],
   });
-  const days = [[0, 0], [0, 0.5], [1, 1]];
+  const days = [
+    [0, 0],
+    [0, 0.5],
+    [1, 1],
+  ];
   // Time-major [T = 2 days, B = 3 sequences, I = 1].
   const { y } = net.unroll([days.map(([yesterday]) => [yesterday]), days.map(([, today]) => [today])]);
   days.forEach(([yesterday, today], b) => {
@@ -97,7 +116,9 @@ async function speed(print: (line?: string) => void): Promise<void> {
       return s.median;
     });
     const [simd, js] = [ms[0], ms[2]];
-    print(`   ${(job === 'forward' ? 'unroll' : 'train step').padEnd(12)}${ms.map((m) => m.toFixed(2).padStart(13)).join('')}   wasm-simd ${(js / simd).toFixed(1)}× faster than JS`);
+    print(
+      `   ${(job === 'forward' ? 'unroll' : 'train step').padEnd(12)}${ms.map((m) => m.toFixed(2).padStart(13)).join('')}   wasm-simd ${(js / simd).toFixed(1)}× faster than JS`,
+    );
   }
   print('\n   Every workload, with the peers installed here: rnn-wasm bench');
 }

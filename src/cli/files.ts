@@ -26,7 +26,9 @@ export function readBytes(path: string, wanted: string): Uint8Array {
   }
   if (size === 0) throw new CliError(`${path} is empty; give ${wanted}`);
   if (size > MAX_FILE_BYTES) {
-    throw new CliError(`${path} is ${(size / 2 ** 30).toFixed(1)} GiB, more than the 2 GiB this command reads; give ${wanted} (a smaller one)`);
+    throw new CliError(
+      `${path} is ${(size / 2 ** 30).toFixed(1)} GiB, more than the 2 GiB this command reads; give ${wanted} (a smaller one)`,
+    );
   }
   return readFileSync(path);
 }
@@ -58,7 +60,7 @@ export function writeAtomic(path: string, bytes: Uint8Array | string): void {
   try {
     const fd = openSync(temporary, 'w');
     try {
-      for (let written = 0; written < data.length;) written += writeSync(fd, data, written);
+      for (let written = 0; written < data.length; ) written += writeSync(fd, data, written);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

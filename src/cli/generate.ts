@@ -15,14 +15,29 @@ import type { GenerateOptions, RNN } from '../index.js';
 export const spec: CommandSpec = {
   name: 'generate',
   usage: 'generate <checkpoint> [options]',
-  summary: 'Writes text sampled after the prompt, from a character model trained by rnn-wasm train, or from a word\n'
+  summary:
+    'Writes text sampled after the prompt, from a character model trained by rnn-wasm train, or from a word\n'
     + 'language model saved by PyTorch (a .safetensors of nn.Embedding, LSTM/GRU/RNN and nn.Linear) with --vocab.',
   positionals: ['<checkpoint>'],
   options: {
-    vocab: { type: 'string', value: '<vocab.json>', help: 'a word model\'s words: a JSON array (index = id, as idx2word) or an object word → id' },
-    prompt: { type: 'string', short: 'p', value: '<text>', help: 'text to start from; words for a word model (default: the first character, or a new line)' },
+    vocab: {
+      type: 'string',
+      value: '<vocab.json>',
+      help: "a word model's words: a JSON array (index = id, as idx2word) or an object word → id",
+    },
+    prompt: {
+      type: 'string',
+      short: 'p',
+      value: '<text>',
+      help: 'text to start from; words for a word model (default: the first character, or a new line)',
+    },
     length: { type: 'string', short: 'n', value: '<n>', help: 'characters (or words) to generate after the prompt (default 200)' },
-    temperature: { type: 'string', short: 't', value: '<x>', help: 'below 1 is safer, above 1 wilder; 0 always takes the likeliest (default 0.8)' },
+    temperature: {
+      type: 'string',
+      short: 't',
+      value: '<x>',
+      help: 'below 1 is safer, above 1 wilder; 0 always takes the likeliest (default 0.8)',
+    },
     'top-k': { type: 'string', value: '<k>', help: 'draw only among the k likeliest (default: all)' },
     'top-p': { type: 'string', value: '<p>', help: 'draw only among the likeliest whose probabilities add up to p (default 1: all)' },
     seed: { type: 'string', value: '<n>', help: 'seed of the sampling (default 0)' },
@@ -69,10 +84,15 @@ function characters(file: Extract<ModelFile, { kind: 'checkpoint' }>, path: stri
     throw new CliError(`${path} is a CSV model, which predicts numbers, not text; use rnn-wasm predict ${path} <csv>`);
   }
   if (o.has('vocab')) {
-    throw new UsageError(`--vocab is for word models from PyTorch; ${path} is a character model of rnn-wasm train, with its vocabulary inside`);
+    throw new UsageError(
+      `--vocab is for word models from PyTorch; ${path} is a character model of rnn-wasm train, with its vocabulary inside`,
+    );
   }
   const prompt = o.string('prompt') ?? meta.model.start;
-  if (prompt === '') throw new UsageError(`--prompt is empty; give at least one character, or leave it out to start from ${JSON.stringify(meta.model.start)}`);
+  if (prompt === '')
+    throw new UsageError(
+      `--prompt is empty; give at least one character, or leave it out to start from ${JSON.stringify(meta.model.start)}`,
+    );
   return `${prompt}${sample(net, meta.model, prompt, draw)}`;
 }
 
@@ -83,15 +103,21 @@ function words(file: Exclude<ModelFile, { kind: 'checkpoint' }>, path: string, o
   if (!embedding) throw notCheckpointError(path, file);
   const c = net.config;
   if (c.bidirectional || c.headOn === 'final' || c.outputSize !== embedding.numEmbeddings) {
-    const why = c.bidirectional ? 'it reads in both directions, as a tagger does'
-      : c.outputSize === 0 ? 'it has no decoder after its recurrent layers'
-      : `its head gives ${c.outputSize} scores ${c.headOn === 'final' ? 'per sequence' : 'per step'} for its ${embedding.numEmbeddings} tokens`;
-    throw new CliError(`${path} is not a language model (${why}); generate needs one that scores every token of its vocabulary at every step`);
+    const why = c.bidirectional
+      ? 'it reads in both directions, as a tagger does'
+      : c.outputSize === 0
+        ? 'it has no decoder after its recurrent layers'
+        : `its head gives ${c.outputSize} scores ${c.headOn === 'final' ? 'per sequence' : 'per step'} for its ${embedding.numEmbeddings} tokens`;
+    throw new CliError(
+      `${path} is not a language model (${why}); generate needs one that scores every token of its vocabulary at every step`,
+    );
   }
   const vocabPath = o.string('vocab');
   if (vocabPath === undefined) {
-    throw new UsageError(`${path} is a word model (an embedding of ${embedding.numEmbeddings} tokens) without its words; `
-      + `give them with --vocab <vocab.json> (a JSON array, index = id, as corpus.dictionary.idx2word)`);
+    throw new UsageError(
+      `${path} is a word model (an embedding of ${embedding.numEmbeddings} tokens) without its words; `
+        + `give them with --vocab <vocab.json> (a JSON array, index = id, as corpus.dictionary.idx2word)`,
+    );
   }
   const vocab = readVocabulary(vocabPath, embedding.numEmbeddings);
   const given = o.string('prompt');

@@ -14,7 +14,7 @@ import { packageVersion } from './version.js';
 export const spec: CommandSpec = {
   name: 'info',
   usage: 'info',
-  summary: 'Tells which backend this machine runs and why: WebAssembly and SIMD support, and each build\'s file.',
+  summary: "Tells which backend this machine runs and why: WebAssembly and SIMD support, and each build's file.",
   positionals: [],
   options: {},
 };
@@ -28,11 +28,18 @@ export async function run(argv: readonly string[]): Promise<number> {
   const rows: [string, string][] = [];
   const wasm = wasmSupported();
   const simd = simdSupported();
-  rows.push(['WebAssembly', wasm ? 'yes: this engine compiles WebAssembly modules'
-    : 'no: absent, turned off (node --jitless) or refused (a Content-Security-Policy without \'wasm-unsafe-eval\')']);
+  rows.push([
+    'WebAssembly',
+    wasm
+      ? 'yes: this engine compiles WebAssembly modules'
+      : "no: absent, turned off (node --jitless) or refused (a Content-Security-Policy without 'wasm-unsafe-eval')",
+  ]);
   rows.push(['WebAssembly SIMD', simd ? 'yes: the engine validates a module with a v128 instruction' : 'no']);
-  const why = !wasm ? 'without WebAssembly, backend \'wasm\' runs the pure-JS kernels (the same math, slower)'
-    : simd ? 'backend \'wasm\' takes the SIMD build where the engine has SIMD' : 'without SIMD, backend \'wasm\' takes the scalar build';
+  const why = !wasm
+    ? "without WebAssembly, backend 'wasm' runs the pure-JS kernels (the same math, slower)"
+    : simd
+      ? "backend 'wasm' takes the SIMD build where the engine has SIMD"
+      : "without SIMD, backend 'wasm' takes the scalar build";
 
   let healthy = true;
   const builds: string[] = [];
@@ -43,7 +50,9 @@ export async function run(argv: readonly string[]): Promise<number> {
     const where = file ? shortPath(file) : inline ? 'inside the library' : String(source);
     const size = file ? fileSize(file) : inline ? `${(source.byteLength / 1024).toFixed(1)} kB` : '';
     const usable = wasm && (build === 'scalar' || simd);
-    const state = usable ? await readiness(`wasm-${build}`) : { ok: false, text: `not usable here (${wasm ? 'no SIMD' : 'no WebAssembly'})` };
+    const state = usable
+      ? await readiness(`wasm-${build}`)
+      : { ok: false, text: `not usable here (${wasm ? 'no SIMD' : 'no WebAssembly'})` };
     // Only a build this machine should be able to run makes the installation broken when it fails to load.
     if (usable && !state.ok && (build === 'simd') === simd) healthy = false;
     builds.push(`${build.padEnd(7)}${where}${size ? `  ${size}` : ''}  ${state.text}`);
@@ -60,10 +69,12 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   rows.push(['default backend', `${chosen}: ${why}`]);
   rows.push(['builds', builds[0]], ...builds.slice(1).map((b) => ['', b] as [string, string]));
-  rows.push(['choose', 'RNN.create({ backend: \'wasm\' | \'wasm-simd\' | \'wasm-scalar\' | \'js\' })']);
+  rows.push(['choose', "RNN.create({ backend: 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js' })"]);
 
-  process.stdout.write(`rnn-wasm ${packageVersion()} · Node ${process.version} · ${platform()} ${arch()} · `
-    + `${cpu[0]?.model.trim() ?? 'unknown CPU'} × ${cpu.length}\n\n`);
+  process.stdout.write(
+    `rnn-wasm ${packageVersion()} · Node ${process.version} · ${platform()} ${arch()} · `
+      + `${cpu[0]?.model.trim() ?? 'unknown CPU'} × ${cpu.length}\n\n`,
+  );
   for (const [label, text] of rows) process.stdout.write(`${label.padEnd(18)}${text}\n`);
   return healthy ? EXIT.ok : EXIT.input;
 }

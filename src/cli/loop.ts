@@ -53,14 +53,24 @@ export async function trainSteps(o: LoopOptions): Promise<{ stopped: boolean }> 
       const valLoss = task.validate(net);
       run.epochs.push(valLoss === undefined ? summary : { ...summary, valLoss });
       const seconds = (performance.now() - epochStarted) / 1000;
-      progress.log(`epoch ${epoch + 1}/${settings.epochs}  loss ${formatValue(summary.loss)}`
-        + `${valLoss === undefined ? '' : `  val ${formatValue(valLoss)}`}  (${seconds.toFixed(seconds < 1 ? 2 : 1)} s, ${formatRate(epochItems / seconds)} ${task.unit}/s)`);
+      progress.log(
+        `epoch ${epoch + 1}/${settings.epochs}  loss ${formatValue(summary.loss)}`
+          + `${valLoss === undefined ? '' : `  val ${formatValue(valLoss)}`}  (${seconds.toFixed(seconds < 1 ? 2 : 1)} s, ${formatRate(epochItems / seconds)} ${task.unit}/s)`,
+      );
     }
     const last = run.epochs[run.epochs.length - 1];
-    progress.step({
-      step: run.step, totalSteps: total, epoch: Math.min(epoch + 1, settings.epochs), epochs: settings.epochs, loss,
-      valLoss: last?.valLoss, losses: run.losses,
-    }, items);
+    progress.step(
+      {
+        step: run.step,
+        totalSteps: total,
+        epoch: Math.min(epoch + 1, settings.epochs),
+        epochs: settings.epochs,
+        loss,
+        valLoss: last?.valLoss,
+        losses: run.losses,
+      },
+      items,
+    );
     if (o.checkpoint && o.checkpoint.every > 0 && run.step % o.checkpoint.every === 0 && run.step < total) o.checkpoint.save();
     // Let signal handlers (Ctrl-C) and output run between steps.
     await new Promise((resolve) => setImmediate(resolve));

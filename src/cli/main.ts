@@ -42,7 +42,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   if (!Object.hasOwn(COMMANDS, name)) {
-    process.stderr.write(`rnn-wasm: there is no command '${name}'; the commands are ${Object.keys(COMMANDS).join(', ')} (rnn-wasm --help)\n`);
+    process.stderr.write(
+      `rnn-wasm: there is no command '${name}'; the commands are ${Object.keys(COMMANDS).join(', ')} (rnn-wasm --help)\n`,
+    );
     return EXIT.usage;
   }
   try {

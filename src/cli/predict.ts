@@ -15,8 +15,9 @@ import type { RNN } from '../index.js';
 export const spec: CommandSpec = {
   name: 'predict',
   usage: 'predict <checkpoint> <csv> [options]',
-  summary: 'Predicts with a CSV model trained by rnn-wasm train. A next-value model prints the forecast of the rows\n'
-    + 'after the file\'s last; a --target model prints its column for every row of the file.',
+  summary:
+    'Predicts with a CSV model trained by rnn-wasm train. A next-value model prints the forecast of the rows\n'
+    + "after the file's last; a --target model prints its column for every row of the file.",
   positionals: ['<checkpoint>', '<csv>'],
   options: {
     ahead: { type: 'string', value: '<n>', help: 'next-value models: rows to forecast, each fed back as the next input (default 1)' },
@@ -42,7 +43,9 @@ export async function run(argv: readonly string[]): Promise<number> {
       throw new CliError(`${path} is a character model, which writes text; use rnn-wasm generate ${path}`);
     }
     if (model.mode === 'target' && parsed.options.has('ahead')) {
-      throw new UsageError(`--ahead forecasts next values, but ${path} predicts '${model.columns[model.outputs[0]]}' from the other columns at each row; leave --ahead out`);
+      throw new UsageError(
+        `--ahead forecasts next values, but ${path} predicts '${model.columns[model.outputs[0]]}' from the other columns at each row; leave --ahead out`,
+      );
     }
     const inputs = inputColumns(model, table, csv);
     const x = normalisedInputs(model, table, inputs);
@@ -72,8 +75,10 @@ function inputColumns(model: SeriesModel, table: NumericTable, csv: string): num
   const width = table.columns.length;
   if (width === model.columns.length) return model.inputs;
   if (width === model.inputs.length) return model.inputs.map((_, i) => i);
-  throw new CliError(`${csv} has ${width} columns; the model reads ${model.inputs.length} (${names(model.inputs)})`
-    + `${model.mode === 'target' ? `, or ${model.columns.length} with '${model.columns[model.outputs[0]]}'` : ''}, in the training file's order`);
+  throw new CliError(
+    `${csv} has ${width} columns; the model reads ${model.inputs.length} (${names(model.inputs)})`
+      + `${model.mode === 'target' ? `, or ${model.columns.length} with '${model.columns[model.outputs[0]]}'` : ''}, in the training file's order`,
+  );
 }
 
 /** The file's input columns in normalised units, [rows, I]. */
@@ -135,7 +140,8 @@ function perRow(net: RNN, model: SeriesModel, x: Float32Array, rows: number, T: 
 /** When the file also holds the target column, how far the predictions are from it, on standard error. */
 function reportError(model: SeriesModel, table: NumericTable, csv: string, lines: string[]): void {
   const name = model.columns[model.outputs[0]];
-  const at = model.header && table.header ? table.columns.indexOf(name) : table.columns.length === model.columns.length ? model.outputs[0] : -1;
+  const at =
+    model.header && table.header ? table.columns.indexOf(name) : table.columns.length === model.columns.length ? model.outputs[0] : -1;
   if (at < 0) return;
   const C = table.columns.length;
   let sum = 0;

@@ -42,8 +42,12 @@ export class Progress {
    * @param print writes one permanent line (without its newline)
    * @param unit what `items` counts, e.g. 'tok' or 'seq', shown as tok/s or seq/s
    */
-  constructor(private readonly stream: StatusStream, private readonly print: (line: string) => void,
-    private readonly unit: string, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly stream: StatusStream,
+    private readonly print: (line: string) => void,
+    private readonly unit: string,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** Records one finished step that processed `items` tokens or sequences, and redraws when it is time. */
   step(status: ProgressStatus, items: number): void {

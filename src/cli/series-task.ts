@@ -29,8 +29,10 @@ export function seriesModel(table: NumericTable, target: string | undefined, pat
   // Values near ±1e308 overflow the sums: refused here, before training, not in a checkpoint nothing can read.
   const bad = all.find((c) => !Number.isFinite(mean[c]) || !Number.isFinite(std[c]) || Math.fround(std[c]) === 0);
   if (bad !== undefined) {
-    throw new CliError(`${path}: column ${table.columns[bad]}'s values are too large to normalise (mean ${mean[bad]}, spread `
-      + `${std[bad]}); scale the column (e.g. to other units) and train again`);
+    throw new CliError(
+      `${path}: column ${table.columns[bad]}'s values are too large to normalise (mean ${mean[bad]}, spread `
+        + `${std[bad]}); scale the column (e.g. to other units) and train again`,
+    );
   }
   const base = { kind: 'series' as const, columns: table.columns, header: table.header, mean, std };
   if (target === undefined) return { ...base, inputs: all, outputs: all, mode: 'next' };
@@ -42,15 +44,19 @@ export function seriesModel(table: NumericTable, target: string | undefined, pat
 function targetColumn(table: NumericTable, target: string, path: string): number {
   const C = table.columns.length;
   if (C < 2) {
-    throw new UsageError(`--target needs at least two columns (the others are the inputs), but ${path} has one; `
-      + 'leave --target out to predict the next value');
+    throw new UsageError(
+      `--target needs at least two columns (the others are the inputs), but ${path} has one; `
+        + 'leave --target out to predict the next value',
+    );
   }
   const byName = table.columns.indexOf(target);
   if (byName >= 0) return byName;
   const n = Number(target);
   if (Number.isInteger(n) && n >= 1 && n <= C) return n - 1;
-  throw new UsageError(`--target '${target}' is not a column of ${path} (${table.columns.map((c) => `'${c}'`).join(', ')}); `
-    + `give one of those names or a number 1…${C}`);
+  throw new UsageError(
+    `--target '${target}' is not a column of ${path} (${table.columns.map((c) => `'${c}'`).join(', ')}); `
+      + `give one of those names or a number 1…${C}`,
+  );
 }
 
 /** The table's values in the model's normalised units, as float32, row-major. */
@@ -67,7 +73,12 @@ export class SeriesTask implements Task {
   private readonly held: number;
   private order: { epoch: number; starts: number[] } | null = null;
 
-  constructor(private readonly model: SeriesModel, table: NumericTable, private readonly settings: TrainSettings, path: string) {
+  constructor(
+    private readonly model: SeriesModel,
+    table: NumericTable,
+    private readonly settings: TrainSettings,
+    path: string,
+  ) {
     if (table.columns.length !== model.columns.length) {
       throw new CliError(`${path} has ${table.columns.length} columns but the model was trained on ${model.columns.length}`);
     }
@@ -76,27 +87,34 @@ export class SeriesTask implements Task {
     const shift = model.mode === 'next' ? 1 : 0;
     const windows = table.rows - T - shift + 1;
     if (windows < 1) {
-      throw new UsageError(`${path} has ${table.rows} rows; --seq-len ${T} needs at least ${T + shift}${shift ? ' (a window and the row after it)' : ''}; `
-        + 'use a smaller --seq-len or a longer series');
+      throw new UsageError(
+        `${path} has ${table.rows} rows; --seq-len ${T} needs at least ${T + shift}${shift ? ' (a window and the row after it)' : ''}; `
+          + 'use a smaller --seq-len or a longer series',
+      );
     }
     this.held = Math.round(windows * settings.valSplit);
     this.training = windows - this.held;
     if (this.training < 1 || (settings.valSplit > 0 && this.held < 1)) {
-      throw new UsageError(`--val-split ${settings.valSplit} of ${path}'s ${windows} windows leaves ${this.training} to train `
-        + `and ${this.held} to validate; both need at least one (change --val-split or --seq-len)`);
+      throw new UsageError(
+        `--val-split ${settings.valSplit} of ${path}'s ${windows} windows leaves ${this.training} to train `
+          + `and ${this.held} to validate; both need at least one (change --val-split or --seq-len)`,
+      );
     }
     this.stepsPerEpoch = Math.ceil(this.training / settings.batch);
   }
 
   describe(): string {
     const m = this.model;
-    const what = m.mode === 'next'
-      ? `the next value of ${m.columns.length === 1 ? `'${m.columns[0]}'` : `all ${m.columns.length} columns`}`
-      : `'${m.columns[m.outputs[0]]}' from ${m.inputs.map((c) => `'${m.columns[c]}'`).join(', ')}`;
+    const what =
+      m.mode === 'next'
+        ? `the next value of ${m.columns.length === 1 ? `'${m.columns[0]}'` : `all ${m.columns.length} columns`}`
+        : `'${m.columns[m.outputs[0]]}' from ${m.inputs.map((c) => `'${m.columns[c]}'`).join(', ')}`;
     const count = (n: number) => n.toLocaleString('en');
-    return `${count(this.training + this.held)} windows of ${this.settings.seqLen} rows predicting ${what}: `
+    return (
+      `${count(this.training + this.held)} windows of ${this.settings.seqLen} rows predicting ${what}: `
       + `${count(this.stepsPerEpoch)} steps per epoch of ${this.settings.batch}`
-      + (this.held ? `; the last ${count(this.held)} windows held out for validation` : '');
+      + (this.held ? `; the last ${count(this.held)} windows held out for validation` : '')
+    );
   }
 
   step(net: RNN, index: number, epoch: number): StepOutcome {

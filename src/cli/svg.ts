@@ -68,24 +68,32 @@ export function lineChartSvg(chart: LineChart): string {
     `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="600">${escapeXml(chart.title)}</text>`,
   ];
   for (const t of niceTicks(y0, y1)) {
-    out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${fixed(py(t))}" y2="${fixed(py(t))}" stroke="#e5e5e5"/>`,
-      `<text x="${m.left - 8}" y="${fixed(py(t) + 4)}" text-anchor="end" fill="#555">${formatValue(t)}</text>`);
+    out.push(
+      `<line x1="${m.left}" x2="${W - m.right}" y1="${fixed(py(t))}" y2="${fixed(py(t))}" stroke="#e5e5e5"/>`,
+      `<text x="${m.left - 8}" y="${fixed(py(t) + 4)}" text-anchor="end" fill="#555">${formatValue(t)}</text>`,
+    );
   }
   for (const t of niceTicks(x0, x1, 8).filter((t) => Number.isInteger(t))) {
-    out.push(`<line x1="${fixed(px(t))}" x2="${fixed(px(t))}" y1="${H - m.bottom}" y2="${H - m.bottom + 5}" stroke="#555"/>`,
-      `<text x="${fixed(px(t))}" y="${H - m.bottom + 19}" text-anchor="middle" fill="#555">${t}</text>`);
+    out.push(
+      `<line x1="${fixed(px(t))}" x2="${fixed(px(t))}" y1="${H - m.bottom}" y2="${H - m.bottom + 5}" stroke="#555"/>`,
+      `<text x="${fixed(px(t))}" y="${H - m.bottom + 19}" text-anchor="middle" fill="#555">${t}</text>`,
+    );
   }
-  out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${H - m.bottom}" y2="${H - m.bottom}" stroke="#555"/>`,
+  out.push(
+    `<line x1="${m.left}" x2="${W - m.right}" y1="${H - m.bottom}" y2="${H - m.bottom}" stroke="#555"/>`,
     `<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${H - m.bottom}" stroke="#555"/>`,
     `<text x="${(m.left + W - m.right) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(chart.xLabel)}</text>`,
-    `<text transform="translate(18 ${(m.top + H - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`);
+    `<text transform="translate(18 ${(m.top + H - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`,
+  );
   chart.series.forEach((s, i) => {
     const path = s.points.map(([x, y]) => `${fixed(px(x))},${fixed(py(y))}`).join(' ');
     out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="${s.strokeWidth ?? 1.5}" stroke-linejoin="round" points="${path}"/>`);
     if (s.dots) for (const [x, y] of s.points) out.push(`<circle cx="${fixed(px(x))}" cy="${fixed(py(y))}" r="3" fill="${s.color}"/>`);
     const ly = m.top + 6 + i * 18;
-    out.push(`<line x1="${W - m.right - 150}" x2="${W - m.right - 128}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="3"/>`,
-      `<text x="${W - m.right - 122}" y="${ly + 4}">${escapeXml(s.name)}</text>`);
+    out.push(
+      `<line x1="${W - m.right - 150}" x2="${W - m.right - 128}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="3"/>`,
+      `<text x="${W - m.right - 122}" y="${ly + 4}">${escapeXml(s.name)}</text>`,
+    );
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
@@ -118,22 +126,34 @@ export function barChartSvg(chart: BarChart): string {
   ];
   chart.bars.forEach((bar, i) => {
     const { x, y } = legend[i];
-    out.push(`<rect x="${x}" y="${y}" width="14" height="10" fill="${bar.color}"/>`, `<text x="${x + 20}" y="${y + 9}">${escapeXml(bar.name)}</text>`);
+    out.push(
+      `<rect x="${x}" y="${y}" width="14" height="10" fill="${bar.color}"/>`,
+      `<text x="${x + 20}" y="${y + 9}">${escapeXml(bar.name)}</text>`,
+    );
   });
   for (let decade = lo; decade <= hi * 1.0001; decade *= 10) {
-    out.push(`<line x1="${fixed(px(decade))}" x2="${fixed(px(decade))}" y1="${m.top - 6}" y2="${H - m.bottom}" stroke="#e5e5e5"/>`,
-      `<text x="${fixed(px(decade))}" y="${H - m.bottom + 18}" text-anchor="middle" fill="#555">${formatValue(decade)} ${escapeXml(chart.unit)}</text>`);
+    out.push(
+      `<line x1="${fixed(px(decade))}" x2="${fixed(px(decade))}" y1="${m.top - 6}" y2="${H - m.bottom}" stroke="#e5e5e5"/>`,
+      `<text x="${fixed(px(decade))}" y="${H - m.bottom + 18}" text-anchor="middle" fill="#555">${formatValue(decade)} ${escapeXml(chart.unit)}</text>`,
+    );
   }
   chart.groups.forEach((group, g) => {
     const top = m.top + g * groupHeight;
-    out.push(`<text x="${m.left - 8}" y="${top + (chart.bars.length * barHeight) / 2 + 4}" text-anchor="end">${escapeXml(group.label)}</text>`);
+    out.push(
+      `<text x="${m.left - 8}" y="${top + (chart.bars.length * barHeight) / 2 + 4}" text-anchor="end">${escapeXml(group.label)}</text>`,
+    );
     group.values.forEach((v, i) => {
       if (!(v > 0)) return; // not measured: no bar
       const y = top + i * barHeight;
-      out.push(`<rect x="${m.left}" y="${y}" width="${fixed(Math.max(1, px(v) - m.left))}" height="${barHeight - 2}" fill="${chart.bars[i].color}"/>`,
-        `<text x="${fixed(px(v) + 4)}" y="${y + barHeight - 3}" font-size="10" fill="#333">${formatValue(v)}</text>`);
+      out.push(
+        `<rect x="${m.left}" y="${y}" width="${fixed(Math.max(1, px(v) - m.left))}" height="${barHeight - 2}" fill="${chart.bars[i].color}"/>`,
+        `<text x="${fixed(px(v) + 4)}" y="${y + barHeight - 3}" font-size="10" fill="#333">${formatValue(v)}</text>`,
+      );
     });
   });
-  out.push(`<text x="${(m.left + W - m.right) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(`${chart.unit} per call (log scale; shorter is faster)`)}</text>`, '</svg>');
+  out.push(
+    `<text x="${(m.left + W - m.right) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(`${chart.unit} per call (log scale; shorter is faster)`)}</text>`,
+    '</svg>',
+  );
   return `${out.join('\n')}\n`;
 }

@@ -87,8 +87,12 @@ export const outputSize = (data: ModelData) => (data.kind === 'text' ? data.voca
 
 export function createModel(settings: TrainSettings, data: ModelData): Promise<RNN> {
   return RNN.create({
-    cell: settings.cell, inputSize: inputSize(data), hiddenSize: settings.hidden, numLayers: settings.layers,
-    outputSize: outputSize(data), seed: settings.seed,
+    cell: settings.cell,
+    inputSize: inputSize(data),
+    hiddenSize: settings.hidden,
+    numLayers: settings.layers,
+    outputSize: outputSize(data),
+    seed: settings.seed,
   });
 }
 

@@ -19,9 +19,14 @@ export function encode(text: string, model: TextModel, what: string): Int32Array
   const chars = [...text];
   const unknown = [...new Set(chars.filter((ch) => !index.has(ch)))];
   if (unknown.length) {
-    const shown = unknown.slice(0, 8).map((ch) => JSON.stringify(ch)).join(', ');
-    throw new CliError(`${what} has ${unknown.length} character${unknown.length > 1 ? 's' : ''} the model never saw (${shown}${unknown.length > 8 ? ', …' : ''}); `
-      + 'use only characters of the text it was trained on');
+    const shown = unknown
+      .slice(0, 8)
+      .map((ch) => JSON.stringify(ch))
+      .join(', ');
+    throw new CliError(
+      `${what} has ${unknown.length} character${unknown.length > 1 ? 's' : ''} the model never saw (${shown}${unknown.length > 8 ? ', …' : ''}); `
+        + 'use only characters of the text it was trained on',
+    );
   }
   return Int32Array.from(chars, (ch) => index.get(ch)!);
 }
@@ -34,29 +39,40 @@ export class TextTask implements Task {
   private readonly streamLength: number;
   private state: { h: Tensor; c?: Tensor } | null = null;
 
-  constructor(private readonly model: TextModel, text: string, private readonly settings: TrainSettings, path: string) {
+  constructor(
+    private readonly model: TextModel,
+    text: string,
+    private readonly settings: TrainSettings,
+    path: string,
+  ) {
     const all = encode(text, model, path);
     const held = Math.floor(all.length * settings.valSplit);
     if (settings.valSplit > 0 && held < 2) {
-      throw new UsageError(`--val-split ${settings.valSplit} of ${path}'s ${count(all.length)} characters holds out ${held}; `
-        + 'validation needs at least 2 (use --val-split 0 or a longer text)');
+      throw new UsageError(
+        `--val-split ${settings.valSplit} of ${path}'s ${count(all.length)} characters holds out ${held}; `
+          + 'validation needs at least 2 (use --val-split 0 or a longer text)',
+      );
     }
     this.ids = all.subarray(0, all.length - held);
     this.validation = all.subarray(all.length - held);
     // Each stream needs its L inputs and, one character later, its L targets.
     this.streamLength = Math.floor((this.ids.length - 1) / settings.batch);
     if (this.streamLength < 1) {
-      throw new UsageError(`${path} has ${count(this.ids.length)} characters to train on, too few for --batch ${settings.batch} `
-        + `streams (at least ${settings.batch + 1}); use a smaller --batch or a longer text`);
+      throw new UsageError(
+        `${path} has ${count(this.ids.length)} characters to train on, too few for --batch ${settings.batch} `
+          + `streams (at least ${settings.batch + 1}); use a smaller --batch or a longer text`,
+      );
     }
     this.stepsPerEpoch = Math.ceil(this.streamLength / settings.seqLen);
   }
 
   describe(): string {
     const { batch, seqLen } = this.settings;
-    return `${count(this.ids.length)} characters (${this.model.vocab.length} distinct) in ${batch} streams of ${count(this.streamLength)}, `
+    return (
+      `${count(this.ids.length)} characters (${this.model.vocab.length} distinct) in ${batch} streams of ${count(this.streamLength)}, `
       + `chunks of ${seqLen}: ${this.stepsPerEpoch} steps per epoch`
-      + (this.validation.length ? `; ${count(this.validation.length)} held out for validation` : '');
+      + (this.validation.length ? `; ${count(this.validation.length)} held out for validation` : '')
+    );
   }
 
   step(net: RNN, index: number): StepOutcome {
@@ -66,7 +82,10 @@ export class TextTask implements Task {
     const T = Math.min(seqLen, this.streamLength - t0);
     const { x, target } = this.chunk(this.ids, this.streamLength, B, t0, T);
     const result = net.step(x, target, {
-      loss: 'cross_entropy', ...stepOptions(this.settings), h0: this.state?.h, c0: this.state?.c,
+      loss: 'cross_entropy',
+      ...stepOptions(this.settings),
+      h0: this.state?.h,
+      c0: this.state?.c,
     });
     this.state = { h: result.hN, ...(result.cN && { c: result.cN }) };
     return { loss: result.loss, items: T * B };
@@ -106,7 +125,9 @@ export class TextTask implements Task {
     const shape = [this.settings.layers, this.settings.batch, this.settings.hidden];
     const size = shape.reduce((a, b) => a * b, 1);
     if (state.h.length !== size || (state.c && state.c.length !== size)) {
-      throw new CliError(`the checkpoint's carried state holds ${state.h.length} values, not ${size} ([layers, batch, hidden]); it is damaged`);
+      throw new CliError(
+        `the checkpoint's carried state holds ${state.h.length} values, not ${size} ([layers, batch, hidden]); it is damaged`,
+      );
     }
     this.state = {
       h: { data: Float32Array.from(state.h), shape },
@@ -131,4 +152,3 @@ export class TextTask implements Task {
 }
 
 const count = (n: number) => n.toLocaleString('en');
-

@@ -23,7 +23,10 @@ export function readVocabulary(path: string, size: number): Vocabulary {
   try {
     const { tokens } = Vocabulary.fromJSON(text, { level: 'word' });
     vocab = Vocabulary.fromJSON({
-      tokens: [...tokens], level: 'word', ...(tokens.includes(EOS) && { endOfLine: EOS }), ...(tokens.includes(UNK) && { unknown: UNK }),
+      tokens: [...tokens],
+      level: 'word',
+      ...(tokens.includes(EOS) && { endOfLine: EOS }),
+      ...(tokens.includes(UNK) && { unknown: UNK }),
     });
   } catch (error) {
     if (!(error instanceof RnnError)) throw error;
@@ -47,10 +50,15 @@ export function encodeWords(prompt: string, vocab: Vocabulary): Int32Array {
     const known = new Set(vocab.tokens);
     const unknown = [...new Set(prompt.split(/\s+/).filter((word) => word && !known.has(word)))];
     if (unknown.length) {
-      const shown = unknown.slice(0, 8).map((word) => JSON.stringify(word)).join(', ');
+      const shown = unknown
+        .slice(0, 8)
+        .map((word) => JSON.stringify(word))
+        .join(', ');
       const words = `${unknown.length} word${unknown.length > 1 ? 's' : ''}`;
-      throw new CliError(`--prompt has ${words} the vocabulary lacks (${shown}${unknown.length > 8 ? ', …' : ''}) `
-        + `and no ${UNK} to stand for them; use only words of the vocabulary`);
+      throw new CliError(
+        `--prompt has ${words} the vocabulary lacks (${shown}${unknown.length > 8 ? ', …' : ''}) `
+          + `and no ${UNK} to stand for them; use only words of the vocabulary`,
+      );
     }
   }
   const ids = vocab.encode(prompt);

@@ -60,13 +60,16 @@ export function decodeCheckpoint(bytes: Uint8Array): Snapshot {
   const where = 'RNN.load';
   const file = parseSafetensors(bytes);
   if (metadataVersion(file.metadata, where) === undefined) {
-    throw new FormatError(`${where}: not an rnn-wasm checkpoint (no ${quote(METADATA.version)} in its metadata); `
-      + 'load weights from PyTorch with RNN.fromSafetensors');
+    throw new FormatError(
+      `${where}: not an rnn-wasm checkpoint (no ${quote(METADATA.version)} in its metadata); `
+        + 'load weights from PyTorch with RNN.fromSafetensors',
+    );
   }
   const training = metadataJson(file.metadata, METADATA.training, where);
   if (training === undefined) {
-    throw new FormatError(`${where}: the file holds weights without training state (toSafetensors writes those); `
-      + 'load it with RNN.fromSafetensors');
+    throw new FormatError(
+      `${where}: the file holds weights without training state (toSafetensors writes those); load it with RNN.fromSafetensors`,
+    );
   }
   if (training === null || typeof training !== 'object' || Array.isArray(training)) {
     throw new FormatError(`${where}: metadata ${quote(METADATA.training)} must be an object, got ${describe(training)}`);
@@ -89,14 +92,18 @@ export function decodeCheckpoint(bytes: Uint8Array): Snapshot {
   }
   if (optimizer) checkFields(optimizer, ['config', 'step'], `${where}: the optimizer's metadata`);
   else if (state.length) throw new FormatError(`${where}: the file has optimizer state tensors but no optimizer metadata`);
-  return checkSnapshot({
-    config: metadataJson(file.metadata, METADATA.config, where),
-    parameters,
-    optimizer: optimizer && { config: optimizer.config, step: optimizer.step, tensors: state },
-    generator: training.generator,
-    metadata: file.metadata.has(METADATA.user) ? parseJson(file.metadata.get(METADATA.user)!, `${where}: metadata ${quote(METADATA.user)}`,
-      { maxDepth: 2, maxContainers: 2 }) : undefined,
-  }, where);
+  return checkSnapshot(
+    {
+      config: metadataJson(file.metadata, METADATA.config, where),
+      parameters,
+      optimizer: optimizer && { config: optimizer.config, step: optimizer.step, tensors: state },
+      generator: training.generator,
+      metadata: file.metadata.has(METADATA.user)
+        ? parseJson(file.metadata.get(METADATA.user)!, `${where}: metadata ${quote(METADATA.user)}`, { maxDepth: 2, maxContainers: 2 })
+        : undefined,
+    },
+    where,
+  );
 }
 
 /** Checks a checkpoint whole: its configuration, every parameter against it, the optimizer and the generator. */
@@ -111,8 +118,7 @@ export function checkSnapshot(content: CheckpointContent, where: string): Snapsh
   const names = new Set(layout.specs.map((s) => s.name));
   for (const name of content.parameters.keys()) {
     if (!names.has(name)) {
-      throw new StateDictError(`${where}: unexpected tensor ${quote(name)}; the configuration's parameters are `
-        + `${list([...names])}`);
+      throw new StateDictError(`${where}: unexpected tensor ${quote(name)}; the configuration's parameters are ` + `${list([...names])}`);
     }
   }
   const optimizer = content.optimizer && optimizerSnapshot(content.optimizer, layout.count, where);
@@ -137,8 +143,10 @@ function optimizerSnapshot(o: NonNullable<CheckpointContent['optimizer']>, count
   }
   const want = optimizerStateTensors(config);
   if (o.tensors.length !== want) {
-    throw new FormatError(`${where}: the optimizer (${config.kind}, configured as in the file) keeps ${want} state `
-      + `tensors, the file has ${o.tensors.length}`);
+    throw new FormatError(
+      `${where}: the optimizer (${config.kind}, configured as in the file) keeps ${want} state `
+        + `tensors, the file has ${o.tensors.length}`,
+    );
   }
   o.tensors.forEach((t, i) => checkTensor(t, [count], `${where}: optimizer state tensor ${i}`));
   return { config, step: o.step as number, tensors: o.tensors.map((t) => t.data) };

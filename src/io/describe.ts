@@ -10,7 +10,10 @@ export function quote(value: string, max = 60): string {
 
 /** Names, quoted: the first few of a long list. */
 export function list(names: readonly string[], max = 8): string {
-  const shown = names.slice(0, max).map((n) => quote(n)).join(', ');
+  const shown = names
+    .slice(0, max)
+    .map((n) => quote(n))
+    .join(', ');
   return names.length > max ? `${shown} and ${names.length - max} more` : shown || 'nothing';
 }
 

@@ -22,7 +22,10 @@ const FORMAT_VERSION = 2;
 export function formatVersion(config: ModelConfig, metadata: Readonly<Record<string, string>> = {}): number {
   if (Object.keys(metadata).length) return 2;
   const { embedding, headOn, tieWeights, names } = config;
-  const plain = !embedding && headOn === 'steps' && !tieWeights
+  const plain =
+    !embedding
+    && headOn === 'steps'
+    && !tieWeights
     && (Object.keys(DEFAULT_NAMES) as (keyof typeof DEFAULT_NAMES)[]).every((k) => names[k] === DEFAULT_NAMES[k]);
   return plain ? 1 : 2;
 }
@@ -51,7 +54,11 @@ export function configToJSON(config: ModelConfig): ConfigJSON {
     // RNN.create refuses a nonlinearity for gated cells, whose gate functions are fixed.
     ...(config.cell === 'rnn' && { nonlinearity }),
     ...(embedding && {
-      embedding: { numEmbeddings: embedding.numEmbeddings, embeddingDim: embedding.embeddingDim, ...(embedding.paddingIdx !== null && { paddingIdx: embedding.paddingIdx }) },
+      embedding: {
+        numEmbeddings: embedding.numEmbeddings,
+        embeddingDim: embedding.embeddingDim,
+        ...(embedding.paddingIdx !== null && { paddingIdx: embedding.paddingIdx }),
+      },
     }),
     ...(headOn !== 'steps' && { headOn }),
     ...(tieWeights && { tieWeights }),
@@ -89,8 +96,10 @@ export function checkVersion(value: unknown, where: string): number {
     throw new FormatError(`${where}: the format version must be a positive integer, got ${describe(value)}`);
   }
   if ((value as number) > FORMAT_VERSION) {
-    throw new VersionError(`${where}: written by a newer rnn-wasm, in format version ${value as number}; this version `
-      + `reads format version ${FORMAT_VERSION} and older: upgrade rnn-wasm to load it`);
+    throw new VersionError(
+      `${where}: written by a newer rnn-wasm, in format version ${value as number}; this version `
+        + `reads format version ${FORMAT_VERSION} and older: upgrade rnn-wasm to load it`,
+    );
   }
   return value as number;
 }

@@ -24,8 +24,10 @@ export interface TensorShape {
 }
 
 /** The part of a model's configuration that its tensors determine. */
-export type Architecture = Pick<ModelConfig, 'cell' | 'inputSize' | 'hiddenSize' | 'numLayers' | 'bidirectional' | 'bias'
-  | 'outputSize' | 'tieWeights' | 'names'> & { embedding: { numEmbeddings: number; embeddingDim: number } | null };
+export type Architecture = Pick<
+  ModelConfig,
+  'cell' | 'inputSize' | 'hiddenSize' | 'numLayers' | 'bidirectional' | 'bias' | 'outputSize' | 'tieWeights' | 'names'
+> & { embedding: { numEmbeddings: number; embeddingDim: number } | null };
 
 const RECURRENT = /^(?:weight_ih|weight_hh|bias_ih|bias_hh)_l(0|[1-9][0-9]*)(?:_reverse)?$/;
 const FIRST_HIDDEN = 'weight_hh_l0';
@@ -48,24 +50,29 @@ export interface InferOptions {
   strict?: boolean;
 }
 
-export function inferArchitecture(tensors: readonly TensorShape[], options: InferOptions = {}):
-  { architecture: Architecture; fileNames: Map<string, string> } {
+export function inferArchitecture(
+  tensors: readonly TensorShape[],
+  options: InferOptions = {},
+): { architecture: Architecture; fileNames: Map<string, string> } {
   const { names = {}, tieWeights, shared = new Map(), strict = true } = options;
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const core = names.core ?? corePrefix(tensors);
   const prefix = dotted(core);
   const hidden = byName.get(prefix + FIRST_HIDDEN);
   if (!hidden) {
-    throw new StateDictError(`no recurrent weights: there is no tensor ${quote(prefix + FIRST_HIDDEN)} `
-      + `(the file has ${list(tensors.map((t) => t.name))})`);
+    throw new StateDictError(
+      `no recurrent weights: there is no tensor ${quote(prefix + FIRST_HIDDEN)} ` + `(the file has ${list(tensors.map((t) => t.name))})`,
+    );
   }
   const [rows, hiddenSize] = matrix(hidden);
   const kinds = Object.keys(CELLS) as CellKind[];
   const cell = kinds.find((kind) => CELLS[kind].gates * hiddenSize === rows);
   if (!cell) {
-    throw new StateDictError(`${quote(hidden.name)} has shape ${shapeText(hidden.shape)}: ${rows} rows are `
-      + `${rows / hiddenSize} gate blocks of hidden size ${hiddenSize}, and no cell has that many `
-      + `(${kinds.map((k) => `${k} ${CELLS[k].gates}`).join(', ')})`);
+    throw new StateDictError(
+      `${quote(hidden.name)} has shape ${shapeText(hidden.shape)}: ${rows} rows are `
+        + `${rows / hiddenSize} gate blocks of hidden size ${hiddenSize}, and no cell has that many `
+        + `(${kinds.map((k) => `${k} ${CELLS[k].gates}`).join(', ')})`,
+    );
   }
   const layers = new Set<number>();
   const others: TensorShape[] = [];
@@ -92,12 +99,18 @@ export function inferArchitecture(tensors: readonly TensorShape[], options: Infe
   const sharedPair = (a: string, b: string) => shared.get(a) === b || shared.get(b) === a;
   const head = findHead(others, byName, width, embedding, names.head, tieWeights, sharedPair);
   if (tieWeights && !head?.tied) {
-    throw new StateDictError(`tieWeights: a tied head needs an embedding [V, ${width}] and a head bias [V] beside it; the `
-      + `file has ${embedding ? `the embedding ${quote(embedding.tensor.name)} ${shapeText(embedding.tensor.shape)}` : 'no embedding'}`
-      + `${head ? ` and the head ${quote(head.name)}` : ' and no head'}`);
+    throw new StateDictError(
+      `tieWeights: a tied head needs an embedding [V, ${width}] and a head bias [V] beside it; the `
+        + `file has ${embedding ? `the embedding ${quote(embedding.tensor.name)} ${shapeText(embedding.tensor.shape)}` : 'no embedding'}`
+        + `${head ? ` and the head ${quote(head.name)}` : ' and no head'}`,
+    );
   }
   const architecture: Architecture = {
-    cell, inputSize, hiddenSize, numLayers, bidirectional,
+    cell,
+    inputSize,
+    hiddenSize,
+    numLayers,
+    bidirectional,
     bias: byName.has(`${prefix}bias_ih_l0`) || byName.has(`${prefix}bias_hh_l0`),
     embedding: embedding && { numEmbeddings: embedding.tensor.shape[0], embeddingDim: inputSize },
     outputSize: head ? byName.get(`${dotted(head.name)}bias`)!.shape[0] : 0,
@@ -108,24 +121,30 @@ export function inferArchitecture(tensors: readonly TensorShape[], options: Infe
   const unexpected = others.filter((t) => !used.has(t.name));
   if (unexpected.length && strict) {
     const projection = unexpected.some((t) => /weight_hr_l\d/.test(t.name)) ? '; LSTM projections (proj_size) are not supported' : '';
-    throw new StateDictError(`unexpected ${unexpected.length === 1 ? 'tensor' : 'tensors'} `
-      + `${list(unexpected.map((t) => t.name))}: neither recurrent weights under ${quote(prefix)}, an embedding nor a `
-      + `linear head${projection} (pass strict: false to leave them out, as PyTorch's load_state_dict(strict=False))`);
+    throw new StateDictError(
+      `unexpected ${unexpected.length === 1 ? 'tensor' : 'tensors'} `
+        + `${list(unexpected.map((t) => t.name))}: neither recurrent weights under ${quote(prefix)}, an embedding nor a `
+        + `linear head${projection} (pass strict: false to leave them out, as PyTorch's load_state_dict(strict=False))`,
+    );
   }
   return { architecture, fileNames: matchLayout(architecture, byName) };
 }
 
 /** The module under which `weight_hh_l0` appears, when exactly one does. */
 function corePrefix(tensors: readonly TensorShape[]): string {
-  const found = tensors.filter((t) => t.name === FIRST_HIDDEN || t.name.endsWith(`.${FIRST_HIDDEN}`))
+  const found = tensors
+    .filter((t) => t.name === FIRST_HIDDEN || t.name.endsWith(`.${FIRST_HIDDEN}`))
     .map((t) => t.name.slice(0, -FIRST_HIDDEN.length).replace(/\.$/, ''));
   if (found.length === 0) {
-    throw new StateDictError(`no recurrent weights: no tensor is named '<module>.${FIRST_HIDDEN}' `
-      + `(the file has ${list(tensors.map((t) => t.name))})`);
+    throw new StateDictError(
+      `no recurrent weights: no tensor is named '<module>.${FIRST_HIDDEN}' ` + `(the file has ${list(tensors.map((t) => t.name))})`,
+    );
   }
   if (found.length > 1) {
-    throw new StateDictError(`ambiguous: recurrent weights under ${list(found)}; name the core with `
-      + `{ names: { core: ${quote(found[0])} } } to choose one (and pass strict: false to leave the other out)`);
+    throw new StateDictError(
+      `ambiguous: recurrent weights under ${list(found)}; name the core with `
+        + `{ names: { core: ${quote(found[0])} } } to choose one (and pass strict: false to leave the other out)`,
+    );
   }
   return found[0];
 }
@@ -137,25 +156,32 @@ function moduleOf(name: string, leaf: string): string | null {
 }
 
 /** The embedding: given by name, or the one bias-less 2-D `weight` as wide as the core's input. */
-function findEmbedding(others: readonly TensorShape[], byName: ReadonlyMap<string, TensorShape>, inputSize: number,
-  given?: string): { name: string; tensor: TensorShape } | null {
+function findEmbedding(
+  others: readonly TensorShape[],
+  byName: ReadonlyMap<string, TensorShape>,
+  inputSize: number,
+  given?: string,
+): { name: string; tensor: TensorShape } | null {
   if (given !== undefined) {
     const tensor = byName.get(`${dotted(given)}weight`);
     if (!tensor) throw new StateDictError(`names.embedding is ${quote(given)}, but the file has no ${quote(`${dotted(given)}weight`)}`);
     if (matrix(tensor)[1] !== inputSize) {
-      throw new StateDictError(`${quote(tensor.name)} has shape ${shapeText(tensor.shape)}: an embedding in front of a core `
-        + `of input size ${inputSize} is [numEmbeddings, ${inputSize}]`);
+      throw new StateDictError(
+        `${quote(tensor.name)} has shape ${shapeText(tensor.shape)}: an embedding in front of a core `
+          + `of input size ${inputSize} is [numEmbeddings, ${inputSize}]`,
+      );
     }
     return { name: given, tensor };
   }
   const candidates = others.filter((t) => {
     const module = moduleOf(t.name, 'weight');
-    return module !== null && t.shape.length === 2 && t.shape[0] > 0 && t.shape[1] === inputSize
-      && !byName.has(`${dotted(module)}bias`);
+    return module !== null && t.shape.length === 2 && t.shape[0] > 0 && t.shape[1] === inputSize && !byName.has(`${dotted(module)}bias`);
   });
   if (candidates.length > 1) {
-    throw new StateDictError(`ambiguous embedding: ${list(candidates.map((t) => t.name))} could each be it; name it with `
-      + '{ names: { embedding: … } } (and pass strict: false to leave the other out)');
+    throw new StateDictError(
+      `ambiguous embedding: ${list(candidates.map((t) => t.name))} could each be it; name it with `
+        + '{ names: { embedding: … } } (and pass strict: false to leave the other out)',
+    );
   }
   return candidates.length ? { name: moduleOf(candidates[0].name, 'weight')!, tensor: candidates[0] } : null;
 }
@@ -164,9 +190,15 @@ function findEmbedding(others: readonly TensorShape[], byName: ReadonlyMap<strin
  * The head: given by name, or the one Linear (`weight` [O, D·H] and `bias` [O]) among the rest, or, with an
  * embedding as wide as D·H, a lone `bias` of the embedding's row count: a head tied to it.
  */
-function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, TensorShape>, width: number,
-  embedding: { name: string; tensor: TensorShape } | null, given: string | undefined, tieWeights: boolean | undefined,
-  shared: (a: string, b: string) => boolean): { name: string; tied: boolean } | null {
+function findHead(
+  others: readonly TensorShape[],
+  byName: ReadonlyMap<string, TensorShape>,
+  width: number,
+  embedding: { name: string; tensor: TensorShape } | null,
+  given: string | undefined,
+  tieWeights: boolean | undefined,
+  shared: (a: string, b: string) => boolean,
+): { name: string; tied: boolean } | null {
   const canTie = embedding?.tensor.shape[1] === width;
   const isHead = (module: string) => {
     const bias = byName.get(`${dotted(module)}bias`);
@@ -183,17 +215,21 @@ function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, Te
   if (given !== undefined) {
     const found = isHead(given);
     if (!found) {
-      throw new StateDictError(`names.head is ${quote(given)}, but the file has no Linear head there: it needs `
-        + `${quote(`${dotted(given)}weight`)} [O, ${width}] and ${quote(`${dotted(given)}bias`)} [O] (this library's head always `
-        + 'has a bias), or the bias alone for a head tied to the embedding');
+      throw new StateDictError(
+        `names.head is ${quote(given)}, but the file has no Linear head there: it needs `
+          + `${quote(`${dotted(given)}weight`)} [O, ${width}] and ${quote(`${dotted(given)}bias`)} [O] (this library's head always `
+          + 'has a bias), or the bias alone for a head tied to the embedding',
+      );
     }
     return found;
   }
   const modules = [...new Set(others.map((t) => moduleOf(t.name, 'bias')).filter((m): m is string => m !== null))];
   const heads = modules.map(isHead).filter((h) => h !== null);
   if (heads.length > 1) {
-    throw new StateDictError(`ambiguous head: ${list(heads.map((h) => h.name))} could each be the linear head; name it `
-      + 'with { names: { head: … } } (and pass strict: false to leave the other out)');
+    throw new StateDictError(
+      `ambiguous head: ${list(heads.map((h) => h.name))} could each be the linear head; name it `
+        + 'with { names: { head: … } } (and pass strict: false to leave the other out)',
+    );
   }
   if (heads.length === 0) {
     // A Linear in all but its input width is a head of the wrong size, which deserves its own message.
@@ -201,8 +237,10 @@ function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, Te
       const weight = byName.get(`${dotted(module)}weight`);
       const bias = byName.get(`${dotted(module)}bias`)!;
       if (weight?.shape.length === 2 && bias.shape.length === 1 && weight.shape[0] === bias.shape[0]) {
-        throw new StateDictError(`${quote(weight.name)} should have shape ${shapeText([weight.shape[0], width])} for a head on `
-          + `the core's ${width} features, got ${shapeText(weight.shape)}`);
+        throw new StateDictError(
+          `${quote(weight.name)} should have shape ${shapeText([weight.shape[0], width])} for a head on `
+            + `the core's ${width} features, got ${shapeText(weight.shape)}`,
+        );
       }
     }
   }
@@ -213,10 +251,16 @@ function findHead(others: readonly TensorShape[], byName: ReadonlyMap<string, Te
 function matchLayout(a: Architecture, byName: ReadonlyMap<string, TensorShape>): Map<string, string> {
   // Only the sizes shape the layout; the rest of the configuration is filled in with anything valid.
   const config: ModelConfig = {
-    ...a, nonlinearity: 'tanh', batchFirst: false, dropout: 0, seed: 0, headOn: 'steps',
+    ...a,
+    nonlinearity: 'tanh',
+    batchFirst: false,
+    dropout: 0,
+    seed: 0,
+    headOn: 'steps',
     embedding: a.embedding && { ...a.embedding, paddingIdx: null },
   };
-  const description = `${a.numLayers}-layer${a.bidirectional ? ' bidirectional' : ''} ${a.cell} with input size `
+  const description =
+    `${a.numLayers}-layer${a.bidirectional ? ' bidirectional' : ''} ${a.cell} with input size `
     + `${a.inputSize} and hidden size ${a.hiddenSize}${a.bias ? '' : ' without biases'}`;
   const layout = parameterLayout(config);
   const fileNames = new Map<string, string>();
@@ -231,16 +275,18 @@ function matchLayout(a: Architecture, byName: ReadonlyMap<string, TensorShape>):
       continue;
     }
     if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
-      throw new StateDictError(`${quote(fileName)} should have shape ${shapeText(spec.shape)} in a ${description}, `
-        + `got ${shapeText(t.shape)}`);
+      throw new StateDictError(
+        `${quote(fileName)} should have shape ${shapeText(spec.shape)} in a ${description}, ` + `got ${shapeText(t.shape)}`,
+      );
     }
     fileNames.set(spec.name, fileName);
   }
   if (missing.length) throw new StateDictError(`missing ${list(missing)} for a ${description}`);
   const prefix = dotted(a.names.core);
   const expected = new Set(fileNames.values());
-  const extra = [...byName.keys()].filter((name) => name.startsWith(prefix) && RECURRENT.test(name.slice(prefix.length))
-    && !expected.has(name));
+  const extra = [...byName.keys()].filter(
+    (name) => name.startsWith(prefix) && RECURRENT.test(name.slice(prefix.length)) && !expected.has(name),
+  );
   if (extra.length) throw new StateDictError(`unexpected ${list(extra)}: not part of a ${description}`);
   return fileNames;
 }

@@ -28,7 +28,11 @@ export function parseJson(text: string, what: string, limits: JsonLimits): JsonV
 }
 
 const isDigit = (code: number) => code >= 0x30 && code <= 0x39;
-const LITERALS = [['true', true], ['false', false], ['null', null]] as const;
+const LITERALS = [
+  ['true', true],
+  ['false', false],
+  ['null', null],
+] as const;
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 class Parser {
@@ -36,7 +40,11 @@ class Parser {
   private depth = 0;
   private containers = 0;
 
-  constructor(private readonly text: string, private readonly what: string, private readonly limits: JsonLimits) {}
+  constructor(
+    private readonly text: string,
+    private readonly what: string,
+    private readonly limits: JsonLimits,
+  ) {}
 
   document(): JsonValue {
     const value = this.value();

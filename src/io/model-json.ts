@@ -149,7 +149,8 @@ function tensorFromJSON(value: unknown, where: string): FileTensor {
     }
   }
   if (negativeZeros !== undefined) {
-    if (!Array.isArray(negativeZeros)) throw new FormatError(`${where}: negativeZeros must be an array of indices, got ${describe(negativeZeros)}`);
+    if (!Array.isArray(negativeZeros))
+      throw new FormatError(`${where}: negativeZeros must be an array of indices, got ${describe(negativeZeros)}`);
     for (const i of negativeZeros) {
       if (!Number.isSafeInteger(i) || i < 0 || i >= out.length || out[i] !== 0) {
         throw new FormatError(`${where}: negativeZeros lists ${describe(i)}, which is not the index of a zero`);
@@ -160,5 +161,4 @@ function tensorFromJSON(value: unknown, where: string): FileTensor {
   return { shape: shape as number[], data: out };
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);

@@ -17,8 +17,21 @@ import { type JsonObject, type JsonValue, parseJson } from './json.js';
 
 /** Bytes per element of every dtype the format defines. */
 const DTYPE_BYTES: Readonly<Record<string, number>> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, I64: 8,
-  U64: 8, F64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  I64: 8,
+  U64: 8,
+  F64: 8,
 };
 
 /** The float dtypes `readFloat32` converts; weights saved in half or double precision load too. */
@@ -65,8 +78,10 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
   if (headerLength > BigInt(bytes.length - 8)) {
-    throw new FormatError(`safetensors: the header length is ${headerLength} bytes, but only ${bytes.length - 8} bytes `
-      + 'follow it (truncated file, or not safetensors)');
+    throw new FormatError(
+      `safetensors: the header length is ${headerLength} bytes, but only ${bytes.length - 8} bytes `
+        + 'follow it (truncated file, or not safetensors)',
+    );
   }
   const n = Number(headerLength);
   if (n > MAX_HEADER_BYTES) throw new FormatError(`safetensors: the header is ${n} bytes, more than the limit of ${MAX_HEADER_BYTES}`);
@@ -79,7 +94,10 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
   // Each tensor takes three containers (its object, shape and offsets). No model has more than MAX_TENSORS
   // tensors (4096 layers of two directions and four tensors each, the optimizer's few, the other parts'), so a
   // header of millions of empty tensors ends here, after a fraction of its parse, not after tens of seconds.
-  const header = parseJson(text, 'safetensors header', { maxDepth: HEADER_DEPTH, maxContainers: Math.min(Math.ceil(n / 8), 3 * MAX_TENSORS) + 8 });
+  const header = parseJson(text, 'safetensors header', {
+    maxDepth: HEADER_DEPTH,
+    maxContainers: Math.min(Math.ceil(n / 8), 3 * MAX_TENSORS) + 8,
+  });
   if (!isObject(header)) throw new FormatError(`safetensors: the header must be a JSON object, got ${typeName(header)}`);
 
   const dataStart = 8 + n;
@@ -96,19 +114,24 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
   let previous: SafetensorsEntry | undefined;
   for (const t of tensors) {
     if (t.begin < covered) {
-      throw new FormatError(`safetensors: tensors ${quote(previous!.name)} and ${quote(t.name)} overlap `
-        + `(data bytes ${t.begin - dataStart}–${covered - dataStart})`);
+      throw new FormatError(
+        `safetensors: tensors ${quote(previous!.name)} and ${quote(t.name)} overlap `
+          + `(data bytes ${t.begin - dataStart}–${covered - dataStart})`,
+      );
     }
     if (t.begin > covered) {
-      throw new FormatError(`safetensors: data bytes ${covered - dataStart}–${t.begin - dataStart} belong to no tensor `
-        + `(a gap before ${quote(t.name)})`);
+      throw new FormatError(
+        `safetensors: data bytes ${covered - dataStart}–${t.begin - dataStart} belong to no tensor ` + `(a gap before ${quote(t.name)})`,
+      );
     }
     covered = t.end;
     previous = t;
   }
   if (covered !== bytes.length) {
-    throw new FormatError(`safetensors: the data section is ${dataLength} bytes but the tensors cover `
-      + `${covered - dataStart} (trailing bytes, or a tensor is missing from the header)`);
+    throw new FormatError(
+      `safetensors: the data section is ${dataLength} bytes but the tensors cover `
+        + `${covered - dataStart} (trailing bytes, or a tensor is missing from the header)`,
+    );
   }
   return { bytes, metadata, tensors };
 }
@@ -133,8 +156,10 @@ function readEntry(name: string, info: JsonValue, dataStart: number, dataLength:
   }
   const { dtype, shape, data_offsets: offsets } = info;
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
-    throw new FormatError(`${where}: unknown dtype ${typeof dtype === 'string' ? quote(dtype) : typeName(dtype)} `
-      + `(safetensors dtypes: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+    throw new FormatError(
+      `${where}: unknown dtype ${typeof dtype === 'string' ? quote(dtype) : typeName(dtype)} `
+        + `(safetensors dtypes: ${Object.keys(DTYPE_BYTES).join(', ')})`,
+    );
   }
   if (!Array.isArray(shape) || !shape.every(isCount)) {
     throw new FormatError(`${where}: shape must be an array of non-negative integers, got ${describe(shape)}`);
@@ -150,14 +175,18 @@ function readEntry(name: string, info: JsonValue, dataStart: number, dataLength:
   let bytes = shape.includes(0) ? 0 : DTYPE_BYTES[dtype];
   for (const d of shape as number[]) {
     if (bytes > Number.MAX_SAFE_INTEGER / d) {
-      throw new FormatError(`${where}: shape ${shapeText(shape as number[])} of ${dtype} needs more than 2⁵³ bytes; its `
-        + `data_offsets [${begin}, ${end}] hold ${end - begin}`);
+      throw new FormatError(
+        `${where}: shape ${shapeText(shape as number[])} of ${dtype} needs more than 2⁵³ bytes; its `
+          + `data_offsets [${begin}, ${end}] hold ${end - begin}`,
+      );
     }
     bytes *= d;
   }
   if (bytes !== end - begin) {
-    throw new FormatError(`${where}: shape ${shapeText(shape as number[])} of ${dtype} needs ${bytes} bytes, but its `
-      + `data_offsets [${begin}, ${end}] hold ${end - begin}`);
+    throw new FormatError(
+      `${where}: shape ${shapeText(shape as number[])} of ${dtype} needs ${bytes} bytes, but its `
+        + `data_offsets [${begin}, ${end}] hold ${end - begin}`,
+    );
   }
   return { name, dtype, shape: shape as number[], begin: dataStart + begin, end: dataStart + end };
 }
@@ -185,8 +214,9 @@ export function readFloat32(file: SafetensorsFile, entry: SafetensorsEntry): Flo
       break;
     }
     default:
-      throw new FormatError(`safetensors: tensor ${quote(entry.name)} is ${entry.dtype}; weights must be a float dtype `
-        + `(${FLOAT_DTYPES.join(', ')})`);
+      throw new FormatError(
+        `safetensors: tensor ${quote(entry.name)} is ${entry.dtype}; weights must be a float dtype ` + `(${FLOAT_DTYPES.join(', ')})`,
+      );
   }
   return out;
 }
@@ -212,7 +242,8 @@ export function writeSafetensors(tensors: readonly NamedTensor[], metadata: Read
   const names = new Set<string>();
   let offset = 0;
   for (const t of tensors) {
-    if (names.has(t.name) || t.name === '__metadata__') throw new FormatError(`safetensors: cannot write two tensors named ${quote(t.name)}`);
+    if (names.has(t.name) || t.name === '__metadata__')
+      throw new FormatError(`safetensors: cannot write two tensors named ${quote(t.name)}`);
     names.add(t.name);
     const info = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.length * 4] };
     members.push(`${JSON.stringify(t.name)}:${JSON.stringify(info)}`);

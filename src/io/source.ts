@@ -26,8 +26,10 @@ export async function readSource(source: FileSource, where: string): Promise<Uin
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   if (typeof source !== 'string' && !(source instanceof URL)) {
-    throw new OptionError(`${where}: expected the file's bytes (Uint8Array or ArrayBuffer), a URL or, in Node, its path; got `
-      + `${source === null ? 'null' : typeof source}`);
+    throw new OptionError(
+      `${where}: expected the file's bytes (Uint8Array or ArrayBuffer), a URL or, in Node, its path; got `
+        + `${source === null ? 'null' : typeof source}`,
+    );
   }
   const url = asUrl(source);
   if (url && url.protocol !== 'file:') return fetchBytes(url, where);

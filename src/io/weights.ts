@@ -19,8 +19,8 @@ import { type Architecture, inferArchitecture } from './infer.js';
 import { parseSafetensors, readFloat32, writeSafetensors } from './safetensors.js';
 
 /** What the tensors leave open, the module names to look under, and where the model runs. */
-export interface SafetensorsOptions extends Pick<RNNOptions, 'nonlinearity' | 'headOn' | 'batchFirst' | 'dropout' | 'seed'
-  | 'tieWeights' | 'backend' | 'wasm'> {
+export interface SafetensorsOptions
+  extends Pick<RNNOptions, 'nonlinearity' | 'headOn' | 'batchFirst' | 'dropout' | 'seed' | 'tieWeights' | 'backend' | 'wasm'> {
   /** The parts' module names in the file (`{ embedding: 'encoder', core: 'rnn', head: 'decoder' }`); default: found. */
   names?: Partial<PartNames> | undefined;
   /** false: tensors that belong to no part are left out instead of refused, as PyTorch's `load_state_dict(strict=False)`. */
@@ -33,19 +33,35 @@ export interface SafetensorsOptions extends Pick<RNNOptions, 'nonlinearity' | 'h
   headPrefix?: string | undefined;
 }
 
-const OPTION_KEYS = ['names', 'prefix', 'headPrefix', 'nonlinearity', 'headOn', 'batchFirst', 'paddingIdx', 'dropout', 'seed',
-  'tieWeights', 'strict', 'backend', 'wasm'] as const;
+const OPTION_KEYS = [
+  'names',
+  'prefix',
+  'headPrefix',
+  'nonlinearity',
+  'headOn',
+  'batchFirst',
+  'paddingIdx',
+  'dropout',
+  'seed',
+  'tieWeights',
+  'strict',
+  'backend',
+  'wasm',
+] as const;
 
 /** Options that tensors do not determine, taken from the options first and the file's metadata second. */
 const OPEN_KEYS = ['nonlinearity', 'headOn', 'batchFirst', 'dropout', 'seed'] as const;
 
 export function encodeWeights(snapshot: Snapshot): Uint8Array {
   const tensors = [...snapshot.parameters].map(([name, t]) => ({ name, ...t }));
-  return writeSafetensors(tensors, new Map([
-    ['format', 'pt'],
-    [METADATA.version, String(formatVersion(snapshot.config))],
-    [METADATA.config, JSON.stringify(configToJSON(snapshot.config))],
-  ]));
+  return writeSafetensors(
+    tensors,
+    new Map([
+      ['format', 'pt'],
+      [METADATA.version, String(formatVersion(snapshot.config))],
+      [METADATA.config, JSON.stringify(configToJSON(snapshot.config))],
+    ]),
+  );
 }
 
 /** A snapshot (no optimizer, the seed's generator) from a safetensors file of weights, and where the model should run. */
@@ -101,7 +117,10 @@ function moduleNames(options: SafetensorsOptions, where: string): Partial<PartNa
     checkKeys(options.names, ['embedding', 'core', 'head'], `${where}: names`);
     Object.assign(names, options.names);
   }
-  for (const [key, part] of [['prefix', 'core'], ['headPrefix', 'head']] as const) {
+  for (const [key, part] of [
+    ['prefix', 'core'],
+    ['headPrefix', 'head'],
+  ] as const) {
     const value: unknown = options[key];
     if (value === undefined) continue;
     if (typeof value !== 'string') throw new OptionError(`${where}: ${key} must be a string, got ${describe(value)}`);
@@ -129,8 +148,11 @@ function sharedNames(metadata: ReadonlyMap<string, string>, tensors: ReadonlyMap
 /** The module names a file of ours says it used, for the parts its model has. */
 function storedNames(config: ModelConfig | undefined): Partial<PartNames> {
   if (!config) return {};
-  return { core: config.names.core, ...(config.embedding && { embedding: config.names.embedding }),
-    ...(config.outputSize && { head: config.names.head }) };
+  return {
+    core: config.names.core,
+    ...(config.embedding && { embedding: config.names.embedding }),
+    ...(config.outputSize && { head: config.names.head }),
+  };
 }
 
 /** A tied weight stored under both of its names must hold the same values twice. */
@@ -139,8 +161,9 @@ function checkTiedCopies(aliases: ReadonlyMap<string, string>, values: ReadonlyM
     const a = values.get(name);
     const b = values.get(of);
     if (a && b && !a.data.every((v, i) => Object.is(v, b.data[i]))) {
-      throw new StateDictError(`${where}: ${quote(name)} and ${quote(of)} are one tied weight, but the file holds `
-        + 'different values under them');
+      throw new StateDictError(
+        `${where}: ${quote(name)} and ${quote(of)} are one tied weight, but the file holds different values under them`,
+      );
     }
   }
 }
@@ -155,12 +178,15 @@ function storedConfig(metadata: ReadonlyMap<string, string>, where: string): { o
 function checkAgainstTensors(stored: ModelConfig, architecture: Architecture, where: string): void {
   for (const key of ['cell', 'inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'bias', 'outputSize', 'tieWeights'] as const) {
     if (stored[key] !== architecture[key]) {
-      throw new FormatError(`${where}: the metadata's configuration says ${key} ${String(stored[key])}, but the `
-        + `tensors say ${String(architecture[key])}`);
+      throw new FormatError(
+        `${where}: the metadata's configuration says ${key} ${String(stored[key])}, but the ` + `tensors say ${String(architecture[key])}`,
+      );
     }
   }
-  if ((stored.embedding === null) !== (architecture.embedding === null)
-    || (stored.embedding && stored.embedding.numEmbeddings !== architecture.embedding!.numEmbeddings)) {
+  if (
+    (stored.embedding === null) !== (architecture.embedding === null)
+    || (stored.embedding && stored.embedding.numEmbeddings !== architecture.embedding!.numEmbeddings)
+  ) {
     throw new FormatError(`${where}: the metadata's configuration and the tensors disagree about the embedding`);
   }
 }

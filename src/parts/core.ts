@@ -75,7 +75,10 @@ export class Core implements Part {
   /** Room for the packed copy of every recurrent weight, one pair per layer-direction, as the backend packs it. */
   lasting(take: Take, k: Kernels): void {
     const rows = this.cell.gates * this.c.hiddenSize;
-    this.packed = this.layers.map((p) => ({ ih: take(k.packed_size(rows, p.inputSize)), hh: take(k.packed_size(rows, this.c.hiddenSize)) }));
+    this.packed = this.layers.map((p) => ({
+      ih: take(k.packed_size(rows, p.inputSize)),
+      hh: take(k.packed_size(rows, this.c.hiddenSize)),
+    }));
   }
 
   parametersChanged(): void {

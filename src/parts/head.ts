@@ -49,8 +49,15 @@ export class Head implements Part {
     const F = featureSize(c);
     const final = c.headOn === 'final';
     if (final) this.gatherFinal(ctx, s);
-    ctx.k.linear_forward(this.y, final ? this.final : s.features, ctx.param(this.weight), ctx.param(this.bias),
-      final ? s.B : s.T * s.B, F, c.outputSize);
+    ctx.k.linear_forward(
+      this.y,
+      final ? this.final : s.features,
+      ctx.param(this.weight),
+      ctx.param(this.bias),
+      final ? s.B : s.T * s.B,
+      F,
+      c.outputSize,
+    );
   }
 
   backward(ctx: Context, s: Stream): void {
@@ -59,20 +66,42 @@ export class Head implements Part {
     const { T, B } = s;
     ctx.heap.fill(this.dFeatures, T * B * F);
     if (c.headOn === 'steps') {
-      ctx.k.linear_backward(this.dFeatures, ctx.grad(this.weight), ctx.grad(this.bias), s.dy, s.features,
-        ctx.param(this.weight), T * B, F, c.outputSize);
+      ctx.k.linear_backward(
+        this.dFeatures,
+        ctx.grad(this.weight),
+        ctx.grad(this.bias),
+        s.dy,
+        s.features,
+        ctx.param(this.weight),
+        T * B,
+        F,
+        c.outputSize,
+      );
       return;
     }
     ctx.heap.fill(this.dFinal, B * F);
-    ctx.k.linear_backward(this.dFinal, ctx.grad(this.weight), ctx.grad(this.bias), s.dy, this.final, ctx.param(this.weight),
-      B, F, c.outputSize);
+    ctx.k.linear_backward(
+      this.dFinal,
+      ctx.grad(this.weight),
+      ctx.grad(this.bias),
+      s.dy,
+      this.final,
+      ctx.param(this.weight),
+      B,
+      F,
+      c.outputSize,
+    );
     // Each half of a final state is one output row's half, and nothing else reaches it: a copy, not a sum.
-    this.eachFinalRow(ctx, s, (from, to, n) => ctx.heap.f32.copyWithin(this.dFeatures / 4 + from, this.dFinal / 4 + to, this.dFinal / 4 + to + n));
+    this.eachFinalRow(ctx, s, (from, to, n) =>
+      ctx.heap.f32.copyWithin(this.dFeatures / 4 + from, this.dFinal / 4 + to, this.dFinal / 4 + to + n),
+    );
   }
 
   /** final[b] = the last layer's state at each direction's last step: cat(h_n[-2], h_n[-1]) for two directions. */
   private gatherFinal(ctx: Context, s: Stream): void {
-    this.eachFinalRow(ctx, s, (from, to, n) => ctx.heap.f32.copyWithin(this.final / 4 + to, s.features / 4 + from, s.features / 4 + from + n));
+    this.eachFinalRow(ctx, s, (from, to, n) =>
+      ctx.heap.f32.copyWithin(this.final / 4 + to, s.features / 4 + from, s.features / 4 + from + n),
+    );
   }
 
   /**

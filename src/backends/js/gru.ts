@@ -40,8 +40,31 @@ export function gruKernels(heap: JsHeap): Pick<Kernels, 'gru_forward' | 'gru_bac
       zeroPadding(heap, out, ldo, H, lengths, T, B);
     },
 
-    gru_backward(dx, dh0, dw_ih, dw_hh, db_ih, db_hh, dgi, dgh, dout, out, gates, hn, x, lengths, h0, w_ih, w_hh,
-      T, B, I, H, ldo, reverse) {
+    gru_backward(
+      dx,
+      dh0,
+      dw_ih,
+      dw_hh,
+      db_ih,
+      db_hh,
+      dgi,
+      dgh,
+      dout,
+      out,
+      gates,
+      hn,
+      x,
+      lengths,
+      h0,
+      w_ih,
+      w_hh,
+      T,
+      B,
+      I,
+      H,
+      ldo,
+      reverse,
+    ) {
       const m = heap.f32;
       const G = 3 * H;
       m.fill(0, at(dgi), at(dgi) + T * B * G);

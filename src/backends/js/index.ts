@@ -16,7 +16,6 @@ import { packedKernels } from './packed.js';
 import { rnnKernels } from './rnn.js';
 import { vectorKernels } from './vector.js';
 
-
 /** A fresh heap with the reference kernels bound to it. */
 export function createJsInstance(): KernelInstance {
   const heap = new JsHeap();

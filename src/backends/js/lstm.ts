@@ -24,7 +24,8 @@ export function lstmKernels(heap: JsHeap): Pick<Kernels, 'lstm_forward' | 'lstm_
           const gRow = at(gates) + (t * B + b) * G;
           // All four gates' pre-activations, rows i, f, g, o of the stacked weights.
           for (let r = 0; r < G; r++) {
-            const a = (b_ih ? m[at(b_ih) + r] : 0) + (b_hh ? m[at(b_hh) + r] : 0) + dot(heap, w_ih, r, xRow, I) + dot(heap, w_hh, r, hRow, H);
+            const a =
+              (b_ih ? m[at(b_ih) + r] : 0) + (b_hh ? m[at(b_hh) + r] : 0) + dot(heap, w_ih, r, xRow, I) + dot(heap, w_hh, r, hRow, H);
             m[gRow + r] = r >= 2 * H && r < 3 * H ? Math.tanh(a) : sigmoid(a);
           }
           for (let j = 0; j < H; j++) {
@@ -38,8 +39,32 @@ export function lstmKernels(heap: JsHeap): Pick<Kernels, 'lstm_forward' | 'lstm_
       zeroPadding(heap, out, ldo, H, lengths, T, B);
     },
 
-    lstm_backward(dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dgates, dout, out, cells, gates, x, lengths, h0, c0,
-      w_ih, w_hh, T, B, I, H, ldo, reverse) {
+    lstm_backward(
+      dx,
+      dh0,
+      dc0,
+      dw_ih,
+      dw_hh,
+      db_ih,
+      db_hh,
+      dgates,
+      dout,
+      out,
+      cells,
+      gates,
+      x,
+      lengths,
+      h0,
+      c0,
+      w_ih,
+      w_hh,
+      T,
+      B,
+      I,
+      H,
+      ldo,
+      reverse,
+    ) {
       const m = heap.f32;
       const G = 4 * H;
       m.fill(0, at(dgates), at(dgates) + T * B * G);

@@ -43,8 +43,24 @@ export function optimKernels(heap: JsHeap): Pick<Kernels, Updates> {
       const vCorrection = Math.sqrt(1 - beta2 ** step);
       let bad = 0;
       for (let i = 0; i < n; i++) {
-        bad |= adamElement(heap.f32, at(p) + i, at(g) + i, at(m) + i, at(v) + i, at(vmax) + i, lr, beta1, beta2, eps,
-          weight_decay, decoupled, amsgrad, stepSize, vCorrection, commit);
+        bad |= adamElement(
+          heap.f32,
+          at(p) + i,
+          at(g) + i,
+          at(m) + i,
+          at(v) + i,
+          at(vmax) + i,
+          lr,
+          beta1,
+          beta2,
+          eps,
+          weight_decay,
+          decoupled,
+          amsgrad,
+          stepSize,
+          vCorrection,
+          commit,
+        );
       }
       return bad;
     },
@@ -52,8 +68,21 @@ export function optimKernels(heap: JsHeap): Pick<Kernels, Updates> {
     rmsprop_update(p, g, sq, ga, buf, n, lr, alpha, eps, weight_decay, momentum, centered, commit) {
       let bad = 0;
       for (let i = 0; i < n; i++) {
-        bad |= rmspropElement(heap.f32, at(p) + i, at(g) + i, at(sq) + i, at(ga) + i, at(buf) + i, lr, alpha, eps,
-          weight_decay, momentum, centered, commit);
+        bad |= rmspropElement(
+          heap.f32,
+          at(p) + i,
+          at(g) + i,
+          at(sq) + i,
+          at(ga) + i,
+          at(buf) + i,
+          lr,
+          alpha,
+          eps,
+          weight_decay,
+          momentum,
+          centered,
+          commit,
+        );
       }
       return bad;
     },
@@ -75,8 +104,19 @@ function write(f32: Float32Array, i: number, value: number, commit: number): num
 }
 
 /** One element of sgd_update (p, g, buf are element indices): the flag of what it writes. */
-function sgdElement(f32: Float32Array, p: number, g: number, buf: number, lr: number, momentum: number,
-  dampening: number, nesterov: number, weight_decay: number, first: number, commit: number): number {
+function sgdElement(
+  f32: Float32Array,
+  p: number,
+  g: number,
+  buf: number,
+  lr: number,
+  momentum: number,
+  dampening: number,
+  nesterov: number,
+  weight_decay: number,
+  first: number,
+  commit: number,
+): number {
   let d = f32[g] + weight_decay * f32[p];
   let bad = 0;
   if (momentum !== 0) {
@@ -87,12 +127,28 @@ function sgdElement(f32: Float32Array, p: number, g: number, buf: number, lr: nu
   return write(f32, p, f32[p] - lr * d, commit) | bad;
 }
 
-function adamElement(f32: Float32Array, p: number, g: number, m: number, v: number, vmax: number, lr: number,
-  beta1: number, beta2: number, eps: number, weight_decay: number, decoupled: number, amsgrad: number,
-  stepSize: number, vCorrection: number, commit: number): number {
+function adamElement(
+  f32: Float32Array,
+  p: number,
+  g: number,
+  m: number,
+  v: number,
+  vmax: number,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weight_decay: number,
+  decoupled: number,
+  amsgrad: number,
+  stepSize: number,
+  vCorrection: number,
+  commit: number,
+): number {
   let grad = f32[g];
   let w = f32[p];
-  if (decoupled) w = Math.fround(w * (1 - lr * weight_decay)); // AdamW decays the weight (stored as a float32), not the gradient
+  if (decoupled)
+    w = Math.fround(w * (1 - lr * weight_decay)); // AdamW decays the weight (stored as a float32), not the gradient
   else grad += weight_decay * w; // Adam: L2 penalty folded into the gradient
   const mi = beta1 * f32[m] + (1 - beta1) * grad;
   let vi = beta2 * f32[v] + (1 - beta2) * grad * grad;
@@ -104,8 +160,21 @@ function adamElement(f32: Float32Array, p: number, g: number, m: number, v: numb
   return write(f32, p, w - (stepSize * mi) / (Math.sqrt(vi) / vCorrection + eps), commit) | bad;
 }
 
-function rmspropElement(f32: Float32Array, p: number, g: number, sq: number, ga: number, buf: number, lr: number,
-  alpha: number, eps: number, weight_decay: number, momentum: number, centered: number, commit: number): number {
+function rmspropElement(
+  f32: Float32Array,
+  p: number,
+  g: number,
+  sq: number,
+  ga: number,
+  buf: number,
+  lr: number,
+  alpha: number,
+  eps: number,
+  weight_decay: number,
+  momentum: number,
+  centered: number,
+  commit: number,
+): number {
   const grad = f32[g] + weight_decay * f32[p];
   const s = alpha * f32[sq] + (1 - alpha) * grad * grad;
   let bad = write(f32, sq, s, commit);
@@ -124,8 +193,16 @@ function rmspropElement(f32: Float32Array, p: number, g: number, sq: number, ga:
   return write(f32, p, f32[p] - (lr * grad) / avg, commit) | bad;
 }
 
-function adagradElement(f32: Float32Array, p: number, g: number, sum: number, clr: number, eps: number,
-  weight_decay: number, commit: number): number {
+function adagradElement(
+  f32: Float32Array,
+  p: number,
+  g: number,
+  sum: number,
+  clr: number,
+  eps: number,
+  weight_decay: number,
+  commit: number,
+): number {
   const grad = f32[g] + weight_decay * f32[p];
   const s = Math.fround(f32[sum] + grad * grad); // read back from the float32 store below
   const bad = write(f32, sum, s, commit);

@@ -20,7 +20,8 @@ export function rnnKernels(heap: JsHeap): Pick<Kernels, 'rnn_forward' | 'rnn_bac
           const xRow = at(x) + (t * B + b) * I;
           const hRow = previousRow(s, t, b, B, H, h0, out, ldo, reverse);
           for (let j = 0; j < H; j++) {
-            const a = (b_ih ? m[at(b_ih) + j] : 0) + (b_hh ? m[at(b_hh) + j] : 0) + dot(heap, w_ih, j, xRow, I) + dot(heap, w_hh, j, hRow, H);
+            const a =
+              (b_ih ? m[at(b_ih) + j] : 0) + (b_hh ? m[at(b_hh) + j] : 0) + dot(heap, w_ih, j, xRow, I) + dot(heap, w_hh, j, hRow, H);
             m[at(out) + (t * B + b) * ldo + j] = f(a);
           }
         }
@@ -28,8 +29,7 @@ export function rnnKernels(heap: JsHeap): Pick<Kernels, 'rnn_forward' | 'rnn_bac
       zeroPadding(heap, out, ldo, H, lengths, T, B);
     },
 
-    rnn_backward(dx, dh0, dw_ih, dw_hh, db_ih, db_hh, dpre, dout, out, x, lengths, h0, w_ih, w_hh,
-      T, B, I, H, ldo, reverse, relu) {
+    rnn_backward(dx, dh0, dw_ih, dw_hh, db_ih, db_hh, dpre, dout, out, x, lengths, h0, w_ih, w_hh, T, B, I, H, ldo, reverse, relu) {
       const m = heap.f32;
       // Padded steps contribute nothing: their pre-activation gradients stay zero.
       m.fill(0, at(dpre), at(dpre) + T * B * H);

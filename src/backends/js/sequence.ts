@@ -21,16 +21,25 @@ export function stepTime(heap: JsHeap, lengths: number, b: number, s: number, T:
 }
 
 /** Element index of h[t-1] for column b at time t: the previous output row, or h0 at the first step. */
-export function previousRow(s: number, t: number, b: number, B: number, H: number, h0: number, out: number,
-  ldo: number, reverse: number): number {
+export function previousRow(
+  s: number,
+  t: number,
+  b: number,
+  B: number,
+  H: number,
+  h0: number,
+  out: number,
+  ldo: number,
+  reverse: number,
+): number {
   return s === 0 ? at(h0) + b * H : at(out) + ((reverse ? t + 1 : t - 1) * B + b) * ldo;
 }
 
 /** Padded positions t ≥ len_b of a [T, B, ld] sequence are zeros, as PyTorch pads. */
-export function zeroPadding(heap: JsHeap, x: number, ld: number, width: number, lengths: number, T: number,
-  B: number): void {
+export function zeroPadding(heap: JsHeap, x: number, ld: number, width: number, lengths: number, T: number, B: number): void {
   for (let b = 0; b < B; b++) {
-    for (let t = columnLength(heap, lengths, b, T); t < T; t++) heap.f32.fill(0, at(x) + (t * B + b) * ld, at(x) + (t * B + b) * ld + width);
+    for (let t = columnLength(heap, lengths, b, T); t < T; t++)
+      heap.f32.fill(0, at(x) + (t * B + b) * ld, at(x) + (t * B + b) * ld + width);
   }
 }
 
@@ -38,8 +47,18 @@ export function zeroPadding(heap: JsHeap, x: number, ld: number, width: number, 
  * A step's gradients through the recurrent weights, for one column, from its gate pre-activation
  * gradients da [G]: dh[t-1] += da W_hh, dW_hh += da ⊗ h[t-1], and both biases += da.
  */
-export function recurrentBackward(heap: JsHeap, daRow: number, G: number, dhRow: number, hRow: number, w_hh: number,
-  dw_hh: number, db_ih: number, db_hh: number, H: number): void {
+export function recurrentBackward(
+  heap: JsHeap,
+  daRow: number,
+  G: number,
+  dhRow: number,
+  hRow: number,
+  w_hh: number,
+  dw_hh: number,
+  db_ih: number,
+  db_hh: number,
+  H: number,
+): void {
   const m = heap.f32;
   for (let k = 0; k < H; k++) {
     let a = 0;
@@ -55,8 +74,17 @@ export function recurrentBackward(heap: JsHeap, daRow: number, G: number, dhRow:
 }
 
 /** dW_ih += daᵀ x and dx += da W_ih (unless dx is 0) over all N = T·B rows: the input enters every step the same way. */
-export function inputBackward(heap: JsHeap, da: number, G: number, x: number, w_ih: number, dw_ih: number, dx: number,
-  N: number, I: number): void {
+export function inputBackward(
+  heap: JsHeap,
+  da: number,
+  G: number,
+  x: number,
+  w_ih: number,
+  dw_ih: number,
+  dx: number,
+  N: number,
+  I: number,
+): void {
   const m = heap.f32;
   for (let n = 0; n < N; n++) {
     for (let r = 0; r < G; r++) {

@@ -21,13 +21,18 @@ const DEFAULT_WORKLOADS = ['W1', 'W3', 'W4', 'W5', 'W6', 'S1'];
 const CELLS: readonly Cell[] = ['rnn', 'lstm', 'gru'];
 const JOBS: readonly Job[] = ['forward', 'train', 'cell'];
 /** This library's backends as the tables name them. */
-export const OURS: readonly (readonly [string, BackendChoice])[] = [['SIMD', 'wasm-simd'], ['scalar', 'wasm-scalar'], ['JS backend', 'js']];
+export const OURS: readonly (readonly [string, BackendChoice])[] = [
+  ['SIMD', 'wasm-simd'],
+  ['scalar', 'wasm-scalar'],
+  ['JS backend', 'js'],
+];
 const SIZE_OPTIONS = ['cells', 'nonlinearity', 'hidden', 'batch', 'input', 'steps', 'jobs'];
 
 export const spec: CommandSpec = {
   name: 'bench',
   usage: 'bench [options]',
-  summary: 'Times this library\'s WASM SIMD, WASM scalar and pure-JS backends and the peers installed in this project\n'
+  summary:
+    "Times this library's WASM SIMD, WASM scalar and pure-JS backends and the peers installed in this project\n"
     + '(onnxruntime-web, tfjs-wasm, brain.js) on the same work in one run: each output is checked against ours\n'
     + 'before it is timed. Prints Markdown tables of medians and of ratios to the SIMD build.\n'
     + `Named workloads (see the README): ${WORKLOADS.map((w) => w.id).join(', ')}; or a grid of sizes from the size options.`,
@@ -40,8 +45,16 @@ export const spec: CommandSpec = {
     batch: { type: 'string', value: '<list>', help: 'sizes: batch sizes (default 1)' },
     input: { type: 'string', value: '<n>', help: 'sizes: input features (default 64)' },
     steps: { type: 'string', value: '<n>', help: 'sizes: time steps per sequence (default 100)' },
-    jobs: { type: 'string', value: '<list>', help: 'sizes: forward, train (one SGD step with a Linear head), cell (default forward,train)' },
-    backends: { type: 'string', value: '<list>', help: 'this library\'s backends: wasm-simd, wasm-scalar, js (default all; wasm-simd always runs: it is the reference)' },
+    jobs: {
+      type: 'string',
+      value: '<list>',
+      help: 'sizes: forward, train (one SGD step with a Linear head), cell (default forward,train)',
+    },
+    backends: {
+      type: 'string',
+      value: '<list>',
+      help: "this library's backends: wasm-simd, wasm-scalar, js (default all; wasm-simd always runs: it is the reference)",
+    },
     peers: { type: 'string', value: '<list>', help: 'onnxruntime-web, tfjs-wasm, brain.js or none (default every one installed)' },
     time: { type: 'string', value: '<ms>', help: 'time for each contender on each workload, in interleaved rounds (default 1000)' },
     json: { type: 'string', value: '<file.json>', help: 'also write every number to a JSON file' },
@@ -64,13 +77,19 @@ function list<T extends string>(o: Options, name: string, allowed: readonly T[],
 function chosenWorkloads(o: Options): Workload[] {
   const sized = SIZE_OPTIONS.filter((name) => o.has(name));
   if (sized.length === 0) {
-    const ids = list(o, 'workloads', WORKLOADS.map((w) => w.id), DEFAULT_WORKLOADS);
+    const ids = list(
+      o,
+      'workloads',
+      WORKLOADS.map((w) => w.id),
+      DEFAULT_WORKLOADS,
+    );
     return WORKLOADS.filter((w) => ids.includes(w.id));
   }
   if (o.has('workloads')) throw new UsageError(`--workloads names workloads and --${sized[0]} sizes them: give one or the other`);
   const cells = list(o, 'cells', CELLS, ['rnn']);
   const nonlinearity = o.choice<Nonlinearity>('nonlinearity', ['tanh', 'relu'], 'tanh');
-  if (nonlinearity !== 'tanh' && !cells.includes('rnn')) throw new UsageError('--nonlinearity applies to the rnn cell, and --cells has none');
+  if (nonlinearity !== 'tanh' && !cells.includes('rnn'))
+    throw new UsageError('--nonlinearity applies to the rnn cell, and --cells has none');
   const [I, T] = [o.int('input', 64, { min: 1 }), o.int('steps', 100, { min: 1 })];
   const jobs = list(o, 'jobs', JOBS, ['forward', 'train']);
   const out: Workload[] = [];
@@ -92,7 +111,14 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   const o = parsed.options;
   const workloads = chosenWorkloads(o);
-  const backends = new Set<BackendChoice>(list(o, 'backends', OURS.map(([, b]) => b), OURS.map(([, b]) => b)));
+  const backends = new Set<BackendChoice>(
+    list(
+      o,
+      'backends',
+      OURS.map(([, b]) => b),
+      OURS.map(([, b]) => b),
+    ),
+  );
   const time = o.int('time', 1000, { min: 1 });
   const [json, plot] = [o.string('json'), o.string('plot')];
   for (const file of [json, plot]) if (file !== undefined) checkFolderExists(file);
@@ -114,12 +140,15 @@ export async function run(argv: readonly string[]): Promise<number> {
     process.stderr.write(`wrote ${json}\n`);
   }
   if (plot) {
-    writeAtomic(plot, barChartSvg({
-      title: 'rnn-wasm bench: median time per call',
-      unit: 'ms',
-      bars: columns.map((name, i) => ({ name, color: COLORS[i % COLORS.length] })),
-      groups: workloads.map((w) => ({ label: w.id, values: columns.map((n) => median(results, w.id, n) ?? NaN) })),
-    }));
+    writeAtomic(
+      plot,
+      barChartSvg({
+        title: 'rnn-wasm bench: median time per call',
+        unit: 'ms',
+        bars: columns.map((name, i) => ({ name, color: COLORS[i % COLORS.length] })),
+        groups: workloads.map((w) => ({ label: w.id, values: columns.map((n) => median(results, w.id, n) ?? NaN) })),
+      }),
+    );
     process.stderr.write(`plotted ${plot}\n`);
   }
   return EXIT.ok;
@@ -130,7 +159,12 @@ export function machine(): string {
 }
 
 /** Every workload on every contender, with progress on standard error. */
-export async function runAll(workloads: readonly Workload[], contenders: readonly Contender[], found: readonly Peer[], timeMs: number): Promise<Results> {
+export async function runAll(
+  workloads: readonly Workload[],
+  contenders: readonly Contender[],
+  found: readonly Peer[],
+  timeMs: number,
+): Promise<Results> {
   process.stderr.write(`${machine()}\n${(await Promise.all(found.map((p) => p.about()))).join('\n')}\n`);
   const results: Results = new Map();
   for (const w of workloads) {

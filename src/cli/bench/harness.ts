@@ -51,14 +51,20 @@ export function ours(name: string, backend: BackendChoice, { lib = library as Li
     name,
     async prepare(w, d) {
       const net = await lib.RNN.create({
-        cell: w.cell, ...(w.cell === 'rnn' && { nonlinearity: w.nonlinearity }), inputSize: w.I, hiddenSize: w.H,
-        outputSize: w.head ? 1 : 0, seed: 1, backend,
+        cell: w.cell,
+        ...(w.cell === 'rnn' && { nonlinearity: w.nonlinearity }),
+        inputSize: w.I,
+        hiddenSize: w.H,
+        outputSize: w.head ? 1 : 0,
+        seed: 1,
+        backend,
       });
       net.loadStateDict(Object.fromEntries(Object.entries(d.weights).map(([k, data]) => [k, { data, shape: d.shapes[k] }])));
       const x = { data: d.x, shape: [w.T, w.B, w.I] };
       if (w.job === 'train') {
         const target = { data: d.target, shape: [w.T, w.B, 1] };
-        const optimizer = w.optimizer === 'adam' ? { kind: 'adam' as const, lr: LEARNING_RATE.adam } : { kind: 'sgd' as const, lr: LEARNING_RATE.sgd };
+        const optimizer =
+          w.optimizer === 'adam' ? { kind: 'adam' as const, lr: LEARNING_RATE.adam } : { kind: 'sgd' as const, lr: LEARNING_RATE.sgd };
         let loss = NaN;
         return { run: () => (loss = net.step(x, target, { optimizer }).loss), result: () => loss, dispose: () => net.dispose() };
       }
@@ -72,7 +78,9 @@ export function ours(name: string, backend: BackendChoice, { lib = library as Li
         return { run, result: () => out.output, dispose: () => net.dispose() };
       }
       const out = {
-        output: new Float32Array(w.T * states), y: new Float32Array(w.T * states), hN: new Float32Array(states),
+        output: new Float32Array(w.T * states),
+        y: new Float32Array(w.T * states),
+        hN: new Float32Array(states),
         ...(w.cell === 'lstm' && { cN: new Float32Array(states) }),
       };
       const run = hasOut ? () => net.unroll(x, { out }) : () => out.output.set(net.unroll(x).output.data);
@@ -156,9 +164,11 @@ export async function measure(w: Workload, contenders: readonly Contender[], opt
       const taken = times.get(name)!;
       // A contender slower than its whole budget stops once it has its minimum: it must not hold up the run.
       if (taken.length >= minSamples && taken.reduce((a, b) => a + b, 0) >= timeMs) continue;
-      taken.push(...(r.timed
-        ? await r.timed(Math.max(1, Math.round(slice / Math.max(estimate.get(name)!, 1e-3))))
-        : await sample(() => r.run(), slice)));
+      taken.push(
+        ...(r.timed
+          ? await r.timed(Math.max(1, Math.round(slice / Math.max(estimate.get(name)!, 1e-3))))
+          : await sample(() => r.run(), slice)),
+      );
     }
   }
   for (const [name, r] of runners) {

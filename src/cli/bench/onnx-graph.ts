@@ -65,29 +65,40 @@ interface Node {
 /** A model of one graph: float inputs and outputs of fixed shapes, initializers, nodes in order. */
 function model(inputs: [string, number[]][], outputs: [string, number[]][], initializers: Initializer[], nodes: Node[]): Uint8Array {
   const valueInfo = (w: Writer, [name, dims]: [string, number[]]) => {
-    w.string(1, name).message(2, (type) => type.message(1, (tensor) => {
-      tensor.int(1, FLOAT).message(2, (shape) => dims.forEach((d) => shape.message(1, (dim) => dim.int(1, d))));
-    }));
+    w.string(1, name).message(2, (type) =>
+      type.message(1, (tensor) => {
+        tensor.int(1, FLOAT).message(2, (shape) => dims.forEach((d) => shape.message(1, (dim) => dim.int(1, d))));
+      }),
+    );
   };
   return new Writer()
     .int(1, 8) // ir_version
     .message(7, (graph) => {
-      nodes.forEach((n, i) => graph.message(1, (node) => {
-        n.inputs.forEach((name) => node.string(1, name));
-        n.outputs.forEach((name) => node.string(2, name));
-        node.string(3, `${n.op.toLowerCase()}${i}`).string(4, n.op);
-        Object.entries(n.ints).forEach(([name, value]) => node.message(5, (a) => a.string(1, name).int(3, value).int(20, INT_ATTRIBUTE)));
-        Object.entries(n.strings ?? {}).forEach(([name, values]) => node.message(5, (a) => {
-          a.string(1, name);
-          values.forEach((v) => a.string(9, v));
-          a.int(20, STRINGS_ATTRIBUTE);
-        }));
-      }));
+      nodes.forEach((n, i) =>
+        graph.message(1, (node) => {
+          n.inputs.forEach((name) => node.string(1, name));
+          n.outputs.forEach((name) => node.string(2, name));
+          node.string(3, `${n.op.toLowerCase()}${i}`).string(4, n.op);
+          Object.entries(n.ints).forEach(([name, value]) => node.message(5, (a) => a.string(1, name).int(3, value).int(20, INT_ATTRIBUTE)));
+          Object.entries(n.strings ?? {}).forEach(([name, values]) =>
+            node.message(5, (a) => {
+              a.string(1, name);
+              values.forEach((v) => a.string(9, v));
+              a.int(20, STRINGS_ATTRIBUTE);
+            }),
+          );
+        }),
+      );
       graph.string(2, 'rnn');
-      initializers.forEach((t) => graph.message(5, (tensor) => {
-        t.dims.forEach((d) => tensor.int(1, d));
-        tensor.int(2, FLOAT).string(8, t.name).raw(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-      }));
+      initializers.forEach((t) =>
+        graph.message(5, (tensor) => {
+          t.dims.forEach((d) => tensor.int(1, d));
+          tensor
+            .int(2, FLOAT)
+            .string(8, t.name)
+            .raw(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+        }),
+      );
       inputs.forEach((v) => graph.message(11, (w) => valueInfo(w, v)));
       outputs.forEach((v) => graph.message(12, (w) => valueInfo(w, v)));
     })
@@ -112,8 +123,16 @@ const OPERATOR = { rnn: 'RNN', lstm: 'LSTM', gru: 'GRU' } as const;
  * From zero initial state with output Y [T, 1, B, H]; or, for a stream of single steps (`stream`, RNN and GRU),
  * from the state in input H0 [1, B, H] with the new state as output Y_h [1, B, H].
  */
-export function recurrentModel(cell: 'rnn' | 'lstm' | 'gru', nonlinearity: 'tanh' | 'relu', weights: Record<string, Float32Array>,
-  T: number, B: number, I: number, H: number, stream = false): Uint8Array {
+export function recurrentModel(
+  cell: 'rnn' | 'lstm' | 'gru',
+  nonlinearity: 'tanh' | 'relu',
+  weights: Record<string, Float32Array>,
+  T: number,
+  B: number,
+  I: number,
+  H: number,
+  stream = false,
+): Uint8Array {
   const order = [...ONNX_ORDER[cell]];
   const G = order.length * H;
   const bias = new Float32Array(2 * G);
@@ -130,8 +149,17 @@ export function recurrentModel(cell: 'rnn' | 'lstm' | 'gru', nonlinearity: 'tanh
   const op = OPERATOR[cell];
   if (stream) {
     // Inputs X, W, R, B, sequence_lens (left out: ''), initial_h; outputs Y (left out) and Y_h.
-    return model([['X', [T, B, I]], ['H0', [1, B, H]]], [['Y_h', [1, B, H]]], initializers,
-      [{ op, inputs: ['X', 'W', 'R', 'B', '', 'H0'], outputs: ['', 'Y_h'], ints, strings }]);
+    return model(
+      [
+        ['X', [T, B, I]],
+        ['H0', [1, B, H]],
+      ],
+      [['Y_h', [1, B, H]]],
+      initializers,
+      [{ op, inputs: ['X', 'W', 'R', 'B', '', 'H0'], outputs: ['', 'Y_h'], ints, strings }],
+    );
   }
-  return model([['X', [T, B, I]]], [['Y', [T, 1, B, H]]], initializers, [{ op, inputs: ['X', 'W', 'R', 'B'], outputs: ['Y'], ints, strings }]);
+  return model([['X', [T, B, I]]], [['Y', [T, 1, B, H]]], initializers, [
+    { op, inputs: ['X', 'W', 'R', 'B'], outputs: ['Y'], ints, strings },
+  ]);
 }

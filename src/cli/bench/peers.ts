@@ -43,11 +43,17 @@ function finder(folders: readonly string[]): (name: string) => unknown {
   };
 }
 
-function peer(name: string, install: string, load: (require: (name: string) => unknown) => Promise<Loaded | string>,
-  folders: readonly string[]): Peer {
+function peer(
+  name: string,
+  install: string,
+  load: (require: (name: string) => unknown) => Promise<Loaded | string>,
+  folders: readonly string[],
+): Peer {
   let loaded: Promise<Loaded | string> | undefined;
-  const get = () => (loaded ??= load(finder(folders)).catch((error: Error) => (
-    /is not installed/.test(error.message) ? `not installed (${install})` : `failed to load: ${error.message.split('\n')[0]}`)));
+  const get = () =>
+    (loaded ??= load(finder(folders)).catch((error: Error) =>
+      /is not installed/.test(error.message) ? `not installed (${install})` : `failed to load: ${error.message.split('\n')[0]}`,
+    ));
   return {
     name,
     async about() {
@@ -90,8 +96,10 @@ async function onnxRuntime(require: (name: string) => unknown): Promise<Loaded |
       if (w.job === 'train') return 'inference only here: training needs onnxruntime-training artifacts made in Python';
       const stream = w.job === 'cell';
       if (stream && w.cell === 'lstm') return 'not written (a stream of LSTM steps needs the cell state fed back too)';
-      const session = await ort.InferenceSession.create(recurrentModel(w.cell, w.nonlinearity, d.weights, w.T, w.B, w.I, w.H, stream),
-        { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+      const session = await ort.InferenceSession.create(recurrentModel(w.cell, w.nonlinearity, d.weights, w.T, w.B, w.I, w.H, stream), {
+        executionProviders: ['wasm'],
+        graphOptimizationLevel: 'all',
+      });
       const x = new ort.Tensor('float32', d.x, [w.T, w.B, w.I]);
       let y: Float32Array = new Float32Array(0);
       if (stream) {
@@ -176,7 +184,7 @@ async function tensorflow(require: (name: string) => unknown): Promise<Loaded | 
       const free = (...more: TfTensor[]) => [kernel, recurrent, x, bih, bhh, ...more].forEach((t) => t.dispose());
       let result: Float32Array | number = 0;
       if (cell === 'gru') {
-        if (w.job !== 'forward') return 'not measured (PyTorch\'s GRU is written here from tfjs ops, forward only)';
+        if (w.job !== 'forward') return "not measured (PyTorch's GRU is written here from tfjs ops, forward only)";
         return {
           run() {
             result = tf.tidy(() => gruOps(tf, x, kernel, recurrent, bih, bhh, T, B, I, H)).dataSync() as Float32Array;
@@ -187,13 +195,18 @@ async function tensorflow(require: (name: string) => unknown): Promise<Loaded | 
       }
       if (w.job === 'cell') return 'not written (a streaming step needs a stateful model)';
       const zeros = { kernelInitializer: 'zeros', recurrentInitializer: 'zeros' } as const;
-      const layer = cell === 'lstm'
-        ? tfl.layers.lstm({ units: H, returnSequences: true, inputShape: [T, I], recurrentActivation: 'sigmoid', ...zeros })
-        : tfl.layers.simpleRNN({ units: H, returnSequences: true, inputShape: [T, I], activation: w.nonlinearity, ...zeros });
+      const layer =
+        cell === 'lstm'
+          ? tfl.layers.lstm({ units: H, returnSequences: true, inputShape: [T, I], recurrentActivation: 'sigmoid', ...zeros })
+          : tfl.layers.simpleRNN({ units: H, returnSequences: true, inputShape: [T, I], activation: w.nonlinearity, ...zeros });
       const model = tfl.sequential({ layers: [layer] });
       if (w.head) model.add(tfl.layers.timeDistributed({ layer: tfl.layers.dense({ units: 1, ...zeros }) }));
-      model.setWeights([kernel, recurrent, add(bih, bhh), ...(w.head
-        ? [transpose(tensor2d(p['head.weight'], [1, H])), tensor1d(p['head.bias'])] : [])]);
+      model.setWeights([
+        kernel,
+        recurrent,
+        add(bih, bhh),
+        ...(w.head ? [transpose(tensor2d(p['head.weight'], [1, H])), tensor1d(p['head.bias'])] : []),
+      ]);
       if (w.job === 'train') {
         const target = transpose(tensor3d(d.target, [T, B, 1]), [1, 0, 2]);
         const optimizer = w.optimizer === 'adam' ? tf.train.adam(LEARNING_RATE.adam, 0.9, 0.999, 1e-8) : tf.train.sgd(LEARNING_RATE.sgd);
@@ -225,11 +238,31 @@ async function tensorflow(require: (name: string) => unknown): Promise<Loaded | 
 }
 
 /** PyTorch's GRU in tfjs ops: the input side for all steps in one product, then per step the hidden side. */
-function gruOps(tf: Tf, x: TfTensor, kernel: TfTensor, recurrent: TfTensor, bih: TfTensor, bhh: TfTensor,
-  T: number, B: number, I: number, H: number): TfTensor {
+function gruOps(
+  tf: Tf,
+  x: TfTensor,
+  kernel: TfTensor,
+  recurrent: TfTensor,
+  bih: TfTensor,
+  bhh: TfTensor,
+  T: number,
+  B: number,
+  I: number,
+  H: number,
+): TfTensor {
   const op = (name: string) => tf[name] as (...args: unknown[]) => TfTensor;
   const [add, sub, mul, matMul, reshape, transpose, slice, sigmoid, tanh, zeros] = [
-    'add', 'sub', 'mul', 'matMul', 'reshape', 'transpose', 'slice', 'sigmoid', 'tanh', 'zeros'].map(op);
+    'add',
+    'sub',
+    'mul',
+    'matMul',
+    'reshape',
+    'transpose',
+    'slice',
+    'sigmoid',
+    'tanh',
+    'zeros',
+  ].map(op);
   const gi = reshape(add(matMul(reshape(transpose(x, [1, 0, 2]), [T * B, I]), kernel), bih), [T, B, 3 * H]);
   let h = zeros([B, H]);
   const outputs = [];
@@ -287,7 +320,9 @@ async function brain(require: (name: string) => unknown): Promise<Loaded | strin
       net.model.output.weights.fill(0);
       while (net.model.equations.length < T) net.bindEquation();
       // One sequence at a time, as brain.js runs them: the batch's columns one after the other.
-      const inputs = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => d.x.slice((t * B + b) * I, (t * B + b + 1) * I)));
+      const inputs = Array.from({ length: B }, (_, b) =>
+        Array.from({ length: T }, (_, t) => d.x.slice((t * B + b) * I, (t * B + b + 1) * I)),
+      );
       const last = new Float32Array(B);
       return {
         run() {

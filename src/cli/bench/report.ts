@@ -44,8 +44,12 @@ export function mediansTable(workloads: readonly Workload[], names: readonly str
  * How many times faster the SIMD build is than each contender (theirs / ours), or, for native code, how far
  * from it (ours / theirs); with the SIMD build's GFLOP/s.
  */
-export function ratiosTable(workloads: readonly Workload[], names: readonly string[], results: Results,
-  isNative: (name: string) => boolean = () => false): string {
+export function ratiosTable(
+  workloads: readonly Workload[],
+  names: readonly string[],
+  results: Results,
+  isNative: (name: string) => boolean = () => false,
+): string {
   const others = names.filter((n) => n !== REFERENCE);
   const lines = [
     `| workload | SIMD ms | GFLOP/s | ${others.map((n) => (isNative(n) ? `SIMD / ${n}` : `${n} / SIMD`)).join(' | ')} |`,
@@ -67,12 +71,17 @@ export function ratiosTable(workloads: readonly Workload[], names: readonly stri
 /** Every number of a run, for tools (`--json`). */
 export function resultsJson(workloads: readonly Workload[], results: Results, extra: object = {}): string {
   const outcome = (o: Outcome) => (typeof o === 'string' ? { skipped: o } : (o satisfies Stats));
-  return JSON.stringify({
-    date: new Date().toISOString(),
-    ...extra,
-    workloads: workloads.map((w) => ({
-      ...w, flops: flops(w),
-      results: Object.fromEntries([...(results.get(w.id) ?? [])].map(([name, o]) => [name, outcome(o)])),
-    })),
-  }, null, 2);
+  return JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      ...extra,
+      workloads: workloads.map((w) => ({
+        ...w,
+        flops: flops(w),
+        results: Object.fromEntries([...(results.get(w.id) ?? [])].map(([name, o]) => [name, outcome(o)])),
+      })),
+    },
+    null,
+    2,
+  );
 }

@@ -40,17 +40,43 @@ export const WORKLOADS: readonly Workload[] = [
   named({ id: 'W4', cell: 'gru', I: 64, H: 256, T: 100, B: 1, job: 'forward', title: 'GRU I=64 H=256 T=100 B=1, forward' }),
   named({ id: 'W5', cell: 'rnn', I: 64, H: 256, T: 100, B: 32, job: 'forward', title: 'RNN tanh I=64 H=256 T=100 B=32, forward' }),
   named({
-    id: 'W6', cell: 'rnn', I: 64, H: 256, T: 50, B: 32, job: 'train', head: true, optimizer: 'sgd',
+    id: 'W6',
+    cell: 'rnn',
+    I: 64,
+    H: 256,
+    T: 50,
+    B: 32,
+    job: 'train',
+    head: true,
+    optimizer: 'sgd',
     title: 'RNN tanh + Linear(256→1) T=50 B=32, train step (SGD)',
   }),
   named({
-    id: 'W7', cell: 'lstm', I: 64, H: 256, T: 50, B: 32, job: 'train', head: true, optimizer: 'adam',
+    id: 'W7',
+    cell: 'lstm',
+    I: 64,
+    H: 256,
+    T: 50,
+    B: 32,
+    job: 'train',
+    head: true,
+    optimizer: 'adam',
     title: 'LSTM + Linear(256→1) T=50 B=32, train step (Adam)',
   }),
   named({ id: 'S1', cell: 'rnn', I: 64, H: 256, T: 1, B: 1, job: 'cell', title: 'RNN tanh I=64 H=256, one `cell` step' }),
   // brain.js's recurrent networks compute ReLU RNNs only (its LSTM and GRU are other networks than PyTorch's),
   // so this is the one workload it can run as the same work.
-  named({ id: 'R1', cell: 'rnn', nonlinearity: 'relu', I: 64, H: 256, T: 100, B: 1, job: 'forward', title: 'RNN ReLU I=64 H=256 T=100 B=1, forward' }),
+  named({
+    id: 'R1',
+    cell: 'rnn',
+    nonlinearity: 'relu',
+    I: 64,
+    H: 256,
+    T: 100,
+    B: 1,
+    job: 'forward',
+    title: 'RNN ReLU I=64 H=256 T=100 B=1, forward',
+  }),
 ];
 
 export const isNamed = (w: Workload) => WORKLOADS.some((n) => n.id === w.id);
@@ -62,8 +88,12 @@ export function sizedWorkload(size: Pick<Workload, 'cell' | 'nonlinearity' | 'I'
   const what = job === 'forward' ? 'forward' : job === 'train' ? 'train step (SGD)' : 'one `cell` step';
   const title = `${name}${job === 'train' ? ` + Linear(${H}→1)` : ''} I=${I} H=${H}${job === 'cell' ? '' : ` T=${T}`} B=${B}, ${what}`;
   return {
-    ...size, T: job === 'cell' ? 1 : T, head: job === 'train', ...(job === 'train' && { optimizer: 'sgd' as const }),
-    id: `${name} H=${H} B=${B} ${job}`, title,
+    ...size,
+    T: job === 'cell' ? 1 : T,
+    head: job === 'train',
+    ...(job === 'train' && { optimizer: 'sgd' as const }),
+    id: `${name} H=${H} B=${B} ${job}`,
+    title,
   };
 }
 
@@ -104,7 +134,13 @@ export function seeded(n: number, seed: number): Float32Array {
 /** Weights as PyTorch initialises them (a seeded model's `stateDict`), and seeded input and target. */
 export async function workloadData(w: Workload): Promise<WorkloadData> {
   const net = await RNN.create({
-    cell: w.cell, ...(w.cell === 'rnn' && { nonlinearity: w.nonlinearity }), inputSize: w.I, hiddenSize: w.H, outputSize: w.head ? 1 : 0, seed: 7, backend: 'js',
+    cell: w.cell,
+    ...(w.cell === 'rnn' && { nonlinearity: w.nonlinearity }),
+    inputSize: w.I,
+    hiddenSize: w.H,
+    outputSize: w.head ? 1 : 0,
+    seed: 7,
+    backend: 'js',
   });
   const dict = Object.entries(net.stateDict());
   net.dispose();

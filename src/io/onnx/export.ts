@@ -8,7 +8,8 @@
  */
 import type { ModelConfig, Tensor } from '../../types.js';
 import { ONNX_BLOCK } from './import.js';
-import { DTYPE, type NodeSpec, type TensorSpec, type ValueSpec, encodeModel } from './messages.js';
+import { DTYPE } from './messages.js';
+import { type NodeSpec, type TensorSpec, type ValueSpec, encodeModel } from './messages-out.js';
 import type { OnnxCell } from './trace.js';
 
 const EXPORT_OPSET = 14;
@@ -37,9 +38,11 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
   const batchAxis = c.batchFirst ? 0 : 1;
   const seqDims = c.batchFirst ? ['B', 'T'] : ['T', 'B'];
 
-  const inputs: ValueSpec[] = [c.embedding
-    ? { name: 'input', elemType: DTYPE.INT64, dims: seqDims }
-    : { name: 'input', elemType: DTYPE.FLOAT, dims: [...seqDims, c.inputSize] }];
+  const inputs: ValueSpec[] = [
+    c.embedding
+      ? { name: 'input', elemType: DTYPE.INT64, dims: seqDims }
+      : { name: 'input', elemType: DTYPE.FLOAT, dims: [...seqDims, c.inputSize] },
+  ];
   const stateNames = c.cell === 'lstm' ? ['h0', 'c0'] : ['h0'];
   for (const s of stateNames) {
     inputs.push({ name: s, elemType: DTYPE.FLOAT, dims: [L * D, 'state_batch', H] }); // 1 (the default) or B
@@ -78,8 +81,12 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
     initializers.push({ name: `${core('R')}_l${k}`, dtype: DTYPE.FLOAT, dims: [D, G * H, H], data: R });
     if (c.bias) initializers.push({ name: `${core('B')}_l${k}`, dtype: DTYPE.FLOAT, dims: [D, 2 * G * H], data: B });
     const initial = stateNames.map((s) => {
-      const sliced = node('Slice', `${prefix}/Slice_${s}`, [s, ints(`${prefix}/${s}_start`, [k * D]), ints(`${prefix}/${s}_end`, [(k + 1) * D]),
-        ints(`${prefix}/${s}_axis`, [0])], [`${prefix}/${s}`]);
+      const sliced = node(
+        'Slice',
+        `${prefix}/Slice_${s}`,
+        [s, ints(`${prefix}/${s}_start`, [k * D]), ints(`${prefix}/${s}_end`, [(k + 1) * D]), ints(`${prefix}/${s}_axis`, [0])],
+        [`${prefix}/${s}`],
+      );
       return node('Expand', `${prefix}/Expand_${s}`, [sliced, widen], [`${prefix}/${s}_wide`]);
     });
     const attributes: NodeSpec['attributes'] = [
@@ -89,7 +96,13 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
       ...(cell === 'rnn' ? [{ name: 'activations', strings: Array<string>(D).fill(c.nonlinearity === 'relu' ? 'Relu' : 'Tanh') }] : []),
     ];
     const outputs = [`${prefix}/Y`, `${prefix}/Y_h`, ...(cell === 'lstm' ? [`${prefix}/Y_c`] : [])];
-    node(op, prefix, [x, `${core('W')}_l${k}`, `${core('R')}_l${k}`, c.bias ? `${core('B')}_l${k}` : '', '', ...initial], outputs, attributes);
+    node(
+      op,
+      prefix,
+      [x, `${core('W')}_l${k}`, `${core('R')}_l${k}`, c.bias ? `${core('B')}_l${k}` : '', '', ...initial],
+      outputs,
+      attributes,
+    );
     lastH = outputs[1];
     // [T, D, B, H] → [T, B, D, H] → [T, B, D·H]: both directions side by side, as PyTorch's output.
     const t = node('Transpose', `${prefix}/Transpose`, [outputs[0]], [`${prefix}/Y_t`], [{ name: 'perm', ints: [0, 2, 1, 3] }]);
@@ -123,7 +136,12 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
     yDims = [...seqDims, O || D * H];
   }
   return encodeModel({
-    opset: EXPORT_OPSET, producer, graphName: 'rnn-wasm', nodes, initializers, inputs,
+    opset: EXPORT_OPSET,
+    producer,
+    graphName: 'rnn-wasm',
+    nodes,
+    initializers,
+    inputs,
     outputs: [{ name: y, elemType: DTYPE.FLOAT, dims: yDims }],
   });
 }

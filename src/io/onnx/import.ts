@@ -52,7 +52,13 @@ export function importONNX(bytes: Uint8Array, options: ONNXOptions): OnnxImport 
     headOn: head?.on ?? 'steps',
     tieWeights,
     ...(t.embedding
-      ? { embedding: { numEmbeddings: t.embedding.table.dims[0], embeddingDim: t.embedding.table.dims[1], paddingIdx: options.paddingIdx ?? null } }
+      ? {
+          embedding: {
+            numEmbeddings: t.embedding.table.dims[0],
+            embeddingDim: t.embedding.table.dims[1],
+            paddingIdx: options.paddingIdx ?? null,
+          },
+        }
       : { inputSize: t.inputSize }),
     names,
     batchFirst: t.batchFirst,
@@ -67,18 +73,29 @@ export function importONNX(bytes: Uint8Array, options: ONNXOptions): OnnxImport 
     const rows = G * H;
     for (let d = 0; d < D; d++) {
       const suffix = `_l${k}${d ? '_reverse' : ''}`;
-      values.set(core(`weight_ih${suffix}`), { data: reorder(l.W.data as Float32Array, d, rows * l.inputSize, cell, H * l.inputSize), shape: [rows, l.inputSize] });
+      values.set(core(`weight_ih${suffix}`), {
+        data: reorder(l.W.data as Float32Array, d, rows * l.inputSize, cell, H * l.inputSize),
+        shape: [rows, l.inputSize],
+      });
       values.set(core(`weight_hh${suffix}`), { data: reorder(l.R.data as Float32Array, d, rows * H, cell, H * H), shape: [rows, H] });
       if (l.B) {
         const b = l.B.data as Float32Array;
-        values.set(core(`bias_ih${suffix}`), { data: reorder(b.subarray(d * 2 * rows, d * 2 * rows + rows), 0, rows, cell, H), shape: [rows] });
-        values.set(core(`bias_hh${suffix}`), { data: reorder(b.subarray(d * 2 * rows + rows, (d + 1) * 2 * rows), 0, rows, cell, H), shape: [rows] });
+        values.set(core(`bias_ih${suffix}`), {
+          data: reorder(b.subarray(d * 2 * rows, d * 2 * rows + rows), 0, rows, cell, H),
+          shape: [rows],
+        });
+        values.set(core(`bias_hh${suffix}`), {
+          data: reorder(b.subarray(d * 2 * rows + rows, (d + 1) * 2 * rows), 0, rows, cell, H),
+          shape: [rows],
+        });
       }
     }
   });
-  if (t.embedding) values.set(`${names.embedding}.weight`, { data: t.embedding.table.data as Float32Array, shape: [...t.embedding.table.dims] });
+  if (t.embedding)
+    values.set(`${names.embedding}.weight`, { data: t.embedding.table.data as Float32Array, shape: [...t.embedding.table.dims] });
   if (head) {
-    if (!tieWeights) values.set(`${names.head}.weight`, { data: head.weight, shape: [head.outputSize, head.weight.length / head.outputSize] });
+    if (!tieWeights)
+      values.set(`${names.head}.weight`, { data: head.weight, shape: [head.outputSize, head.weight.length / head.outputSize] });
     values.set(`${names.head}.bias`, { data: head.bias ?? new Float32Array(head.outputSize), shape: [head.outputSize] });
   }
   // Every parameter once (a tied weight under the embedding's name); RNN.loadStateDict checks names and shapes.
@@ -120,7 +137,7 @@ function partNames(t: ReturnType<typeof trace>, options: ONNXOptions): PartNames
   const found = {
     embedding: t.embedding ? module(t.embedding.name, '.weight', t.embedding.node) : null,
     core: module(null, '', t.layers[0].node),
-    head: t.head ? module(t.head.biasName, '.bias', undefined) ?? module(t.head.weightName, '.weight', undefined) : null,
+    head: t.head ? (module(t.head.biasName, '.bias', undefined) ?? module(t.head.weightName, '.weight', undefined)) : null,
   };
   const names = { ...DEFAULT_NAMES };
   for (const part of ['embedding', 'core', 'head'] as const) {

@@ -7,10 +7,22 @@
  */
 import { FormatError, UnsupportedError } from '../../errors.js';
 import { quote, shapeText } from '../describe.js';
-import { ProtoReader, ProtoWriter } from './protobuf.js';
+import { ProtoReader } from './protobuf.js';
 
 /** TensorProto.DataType values that may hold weights, indices or shapes. */
-export const DTYPE = { FLOAT: 1, UINT8: 2, INT8: 3, INT16: 5, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13 } as const;
+export const DTYPE = {
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+} as const;
 const DTYPE_BYTES: Readonly<Record<number, number>> = { 1: 4, 2: 1, 3: 1, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8 };
 export const isFloatType = (dtype: number) => dtype === DTYPE.FLOAT || dtype === DTYPE.FLOAT16 || dtype === DTYPE.DOUBLE;
 
@@ -175,17 +187,45 @@ function decodeAttribute(bytes: Uint8Array): Attribute {
   while (!r.done) {
     const { field, wire } = r.key();
     switch (field) {
-      case 1: name = r.string(); break;
-      case 20: type = r.varint(); break;
-      case 2: if (wire === 5) f = r.float(); else r.skip(wire); break;
-      case 3: if (wire === 0) i = r.varint(); else r.skip(wire); break;
-      case 4: if (wire === 2) s = latin(r.bytesField()); else r.skip(wire); break;
-      case 5: if (wire === 2) t = decodeTensor(r.bytesField()).tensor; else r.skip(wire); break;
-      case 6: case 11: graph = true; r.skip(wire); break;
-      case 7: r.repeatedFloats(wire, floats); break;
-      case 8: r.repeatedInts(wire, ints); break;
-      case 9: if (wire === 2) strings.push(latin(r.bytesField())); else r.skip(wire); break;
-      default: r.skip(wire);
+      case 1:
+        name = r.string();
+        break;
+      case 20:
+        type = r.varint();
+        break;
+      case 2:
+        if (wire === 5) f = r.float();
+        else r.skip(wire);
+        break;
+      case 3:
+        if (wire === 0) i = r.varint();
+        else r.skip(wire);
+        break;
+      case 4:
+        if (wire === 2) s = latin(r.bytesField());
+        else r.skip(wire);
+        break;
+      case 5:
+        if (wire === 2) t = decodeTensor(r.bytesField()).tensor;
+        else r.skip(wire);
+        break;
+      case 6:
+      case 11:
+        graph = true;
+        r.skip(wire);
+        break;
+      case 7:
+        r.repeatedFloats(wire, floats);
+        break;
+      case 8:
+        r.repeatedInts(wire, ints);
+        break;
+      case 9:
+        if (wire === 2) strings.push(latin(r.bytesField()));
+        else r.skip(wire);
+        break;
+      default:
+        r.skip(wire);
     }
   }
   return { name, type, f, i, s, t, floats, ints, strings, graph };
@@ -274,15 +314,39 @@ function decodeTensor(bytes: Uint8Array): { name: string; tensor: Constant } {
   while (!r.done) {
     const { field, wire } = r.key();
     switch (field) {
-      case 1: r.repeatedInts(wire, dims); break;
-      case 2: if (wire === 0) dtype = r.varint(); else r.skip(wire); break;
-      case 4: r.repeatedFloats(wire, floats); break;
-      case 5: case 7: case 11: r.repeatedInts(wire, ints); break;
-      case 8: if (wire === 2) name = r.string(); else r.skip(wire); break;
-      case 9: if (wire === 2) raw = r.bytesField(); else r.skip(wire); break;
-      case 10: if (wire === 2) doubles = r.bytesField(); else r.skip(wire); break;
-      case 14: if (wire === 0) external = r.varint() === 1; else r.skip(wire); break;
-      default: r.skip(wire);
+      case 1:
+        r.repeatedInts(wire, dims);
+        break;
+      case 2:
+        if (wire === 0) dtype = r.varint();
+        else r.skip(wire);
+        break;
+      case 4:
+        r.repeatedFloats(wire, floats);
+        break;
+      case 5:
+      case 7:
+      case 11:
+        r.repeatedInts(wire, ints);
+        break;
+      case 8:
+        if (wire === 2) name = r.string();
+        else r.skip(wire);
+        break;
+      case 9:
+        if (wire === 2) raw = r.bytesField();
+        else r.skip(wire);
+        break;
+      case 10:
+        if (wire === 2) doubles = r.bytesField();
+        else r.skip(wire);
+        break;
+      case 14:
+        if (wire === 0) external = r.varint() === 1;
+        else r.skip(wire);
+        break;
+      default:
+        r.skip(wire);
     }
   }
   const what = `tensor ${quote(name)}`;
@@ -315,16 +379,35 @@ function readRaw(raw: Uint8Array, dtype: number, n: number): Float32Array | Floa
   const out = isFloatType(dtype) ? new Float32Array(n) : new Float64Array(n);
   for (let k = 0; k < n; k++) {
     switch (dtype) {
-      case DTYPE.FLOAT: out[k] = view.getFloat32(4 * k, true); break;
-      case DTYPE.DOUBLE: out[k] = view.getFloat64(8 * k, true); break;
-      case DTYPE.FLOAT16: out[k] = half(view.getUint16(2 * k, true)); break;
-      case DTYPE.INT64: out[k] = int64(view, 8 * k); break;
-      case DTYPE.UINT64: out[k] = view.getUint32(8 * k, true) + view.getUint32(8 * k + 4, true) * 2 ** 32; break;
-      case DTYPE.INT32: out[k] = view.getInt32(4 * k, true); break;
-      case DTYPE.UINT32: out[k] = view.getUint32(4 * k, true); break;
-      case DTYPE.INT16: out[k] = view.getInt16(2 * k, true); break;
-      case DTYPE.INT8: out[k] = view.getInt8(k); break;
-      default: out[k] = view.getUint8(k);
+      case DTYPE.FLOAT:
+        out[k] = view.getFloat32(4 * k, true);
+        break;
+      case DTYPE.DOUBLE:
+        out[k] = view.getFloat64(8 * k, true);
+        break;
+      case DTYPE.FLOAT16:
+        out[k] = half(view.getUint16(2 * k, true));
+        break;
+      case DTYPE.INT64:
+        out[k] = int64(view, 8 * k);
+        break;
+      case DTYPE.UINT64:
+        out[k] = view.getUint32(8 * k, true) + view.getUint32(8 * k + 4, true) * 2 ** 32;
+        break;
+      case DTYPE.INT32:
+        out[k] = view.getInt32(4 * k, true);
+        break;
+      case DTYPE.UINT32:
+        out[k] = view.getUint32(4 * k, true);
+        break;
+      case DTYPE.INT16:
+        out[k] = view.getInt16(2 * k, true);
+        break;
+      case DTYPE.INT8:
+        out[k] = view.getInt8(k);
+        break;
+      default:
+        out[k] = view.getUint8(k);
     }
   }
   return out;
@@ -342,99 +425,4 @@ function half(bits: number): number {
   if (exp === 0) return sign * frac * 2 ** -24;
   if (exp === 31) return frac ? NaN : sign * Infinity;
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-// ---- writing -------------------------------------------------------------------------------------------------
-
-export interface NodeSpec {
-  readonly opType: string;
-  readonly inputs: readonly string[];
-  readonly outputs: readonly string[];
-  readonly name: string;
-  readonly attributes?: readonly AttrSpec[];
-}
-
-export type AttrSpec =
-  | { name: string; int: number }
-  | { name: string; float: number }
-  | { name: string; string: string }
-  | { name: string; ints: readonly number[] }
-  | { name: string; strings: readonly string[] };
-
-export interface TensorSpec {
-  readonly name: string;
-  readonly dtype: number;
-  readonly dims: readonly number[];
-  readonly data: ArrayLike<number>;
-}
-
-export interface ValueSpec {
-  readonly name: string;
-  readonly elemType: number;
-  readonly dims: readonly (number | string)[];
-}
-
-export interface ModelSpec {
-  readonly opset: number;
-  readonly producer: string;
-  readonly graphName: string;
-  readonly nodes: readonly NodeSpec[];
-  readonly initializers: readonly TensorSpec[];
-  readonly inputs: readonly ValueSpec[];
-  readonly outputs: readonly ValueSpec[];
-}
-
-export function encodeModel(m: ModelSpec): Uint8Array {
-  return new ProtoWriter()
-    .int(1, 8) // ir_version 8: opsets up to 18
-    .string(2, m.producer)
-    .message(7, (g) => {
-      for (const n of m.nodes) g.message(1, (w) => writeNode(w, n));
-      g.string(2, m.graphName);
-      for (const t of m.initializers) g.message(5, (w) => writeTensor(w, t));
-      for (const v of m.inputs) g.message(11, (w) => writeValue(w, v));
-      for (const v of m.outputs) g.message(12, (w) => writeValue(w, v));
-    })
-    .message(8, (w) => w.string(1, '').int(2, m.opset))
-    .finish();
-}
-
-function writeNode(w: ProtoWriter, n: NodeSpec): void {
-  for (const i of n.inputs) w.string(1, i);
-  for (const o of n.outputs) w.string(2, o);
-  w.string(3, n.name).string(4, n.opType);
-  for (const a of n.attributes ?? []) {
-    w.message(5, (aw) => {
-      aw.string(1, a.name);
-      if ('int' in a) aw.int(3, a.int).int(20, 2);
-      else if ('float' in a) aw.float(2, a.float).int(20, 1);
-      else if ('string' in a) aw.string(4, a.string).int(20, 3);
-      else if ('ints' in a) aw.packedInts(8, a.ints).int(20, 7);
-      else {
-        for (const s of a.strings) aw.string(9, s);
-        aw.int(20, 8);
-      }
-    });
-  }
-}
-
-function writeTensor(w: ProtoWriter, t: TensorSpec): void {
-  w.packedInts(1, t.dims).int(2, t.dtype).string(8, t.name);
-  const n = t.data.length;
-  const raw = new Uint8Array(n * (t.dtype === DTYPE.INT64 ? 8 : 4));
-  const view = new DataView(raw.buffer);
-  for (let k = 0; k < n; k++) {
-    if (t.dtype === DTYPE.INT64) view.setBigInt64(8 * k, BigInt(t.data[k]), true);
-    else if (t.dtype === DTYPE.INT32) view.setInt32(4 * k, t.data[k], true);
-    else view.setFloat32(4 * k, t.data[k], true);
-  }
-  w.bytes(9, raw);
-}
-
-function writeValue(w: ProtoWriter, v: ValueSpec): void {
-  w.string(1, v.name).message(2, (type) => type.message(1, (tensor) => {
-    tensor.int(1, v.elemType).message(2, (shape) => {
-      for (const d of v.dims) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
-    });
-  }));
 }

@@ -100,8 +100,13 @@ function select(x: Arr, picks: readonly (readonly number[] | null)[]): Arr {
   return { dims, data: out };
 }
 
-export function slice(x: Arr, starts: readonly number[], ends: readonly number[], axes: readonly number[] | null,
-  steps: readonly number[] | null): Arr {
+export function slice(
+  x: Arr,
+  starts: readonly number[],
+  ends: readonly number[],
+  axes: readonly number[] | null,
+  steps: readonly number[] | null,
+): Arr {
   const rank = x.dims.length;
   const ax = (axes ?? starts.map((_, i) => i)).map((a) => axis(a, rank));
   if (ends.length !== starts.length || ax.length !== starts.length || (steps && steps.length !== starts.length)) {

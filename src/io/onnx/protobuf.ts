@@ -15,7 +15,10 @@ export class ProtoReader {
   #pos: number;
   readonly #end: number;
 
-  constructor(readonly bytes: Uint8Array, readonly where: string) {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly where: string,
+  ) {
     this.#pos = 0;
     this.#end = bytes.length;
   }
@@ -93,11 +96,20 @@ export class ProtoReader {
   /** Skips a field of the given wire type. */
   skip(wire: number): void {
     switch (wire) {
-      case 0: this.varint(); return;
-      case 1: this.advance(8); return;
-      case 2: this.bytesField(); return;
-      case 5: this.advance(4); return;
-      default: this.fail(`wire type ${wire} (groups, or not protobuf)`);
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        this.advance(8);
+        return;
+      case 2:
+        this.bytesField();
+        return;
+      case 5:
+        this.advance(4);
+        return;
+      default:
+        this.fail(`wire type ${wire} (groups, or not protobuf)`);
     }
   }
 

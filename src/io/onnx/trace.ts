@@ -14,9 +14,8 @@
  */
 import { FormatError, UnsupportedError } from '../../errors.js';
 import { quote, shapeText } from '../describe.js';
-import { type OnnxModel } from './messages.js';
-import {
-  MAX_TRACE, } from './ops.js';
+import type { OnnxModel } from './messages.js';
+import { MAX_TRACE } from './ops.js';
 
 import { Tracer } from './tracer.js';
 import { TRACE_SIZES, type Traced, type TracedOutput, code, sourceOf } from './values.js';
@@ -35,15 +34,18 @@ export function trace(model: OnnxModel): Traced {
   let symbolic = 0;
   const mainDims = main.dims.map((d) => (typeof d === 'number' ? d : TRACE_SIZES[symbolic++ % TRACE_SIZES.length]));
   if (mainDims.length < 2 || mainDims.length > 3) {
-    throw new UnsupportedError(`ONNX: the graph's first input ${quote(main.name)} has shape ${shapeText(main.dims.map(String) as never)}; `
-      + 'expected token ids [T, B] or vectors [T, B, I]');
+    throw new UnsupportedError(
+      `ONNX: the graph's first input ${quote(main.name)} has shape ${shapeText(main.dims.map(String) as never)}; `
+        + 'expected token ids [T, B] or vectors [T, B, I]',
+    );
   }
   if (mainDims.some((d) => d < 1)) throw new FormatError(`ONNX: the graph's first input has a dimension of ${Math.min(...mainDims)}`);
   if (mainDims.reduce((p, d) => p * d, 1) > MAX_TRACE / 64) {
     throw new UnsupportedError(`ONNX: the graph's first input has shape ${shapeText(mainDims)}; export with a smaller example input`);
   }
   const t = new Tracer(model, main.name, mainDims);
-  for (const [name, c] of initializers) t.values.set(name, { kind: 'const', dims: c.dims, data: c.data, dtype: c.dtype, initializer: name });
+  for (const [name, c] of initializers)
+    t.values.set(name, { kind: 'const', dims: c.dims, data: c.data, dtype: c.dtype, initializer: name });
   t.values.set(main.name, t.refs(mainDims, 0));
   for (const v of inputs.slice(1)) {
     const dims = (v.dims ?? []).map((d) => (typeof d === 'number' ? d : 1));
@@ -76,13 +78,28 @@ function recogniseOutput(t: Tracer, name: string): TracedOutput {
   const fail = (what: string): never => {
     throw new UnsupportedError(`ONNX: the graph's first output ${quote(name)} ${what}`);
   };
-  if (v.kind !== 'ref' || v.data.length === 0) return fail('is not computed from the model\'s input');
+  if (v.kind !== 'ref' || v.data.length === 0) return fail("is not computed from the model's input");
   const last = t.layers[t.layers.length - 1];
   const { T, batch: Bt, hiddenSize: H, directions: D } = last;
   const on = t.head?.on ?? 'steps';
   const O = t.head ? t.head.outputSize : D * H;
-  const factors: ['T' | 'B' | 'O', number][] = on === 'final' ? [['B', Bt], ['O', O]]
-    : t.batchFirst ? [['B', Bt], ['T', T], ['O', O]] : [['T', T], ['B', Bt], ['O', O]];
+  const factors: ['T' | 'B' | 'O', number][] =
+    on === 'final'
+      ? [
+          ['B', Bt],
+          ['O', O],
+        ]
+      : t.batchFirst
+        ? [
+            ['B', Bt],
+            ['T', T],
+            ['O', O],
+          ]
+        : [
+            ['T', T],
+            ['B', Bt],
+            ['O', O],
+          ];
   const n = factors.reduce((p, [, d]) => p * d, 1);
   if (v.data.length !== n) fail(`has ${v.data.length} elements; the model's output has ${n}`);
   const src = sourceOf(v.data[0]);
@@ -94,7 +111,7 @@ function recogniseOutput(t: Tracer, name: string): TracedOutput {
     base = t.softmaxOf;
   }
   const baseKind = t.sources[base].kind;
-  if (t.head ? baseKind !== 'head' && baseKind !== 'matmul' : baseKind !== 'Y') fail('is not the model\'s output');
+  if (t.head ? baseKind !== 'head' && baseKind !== 'matmul' : baseKind !== 'Y') fail("is not the model's output");
   const ySource = t.sources.findIndex((s) => s.kind === 'Y' && s.layer === t.layers.length - 1);
   for (let i = 0; i < n; i++) {
     let expected = code(src, i);
@@ -107,7 +124,8 @@ function recogniseOutput(t: Tracer, name: string): TracedOutput {
       const yIndex = last.layout === 0 ? ((tt * D + d) * Bt + b) * H + (f % H) : ((b * T + tt) * D + d) * H + (f % H);
       expected = code(src === base ? ySource : src, yIndex);
     }
-    if (v.data[i] !== expected) fail(`is not the model's output in ${t.batchFirst ? 'batch-first' : 'time-major'} order (element ${i} differs)`);
+    if (v.data[i] !== expected)
+      fail(`is not the model's output in ${t.batchFirst ? 'batch-first' : 'time-major'} order (element ${i} differs)`);
   }
   return { name, apply, dims: groupDims(v.dims, factors) ?? fail(`has shape ${shapeText(v.dims)}, not a reshape of the model's output`) };
 }
@@ -136,4 +154,3 @@ function groupDims(dims: readonly number[], factors: readonly ['T' | 'B' | 'O', 
   }
   return f === factors.length ? groups : null;
 }
-

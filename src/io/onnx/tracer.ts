@@ -5,8 +5,7 @@
  */
 import { quote, shapeText } from '../describe.js';
 import { type Constant, DTYPE, type OnnxNode, isFloatType } from './messages.js';
-import {
-  type Data, OpError, binary, concat, size, transpose, } from './ops.js';
+import { type Data, OpError, binary, concat, size, transpose } from './ops.js';
 
 import { type ConstValue, type OnnxCell, type RefValue, SUPPORTED, type Value, ValueTracer, code, indexOf, sourceOf } from './values.js';
 
@@ -15,8 +14,11 @@ export class Tracer extends ValueTracer {
     for (const node of this.model.graph.nodes) {
       this.node = node;
       if (node.domain !== '' && node.domain !== 'ai.onnx') this.unsupported(`the op is from the domain ${quote(node.domain)}`);
-      if (!SUPPORTED.includes(node.opType)) this.unsupported('this op is not supported (a model of this library needs only '
-        + 'Gather, RNN/LSTM/GRU, MatMul+Add or Gemm, Softmax/LogSoftmax and shape ops)');
+      if (!SUPPORTED.includes(node.opType))
+        this.unsupported(
+          'this op is not supported (a model of this library needs only '
+            + 'Gather, RNN/LSTM/GRU, MatMul+Add or Gemm, Softmax/LogSoftmax and shape ops)',
+        );
       for (const a of node.attributes.values()) if (a.graph) this.unsupported(`attribute ${quote(a.name)} is a subgraph`);
       let outs: Value[];
       try {
@@ -37,10 +39,18 @@ export class Tracer extends ValueTracer {
   step(node: OnnxNode): Value[] {
     const op = node.opType;
     switch (op) {
-      case 'Constant': return [this.constantNode()];
-      case 'RNN': case 'LSTM': case 'GRU': return this.recurrent(op.toLowerCase() as OnnxCell);
-      case 'MatMul': case 'Gemm': return [this.linear(op)];
-      case 'Softmax': case 'LogSoftmax': return [this.softmax(op === 'Softmax' ? 'softmax' : 'logSoftmax')];
+      case 'Constant':
+        return [this.constantNode()];
+      case 'RNN':
+      case 'LSTM':
+      case 'GRU':
+        return this.recurrent(op.toLowerCase() as OnnxCell);
+      case 'MatMul':
+      case 'Gemm':
+        return [this.linear(op)];
+      case 'Softmax':
+      case 'LogSoftmax':
+        return [this.softmax(op === 'Softmax' ? 'softmax' : 'logSoftmax')];
       case 'Shape': {
         const x = this.need(0);
         const rank = x.dims.length;
@@ -56,7 +66,11 @@ export class Tracer extends ValueTracer {
         data.fill(value?.data[0] ?? 0);
         return [this.folded({ dims: shape, data }, dtype)];
       }
-      case 'Add': case 'Sub': case 'Mul': case 'Div': return [this.arithmetic(op)];
+      case 'Add':
+      case 'Sub':
+      case 'Mul':
+      case 'Div':
+        return [this.arithmetic(op)];
       case 'Concat': {
         const xs = node.inputs.map((_, i) => this.need(i));
         const kinds = new Set(xs.map((x) => x.kind));
@@ -71,7 +85,8 @@ export class Tracer extends ValueTracer {
         if (indices.kind === 'ref') this.unsupported('it gathers with computed indices from a computed tensor');
         return [this.glued(data)];
       }
-      default: return [this.glued(this.need(0))];
+      default:
+        return [this.glued(this.need(0))];
     }
   }
 
@@ -79,8 +94,12 @@ export class Tracer extends ValueTracer {
     const a = this.need(0);
     const b = this.need(1);
     if (a.kind === 'const' && b.kind === 'const') {
-      const f = { Add: (x: number, y: number) => x + y, Sub: (x: number, y: number) => x - y, Mul: (x: number, y: number) => x * y,
-        Div: (x: number, y: number) => (isFloatType(a.dtype) ? x / y : Math.trunc(x / y)) }[op]!;
+      const f = {
+        Add: (x: number, y: number) => x + y,
+        Sub: (x: number, y: number) => x - y,
+        Mul: (x: number, y: number) => x * y,
+        Div: (x: number, y: number) => (isFloatType(a.dtype) ? x / y : Math.trunc(x / y)),
+      }[op]!;
       const out = binary(a, b, f);
       return this.folded({ dims: out.dims, data: isFloatType(a.dtype) ? Float32Array.from(out.data) : out.data }, a.dtype);
     }
@@ -94,18 +113,23 @@ export class Tracer extends ValueTracer {
   embed(table: ConstValue, ids: RefValue): RefValue {
     if (this.embedding) this.unsupported('a second embedding');
     if (this.layers.length) this.unsupported('an embedding after the recurrent layers');
-    if (table.dims.length !== 2 || !isFloatType(table.dtype)) this.unsupported(`the table must be a float matrix, got ${shapeText(table.dims)}`);
+    if (table.dims.length !== 2 || !isFloatType(table.dtype))
+      this.unsupported(`the table must be a float matrix, got ${shapeText(table.dims)}`);
     if (this.attrInt('axis', 0) !== 0) this.unsupported('an embedding gathers along axis 0');
     const [V, E] = table.dims;
     for (const c of ids.data) {
-      if (sourceOf(c) !== 0) this.unsupported('the embedding must read the graph\'s first input, the token ids');
+      if (sourceOf(c) !== 0) this.unsupported("the embedding must read the graph's first input, the token ids");
     }
     const emb = this.source({ kind: 'emb' });
     const data = new Float64Array(size([...ids.dims, E]));
     ids.data.forEach((c, i) => {
       for (let e = 0; e < E; e++) data[i * E + e] = code(emb, indexOf(c) * E + e);
     });
-    this.embedding = { table: { dtype: DTYPE.FLOAT, dims: [V, E], data: Float32Array.from(table.data) }, name: table.initializer, node: this.node.name };
+    this.embedding = {
+      table: { dtype: DTYPE.FLOAT, dims: [V, E], data: Float32Array.from(table.data) },
+      name: table.initializer,
+      node: this.node.name,
+    };
     this.embeddingDim = E;
     return { kind: 'ref', dims: [...ids.dims, E], data };
   }
@@ -119,11 +143,14 @@ export class Tracer extends ValueTracer {
     if (direction !== 'forward' && direction !== 'bidirectional') this.fail(`direction ${quote(direction)}`);
     const D = direction === 'bidirectional' ? 2 : 1;
     if (this.attr('clip')) this.unsupported('attribute "clip" (cell clipping) is not supported');
-    if (this.attr('activation_alpha') || this.attr('activation_beta')) this.unsupported('activation_alpha/activation_beta are not supported');
+    if (this.attr('activation_alpha') || this.attr('activation_beta'))
+      this.unsupported('activation_alpha/activation_beta are not supported');
     if (cell === 'lstm' && this.attrInt('input_forget', 0) !== 0) this.unsupported('input_forget = 1 (coupled gates) is not supported');
     if (cell === 'gru' && this.attrInt('linear_before_reset', 0) !== 1) {
-      this.unsupported('linear_before_reset = 0 (the reset gate applied before the recurrent product) is not yet supported; '
-        + 'PyTorch\'s GRU is linear_before_reset = 1');
+      this.unsupported(
+        'linear_before_reset = 0 (the reset gate applied before the recurrent product) is not yet supported; '
+          + "PyTorch's GRU is linear_before_reset = 1",
+      );
     }
     const activations = (this.attr('activations')?.strings ?? []).map((s) => s.toLowerCase());
     const defaults = { rnn: ['tanh'], lstm: ['sigmoid', 'tanh', 'tanh'], gru: ['sigmoid', 'tanh'] }[cell];
@@ -134,7 +161,8 @@ export class Tracer extends ValueTracer {
       const first = activations.slice(0, per);
       if (D === 2 && activations.slice(per).join() !== first.join()) this.unsupported('different activations in the two directions');
       if (cell === 'rnn' && (first[0] === 'relu' || first[0] === 'tanh')) nonlinearity = first[0];
-      else if (first.join() !== defaults.join()) this.unsupported(`activations [${activations.join(', ')}] (supported: ${cell === 'rnn' ? 'Tanh or Relu' : defaults.join(', ')})`);
+      else if (first.join() !== defaults.join())
+        this.unsupported(`activations [${activations.join(', ')}] (supported: ${cell === 'rnn' ? 'Tanh or Relu' : defaults.join(', ')})`);
     }
     const layout = this.attrInt('layout', 0);
     if (layout !== 0 && layout !== 1) this.fail(`layout ${layout}`);
@@ -143,29 +171,56 @@ export class Tracer extends ValueTracer {
       if (P.data.some((v) => v !== 0)) this.unsupported('peephole weights (input P) are not supported');
     }
     const X = this.need(0);
-    if (X.kind !== 'ref' || X.dims.length !== 3) this.unsupported('its input X must be a sequence [T, B, F] computed from the graph\'s input');
+    if (X.kind !== 'ref' || X.dims.length !== 3)
+      this.unsupported("its input X must be a sequence [T, B, F] computed from the graph's input");
     const W = this.weights(1, 'W');
     const R = this.weights(2, 'R');
     const B = this.input(3) === null ? null : this.weights(3, 'B');
     const H = W.dims[1] / G;
     const hidden = this.attrInt('hidden_size', H);
     const [T, Bt, F] = layout === 0 ? X.dims : [X.dims[1], X.dims[0], X.dims[2]];
-    if (hidden !== H || shapeText(W.dims) !== shapeText([D, G * H, F]) || shapeText(R.dims) !== shapeText([D, G * H, H])
-      || (B && shapeText(B.dims) !== shapeText([D, 2 * G * H])) || !Number.isInteger(H) || H < 1) {
-      this.fail(`weights W ${shapeText(W.dims)}, R ${shapeText(R.dims)}${B ? `, B ${shapeText(B.dims)}` : ''} do not fit hidden_size ${hidden}, `
-        + `${D} direction(s) and an input of ${F} features`);
+    if (
+      hidden !== H
+      || shapeText(W.dims) !== shapeText([D, G * H, F])
+      || shapeText(R.dims) !== shapeText([D, G * H, H])
+      || (B && shapeText(B.dims) !== shapeText([D, 2 * G * H]))
+      || !Number.isInteger(H)
+      || H < 1
+    ) {
+      this.fail(
+        `weights W ${shapeText(W.dims)}, R ${shapeText(R.dims)}${B ? `, B ${shapeText(B.dims)}` : ''} do not fit hidden_size ${hidden}, `
+          + `${D} direction(s) and an input of ${F} features`,
+      );
     }
     this.checkStates(T, Bt, cell);
     const k = this.layers.length;
     this.checkLayerInput(X, k, T, Bt, F, layout);
     if (k > 0) {
       const first = this.layers[0];
-      if (first.cell !== cell || first.hiddenSize !== H || first.directions !== D || (first.B === null) !== (B === null)
-        || first.nonlinearity !== nonlinearity) {
+      if (
+        first.cell !== cell
+        || first.hiddenSize !== H
+        || first.directions !== D
+        || (first.B === null) !== (B === null)
+        || first.nonlinearity !== nonlinearity
+      ) {
         this.unsupported(`layer ${k} differs from layer 0 in its cell, hidden size, directions, bias or activation`);
       }
     }
-    this.layers.push({ node: this.node.name, cell, nonlinearity, hiddenSize: H, directions: D, inputSize: F, W, R, B, T, batch: Bt, layout });
+    this.layers.push({
+      node: this.node.name,
+      cell,
+      nonlinearity,
+      hiddenSize: H,
+      directions: D,
+      inputSize: F,
+      W,
+      R,
+      B,
+      T,
+      batch: Bt,
+      layout,
+    });
     const ySource = this.source({ kind: 'Y', layer: k });
     const hSource = this.source({ kind: 'Yh', layer: k });
     const cSource = this.source({ kind: 'Yc', layer: k });
@@ -190,7 +245,10 @@ export class Tracer extends ValueTracer {
       if (lens.data.length !== Bt) this.fail(`sequence_lens has ${lens.data.length} values for a batch of ${Bt}`);
       this.lengthsInput = name;
     }
-    for (const [i, what] of [[5, 'initial_h'], [6, 'initial_c']] as const) {
+    for (const [i, what] of [
+      [5, 'initial_h'],
+      [6, 'initial_c'],
+    ] as const) {
       if (i === 6 && cell !== 'lstm') continue;
       const v = this.input(i);
       if (v?.kind === 'const' && v.data.some((x) => x !== 0)) this.unsupported(`a constant non-zero ${what}`);
@@ -214,7 +272,8 @@ export class Tracer extends ValueTracer {
   checkLayerInput(X: RefValue, k: number, T: number, Bt: number, F: number, layout: number): void {
     const at = (t: number, b: number, f: number) => X.data[layout === 0 ? (t * Bt + b) * F + f : (b * T + t) * F + f];
     const matches = (expected: (t: number, b: number, f: number) => number) => {
-      for (let t = 0; t < T; t++) for (let b = 0; b < Bt; b++) for (let f = 0; f < F; f++) if (at(t, b, f) !== expected(t, b, f)) return false;
+      for (let t = 0; t < T; t++)
+        for (let b = 0; b < Bt; b++) for (let f = 0; f < F; f++) if (at(t, b, f) !== expected(t, b, f)) return false;
       return true;
     };
     if (k === 0) {
@@ -233,13 +292,14 @@ export class Tracer extends ValueTracer {
           return;
         }
       }
-      this.unsupported('its input X is not the graph\'s input (embedded) in time-major or batch-first order');
+      this.unsupported("its input X is not the graph's input (embedded) in time-major or batch-first order");
     }
     const prev = this.layers[k - 1];
     const ySource = this.sources.findIndex((s) => s.kind === 'Y' && s.layer === k - 1);
     const { hiddenSize: H, directions: D } = prev;
     if (prev.T !== T || prev.batch !== Bt || F !== D * H) this.unsupported(`its input does not have the sizes of layer ${k - 1}'s output`);
-    const yIndex = (t: number, d: number, b: number, h: number) => (prev.layout === 0 ? ((t * D + d) * Bt + b) * H + h : ((b * T + t) * D + d) * H + h);
+    const yIndex = (t: number, d: number, b: number, h: number) =>
+      prev.layout === 0 ? ((t * D + d) * Bt + b) * H + h : ((b * T + t) * D + d) * H + h;
     if (!matches((t, b, f) => code(ySource, yIndex(t, Math.floor(f / H), b, f % H)))) {
       this.unsupported(`its input X is not layer ${k - 1}'s output (both directions' states side by side at each step)`);
     }
@@ -261,7 +321,7 @@ export class Tracer extends ValueTracer {
       const first = A.data[r * F];
       const rowOn = sourceOf(first) === ySource ? 'steps' : sourceOf(first) === hSource ? 'final' : null;
       if (rowOn === null || (on !== null && rowOn !== on)) {
-        this.unsupported('its input is not the last layer\'s output at every step, nor its final states');
+        this.unsupported("its input is not the last layer's output at every step, nor its final states");
       }
       on = rowOn;
       let t = 0;
@@ -296,7 +356,8 @@ export class Tracer extends ValueTracer {
     const A = this.need(0);
     const Bm = this.need(1);
     if (A.kind === 'const' && Bm.kind === 'const') this.unsupported('a product of two constants (fold it before export)');
-    if (A.kind !== 'ref' || Bm.kind !== 'const') this.unsupported('the head must multiply the model\'s values by a constant weight on the right');
+    if (A.kind !== 'ref' || Bm.kind !== 'const')
+      this.unsupported("the head must multiply the model's values by a constant weight on the right");
     if (this.head) this.unsupported('a second head');
     if (Bm.dims.length !== 2 || !isFloatType(Bm.dtype)) this.unsupported(`the weight must be a float matrix, got ${shapeText(Bm.dims)}`);
     let transB = false;
@@ -308,11 +369,21 @@ export class Tracer extends ValueTracer {
       transB = this.attrInt('transB', 0) === 1;
       if (this.input(2) !== null) C = this.constant(2, 'C');
     }
-    const weight = transB ? { dims: Bm.dims, data: Float32Array.from(Bm.data) } : transpose({ dims: Bm.dims, data: Float32Array.from(Bm.data) }, [1, 0]);
+    const weight = transB
+      ? { dims: Bm.dims, data: Float32Array.from(Bm.data) }
+      : transpose({ dims: Bm.dims, data: Float32Array.from(Bm.data) }, [1, 0]);
     const [O, F] = weight.dims;
     if (A.dims[A.dims.length - 1] !== F) this.fail(`a product of ${shapeText(A.dims)} with ${shapeText(Bm.dims)}`);
     const { on, rows } = this.headRows(A);
-    this.head = { on, weight: weight.data as Float32Array, bias: null, outputSize: O, weightName: Bm.initializer, biasName: null, layer: this.layers.length - 1 };
+    this.head = {
+      on,
+      weight: weight.data as Float32Array,
+      bias: null,
+      outputSize: O,
+      weightName: Bm.initializer,
+      biasName: null,
+      layer: this.layers.length - 1,
+    };
     const src = this.source({ kind: 'matmul' });
     const data = new Float64Array(size([rows.length, O]));
     rows.forEach((row, r) => {
@@ -326,7 +397,7 @@ export class Tracer extends ValueTracer {
   bias(x: RefValue, b: Value): RefValue {
     const matmul = this.sources.findIndex((s) => s.kind === 'matmul');
     if (b.kind !== 'const' || !this.head || this.head.bias || x.data.some((c) => sourceOf(c) !== matmul)) {
-      this.unsupported('an Add that is not the head\'s bias');
+      this.unsupported("an Add that is not the head's bias");
     }
     const O = this.head.outputSize;
     if (b.data.length !== O || b.dims.some((d, i) => i !== b.dims.length - 1 && d !== 1) || b.dims.length > x.dims.length) {
@@ -346,13 +417,14 @@ export class Tracer extends ValueTracer {
     const src = sourceOf(x.data[0]);
     const s = this.sources[src];
     if (!['head', 'matmul', 'Y'].includes(s.kind) || this.sources.some((t) => t.kind === 'softmax' || t.kind === 'logSoftmax')) {
-      this.unsupported('a softmax that is not over the model\'s output');
+      this.unsupported("a softmax that is not over the model's output");
     }
     const O = x.dims[rank - 1];
     for (let i = 0; i < x.data.length; i += O) {
       const first = indexOf(x.data[i]);
       if (first % O !== 0) this.unsupported('a softmax over something other than each output vector');
-      for (let o = 0; o < O; o++) if (x.data[i + o] !== code(src, first + o)) this.unsupported('a softmax over something other than each output vector');
+      for (let o = 0; o < O; o++)
+        if (x.data[i + o] !== code(src, first + o)) this.unsupported('a softmax over something other than each output vector');
     }
     const out = this.source({ kind });
     this.softmaxOf = src;

@@ -6,10 +6,7 @@
 import { FormatError, UnsupportedError } from '../../errors.js';
 import { quote } from '../describe.js';
 import { type Constant, DTYPE, type OnnxModel, type OnnxNode, isFloatType } from './messages.js';
-import {
-  type Arr, expand, gather, reshape, size, slice, squeeze, transpose, unsqueeze,
-} from './ops.js';
-
+import { type Arr, expand, gather, reshape, size, slice, squeeze, transpose, unsqueeze } from './ops.js';
 
 export type OnnxCell = 'rnn' | 'lstm' | 'gru';
 
@@ -71,8 +68,12 @@ export interface RefValue extends Arr {
 export type Value = ConstValue | RefValue;
 
 export type Source =
-  | { kind: 'input' } | { kind: 'other'; name: string } | { kind: 'emb' }
-  | { kind: 'Y' | 'Yh' | 'Yc'; layer: number } | { kind: 'matmul' } | { kind: 'head' }
+  | { kind: 'input' }
+  | { kind: 'other'; name: string }
+  | { kind: 'emb' }
+  | { kind: 'Y' | 'Yh' | 'Yc'; layer: number }
+  | { kind: 'matmul' }
+  | { kind: 'head' }
   | { kind: 'softmax' | 'logSoftmax' };
 
 /** A reference: source · STRIDE + element index (exact: sources are few and MAX_TRACE < STRIDE). */
@@ -84,9 +85,32 @@ export const indexOf = (c: number) => c % STRIDE;
 /** Sizes given to a graph input whose dims are symbolic: small, distinct, and not 1, so nothing is ambiguous. */
 export const TRACE_SIZES = [5, 3, 7, 2];
 
-export const SUPPORTED = ['Identity', 'Cast', 'Constant', 'Slice', 'Squeeze', 'Unsqueeze', 'Transpose', 'Reshape', 'Concat', 'Gather',
-  'Shape', 'ConstantOfShape', 'Expand', 'Add', 'Sub', 'Mul', 'Div', 'MatMul', 'Gemm', 'RNN', 'LSTM', 'GRU', 'Softmax', 'LogSoftmax'];
-
+export const SUPPORTED = [
+  'Identity',
+  'Cast',
+  'Constant',
+  'Slice',
+  'Squeeze',
+  'Unsqueeze',
+  'Transpose',
+  'Reshape',
+  'Concat',
+  'Gather',
+  'Shape',
+  'ConstantOfShape',
+  'Expand',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'MatMul',
+  'Gemm',
+  'RNN',
+  'LSTM',
+  'GRU',
+  'Softmax',
+  'LogSoftmax',
+];
 
 /** The graph's values and the node being traced, with the helpers every op uses. */
 export class ValueTracer {
@@ -100,7 +124,11 @@ export class ValueTracer {
   lengthsInput: string | null = null;
   node!: OnnxNode;
 
-  constructor(readonly model: OnnxModel, readonly mainInput: string, readonly mainDims: readonly number[]) {}
+  constructor(
+    readonly model: OnnxModel,
+    readonly mainInput: string,
+    readonly mainDims: readonly number[],
+  ) {}
 
   fail(what: string, Kind: new (m: string) => Error = FormatError): never {
     throw new Kind(`ONNX: node ${quote(this.node.name || this.node.outputs[0] || '')} (${this.node.opType}): ${what}`);
@@ -162,20 +190,28 @@ export class ValueTracer {
   glue(op: string, x: Value): Arr {
     const opset = this.model.opset;
     switch (op) {
-      case 'Identity': case 'Cast': return x;
-      case 'Transpose': return transpose(x, this.attrInts('perm'));
+      case 'Identity':
+      case 'Cast':
+        return x;
+      case 'Transpose':
+        return transpose(x, this.attrInts('perm'));
       case 'Slice':
         if (opset < 10) return slice(x, this.attrInts('starts') ?? [], this.attrInts('ends') ?? [], this.attrInts('axes'), null);
         return slice(x, this.ints(1, 'starts') ?? [], this.ints(2, 'ends') ?? [], this.ints(3, 'axes'), this.ints(4, 'steps'));
-      case 'Squeeze': return squeeze(x, opset < 13 ? this.attrInts('axes') : this.ints(1, 'axes'));
-      case 'Unsqueeze': return unsqueeze(x, (opset < 13 ? this.attrInts('axes') : this.ints(1, 'axes')) ?? this.fail('no axes'));
-      case 'Reshape': return reshape(x, this.ints(1, 'shape') ?? this.fail('no shape'), this.attrInt('allowzero', 0) === 1);
+      case 'Squeeze':
+        return squeeze(x, opset < 13 ? this.attrInts('axes') : this.ints(1, 'axes'));
+      case 'Unsqueeze':
+        return unsqueeze(x, (opset < 13 ? this.attrInts('axes') : this.ints(1, 'axes')) ?? this.fail('no axes'));
+      case 'Reshape':
+        return reshape(x, this.ints(1, 'shape') ?? this.fail('no shape'), this.attrInt('allowzero', 0) === 1);
       case 'Gather': {
         const indices = this.constant(1, 'indices');
         return gather(x, indices, this.attrInt('axis', 0));
       }
-      case 'Expand': return expand(x, this.ints(1, 'shape') ?? this.fail('no shape'));
-      default: return this.fail('internal: not a glue op');
+      case 'Expand':
+        return expand(x, this.ints(1, 'shape') ?? this.fail('no shape'));
+      default:
+        return this.fail('internal: not a glue op');
     }
   }
 
@@ -183,8 +219,12 @@ export class ValueTracer {
     const out = this.glue(this.node.opType, x);
     if (x.kind === 'ref') return { kind: 'ref', dims: out.dims, data: out.data as Float64Array };
     const to = this.node.opType === 'Cast' ? this.attrInt('to', x.dtype) : x.dtype;
-    const data = isFloatType(to) === isFloatType(x.dtype) ? out.data
-      : isFloatType(to) ? Float32Array.from(out.data) : Float64Array.from(out.data, Math.trunc);
+    const data =
+      isFloatType(to) === isFloatType(x.dtype)
+        ? out.data
+        : isFloatType(to)
+          ? Float32Array.from(out.data)
+          : Float64Array.from(out.data, Math.trunc);
     return { kind: 'const', dims: out.dims, data, dtype: to, initializer: this.node.opType === 'Identity' ? x.initializer : null };
   }
 
@@ -206,5 +246,4 @@ export class ValueTracer {
     if (is) return this.folded({ dims: [is.ints.length], data: Float64Array.from(is.ints) }, DTYPE.INT64);
     return this.unsupported('a Constant without a numeric value');
   }
-
 }

@@ -36,7 +36,7 @@ export interface Constant {
   readonly data: Float32Array | Float64Array;
 }
 
-interface Attribute {
+export interface Attribute {
   readonly name: string;
   readonly type: number;
   readonly f?: number;

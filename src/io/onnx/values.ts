@@ -5,7 +5,7 @@
  */
 import { FormatError, UnsupportedError } from '../../errors.js';
 import { quote } from '../describe.js';
-import { type Constant, DTYPE, type OnnxModel, type OnnxNode, isFloatType } from './messages.js';
+import { type Attribute, type Constant, DTYPE, type OnnxModel, type OnnxNode, isFloatType } from './messages.js';
 import { type Arr, expand, gather, reshape, size, slice, squeeze, transpose, unsqueeze } from './ops.js';
 
 export type OnnxCell = 'rnn' | 'lstm' | 'gru';
@@ -173,7 +173,7 @@ export class ValueTracer {
     return Array.from(this.constant(i, what).data);
   }
 
-  attr(name: string) {
+  attr(name: string): Attribute | undefined {
     return this.node.attributes.get(name);
   }
 

@@ -87,3 +87,20 @@ export class VersionError extends FormatError {
   /** 'VersionError', a literal that survives minification: branch on it or on `instanceof`. */
   override name = 'VersionError';
 }
+
+/** Every error class by its literal name: how an error that crossed a worker (by name and message) is made again. */
+export const ERROR_CLASSES: Readonly<Record<string, new (message: string) => RnnError>> = Object.freeze({
+  RnnError,
+  OptionError,
+  ShapeError,
+  NonFiniteError,
+  StateDictError,
+  DisposedError,
+  MemoryLimitError,
+  WasmLoadError,
+  WorkerError,
+  FormatError,
+  UnsupportedError,
+  NotFoundError,
+  VersionError,
+});

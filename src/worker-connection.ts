@@ -13,20 +13,7 @@
  * the page pings while calls are pending and gives up after `timeout` ms of silence. The worker answers a ping
  * between its tasks, so there a synchronous call (a step, an unroll) longer than `timeout` counts as silence.
  */
-import {
-  DisposedError,
-  FormatError,
-  MemoryLimitError,
-  NonFiniteError,
-  NotFoundError,
-  OptionError,
-  RnnError,
-  ShapeError,
-  StateDictError,
-  VersionError,
-  WasmLoadError,
-  WorkerError,
-} from './errors.js';
+import { ERROR_CLASSES, OptionError, RnnError, WorkerError } from './errors.js';
 import type { EpochRecord, TrainProgress } from './train.js';
 import { type Hello, type MessageEndpoint, type NodeWorkerEndpoint, PROTOCOL, type Reply, type RequestBody } from './worker-protocol.js';
 
@@ -46,22 +33,6 @@ export interface ConnectOptions {
 const DEFAULT_TIMEOUT = 30_000;
 /** Between a Web Lock's grant and the rejections: the worker's last messages (a result, 'stopped') arrive first. */
 const LOCK_GRACE_MS = 50;
-
-/** The errors a worker can report, re-created on the page as the same classes, by their literal names. */
-const ERRORS: Record<string, new (message: string) => RnnError> = {
-  RnnError,
-  OptionError,
-  ShapeError,
-  NonFiniteError,
-  StateDictError,
-  DisposedError,
-  MemoryLimitError,
-  WasmLoadError,
-  WorkerError,
-  FormatError,
-  VersionError,
-  NotFoundError,
-};
 
 export interface Callbacks {
   onProgress?: (progress: TrainProgress) => void;
@@ -186,7 +157,7 @@ export class Connection {
     }
     this.pending.delete(reply.id);
     if (reply.kind === 'result') pending.resolve(reply.value);
-    else pending.reject(new (ERRORS[reply.name] ?? RnnError)(reply.message));
+    else pending.reject(new (ERROR_CLASSES[reply.name] ?? RnnError)(reply.message));
   }
 
   /** After the first answer: asks for the worker's Web Lock, whose grant means the worker is gone. */

@@ -13,6 +13,7 @@
  */
 import { CELLS } from '../cells.js';
 import { StateDictError } from '../errors.js';
+import { qualified } from '../layout.js';
 import { DEFAULT_NAMES } from '../options.js';
 import { parameterLayout } from '../parts/index.js';
 import type { CellKind, ModelConfig, PartNames } from '../types.js';
@@ -32,7 +33,7 @@ export type Architecture = Pick<
 const RECURRENT = /^(?:weight_ih|weight_hh|bias_ih|bias_hh)_l(0|[1-9][0-9]*)(?:_reverse)?$/;
 const FIRST_HIDDEN = 'weight_hh_l0';
 
-/** `module.` for a module name, '' for none: what goes before a parameter's own name. */
+/** `module.` for a module name, '' for none: the prefix every parameter name of the module starts with. */
 const dotted = (name: string) => (name ? `${name}.` : '');
 
 /**
@@ -113,11 +114,11 @@ export function inferArchitecture(
     bidirectional,
     bias: byName.has(`${prefix}bias_ih_l0`) || byName.has(`${prefix}bias_hh_l0`),
     embedding: embedding && { numEmbeddings: embedding.tensor.shape[0], embeddingDim: inputSize },
-    outputSize: head ? byName.get(`${dotted(head.name)}bias`)!.shape[0] : 0,
+    outputSize: head ? byName.get(qualified(head.name, 'bias'))!.shape[0] : 0,
     tieWeights: head?.tied ?? false,
     names: { embedding: embedding?.name ?? DEFAULT_NAMES.embedding, core, head: head?.name ?? DEFAULT_NAMES.head },
   };
-  const used = new Set([embedding?.tensor.name, ...(head ? [`${dotted(head.name)}weight`, `${dotted(head.name)}bias`] : [])]);
+  const used = new Set([embedding?.tensor.name, ...(head ? [qualified(head.name, 'weight'), qualified(head.name, 'bias')] : [])]);
   const unexpected = others.filter((t) => !used.has(t.name));
   if (unexpected.length && strict) {
     const projection = unexpected.some((t) => /weight_hr_l\d/.test(t.name)) ? '; LSTM projections (proj_size) are not supported' : '';
@@ -163,8 +164,8 @@ function findEmbedding(
   given?: string,
 ): { name: string; tensor: TensorShape } | null {
   if (given !== undefined) {
-    const tensor = byName.get(`${dotted(given)}weight`);
-    if (!tensor) throw new StateDictError(`names.embedding is ${quote(given)}, but the file has no ${quote(`${dotted(given)}weight`)}`);
+    const tensor = byName.get(qualified(given, 'weight'));
+    if (!tensor) throw new StateDictError(`names.embedding is ${quote(given)}, but the file has no ${quote(qualified(given, 'weight'))}`);
     if (matrix(tensor)[1] !== inputSize) {
       throw new StateDictError(
         `${quote(tensor.name)} has shape ${shapeText(tensor.shape)}: an embedding in front of a core `
@@ -175,7 +176,7 @@ function findEmbedding(
   }
   const candidates = others.filter((t) => {
     const module = moduleOf(t.name, 'weight');
-    return module !== null && t.shape.length === 2 && t.shape[0] > 0 && t.shape[1] === inputSize && !byName.has(`${dotted(module)}bias`);
+    return module !== null && t.shape.length === 2 && t.shape[0] > 0 && t.shape[1] === inputSize && !byName.has(qualified(module, 'bias'));
   });
   if (candidates.length > 1) {
     throw new StateDictError(
@@ -201,8 +202,8 @@ function findHead(
 ): { name: string; tied: boolean } | null {
   const canTie = embedding?.tensor.shape[1] === width;
   const isHead = (module: string) => {
-    const bias = byName.get(`${dotted(module)}bias`);
-    const weight = byName.get(`${dotted(module)}weight`);
+    const bias = byName.get(qualified(module, 'bias'));
+    const weight = byName.get(qualified(module, 'weight'));
     if (bias?.shape.length !== 1 || module === embedding?.name) return null;
     if (weight) {
       const ok = weight.shape.length === 2 && weight.shape[0] === bias.shape[0] && weight.shape[1] === width;
@@ -217,7 +218,7 @@ function findHead(
     if (!found) {
       throw new StateDictError(
         `names.head is ${quote(given)}, but the file has no Linear head there: it needs `
-          + `${quote(`${dotted(given)}weight`)} [O, ${width}] and ${quote(`${dotted(given)}bias`)} [O] (this library's head always `
+          + `${quote(qualified(given, 'weight'))} [O, ${width}] and ${quote(qualified(given, 'bias'))} [O] (this library's head always `
           + 'has a bias), or the bias alone for a head tied to the embedding',
       );
     }
@@ -234,8 +235,8 @@ function findHead(
   if (heads.length === 0) {
     // A Linear in all but its input width is a head of the wrong size, which deserves its own message.
     for (const module of modules) {
-      const weight = byName.get(`${dotted(module)}weight`);
-      const bias = byName.get(`${dotted(module)}bias`)!;
+      const weight = byName.get(qualified(module, 'weight'));
+      const bias = byName.get(qualified(module, 'bias'))!;
       if (weight?.shape.length === 2 && bias.shape.length === 1 && weight.shape[0] === bias.shape[0]) {
         throw new StateDictError(
           `${quote(weight.name)} should have shape ${shapeText([weight.shape[0], width])} for a head on `

@@ -14,7 +14,7 @@ import { CELLS } from './cells.js';
 import { NonFiniteError } from './errors.js';
 import { Heap } from './heap.js';
 import type { Batch, LossTarget, States } from './inputs.js';
-import { type ParamLayout, Slicer, align16, directions, featureSize, outputWidth } from './layout.js';
+import { type ParamLayout, Slicer, align16, featureSize, outputWidth, stateCore, stateShape } from './layout.js';
 import { OptimizerMemory } from './optimizer-memory.js';
 import type { Clipping, BackendRequest } from './options.js';
 import { type Parts, createParts } from './parts/index.js';
@@ -149,13 +149,13 @@ export class Engine {
     const grads: Record<string, Tensor> = {};
     for (const spec of this.layout.specs) grads[spec.name] = this.heap.read(this.gradBase + spec.offset * 4, spec.shape);
     for (const [name, of] of this.layout.aliases) grads[name] = copy(grads[of]);
-    const stateShape = [c.numLayers * directions(c), batch.B, c.hiddenSize];
+    const shape = stateShape(c, batch.B);
     return {
       loss,
       grads: ordered(grads, this.layout.names),
       ...(!c.embedding && { input: this.heap.readSequence(ws.dx, batch.T, batch.B, c.inputSize, c.batchFirst) }),
-      h0: this.heap.read(ws.s.dh0, stateShape),
-      ...(CELLS[c.cell].cellState && { c0: this.heap.read(ws.s.dc0, stateShape) }),
+      h0: this.heap.read(ws.s.dh0, shape),
+      ...(CELLS[stateCore(c).cell].cellState && { c0: this.heap.read(ws.s.dc0, shape) }),
     };
   }
 
@@ -271,7 +271,7 @@ export class Engine {
     if (batch.data instanceof Int32Array) this.heap.i32.set(batch.data, s.ids / 4);
     else this.heap.f32.set(batch.data, s.x / 4);
     if (batch.lengths) this.heap.i32.set(batch.lengths, s.lengths / 4);
-    const states = c.numLayers * directions(c) * batch.B * c.hiddenSize;
+    const states = stateShape(c, batch.B).reduce((a, b) => a * b);
     this.place(s.h0, init.h, states);
     if (s.c0) this.place(s.c0, init.c, states);
     return ws;
@@ -298,9 +298,12 @@ export class Engine {
     const width = target.kind === 'mse' ? O : 1;
     const view = target.kind === 'mse' ? this.heap.f32 : this.heap.i32;
     const lossKernel = target.kind === 'mse' ? k.mse_loss : k.cross_entropy_loss;
+    // Cross-entropy takes logits: a softmax head's are its linear layer's output, the softmax is the loss's own.
+    s.lossOnLogits = target.kind === 'cross_entropy';
+    const y = s.lossOnLogits ? s.logits : s.y;
     if (this.config.headOn === 'final') {
       view.set(rows, ws.target / 4);
-      return lossKernel(s.dy, s.y, ws.target, 0, 1, B, O, 0);
+      return lossKernel(s.dy, y, ws.target, 0, 1, B, O, 0);
     }
     if (!target.lastStep) view.set(rows, ws.target / 4);
     else {
@@ -310,7 +313,7 @@ export class Engine {
         view.set(rows.subarray(b * width, (b + 1) * width), ws.target / 4 + (last * B + b) * width);
       }
     }
-    return lossKernel(s.dy, s.y, ws.target, s.lengths, T, B, O, target.lastStep ? 1 : 0);
+    return lossKernel(s.dy, y, ws.target, s.lengths, T, B, O, target.lastStep ? 1 : 0);
   }
 
   /** Backpropagation through every part, from dy to every gradient; the input's only when it is wanted. */
@@ -334,8 +337,8 @@ export class Engine {
     const c = this.config;
     const slices = new Slicer(base);
     const take = slices.take;
-    const states = c.numLayers * directions(c) * B * c.hiddenSize;
-    const cellState = CELLS[c.cell].cellState;
+    const states = stateShape(c, B).reduce((a, b) => a * b);
+    const cellState = CELLS[stateCore(c).cell].cellState;
     const yRows = c.headOn === 'final' ? B : T * B;
     const s: Stream = {
       T,
@@ -352,7 +355,11 @@ export class Engine {
       dx: 0,
       features: 0,
       dFeatures: 0,
+      final: 0,
+      dFinal: 0,
       y: 0,
+      logits: 0,
+      lossOnLogits: false,
     };
     const dx = take(T * B * c.inputSize);
     const target = take(yRows * outputWidth(c));
@@ -393,10 +400,10 @@ export class Engine {
   /** hN (and cN for an LSTM) [L·D, B, H] after the call, into the caller's buffers where given. */
   private finalState(ws: Workspace, lengths: Int32Array | null, hInto?: Float32Array, cInto?: Float32Array): { hN: Tensor; cN?: Tensor } {
     const c = this.config;
-    const shape = [c.numLayers * directions(c), ws.s.B, c.hiddenSize];
+    const shape = stateShape(c, ws.s.B);
     const n = shape[0] * shape[1] * shape[2];
     const h = hInto ?? new Float32Array(n);
-    const cs = CELLS[c.cell].cellState ? (cInto ?? new Float32Array(n)) : null;
+    const cs = CELLS[stateCore(c).cell].cellState ? (cInto ?? new Float32Array(n)) : null;
     this.parts.core.finalState(this.ctx, ws.s, lengths, h, cs);
     return cs ? { hN: { data: h, shape }, cN: { data: cs, shape } } : { hN: { data: h, shape } };
   }

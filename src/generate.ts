@@ -7,7 +7,7 @@
 import type { Engine } from './engine.js';
 import { OptionError } from './errors.js';
 import { checkBatch, checkStates } from './inputs.js';
-import { outputWidth } from './layout.js';
+import { outputWidth, stateShape } from './layout.js';
 import { bool, checkKeys, nonNegativeInt, numberIn, positiveInt, seed } from './options.js';
 import { Random } from './random.js';
 import { swapLeadingAxes } from './tensor.js';
@@ -71,6 +71,9 @@ export function generateSequence(engine: Engine, prompt: TensorInput, options: G
     topP: options.topP === undefined ? 1 : numberIn(options.topP, 'generate.topP', { min: 0, max: 1, above: true }),
   };
   if (c.bidirectional) throw new OptionError('generate() needs a unidirectional model: the reverse direction would need the future');
+  if (c.goBackwards || c.stack.length) {
+    throw new OptionError(`generate() steps forward in time, which ${c.goBackwards ? 'a model reading backwards' : 'a model with a stack of cores'} cannot`);
+  }
   const fed = c.embedding ? c.embedding.numEmbeddings : c.inputSize;
   if (O !== fed) {
     throw new OptionError(
@@ -101,7 +104,7 @@ export function generateSequence(engine: Engine, prompt: TensorInput, options: G
     if (draw) {
       next = ids ? new Int32Array(B) : new Float32Array(B * O);
       for (let b = 0; b < B; b++) {
-        const id = stopped[b] ? stopId : drawClass(y.subarray(b * O, (b + 1) * O), rule, random);
+        const id = stopped[b] ? stopId : drawClass(logits(y.subarray(b * O, (b + 1) * O), c.headActivation === 'softmax'), rule, random);
         if (id === stopId) stopped[b] = 1;
         drawn[made * B + b] = id;
         if (ids) next[b] = id;
@@ -115,7 +118,7 @@ export function generateSequence(engine: Engine, prompt: TensorInput, options: G
     h = step.h.data;
     cs = step.c?.data ?? null;
   }
-  const shape = [c.numLayers, B, c.hiddenSize];
+  const shape = stateShape(c, B);
   const final = { hN: { data: h, shape }, ...(cs && { cN: { data: cs, shape } }) };
   const yOut = ys.subarray(0, made * B * O);
   const idsOut = drawn.subarray(0, made * B);
@@ -149,6 +152,11 @@ interface DrawRule {
  * A class drawn from softmax(logits / temperature), restricted to the topK likeliest and then to the smallest
  * set of them whose probability reaches topP; temperature 0 takes the likeliest (the first of equals).
  */
+/** A row of the head's output as logits to draw from: a softmax head's probabilities go back through the log. */
+function logits(row: Float32Array, probabilities: boolean): Float32Array {
+  return probabilities ? row.map(Math.log) : row;
+}
+
 function drawClass(logits: Float32Array, rule: DrawRule, random: Random): number {
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;

@@ -5,7 +5,7 @@
  */
 import { CELLS } from './cells.js';
 import { NonFiniteError, OptionError, ShapeError, StateDictError } from './errors.js';
-import { type ParamLayout, directions, outputWidth, qualified } from './layout.js';
+import { type ParamLayout, outputWidth, qualified, stateCore, stateShape } from './layout.js';
 import { checkKeys } from './options.js';
 import { firstNonFinite, flatten, formatShape, swapLeadingAxes, toFloatTensor, toIdTensor } from './tensor.js';
 import type { InitialState, LossKind, ModelConfig, TensorInput } from './types.js';
@@ -70,6 +70,11 @@ export function checkTarget(c: ModelConfig, target: TensorInput, kind: LossKind,
     const t = toFloatTensor(target, 'target', [...seq(T, B), O]);
     return { kind, data: c.batchFirst ? swapLeadingAxes(t.data, B, T, O) : t.data, lastStep: false };
   }
+  if (c.headActivation !== 'linear' && c.headActivation !== 'softmax') {
+    throw new OptionError(
+      `loss 'cross_entropy' reads the head's logits, which a '${c.headActivation}' activation does not give: use 'mse', or a 'linear' or 'softmax' head`,
+    );
+  }
   if (rank === 1 || final) return { kind, ids: toIdTensor(target, 'target', [B], O).data, lastStep: true };
   const t = toIdTensor(target, 'target', seq(T, B), O);
   return { kind, ids: c.batchFirst ? swapLeadingAxes(t.data, B, T, 1) : t.data, lastStep: false };
@@ -77,9 +82,13 @@ export function checkTarget(c: ModelConfig, target: TensorInput, kind: LossKind,
 
 /** Initial states checked as [L·D, B, H] each; null for zeros. `c0` only for cells with a cell state. */
 export function checkStates(c: ModelConfig, value: InitialState, B: number, hName = 'h0', cName = 'c0', finite = true): States {
-  const shape = [c.numLayers * directions(c), B, c.hiddenSize];
-  if (value.c0 !== undefined && !CELLS[c.cell].cellState) {
-    throw new OptionError(`${cName}: a '${c.cell}' cell has no cell state; only an LSTM takes ${cName}`);
+  const shape = stateShape(c, B);
+  const { cell } = stateCore(c);
+  if (c.stack.length && (value.h0 !== undefined || value.c0 !== undefined)) {
+    throw new OptionError(`${value.h0 !== undefined ? hName : cName}: a model with a stack of cores starts from zero states`);
+  }
+  if (value.c0 !== undefined && !CELLS[cell].cellState) {
+    throw new OptionError(`${cName}: a '${cell}' cell has no cell state; only an LSTM takes ${cName}`);
   }
   return {
     h: value.h0 === undefined ? null : toFloatTensor(value.h0, hName, shape, finite).data,

@@ -6,7 +6,7 @@
  * tied weight is one parameter with two names. Activation caches and scratch space come after, each part laying
  * out its own slice, sized for the largest (T, B) seen so far and reused across calls.
  */
-import type { ModelConfig } from './types.js';
+import type { CoreConfig, ModelConfig } from './types.js';
 
 /** How a parameter starts: PyTorch's default for its module, drawn from the model's seeded generator. */
 type Init =
@@ -39,10 +39,29 @@ export interface ParamLayout {
 /** Declares one parameter and returns its offset; a part calls it for each of its parameters in order. */
 export type AddParam = (name: string, shape: readonly number[], init: Init) => number;
 
-export const directions = (c: ModelConfig) => (c.bidirectional ? 2 : 1);
+export const directions = (c: Pick<CoreConfig, 'bidirectional'>) => (c.bidirectional ? 2 : 1);
 
-/** Width of the last layer's output, D·H: the head's input and, without a head, the model's output. */
-export const featureSize = (c: ModelConfig) => directions(c) * c.hiddenSize;
+/** Every core of the model in the order data flows: the first (the top-level fields), then its stack. */
+export function cores(c: ModelConfig): readonly CoreConfig[] {
+  const { cell, hiddenSize, numLayers, bidirectional, nonlinearity, recurrentActivation, resetAfter, bias, goBackwards, mergeMode } = c;
+  const first = { name: c.names.core, cell, hiddenSize, numLayers, bidirectional, nonlinearity, recurrentActivation, resetAfter, bias, goBackwards, mergeMode };
+  return [first, ...c.stack];
+}
+
+/** Width of a core's output: D·H, or H where an element-wise merge joins the two directions. */
+export const coreWidth = (core: CoreConfig) => (core.mergeMode === 'concat' ? directions(core) : 1) * core.hiddenSize;
+
+/** The core whose states a call takes and returns (h0, hN, …): the only one, or a stack's last. */
+export const stateCore = (c: ModelConfig): CoreConfig => (c.stack.length ? c.stack[c.stack.length - 1] : cores(c)[0]);
+
+/** The shape of the initial and final states, [L·D, B, H], of the state core. */
+export function stateShape(c: ModelConfig, B: number): [number, number, number] {
+  const core = stateCore(c);
+  return [core.numLayers * directions(core), B, core.hiddenSize];
+}
+
+/** Width of the last core's output: the head's input and, without a head, the model's output. */
+export const featureSize = (c: ModelConfig) => coreWidth(stateCore(c));
 
 /** Width of y: the head's outputs, or the core's features when there is no head. */
 export const outputWidth = (c: ModelConfig) => c.outputSize || featureSize(c);

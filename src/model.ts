@@ -14,7 +14,7 @@ import { configToJSON } from './io/format.js';
 import { type ModelJSON, snapshotFromJSON, snapshotToJSON } from './io/model-json.js';
 import { type FileSource, readSource } from './io/source.js';
 import { type SafetensorsOptions, decodeWeights, encodeWeights } from './io/weights.js';
-import { directions, featureSize, outputWidth } from './layout.js';
+import { featureSize, outputWidth, stateCore, stateShape } from './layout.js';
 import { checkOptimizerSnapshot } from './optimizers.js';
 import { type RNNOptions, bool, checkKeys, clipping, lossKind, modelConfig, nonNegativeInt } from './options.js';
 import { optimizerConfig } from './optimizers.js';
@@ -89,13 +89,13 @@ export class RNN {
       throw new OptionError(`unroll: training must be true or false, got ${String(options.training)}`);
     }
     const init = checkStates(c, options, B);
-    const states = c.numLayers * directions(c) * B * c.hiddenSize;
+    const states = stateShape(c, B).reduce((a, b) => a * b);
     const yRows = c.headOn === 'final' ? B : T * B;
     const out = checkOut(options.out, 'unroll', {
       output: T * B * featureSize(c),
       y: yRows * outputWidth(c),
       hN: states,
-      ...(CELLS[c.cell].cellState && { cN: states }),
+      ...(CELLS[stateCore(c).cell].cellState && { cN: states }),
     });
     return engine.unroll(batch, init, options.training ?? false, out);
   }
@@ -108,8 +108,9 @@ export class RNN {
   cell(input: TensorInput, state: CellState = {}, options: CellOptions = {}): CellResult {
     const engine = this.engine;
     const c = this.config;
-    if (c.bidirectional) {
-      throw new OptionError('cell() steps forward in time, but a bidirectional model needs the whole sequence: use unroll()');
+    if (c.bidirectional || c.goBackwards || c.stack.length) {
+      const which = c.stack.length ? 'a model with a stack of cores' : c.bidirectional ? 'a bidirectional model' : 'a model reading backwards';
+      throw new OptionError(`cell() steps forward in time, but ${which} needs the whole sequence: use unroll()`);
     }
     if (state === null || typeof state !== 'object') throw new OptionError('cell: the state must be an object { h, c }');
     checkKeys(options, ['out'], 'cell');

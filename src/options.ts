@@ -3,7 +3,19 @@
  * errors: a misspelt `hiddenSzie` must not silently fall back to a default.
  */
 import { OptionError } from './errors.js';
-import type { CellKind, EmbeddingConfig, HeadOn, LossKind, ModelConfig, PartNames } from './types.js';
+import { featureSize } from './layout.js';
+import type {
+  CellKind,
+  CoreConfig,
+  EmbeddingConfig,
+  GateActivation,
+  HeadActivation,
+  HeadOn,
+  LossKind,
+  MergeMode,
+  ModelConfig,
+  PartNames,
+} from './types.js';
 
 /** Which kernels run a model: 'wasm' (default) the best that works here, 'wasm-simd' or 'wasm-scalar' demanded (an OptionError where impossible), 'js' the pure-JS reference. */
 export type BackendChoice = 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js';
@@ -48,10 +60,45 @@ export interface EmbeddingOptions {
   paddingIdx?: number | null | undefined;
 }
 
-/** The options of `RNN.create`: the architecture (PyTorch's names, camelCased), the seed, and where the kernels come from. */
-export interface RNNOptions {
+/** A recurrent core's options: the first core's are top-level options of `RNN.create`, each further core's an entry of `stack`. */
+export interface CoreOptions {
   /** The recurrent cell: 'rnn' (Elman, default), 'lstm' or 'gru', with PyTorch's equations and gate order. */
   cell?: CellKind | undefined;
+  /** Width of each layer's state, H (PyTorch's hidden_size, Keras's units). */
+  hiddenSize: number;
+  /** Stacked layers of this cell (default 1). */
+  numLayers?: number | undefined;
+  /** Run a second direction backwards in time and concatenate (default false). */
+  bidirectional?: boolean | undefined;
+  /**
+   * The Elman cell's f in h' = f(W_ih x + b_ih + W_hh h + b_hh), and the LSTM's and GRU's candidate and
+   * cell-output function (Keras's `activation`): 'tanh' (default) or 'relu'.
+   */
+  nonlinearity?: 'tanh' | 'relu' | undefined;
+  /** The LSTM's and GRU's gate function (Keras's `recurrent_activation`): 'sigmoid' (default), 'hard_sigmoid' or 'hardsigmoid'. */
+  recurrentActivation?: GateActivation | undefined;
+  /**
+   * GRU only: true (default) applies the reset gate to the recurrent product, r ⊙ (W_hn h + b_hn), as PyTorch,
+   * Keras's `reset_after=True` and ONNX's `linear_before_reset=1`; false applies it to the state first,
+   * W_hn (r ⊙ h) + b_hn, as TensorFlow.js's GRU and Keras's `reset_after=False`.
+   */
+  resetAfter?: boolean | undefined;
+  /** Whether the recurrent layers have b_ih and b_hh (default true). */
+  bias?: boolean | undefined;
+  /** Read each sequence from its end, and return the outputs in that reversed order, as Keras's `go_backwards` (default false). */
+  goBackwards?: boolean | undefined;
+  /** Bidirectional only: how the last layer's two directions are joined (default 'concat', side by side; or element-wise 'sum', 'ave', 'mul'). */
+  mergeMode?: MergeMode | undefined;
+}
+
+/** A core after the first: its own options, and the module name of its parameters (default the first core's name and its position, 'rnn1', 'rnn2', …). */
+export interface StackedCoreOptions extends CoreOptions {
+  /** The module name its parameters live under. */
+  name?: string | undefined;
+}
+
+/** The options of `RNN.create`: the architecture (PyTorch's names, camelCased), the seed, and where the kernels come from. */
+export interface RNNOptions extends Omit<CoreOptions, 'hiddenSize'> {
   /** Width of each input vector; with an embedding, omit it (it is the embedding's dimension). */
   inputSize?: number | undefined;
   /** Width of each layer's state, H (PyTorch's hidden_size). */
@@ -61,16 +108,16 @@ export interface RNNOptions {
    * core. Inputs are then ids [T, B] ([B, T] with batchFirst).
    */
   embedding?: EmbeddingOptions | undefined;
-  /** Stacked layers (default 1). */
-  numLayers?: number | undefined;
-  /** Run a second direction backwards in time and concatenate (default false). */
-  bidirectional?: boolean | undefined;
-  /** f in h' = f(W_ih x + b_ih + W_hh h + b_hh) (default 'tanh'); 'rnn' cells only. */
-  nonlinearity?: 'tanh' | 'relu' | undefined;
-  /** Whether the recurrent layers have b_ih and b_hh (default true). The head always has a bias. */
-  bias?: boolean | undefined;
+  /**
+   * Further cores after the first, each reading the outputs of the one before: a stack of layers that differ in
+   * cell, size or options (a Keras Sequential of several recurrent layers). A model with a stack starts from
+   * zero states; its `hN` and `cN` are its last core's.
+   */
+  stack?: readonly StackedCoreOptions[] | undefined;
   /** Size of the linear head y = W h + b; omit or 0 for none. */
   outputSize?: number | undefined;
+  /** The function on the head's output (default 'linear'; 'relu', 'tanh', 'sigmoid', 'softmax' as Keras's Dense). */
+  headActivation?: HeadActivation | undefined;
   /**
    * Where the head reads the core: 'steps' (default) at every step, y [T, B, O]; 'final' once per sequence from
    * the last layer's final state (both directions' concatenated, PyTorch's `cat(h_n[-2], h_n[-1])`), y [B, O].
@@ -168,16 +215,26 @@ export function bool(value: unknown, name: string): boolean {
   return value;
 }
 
-const MODEL_KEYS = [
+const CORE_KEYS = [
   'cell',
-  'inputSize',
   'hiddenSize',
   'numLayers',
   'bidirectional',
   'nonlinearity',
+  'recurrentActivation',
+  'resetAfter',
   'bias',
+  'goBackwards',
+  'mergeMode',
+] as const;
+
+const MODEL_KEYS = [
+  ...CORE_KEYS,
+  'inputSize',
+  'stack',
   'embedding',
   'outputSize',
+  'headActivation',
   'headOn',
   'tieWeights',
   'names',
@@ -194,6 +251,16 @@ const MODEL_KEYS = [
  */
 const LIMITS = { size: 1 << 24, layers: 4096 };
 
+/** The behaviours of the cells and the head that a PyTorch model has, where other formats' may differ. */
+export const PYTORCH_BEHAVIOUR = Object.freeze({
+  recurrentActivation: 'sigmoid',
+  resetAfter: true,
+  goBackwards: false,
+  mergeMode: 'concat',
+  stack: Object.freeze([]),
+  headActivation: 'linear',
+} as const);
+
 export const DEFAULT_NAMES: PartNames = Object.freeze({ embedding: 'embedding', core: 'rnn', head: 'head' });
 
 export function modelConfig(options: RNNOptions): { config: ModelConfig; backend: BackendRequest } {
@@ -201,26 +268,72 @@ export function modelConfig(options: RNNOptions): { config: ModelConfig; backend
   const o = options as RNNOptions;
   const embedding = embeddingConfig(o.embedding);
   const outputSize = o.outputSize === undefined || o.outputSize === 0 ? 0 : size(o.outputSize, 'outputSize');
+  const names = partNames(o.names);
+  const { name: _, ...first } = coreConfig(o as CoreOptions, names.core, '');
   const config: ModelConfig = {
-    cell: oneOf(o.cell ?? 'rnn', ['rnn', 'lstm', 'gru'] as const, 'cell'),
+    ...first,
     inputSize: embedding && o.inputSize === undefined ? embedding.embeddingDim : size(o.inputSize, 'inputSize'),
-    hiddenSize: size(o.hiddenSize, 'hiddenSize'),
-    numLayers: positiveInt(o.numLayers ?? 1, 'numLayers'),
-    bidirectional: bool(o.bidirectional ?? false, 'bidirectional'),
-    nonlinearity: oneOf(o.nonlinearity ?? 'tanh', ['tanh', 'relu'] as const, 'nonlinearity'),
-    bias: bool(o.bias ?? true, 'bias'),
+    stack: stackConfig(o.stack, names),
     outputSize,
+    headActivation: oneOf(o.headActivation ?? 'linear', HEAD_ACTIVATIONS, 'headActivation'),
     headOn: oneOf(o.headOn ?? 'steps', ['steps', 'final'] as const, 'headOn'),
     tieWeights: bool(o.tieWeights ?? false, 'tieWeights'),
     embedding,
-    names: partNames(o.names),
+    names,
     batchFirst: bool(o.batchFirst ?? false, 'batchFirst'),
     dropout: numberIn(o.dropout ?? 0, 'dropout', { min: 0, max: 1, below: true }),
     seed: seed(o.seed ?? 0, 'seed'),
   };
-  checkConsistent(config, o);
+  checkConsistent(config);
   const choice = oneOf(o.backend ?? 'wasm', ['wasm', 'wasm-simd', 'wasm-scalar', 'js'] as const, 'backend');
   return { config, backend: { choice, wasm: wasmSources(o.wasm) } };
+}
+
+const HEAD_ACTIVATIONS = ['linear', 'relu', 'tanh', 'sigmoid', 'softmax'] as const;
+
+/** One core's options, checked, with `where` ('' or 'stack[1].') naming them in errors. */
+function coreConfig(o: CoreOptions, name: string, where: string): CoreConfig {
+  const cell = oneOf(o.cell ?? 'rnn', ['rnn', 'lstm', 'gru'] as const, `${where}cell`);
+  const core: CoreConfig = {
+    name,
+    cell,
+    hiddenSize: size(o.hiddenSize, `${where}hiddenSize`),
+    numLayers: positiveInt(o.numLayers ?? 1, `${where}numLayers`),
+    bidirectional: bool(o.bidirectional ?? false, `${where}bidirectional`),
+    nonlinearity: oneOf(o.nonlinearity ?? 'tanh', ['tanh', 'relu'] as const, `${where}nonlinearity`),
+    recurrentActivation: oneOf(o.recurrentActivation ?? 'sigmoid', ['sigmoid', 'hard_sigmoid', 'hardsigmoid'] as const, `${where}recurrentActivation`),
+    resetAfter: bool(o.resetAfter ?? true, `${where}resetAfter`),
+    bias: bool(o.bias ?? true, `${where}bias`),
+    goBackwards: bool(o.goBackwards ?? false, `${where}goBackwards`),
+    mergeMode: oneOf(o.mergeMode ?? 'concat', ['concat', 'sum', 'ave', 'mul'] as const, `${where}mergeMode`),
+  };
+  if (core.numLayers > LIMITS.layers) throw new OptionError(`${where}numLayers ${core.numLayers} is past the limit of ${LIMITS.layers}`);
+  if (cell === 'rnn' && o.recurrentActivation !== undefined) {
+    throw new OptionError(`${where}recurrentActivation is the gates' function; an 'rnn' cell has no gates`);
+  }
+  if (cell !== 'gru' && o.resetAfter !== undefined) throw new OptionError(`${where}resetAfter applies to 'gru' cells only, not '${cell}'`);
+  if (!core.bidirectional && core.mergeMode !== 'concat') {
+    throw new OptionError(`${where}mergeMode '${core.mergeMode}' joins two directions: it needs bidirectional: true`);
+  }
+  return core;
+}
+
+function stackConfig(value: unknown, names: PartNames): readonly CoreConfig[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new OptionError(`stack must be an array of core options, got ${show(value)}`);
+  if (value.length > LIMITS.layers) throw new OptionError(`stack of ${value.length} cores is past the limit of ${LIMITS.layers}`);
+  const used = new Set([names.embedding, names.core, names.head]);
+  return Object.freeze(
+    value.map((entry: unknown, i) => {
+      const where = `stack[${i}].`;
+      checkKeys(entry, [...CORE_KEYS, 'name'], `stack[${i}]`);
+      const { name = `${names.core}${i + 1}` } = entry as StackedCoreOptions;
+      moduleName(name, `${where}name`);
+      if (used.has(name)) throw new OptionError(`${where}name '${name}' is already another part's module name`);
+      used.add(name);
+      return Object.freeze(coreConfig(entry as CoreOptions, name, where));
+    }),
+  );
 }
 
 /** A seed of the 32-bit generator: an integer in [0, 2³²), never wrapped around. */
@@ -257,26 +370,23 @@ function partNames(value: unknown): PartNames {
   if (value === undefined) return DEFAULT_NAMES;
   checkKeys(value, ['embedding', 'core', 'head'], 'names');
   const names = { ...DEFAULT_NAMES, ...(value as Partial<PartNames>) };
-  for (const part of ['embedding', 'core', 'head'] as const) {
-    const name: unknown = names[part];
-    // A prefix is joined to the parameter names with '.', so it can be empty (bare PyTorch names) or dotted.
-    if (typeof name !== 'string' || name.length > 200 || /^\.|\.$|\.\./.test(name)) {
-      throw new OptionError(`names.${part} must be a module name such as 'rnn' or 'encoder.gru', got ${show(name)}`);
-    }
-  }
+  for (const part of ['embedding', 'core', 'head'] as const) moduleName(names[part], `names.${part}`);
   const used = [names.embedding, names.core, names.head];
   if (new Set(used).size < 3) throw new OptionError(`names: the parts need different names, got ${JSON.stringify(names)}`);
   return Object.freeze(names);
 }
 
-/** What the options say together: each combination that cannot be meant is refused, naming both halves. */
-function checkConsistent(c: ModelConfig, o: RNNOptions): void {
-  if (c.dropout > 0 && c.numLayers === 1) {
-    throw new OptionError('dropout applies between stacked layers; with numLayers 1 it would do nothing');
+function moduleName(name: unknown, option: string): void {
+  // A prefix is joined to the parameter names with '.', so it can be empty (bare PyTorch names) or dotted.
+  if (typeof name !== 'string' || name.length > 200 || /^\.|\.$|\.\./.test(name)) {
+    throw new OptionError(`${option} must be a module name such as 'rnn' or 'encoder.gru', got ${show(name)}`);
   }
-  if (c.numLayers > LIMITS.layers) throw new OptionError(`numLayers ${c.numLayers} is past the limit of ${LIMITS.layers}`);
-  if (c.cell !== 'rnn' && o.nonlinearity !== undefined) {
-    throw new OptionError(`nonlinearity applies to cell 'rnn' only; a '${c.cell}' cell has fixed gate functions`);
+}
+
+/** What the options say together: each combination that cannot be meant is refused, naming both halves. */
+function checkConsistent(c: ModelConfig): void {
+  if (c.dropout > 0 && c.numLayers === 1 && !c.stack.length) {
+    throw new OptionError('dropout applies between stacked layers; with numLayers 1 it would do nothing');
   }
   if (c.embedding && c.inputSize !== c.embedding.embeddingDim) {
     throw new OptionError(
@@ -284,12 +394,13 @@ function checkConsistent(c: ModelConfig, o: RNNOptions): void {
         + "which is the core's input; omit inputSize",
     );
   }
+  if (c.headActivation !== 'linear' && !c.outputSize) throw new OptionError(`headActivation '${c.headActivation}' needs a head: give outputSize`);
   if (c.headOn === 'final' && !c.outputSize) {
     throw new OptionError("headOn 'final' needs a head: give outputSize");
   }
   if (c.tieWeights) {
     const e = c.embedding;
-    const width = (c.bidirectional ? 2 : 1) * c.hiddenSize;
+    const width = featureSize(c);
     if (!e || c.outputSize !== e.numEmbeddings || width !== e.embeddingDim) {
       throw new OptionError(
         "tieWeights shares the embedding's [numEmbeddings, embeddingDim] weight with the head "

@@ -66,6 +66,49 @@ export interface PartNames {
   readonly head: string;
 }
 
+/**
+ * The gates' function in LSTM and GRU cells: the logistic sigmoid (PyTorch's), or a hard sigmoid —
+ * 'hard_sigmoid' `clip(0.2x + 0.5, 0, 1)` as TensorFlow.js, tf.keras 2 and ONNX's HardSigmoid define it,
+ * 'hardsigmoid' `clip(x/6 + 0.5, 0, 1)` as PyTorch's nn.Hardsigmoid and Keras 3 do.
+ */
+export type GateActivation = 'sigmoid' | 'hard_sigmoid' | 'hardsigmoid';
+
+/** How a bidirectional core joins its two directions' outputs: side by side (PyTorch's), or element-wise (Keras's `merge_mode`). */
+export type MergeMode = 'concat' | 'sum' | 'ave' | 'mul';
+
+/** The function on the head's output (Keras's Dense `activation`); 'linear' (default) leaves the logits as they are. */
+export type HeadActivation = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'softmax';
+
+/**
+ * A recurrent core: a stack of `numLayers` layers of one cell, as one nn.RNN / nn.LSTM / nn.GRU module or one
+ * Keras recurrent layer. A model's first core is described by the top-level fields of its `ModelConfig`; the
+ * cores of its `stack` follow it, each reading the one before.
+ */
+export interface CoreConfig {
+  /** The module name its parameters live under. */
+  readonly name: string;
+  /** The recurrent cell. */
+  readonly cell: CellKind;
+  /** H: the width of each layer's state. */
+  readonly hiddenSize: number;
+  /** L: stacked layers of this cell. */
+  readonly numLayers: number;
+  /** D = 2 when true: a second direction runs backwards in time. */
+  readonly bidirectional: boolean;
+  /** The Elman cell's f; the LSTM's and GRU's candidate and cell-output function. */
+  readonly nonlinearity: 'tanh' | 'relu';
+  /** The LSTM's and GRU's gate function. */
+  readonly recurrentActivation: GateActivation;
+  /** GRU: the reset gate multiplies the recurrent product (PyTorch's, Keras's `reset_after=True`), or its input (false). */
+  readonly resetAfter: boolean;
+  /** Whether the layers have b_ih and b_hh. */
+  readonly bias: boolean;
+  /** Reads the sequence from its end and returns its outputs in that reversed order (Keras's `go_backwards`). */
+  readonly goBackwards: boolean;
+  /** How the last layer's two directions are joined. */
+  readonly mergeMode: MergeMode;
+}
+
 /** A model's configuration, checked and with every default filled in. */
 export interface ModelConfig {
   /** The recurrent cell. */
@@ -78,14 +121,26 @@ export interface ModelConfig {
   readonly numLayers: number;
   /** D = 2 when true: a second direction runs backwards in time. */
   readonly bidirectional: boolean;
-  /** The Elman cell's f (the gated cells' are fixed: 'tanh'). */
+  /** The Elman cell's f; the LSTM's and GRU's candidate and cell-output function. */
   readonly nonlinearity: 'tanh' | 'relu';
+  /** The LSTM's and GRU's gate function. */
+  readonly recurrentActivation: GateActivation;
+  /** GRU: the reset gate multiplies the recurrent product (PyTorch's), or its input (Keras's `reset_after=False`). */
+  readonly resetAfter: boolean;
   /** Whether the recurrent layers have b_ih and b_hh. */
   readonly bias: boolean;
+  /** The core reads the sequence from its end and returns its outputs in that order (Keras's `go_backwards`). */
+  readonly goBackwards: boolean;
+  /** How a bidirectional core's last layer joins its two directions. */
+  readonly mergeMode: MergeMode;
+  /** Further cores after the first, each reading the one before (a Keras stack of differing layers); usually none. */
+  readonly stack: readonly CoreConfig[];
   /** Size of the linear head; 0 means no head (y is the core's output). */
   readonly outputSize: number;
   /** Where the head reads the core. */
   readonly headOn: HeadOn;
+  /** The function on the head's output. */
+  readonly headActivation: HeadActivation;
   /** The head's weight is the embedding's (word_language_model's `tie_weights`). */
   readonly tieWeights: boolean;
   /** The embedding in front of the core, or null (vectors in). */

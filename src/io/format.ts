@@ -6,7 +6,7 @@
  * its own with a VersionError, and checks a configuration with the same rules as `RNN.create`.
  */
 import { FormatError, OptionError, VersionError } from '../errors.js';
-import { DEFAULT_NAMES, type RNNOptions, modelConfig } from '../options.js';
+import { DEFAULT_NAMES, PYTORCH_BEHAVIOUR, type RNNOptions, modelConfig } from '../options.js';
 import type { ModelConfig } from '../types.js';
 import { describe, quote } from './describe.js';
 import { type JsonValue, parseJson } from './json.js';
@@ -16,10 +16,15 @@ import { type JsonValue, parseJson } from './json.js';
  * the parts (embedding, a head on the final states, tied weights, module names): a model without them is
  * written as version 1, which older readers still load.
  */
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
 
-/** The oldest version that can describe this model (and the user's metadata, which version 2 added too). */
+/**
+ * The oldest version that can describe this model (and the user's metadata, which version 2 added too). Version
+ * 3 added the behaviours of other formats' models: gate and candidate functions, the GRU's reset before the
+ * product, reading backwards, merge modes, a stack of cores and the head's activation.
+ */
 export function formatVersion(config: ModelConfig, metadata: Readonly<Record<string, string>> = {}): number {
+  if (Object.keys(behaviours(config)).length || (config.cell !== 'rnn' && config.nonlinearity !== 'tanh')) return 3;
   if (Object.keys(metadata).length) return 2;
   const { embedding, headOn, tieWeights, names } = config;
   const plain =
@@ -48,11 +53,13 @@ export type ConfigJSON = Omit<RNNOptions, 'backend' | 'wasm'>;
 /** The options that rebuild the model; the parts' options only where they differ from the defaults. */
 export function configToJSON(config: ModelConfig): ConfigJSON {
   const { nonlinearity, embedding, headOn, tieWeights, names, ...rest } = config;
+  for (const key of Object.keys(PYTORCH_BEHAVIOUR)) delete (rest as Record<string, unknown>)[key];
   const changedNames = Object.fromEntries(Object.entries(names).filter(([k, v]) => DEFAULT_NAMES[k as keyof typeof names] !== v));
   return {
     ...rest,
-    // RNN.create refuses a nonlinearity for gated cells, whose gate functions are fixed.
-    ...(config.cell === 'rnn' && { nonlinearity }),
+    // Versions 1 and 2 refuse a nonlinearity for gated cells, so a gated cell's default one is left out.
+    ...((config.cell === 'rnn' || nonlinearity !== 'tanh') && { nonlinearity }),
+    ...behaviours(config),
     ...(embedding && {
       embedding: {
         numEmbeddings: embedding.numEmbeddings,
@@ -64,6 +71,28 @@ export function configToJSON(config: ModelConfig): ConfigJSON {
     ...(tieWeights && { tieWeights }),
     ...(Object.keys(changedNames).length && { names: changedNames }),
   };
+}
+
+/** The options of version 3 whose values differ from PyTorch's behaviour, each stacked core with its non-default options. */
+function behaviours(config: ModelConfig): Partial<ConfigJSON> {
+  const changed: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(PYTORCH_BEHAVIOUR)) {
+    if (key !== 'stack' && config[key as keyof typeof PYTORCH_BEHAVIOUR] !== value) changed[key] = config[key as keyof ModelConfig];
+  }
+  if (config.stack.length) {
+    changed.stack = config.stack.map((core) => {
+      const entry: Record<string, unknown> = { name: core.name, cell: core.cell, hiddenSize: core.hiddenSize };
+      if (core.numLayers !== 1) entry.numLayers = core.numLayers;
+      if (core.bidirectional) entry.bidirectional = true;
+      if (core.nonlinearity !== 'tanh') entry.nonlinearity = core.nonlinearity;
+      if (!core.bias) entry.bias = false;
+      for (const key of ['recurrentActivation', 'resetAfter', 'goBackwards', 'mergeMode'] as const) {
+        if (core[key] !== PYTORCH_BEHAVIOUR[key]) entry[key] = core[key];
+      }
+      return entry;
+    });
+  }
+  return changed as Partial<ConfigJSON>;
 }
 
 /** A configuration read from a file, checked as `RNN.create` checks options; its mistakes are the file's. */

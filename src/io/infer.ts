@@ -14,7 +14,7 @@
 import { CELLS } from '../cells.js';
 import { StateDictError } from '../errors.js';
 import { qualified } from '../layout.js';
-import { DEFAULT_NAMES } from '../options.js';
+import { DEFAULT_NAMES, PYTORCH_BEHAVIOUR } from '../options.js';
 import { parameterLayout } from '../parts/index.js';
 import type { CellKind, ModelConfig, PartNames } from '../types.js';
 import { list, quote, shapeText } from './describe.js';
@@ -253,6 +253,7 @@ function matchLayout(a: Architecture, byName: ReadonlyMap<string, TensorShape>):
   // Only the sizes shape the layout; the rest of the configuration is filled in with anything valid.
   const config: ModelConfig = {
     ...a,
+    ...PYTORCH_BEHAVIOUR,
     nonlinearity: 'tanh',
     batchFirst: false,
     dropout: 0,

@@ -31,12 +31,19 @@ export interface Stream {
   readonly dc0: number;
   /** The loss's gradient on y: [T·B, O], or [B, O] for a head on the final states. */
   readonly dy: number;
-  /** The last layer's output [T, B, D·H]: set by the core. */
+  /** The last core's output [T, B, D·H] (D·H becomes H where a merge joins the directions): set by the core. */
   features: number;
+  /** With the head on the final states: the last core's final states [B, D·H] (merged likewise) and their gradient, set by the core; else 0. */
+  final: number;
+  dFinal: number;
   /** Where the gradient on `features` is: the head's buffer, or dy itself without a head. */
   dFeatures: number;
   /** The model's output: the head's, or the features without a head. */
   y: number;
+  /** The head's output before its activation (y itself for a linear head, or without a head): what cross-entropy reads. */
+  logits: number;
+  /** Set by the loss: its gradient `dy` is on the logits (cross-entropy), not on y. */
+  lossOnLogits: boolean;
 }
 
 /** What a part's kernels reach through: the backend, its heap, the generator, and the parameter block. */

@@ -6,16 +6,20 @@
  * are zeros [L·D, 1, H]: Expand widens either to the batch, so the graph runs with only its first input fed.
  * The layers run time-major (layout 0, which onnxruntime requires); a batch-first model transposes around them.
  */
+import { UnsupportedError } from '../../errors.js';
 import type { ModelConfig, Tensor } from '../../types.js';
 import { ONNX_BLOCK } from './import.js';
 import { DTYPE } from './messages.js';
-import { type NodeSpec, type TensorSpec, type ValueSpec, encodeModel } from './messages-out.js';
+import { type AttrSpec, type NodeSpec, type TensorSpec, type ValueSpec, encodeModel } from './messages-out.js';
 import type { OnnxCell } from './trace.js';
 
 const EXPORT_OPSET = 14;
 
 export function exportONNX(config: ModelConfig, state: Readonly<Record<string, Tensor>>, producer: string): Uint8Array {
   const c = config;
+  // ONNX's recurrent ops have no way to say these; a graph of extra ops could, which this writer does not build yet.
+  const beyond = c.stack.length ? 'a stack of cores' : c.goBackwards ? 'goBackwards' : c.mergeMode !== 'concat' ? `mergeMode '${c.mergeMode}'` : '';
+  if (beyond) throw new UnsupportedError(`toONNX: a model with ${beyond} cannot be written as ONNX yet`);
   const cell = c.cell as OnnxCell;
   const G = ONNX_BLOCK[cell].length;
   const H = c.hiddenSize;
@@ -92,8 +96,8 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
     const attributes: NodeSpec['attributes'] = [
       { name: 'hidden_size', int: H },
       { name: 'direction', string: D === 2 ? 'bidirectional' : 'forward' },
-      ...(cell === 'gru' ? [{ name: 'linear_before_reset', int: 1 }] : []),
-      ...(cell === 'rnn' ? [{ name: 'activations', strings: Array<string>(D).fill(c.nonlinearity === 'relu' ? 'Relu' : 'Tanh') }] : []),
+      ...(cell === 'gru' ? [{ name: 'linear_before_reset', int: c.resetAfter ? 1 : 0 }] : []),
+      ...activations(c, D),
     ];
     const outputs = [`${prefix}/Y`, `${prefix}/Y_h`, ...(cell === 'lstm' ? [`${prefix}/Y_c`] : [])];
     node(
@@ -135,6 +139,10 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
     }
     yDims = [...seqDims, O || D * H];
   }
+  if (O && c.headActivation !== 'linear') {
+    const op = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', softmax: 'Softmax' }[c.headActivation];
+    y = node(op, `${path(names.head)}/${op}`, [y], ['activated'], op === 'Softmax' ? [{ name: 'axis', int: -1 }] : []);
+  }
   return encodeModel({
     opset: EXPORT_OPSET,
     producer,
@@ -144,6 +152,26 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
     inputs,
     outputs: [{ name: y, elemType: DTYPE.FLOAT, dims: yDims }],
   });
+}
+
+/**
+ * The `activations` attribute where the cell's functions differ from ONNX's defaults: per direction, the gates'
+ * (LSTM f, GRU f), then the candidate's (g) and the LSTM's cell output's (h), with HardSigmoid's alpha and beta.
+ */
+function activations(c: ModelConfig, D: number): AttrSpec[] {
+  const candidate = c.nonlinearity === 'relu' ? 'Relu' : 'Tanh';
+  if (c.cell === 'rnn') return c.nonlinearity === 'tanh' ? [] : [{ name: 'activations', strings: Array<string>(D).fill(candidate) }];
+  if (c.nonlinearity === 'tanh' && c.recurrentActivation === 'sigmoid') return [];
+  const gate = c.recurrentActivation === 'sigmoid' ? 'Sigmoid' : 'HardSigmoid';
+  const alpha = c.recurrentActivation === 'hardsigmoid' ? 1 / 6 : 0.2;
+  const one = c.cell === 'lstm' ? [gate, candidate, candidate] : [gate, candidate];
+  const alphas = one.map((f) => (f === 'HardSigmoid' ? alpha : 0));
+  const betas = one.map((f) => (f === 'HardSigmoid' ? 0.5 : 0));
+  const times = <T>(list: T[]) => Array.from({ length: D }, () => list).flat();
+  return [
+    { name: 'activations', strings: times(one) },
+    ...(gate === 'HardSigmoid' ? [{ name: 'activation_alpha', floats: times(alphas) }, { name: 'activation_beta', floats: times(betas) }] : []),
+  ];
 }
 
 function tensor(name: string, t: Tensor): TensorSpec {

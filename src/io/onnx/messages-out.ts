@@ -18,6 +18,7 @@ export type AttrSpec =
   | { name: string; float: number }
   | { name: string; string: string }
   | { name: string; ints: readonly number[] }
+  | { name: string; floats: readonly number[] }
   | { name: string; strings: readonly string[] };
 
 export interface TensorSpec {
@@ -69,7 +70,10 @@ function writeNode(w: ProtoWriter, n: NodeSpec): void {
       else if ('float' in a) aw.float(2, a.float).int(20, 1);
       else if ('string' in a) aw.string(4, a.string).int(20, 3);
       else if ('ints' in a) aw.packedInts(8, a.ints).int(20, 7);
-      else {
+      else if ('floats' in a) {
+        for (const f of a.floats) aw.float(7, f); // onnx.proto is proto2: repeated floats unpacked
+        aw.int(20, 6);
+      } else {
         for (const s of a.strings) aw.string(9, s);
         aw.int(20, 8);
       }

@@ -144,7 +144,7 @@ const inline = {
   ],
   plugins: [browserPlatform(), nodeResolve({ browser: true }), typescript(), wasmInline()],
 };
-// Members tagged `@internal` (the classes' private helpers) are left out of the declarations, here and in onnx.d.ts.
+// Members tagged `@internal` (the classes' private helpers) are left out of the declarations, here and in the side entries' declarations.
 const types = {
   input,
   output: [{ file: 'dist/index.d.ts' }, { file: 'dist/index.d.cts' }],
@@ -152,7 +152,7 @@ const types = {
 };
 
 /**
- * `rnn-wasm/onnx`: a bundle of its own, so that the core bundles do not grow. It imports the core entry instead of
+ * `rnn-wasm/onnx` and `rnn-wasm/tfjs`: bundles of their own, so that the core bundles do not grow. It imports the core entry instead of
  * a copy of it: the RNN class and the error classes must be the very ones a user imports from 'rnn-wasm', or
  * `instanceof` would fail. Every import of those modules becomes an import of the core bundle beside it.
  */
@@ -167,36 +167,39 @@ function coreExternal(core) {
     },
   };
 }
-const onnxInput = 'src/onnx.ts';
-const onnx = [
-  {
-    input: onnxInput,
-    external: [/^node:/],
-    output: { file: 'dist/onnx.js', format: 'es', sourcemap: true },
-    plugins: [coreExternal('./index.js'), nodeResolve(), typescript()],
-  },
-  {
-    input: onnxInput,
-    external: [/^node:/],
-    output: { file: 'dist/onnx.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
-    plugins: [coreExternal('./index.cjs'), nodeResolve(), typescript()],
-  },
-  {
-    input: onnxInput,
-    output: { file: 'dist/onnx.browser.js', format: 'es', sourcemap: true },
-    plugins: [coreExternal('./browser.js'), browserPlatform(), nodeResolve({ browser: true }), typescript()],
-  },
-  {
-    input: onnxInput,
-    output: [{ file: 'dist/onnx.d.ts' }],
-    plugins: [coreExternal('./index.js'), dts({ compilerOptions: { stripInternal: true } })],
-  },
-  {
-    input: onnxInput,
-    output: [{ file: 'dist/onnx.d.cts' }],
-    plugins: [coreExternal('./index.cjs'), dts({ compilerOptions: { stripInternal: true } })],
-  },
-];
+/** One side entry's five builds: Node ESM and CommonJS, the browser's, and their declarations. */
+function sideEntry(name) {
+  const input = `src/${name}.ts`;
+  return [
+    {
+      input,
+      external: [/^node:/],
+      output: { file: `dist/${name}.js`, format: 'es', sourcemap: true },
+      plugins: [coreExternal('./index.js'), nodeResolve(), typescript()],
+    },
+    {
+      input,
+      external: [/^node:/],
+      output: { file: `dist/${name}.cjs`, format: 'cjs', sourcemap: true, exports: 'named' },
+      plugins: [coreExternal('./index.cjs'), nodeResolve(), typescript()],
+    },
+    {
+      input,
+      output: { file: `dist/${name}.browser.js`, format: 'es', sourcemap: true },
+      plugins: [coreExternal('./browser.js'), browserPlatform(), nodeResolve({ browser: true }), typescript()],
+    },
+    {
+      input,
+      output: [{ file: `dist/${name}.d.ts` }],
+      plugins: [coreExternal('./index.js'), dts({ compilerOptions: { stripInternal: true } })],
+    },
+    {
+      input,
+      output: [{ file: `dist/${name}.d.cts` }],
+      plugins: [coreExternal('./index.cjs'), dts({ compilerOptions: { stripInternal: true } })],
+    },
+  ];
+}
 
 /**
  * The `rnn-wasm` command (package.json `bin`), for Node: one file with the library and tinybench inside, next
@@ -217,4 +220,4 @@ const demo = {
   plugins: [browserPlatform(), nodeResolve({ browser: true }), typescript(), wasmBesideBundle(), demoPage(['index.html', 'style.css'])],
 };
 
-export default (args) => (args.configDemo ? demo : [node, browser, inline, types, cli, ...onnx]);
+export default (args) => (args.configDemo ? demo : [node, browser, inline, types, cli, ...sideEntry('onnx'), ...sideEntry('tfjs')]);

@@ -17,6 +17,10 @@ export type {
   InitialState,
   LossKind,
   LossOptions,
+  CoreConfig,
+  GateActivation,
+  HeadActivation,
+  MergeMode,
   ModelConfig,
   NestedNumbers,
   OptimizerConfig,
@@ -31,7 +35,7 @@ export type {
   UnrollOptions,
   UnrollResult,
 } from './types.js';
-export type { BackendChoice, EmbeddingOptions, RNNOptions, WasmSource, WasmSources } from './options.js';
+export type { BackendChoice, CoreOptions, EmbeddingOptions, RNNOptions, StackedCoreOptions, WasmSource, WasmSources } from './options.js';
 export type { EarlyStopping, EpochRecord, Sample, TrainHistory, TrainOptions, TrainProgress } from './train.js';
 export type { ScheduleOptions } from './schedules.js';
 export type { GenerateOptions, GenerateResult } from './generate.js';

@@ -121,6 +121,7 @@ export interface RNNOptions extends Omit<CoreOptions, 'hiddenSize'> {
   /**
    * Where the head reads the core: 'steps' (default) at every step, y [T, B, O]; 'final' once per sequence from
    * the last layer's final state (both directions' concatenated, PyTorch's `cat(h_n[-2], h_n[-1])`), y [B, O].
+   * Without a head, 'final' makes y those final states [B, D·H] (Keras's `return_sequences=False`).
    */
   headOn?: HeadOn | undefined;
   /** The head shares the embedding's weight (needs outputSize = numEmbeddings and D·H = embeddingDim). */
@@ -395,9 +396,6 @@ function checkConsistent(c: ModelConfig): void {
     );
   }
   if (c.headActivation !== 'linear' && !c.outputSize) throw new OptionError(`headActivation '${c.headActivation}' needs a head: give outputSize`);
-  if (c.headOn === 'final' && !c.outputSize) {
-    throw new OptionError("headOn 'final' needs a head: give outputSize");
-  }
   if (c.tieWeights) {
     const e = c.embedding;
     const width = featureSize(c);

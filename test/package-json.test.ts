@@ -64,6 +64,7 @@ describe('package.json', () => {
       ['.', 'index'],
       ['./inline', 'index'],
       ['./onnx', 'onnx'],
+      ['./tfjs', 'tfjs'],
     ]) {
       for (const conditions of environments) {
         const code = resolve(pkg.exports[entry], conditions);

@@ -183,13 +183,14 @@ export class Core implements Part {
     ws.calls = this.all.map((l, i) => l.directions.map((p) => this.call(ctx, s, ws, l, i, p)));
     this.ws = ws;
     s.features = source;
+    const concat = last.core.mergeMode === 'concat';
     if (final) {
-      s.final = last.core.mergeMode === 'concat' ? ws.finalRaw : take(s.B * F);
-      s.dFinal = last.core.mergeMode === 'concat' ? ws.dFinalRaw : take(s.B * F);
+      s.final = concat ? ws.finalRaw : take(s.B * F);
+      s.dFinal = this.c.outputSize === 0 ? s.dy : concat ? ws.dFinalRaw : take(s.B * F);
     }
-    // Without a head, y is the features, and the loss's gradient lands on them directly.
-    s.y = s.features;
-    s.logits = s.features;
+    // Without a head, y is the features (or the final states), and the loss's gradient lands on them directly.
+    s.y = final ? s.final : s.features;
+    s.logits = s.y;
     s.dFeatures = s.dy;
   }
 
@@ -336,12 +337,14 @@ export class Core implements Part {
     const ws = this.ws!;
     const l = this.all[this.all.length - 1];
     const m = ctx.heap.f32;
-    if (s.dFinal !== ws.dFinalRaw) {
+    let raw = s.dFinal;
+    if (l.core.mergeMode !== 'concat') {
       ctx.k.merge_backward(ws.dFinalRaw, s.dFinal, ws.finalRaw, s.B, l.core.hiddenSize, MERGE[l.core.mergeMode]);
+      raw = ws.dFinalRaw;
     }
     ctx.heap.fill(into, s.T * s.B * l.width);
     // Each half of a final state is one output row's half, and nothing else reaches it: a copy, not a sum.
-    this.eachFinalRow(ctx, s, l, (from, to, n) => m.copyWithin(into / 4 + from, ws.dFinalRaw / 4 + to, ws.dFinalRaw / 4 + to + n));
+    this.eachFinalRow(ctx, s, l, (from, to, n) => m.copyWithin(into / 4 + from, raw / 4 + to, raw / 4 + to + n));
   }
 
   /** For each column and direction: where its final state sits in the layer's output, where it goes in [B, D·H], and H. */

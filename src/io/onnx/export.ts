@@ -116,15 +116,18 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
   let y: string;
   let yDims: (number | string)[];
   const O = c.outputSize;
-  if (O && c.headOn === 'final') {
+  if (c.headOn === 'final') {
     // [D, B, H] → [B, D·H]: cat(h_n[-2], h_n[-1]) of the last layer.
     const t = node('Transpose', `${path(names.head)}/Transpose`, [lastH], ['final_t'], [{ name: 'perm', ints: [1, 0, 2] }]);
-    const flat = node('Reshape', `${path(names.head)}/Reshape`, [t, ints('final_shape', [0, -1])], ['final_states']);
-    const weight = c.tieWeights ? `${names.embedding}.weight` : `${names.head}.weight`;
-    if (!c.tieWeights) initializers.push(tensor(weight, state[weight]));
-    initializers.push(tensor(`${names.head}.bias`, state[`${names.head}.bias`]));
-    y = node('Gemm', `${path(names.head)}/Gemm`, [flat, weight, `${names.head}.bias`], ['logits'], [{ name: 'transB', int: 1 }]);
-    yDims = ['B', O];
+    const flat = node('Reshape', `${path(names.head)}/Reshape`, [t, ints('final_shape', [0, -1])], [O ? 'final_states' : 'output']);
+    y = flat;
+    if (O) {
+      const weight = c.tieWeights ? `${names.embedding}.weight` : `${names.head}.weight`;
+      if (!c.tieWeights) initializers.push(tensor(weight, state[weight]));
+      initializers.push(tensor(`${names.head}.bias`, state[`${names.head}.bias`]));
+      y = node('Gemm', `${path(names.head)}/Gemm`, [flat, weight, `${names.head}.bias`], ['logits'], [{ name: 'transB', int: 1 }]);
+    }
+    yDims = ['B', O || D * H];
   } else {
     if (c.batchFirst) x = node('Transpose', '/output/Transpose', [x], ['batch_first'], [{ name: 'perm', ints: [1, 0, 2] }]);
     if (O) {

@@ -3,6 +3,7 @@
  * GRU, MatMul + Add or Gemm, Softmax / LogSoftmax. Each checks that its inputs are what a model of this library
  * feeds it, element for element, and starts a new source (see trace.ts).
  */
+import type { GateActivation } from '../../types.js';
 import { quote, shapeText } from '../describe.js';
 import { type Constant, DTYPE, type OnnxNode, isFloatType } from './messages.js';
 import { type Data, OpError, binary, concat, size, transpose } from './ops.js';
@@ -143,27 +144,10 @@ export class Tracer extends ValueTracer {
     if (direction !== 'forward' && direction !== 'bidirectional') this.fail(`direction ${quote(direction)}`);
     const D = direction === 'bidirectional' ? 2 : 1;
     if (this.attr('clip')) this.unsupported('attribute "clip" (cell clipping) is not supported');
-    if (this.attr('activation_alpha') || this.attr('activation_beta'))
-      this.unsupported('activation_alpha/activation_beta are not supported');
     if (cell === 'lstm' && this.attrInt('input_forget', 0) !== 0) this.unsupported('input_forget = 1 (coupled gates) is not supported');
-    if (cell === 'gru' && this.attrInt('linear_before_reset', 0) !== 1) {
-      this.unsupported(
-        'linear_before_reset = 0 (the reset gate applied before the recurrent product) is not yet supported; '
-          + "PyTorch's GRU is linear_before_reset = 1",
-      );
-    }
-    const activations = (this.attr('activations')?.strings ?? []).map((s) => s.toLowerCase());
-    const defaults = { rnn: ['tanh'], lstm: ['sigmoid', 'tanh', 'tanh'], gru: ['sigmoid', 'tanh'] }[cell];
-    let nonlinearity: 'tanh' | 'relu' = 'tanh';
-    if (activations.length) {
-      const per = defaults.length;
-      if (activations.length !== per * D) this.fail(`${activations.length} activations for ${D} direction(s)`);
-      const first = activations.slice(0, per);
-      if (D === 2 && activations.slice(per).join() !== first.join()) this.unsupported('different activations in the two directions');
-      if (cell === 'rnn' && (first[0] === 'relu' || first[0] === 'tanh')) nonlinearity = first[0];
-      else if (first.join() !== defaults.join())
-        this.unsupported(`activations [${activations.join(', ')}] (supported: ${cell === 'rnn' ? 'Tanh or Relu' : defaults.join(', ')})`);
-    }
+    const lbr = cell === 'gru' ? this.attrInt('linear_before_reset', 0) : 1;
+    if (lbr !== 0 && lbr !== 1) this.fail(`linear_before_reset ${lbr}`);
+    const { nonlinearity, recurrentActivation } = this.activations(cell, D);
     const layout = this.attrInt('layout', 0);
     if (layout !== 0 && layout !== 1) this.fail(`layout ${layout}`);
     if (cell === 'lstm' && this.input(7) !== null) {
@@ -203,14 +187,18 @@ export class Tracer extends ValueTracer {
         || first.directions !== D
         || (first.B === null) !== (B === null)
         || first.nonlinearity !== nonlinearity
+        || first.recurrentActivation !== recurrentActivation
+        || first.resetAfter !== (lbr === 1)
       ) {
-        this.unsupported(`layer ${k} differs from layer 0 in its cell, hidden size, directions, bias or activation`);
+        this.unsupported(`layer ${k} differs from layer 0 in its cell, hidden size, directions, bias, activations or linear_before_reset`);
       }
     }
     this.layers.push({
       node: this.node.name,
       cell,
       nonlinearity,
+      recurrentActivation,
+      resetAfter: lbr === 1,
       hiddenSize: H,
       directions: D,
       inputSize: F,
@@ -227,6 +215,42 @@ export class Tracer extends ValueTracer {
     const yDims = layout === 0 ? [T, D, Bt, H] : [Bt, T, D, H];
     const hDims = layout === 0 ? [D, Bt, H] : [Bt, D, H];
     return [this.refs(yDims, ySource), this.refs(hDims, hSource), this.refs(hDims, cSource)];
+  }
+
+  /**
+   * The node's `activations` (per direction: the gates' f, the candidate's g, the LSTM's cell output's h) as
+   * this library's: f Sigmoid or HardSigmoid with (alpha, beta) (0.2, 0.5) or (1/6, 0.5), g and h both Tanh or
+   * both Relu; the same in both directions.
+   */
+  private activations(cell: OnnxCell, D: number): { nonlinearity: 'tanh' | 'relu'; recurrentActivation: GateActivation } {
+    const names = this.attr('activations')?.strings ?? [];
+    const alphas = this.attr('activation_alpha')?.floats ?? [];
+    const betas = this.attr('activation_beta')?.floats ?? [];
+    const per = { rnn: 1, lstm: 3, gru: 2 }[cell];
+    const defaults = { rnn: ['Tanh'], lstm: ['Sigmoid', 'Tanh', 'Tanh'], gru: ['Sigmoid', 'Tanh'] }[cell];
+    if (!names.length) {
+      if (alphas.length || betas.length) this.unsupported('activation_alpha/activation_beta without activations');
+      return { nonlinearity: 'tanh', recurrentActivation: 'sigmoid' };
+    }
+    if (names.length !== per * D) this.fail(`${names.length} activations for ${D} direction(s)`);
+    const one = names.slice(0, per).map((n) => n.toLowerCase());
+    const key = (i: number) => `${names[i].toLowerCase()}(${alphas[i] ?? ''},${betas[i] ?? ''})`;
+    for (let i = per; i < names.length; i++) if (key(i) !== key(i - per)) this.unsupported('different activations in the two directions');
+    const supported = `supported: ${cell === 'rnn' ? 'Tanh or Relu' : `${defaults.join(', ')}, with Relu for the candidate and HardSigmoid for the gates`}`;
+    const refuse = (): never => this.unsupported(`activations [${names.join(', ')}] (${supported})`);
+    const candidates = cell === 'rnn' ? one : one.slice(1);
+    if (!candidates.every((a) => a === candidates[0]) || (candidates[0] !== 'tanh' && candidates[0] !== 'relu')) refuse();
+    const nonlinearity = candidates[0] as 'tanh' | 'relu';
+    if (cell === 'rnn') return { nonlinearity, recurrentActivation: 'sigmoid' };
+    if (one[0] === 'sigmoid') return { nonlinearity, recurrentActivation: 'sigmoid' };
+    if (one[0] !== 'hardsigmoid') refuse();
+    // HardSigmoid's defaults are alpha 0.2, beta 0.5: tfjs's and tf.keras 2's; PyTorch's nn.Hardsigmoid is 1/6.
+    const alpha = alphas[0] ?? 0.2;
+    const beta = betas[0] ?? 0.5;
+    if (Math.abs(beta - 0.5) > 1e-6) refuse();
+    if (Math.abs(alpha - 0.2) <= 1e-6) return { nonlinearity, recurrentActivation: 'hard_sigmoid' };
+    if (Math.abs(alpha - 1 / 6) <= 1e-6) return { nonlinearity, recurrentActivation: 'hardsigmoid' };
+    return refuse();
   }
 
   weights(i: number, what: string): Constant {

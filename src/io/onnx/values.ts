@@ -4,6 +4,7 @@
  * a node's inputs and attributes, constant folding and the glue ops. The ops that compute are in tracer.ts.
  */
 import { FormatError, UnsupportedError } from '../../errors.js';
+import type { GateActivation } from '../../types.js';
 import { quote } from '../describe.js';
 import { type Attribute, type Constant, DTYPE, type OnnxModel, type OnnxNode, isFloatType } from './messages.js';
 import { type Arr, expand, gather, reshape, size, slice, squeeze, transpose, unsqueeze } from './ops.js';
@@ -15,6 +16,9 @@ export interface TracedLayer {
   readonly node: string;
   readonly cell: OnnxCell;
   readonly nonlinearity: 'tanh' | 'relu';
+  readonly recurrentActivation: GateActivation;
+  /** linear_before_reset = 1 (PyTorch's GRU), or 0. */
+  readonly resetAfter: boolean;
   readonly hiddenSize: number;
   readonly directions: number;
   readonly inputSize: number;

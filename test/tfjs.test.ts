@@ -1,0 +1,157 @@
+/**
+ * TensorFlow.js / Keras models in: every case of the folders in TFJS_FIXTURES (':'-separated, resolved against
+ * the repository root; default ../shared/fixtures/tfjs and test/fixtures/tfjs), each a model.json with its
+ * weights and what tfjs's `model.predict` (or PyTorch, for Keras GRUs tfjs cannot load) returned for an input.
+ * On every backend: `unroll(x).y` against that output; the model through `stateDict` and `save()` again; and a
+ * few fine-tuning steps whose loss goes down and whose gradient is the loss's derivative. A folder that is
+ * missing or holds no case is an error; nothing is skipped. PARITY_EVIDENCE=1 prints each case's largest difference.
+ */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FormatError, RNN, type TensorInput, UnsupportedError } from '../src/index.js';
+import { fromTFJS } from '../src/tfjs.js';
+import { BACKENDS, expectClose } from './helpers.js';
+
+interface TfjsCase {
+  id: string;
+  input: { shape: number[]; kind: 'float' | 'ids'; data: number[] };
+  expected: { shape: number[]; data: number[] };
+}
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const folders = (process.env.TFJS_FIXTURES ?? '../shared/fixtures/tfjs:test/fixtures/tfjs').split(':').filter(Boolean);
+const cases = folders.flatMap((folder) => {
+  const dir = resolve(root, folder);
+  if (!existsSync(dir)) throw new Error(`TFJS_FIXTURES: the folder ${folder} (${dir}) does not exist`);
+  const found = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'case.json')))
+    .map((d) => join(dir, d.name));
+  if (found.length === 0) throw new Error(`TFJS_FIXTURES: the folder ${folder} (${dir}) holds no case`);
+  return found;
+});
+
+function load(dir: string): { model: object; weights: Uint8Array; c: TfjsCase } {
+  return {
+    model: JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')),
+    weights: readFileSync(join(dir, 'weights.bin')),
+    c: JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as TfjsCase,
+  };
+}
+
+const input = (c: TfjsCase): TensorInput =>
+  c.input.kind === 'ids' ? { data: Int32Array.from(c.input.data), shape: c.input.shape } : { data: c.input.data, shape: c.input.shape };
+
+const evidence: string[] = [];
+afterAll(() => {
+  if (process.env.PARITY_EVIDENCE) console.log(evidence.join('\n'));
+});
+
+describe.each(cases)('%s', (dir) => {
+  const { model, weights, c } = load(dir);
+
+  it.each(BACKENDS)("gives tfjs's predict output on %s, and again through stateDict and save()", async (backend) => {
+    const net = await fromTFJS(model, weights, { backend });
+    try {
+      const y = net.unroll(input(c)).y;
+      expect(y.shape).toEqual(c.expected.shape);
+      const diff = expectClose(y.data, c.expected.data, `${c.id} y`, 1e-4, 2e-5);
+      evidence.push(`${c.id} ${backend}: largest difference ${diff.toExponential(2)}`);
+      const rebuilt = await RNN.create({ ...net.toJSON().config, backend });
+      rebuilt.loadStateDict(net.stateDict());
+      expect(rebuilt.unroll(input(c)).y.data).toEqual(y.data);
+      rebuilt.dispose();
+      const reloaded = await RNN.load(net.save(), { backend });
+      expect(reloaded.unroll(input(c)).y.data).toEqual(y.data);
+      reloaded.dispose();
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it.each(BACKENDS)('fine-tunes on %s: the gradient is the derivative of the loss, and steps lower it', async (backend) => {
+    const net = await fromTFJS(model, weights, { backend, seed: 3 });
+    try {
+      const x = input(c);
+      // A target near the current output: MSE, which every head activation takes.
+      const y = net.unroll(x).y;
+      const target = { data: y.data.map((v, i) => v + 0.3 * Math.sin(i + 1)), shape: y.shape };
+      const { loss, grads } = net.gradients(x, target);
+      // Along the gradient g: (L(θ + εg) − L(θ − εg)) / 2ε = |g|².
+      const names = Object.keys(grads).filter((n) => n in net.stateDict());
+      const theta = net.stateDict();
+      let norm2 = 0;
+      for (const n of names) for (const g of grads[n].data) norm2 += g * g;
+      const eps = 1e-2 / Math.sqrt(norm2);
+      const lossAt = (sign: number) => {
+        const moved = Object.fromEntries(
+          names.map((n) => [n, { data: theta[n].data.map((v, i) => v + sign * eps * grads[n].data[i]), shape: theta[n].shape }]),
+        );
+        net.loadStateDict(moved);
+        return net.evaluate(x, target);
+      };
+      const slope = (lossAt(1) - lossAt(-1)) / (2 * eps);
+      net.loadStateDict(theta);
+      expect(Math.abs(slope - norm2) / norm2, `${c.id}: directional derivative ${slope} vs |g|² ${norm2}`).toBeLessThan(0.05);
+      let last = loss;
+      for (let k = 0; k < 3; k++) last = net.step(x, target, { optimizer: { kind: 'sgd', lr: 0.5 / Math.max(1, Math.sqrt(norm2)) } }).loss;
+      expect(net.evaluate(x, target)).toBeLessThan(loss);
+      expect(Number.isFinite(last)).toBe(true);
+    } finally {
+      net.dispose();
+    }
+  });
+});
+
+describe('fromTFJS', () => {
+  const dir = cases[0];
+  const { model, weights } = load(dir);
+
+  it('reads the weights beside a model.json given by path, as tf.loadLayersModel does', async () => {
+    const byPath = await fromTFJS(join(dir, 'model.json'), undefined, { backend: 'js' });
+    const byBytes = await fromTFJS(model, weights, { backend: 'js' });
+    expect(byPath.stateDict()).toEqual(byBytes.stateDict());
+    byPath.dispose();
+    byBytes.dispose();
+  });
+
+  it('takes the weights as shards in the manifest order', async () => {
+    const cut = Math.floor(weights.length / 2);
+    const net = await fromTFJS(model, [weights.subarray(0, cut), weights.subarray(cut)], { backend: 'js' });
+    const whole = await fromTFJS(model, weights, { backend: 'js' });
+    expect(net.stateDict()).toEqual(whole.stateDict());
+    net.dispose();
+    whole.dispose();
+  });
+
+  it('refuses truncated or extra weights, and a manifest that lies about sizes, with FormatError', async () => {
+    await expect(fromTFJS(model, weights.subarray(0, weights.length - 4))).rejects.toThrow(FormatError);
+    await expect(fromTFJS(model, new Uint8Array([...weights, 0, 0, 0, 0]))).rejects.toThrow(/describes \d+ bytes/);
+    const lying = structuredClone(model) as { weightsManifest: { weights: { shape: number[] }[] }[] };
+    lying.weightsManifest[0].weights[0].shape = [1e9, 1e9];
+    await expect(fromTFJS(lying, weights)).rejects.toThrow(FormatError);
+  });
+
+  it('names a shard path that leaves the folder', async () => {
+    const escaping = structuredClone(model) as { weightsManifest: { paths: string[] }[] };
+    escaping.weightsManifest[0].paths = ['../../etc/passwd'];
+    await expect(fromTFJS(escaping, undefined)).rejects.toThrow(/give the weights/);
+    const folder = mkdtempSync(join(tmpdir(), 'tfjs-'));
+    writeFileSync(join(folder, 'model.json'), JSON.stringify(escaping));
+    await expect(fromTFJS(join(folder, 'model.json'))).rejects.toThrow(/not a file beside model.json/);
+    await expect(fromTFJS(join(dir, 'model.json').replace('model.json', 'missing.json'))).rejects.toThrow(/no file/);
+  });
+
+  it('refuses what it has no counterpart for with UnsupportedError naming the layer', async () => {
+    for (const name of ['tfjs_own_simplernn_sigmoid', 'tfjs_own_simplernn_hardsigmoid_seq']) {
+      const other = load(resolve(root, 'test/fixtures/tfjs-unsupported', name));
+      await expect(fromTFJS(other.model, other.weights)).rejects.toThrow(/layer 'simple_rnn_SimpleRNN\d+' \(SimpleRNN\) uses activation/);
+    }
+    const masked = structuredClone(model) as { modelTopology: { config: { layers: { class_name: string }[] } } };
+    masked.modelTopology.config.layers.splice(0, 0, { class_name: 'Conv1D', config: { name: 'conv' } } as never);
+    await expect(fromTFJS(masked, weights)).rejects.toThrow(UnsupportedError);
+    await expect(fromTFJS({ modelTopology: 7 }, weights)).rejects.toThrow(FormatError);
+  });
+});

@@ -11,7 +11,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import type { Browser } from 'playwright-core';
@@ -22,10 +22,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve } from '../scripts/serve.js';
 import { BUDGET_BYTES, BUDGETED, budgeted, sizes } from '../scripts/size.js';
 import { OUTPUT, launchChromium } from './chromium.js';
+import { TORCH, fixtureFolders } from './fixture-folders.js';
 import { expectClose } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const fixtureFolder = resolve(root, (process.env.TORCH_FIXTURES ?? '../shared/fixtures/torch').split(':')[0]);
+const fixtureFolder = fixtureFolders('TORCH_FIXTURES', TORCH)[0];
 const fixtureText = readFileSync(join(fixtureFolder, 'lstm_small.json'), 'utf8');
 const fixture = JSON.parse(fixtureText) as { expected: { y: { data: number[] }; h_n: { data: number[] } } };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3.11
 """This repository's own text-model cases for test/model-parity.test.ts, beside the shared ones in
-../shared/fixtures/models. It imports that folder's gen_models.py (read-only; GEN_MODELS names another copy) and
+../shared/fixtures/models (copied into test/fixtures/models-shared by scripts/copy-fixtures.sh). It imports that folder's gen_models.py (read-only; GEN_MODELS names another copy) and
 writes the same files in the same format (see its README.md):
 
     /usr/bin/python3.11 scripts/gen-model-cases.py [OUT_DIR [CASES.json]]    # default: test/fixtures/models, CASES below

@@ -58,7 +58,13 @@ describe('wasm sources', () => {
 
   it('names a missing file, bytes that are not WebAssembly, and a relative URL with no page to resolve it', async () => {
     await expect(yFrom({ simd: new URL('missing/rnn-simd.wasm', simdFile) })).rejects.toThrow(WasmLoadError);
-    await expect(yFrom({ simd: new URL('missing/rnn-simd.wasm', simdFile) })).rejects.toThrow(/ENOENT.*rnn-wasm\/inline/);
+    // Beside a server bundle (no build/ folder): the inline entry is the fix. In a checkout not yet built: the build command.
+    await expect(yFrom({ simd: new URL('missing/rnn-simd.wasm', simdFile) })).rejects.toThrow(
+      /rnn-simd\.wasm: ENOENT: .*; a server bundle \(esbuild --platform=node, a single-file deployment\) leaves the \.wasm files behind: import 'rnn-wasm\/inline' instead/,
+    );
+    await expect(yFrom({ simd: new URL('unbuilt/build/rnn-simd.wasm', simdFile) })).rejects.toThrow(
+      /ENOENT: .*; in a source checkout, `npm run build:wasm` writes build\/$/,
+    );
     await expect(yFrom({ simd: new TextEncoder().encode('<!doctype html><html>…') })).rejects.toThrow(
       /the simd build passed as bytes is not WebAssembly: its \d+ bytes start with "<!doctype html><html>/,
     );

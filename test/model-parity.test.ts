@@ -3,16 +3,17 @@
  * names), on every backend: the forward through `loadStateDict`, the loss and every gradient, every optimizer
  * step of a trajectory, the same forward through `RNN.fromSafetensors` with no names given, the
  * `toSafetensors` round trip, and greedy generation word for word. Cases come from the folders in MODEL_FIXTURES
- * (':'-separated, resolved against the repository root; default ../shared/fixtures/models and
- * test/fixtures/models). A folder that is missing or holds no case is an error; nothing is skipped.
+ * (':'-separated, resolved against the repository root; default test/fixtures/models-shared, a copy of
+ * ../shared/fixtures/models, and test/fixtures/models, this repository's own). A folder that is missing or holds
+ * no case is an error; nothing is skipped.
  * PARITY_EVIDENCE=1 prints the largest difference per case, backend and kind.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as lib from '../src/index.js';
 import { type OptimizerOptions, RNN, type RNNOptions, type SafetensorsOptions, type Tensor } from '../src/index.js';
+import { MODELS, fixtureFolders } from './fixture-folders.js';
 import { BACKENDS, expectClose } from './helpers.js';
 
 interface JsonTensor {
@@ -65,15 +66,13 @@ const { logSoftmax } = lib as unknown as { logSoftmax(t: Tensor): Tensor };
 
 // ---- the cases -----------------------------------------------------------------------------------------------
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const folders = (process.env.MODEL_FIXTURES ?? '../shared/fixtures/models:test/fixtures/models').split(':').filter(Boolean);
-const cases: { c: ModelCase; dir: string }[] = folders.flatMap((folder) => {
-  const dir = resolve(root, folder);
-  if (!existsSync(dir)) throw new Error(`MODEL_FIXTURES: the folder ${folder} (${dir}) does not exist`);
+const folders = fixtureFolders('MODEL_FIXTURES', MODELS);
+const cases: { c: ModelCase; dir: string }[] = folders.flatMap((dir) => {
+  if (!existsSync(dir)) throw new Error(`MODEL_FIXTURES: the folder ${dir} does not exist`);
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort();
-  if (files.length === 0) throw new Error(`MODEL_FIXTURES: the folder ${folder} (${dir}) holds no *.json case`);
+  if (files.length === 0) throw new Error(`MODEL_FIXTURES: the folder ${dir} holds no *.json case`);
   return files.map((f) => ({ c: JSON.parse(readFileSync(join(dir, f), 'utf8')) as ModelCase, dir }));
 });
 const ids = cases.map(({ c }) => c.id);

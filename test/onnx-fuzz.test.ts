@@ -4,8 +4,7 @@
  * the end). Every attempt must end in a model or an RnnError with a one-line message, quickly.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FormatError, RnnError, UnsupportedError } from '../src/index.js';
 import { DTYPE } from '../src/io/onnx/messages.js';
@@ -13,6 +12,7 @@ import { encodeModel } from '../src/io/onnx/messages-out.js';
 import { ProtoWriter } from '../src/io/onnx/protobuf.js';
 import { fromONNX } from '../src/onnx.js';
 import { Random } from '../src/random.js';
+import { MODELS, fixtureFolders } from './fixture-folders.js';
 import { recurrentGraph } from './onnx-graphs.js';
 
 const CASE_MS = 2000;
@@ -20,14 +20,13 @@ const random = new Random(20261201);
 const tally = { loaded: 0, refused: 0 };
 let slowest = { ms: 0, what: '' };
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const files = ['../shared/fixtures/models', 'test/fixtures/models'].flatMap((folder) => {
-  const dir = resolve(root, folder);
-  return readdirSync(dir)
+const folders = fixtureFolders('MODEL_FIXTURES', MODELS);
+const files = folders.flatMap((dir) =>
+  readdirSync(dir)
     .filter((f) => f.endsWith('.onnx'))
     .sort()
-    .map((f) => readFileSync(join(dir, f)));
-});
+    .map((f) => readFileSync(join(dir, f))),
+);
 const bases = [...files, recurrentGraph()];
 
 async function attempt(what: string, bytes: Uint8Array): Promise<unknown> {

@@ -7,13 +7,13 @@
  * what this library cannot run. PARITY_EVIDENCE=1 prints the largest difference per case and kind.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FormatError, RNN, type Tensor, UnsupportedError } from '../src/index.js';
 import { DTYPE } from '../src/io/onnx/messages.js';
 import { ONNX_OUTPUT_KEY, fromONNX, predict, toONNX } from '../src/onnx.js';
+import { MODELS, fixtureFolders } from './fixture-folders.js';
 import { BACKENDS, expectClose } from './helpers.js';
 import { B, H, T, recurrentGraph } from './onnx-graphs.js';
 
@@ -33,11 +33,9 @@ interface ModelCase {
   onnx: { expected_logits: JsonTensor };
 }
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const folders = (process.env.MODEL_FIXTURES ?? '../shared/fixtures/models:test/fixtures/models').split(':').filter(Boolean);
-const cases = folders.flatMap((folder) => {
-  const dir = resolve(root, folder);
-  if (!existsSync(dir)) throw new Error(`MODEL_FIXTURES: the folder ${folder} (${dir}) does not exist`);
+const folders = fixtureFolders('MODEL_FIXTURES', MODELS);
+const cases = folders.flatMap((dir) => {
+  if (!existsSync(dir)) throw new Error(`MODEL_FIXTURES: the folder ${dir} does not exist`);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()

@@ -5,12 +5,14 @@
  * with no configuration beyond resolving packages, and the main entry with the .wasm files at a custom path;
  * Vite bundles (and its dev server serves) the main entry with no configuration at all. Each runs in Chromium,
  * and every run gives the same numbers on a PyTorch fixture as Node does, within float32 rounding of PyTorch's.
+ * A server program bundled into one file for Node leaves the main entry's .wasm behind, and its error names the
+ * inline entry, whose bundle runs.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import type { Browser } from 'playwright-core';
 import { publint } from 'publint';
@@ -20,10 +22,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve } from '../scripts/serve.js';
 import { BUDGET_BYTES, BUDGETED, budgeted, sizes } from '../scripts/size.js';
 import { OUTPUT, launchChromium } from './chromium.js';
+import { TORCH, fixtureFolders } from './fixture-folders.js';
 import { expectClose } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const fixtureFolder = resolve(root, (process.env.TORCH_FIXTURES ?? '../shared/fixtures/torch').split(':')[0]);
+const fixtureFolder = fixtureFolders('TORCH_FIXTURES', TORCH)[0];
 const fixtureText = readFileSync(join(fixtureFolder, 'lstm_small.json'), 'utf8');
 const fixture = JSON.parse(fixtureText) as { expected: { y: { data: number[] }; h_n: { data: number[] } } };
 
@@ -67,6 +70,13 @@ export function show(RNN, options) {
   'src/rollup-custom-path.js':
     "import { RNN } from 'rnn-wasm';\nimport { show } from './page.js';\nshow(RNN, { wasm: '/cdn/rnn-wasm/' });\n",
   'src/vite.js': "import { RNN } from 'rnn-wasm';\nimport { show } from './page.js';\nshow(RNN);\n",
+  // A server program, bundled into one file for Node (out/server/), as esbuild --platform=node or a single-file deployment makes it.
+  'src/server.js': `export function report(RNN) {
+  RNN.create({ inputSize: 1, hiddenSize: 2 }).then((net) => console.log(net.backend), (error) => console.log(error.name + ': ' + error.message));
+}
+`,
+  'src/server-main.js': "import { RNN } from 'rnn-wasm';\nimport { report } from './server.js';\nreport(RNN);\n",
+  'src/server-inline.js': "import { RNN } from 'rnn-wasm/inline';\nimport { report } from './server.js';\nreport(RNN);\n",
   'index.html': '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./src/vite.js"></script>\n',
   // Three projects over the same files: a browser app's (DOM, as before); the strictest settings people turn on
   // (exactOptionalPropertyTypes); a Node program's, with Node's types and no DOM library at all.
@@ -350,6 +360,29 @@ describe('a project that installs the tarball', () => {
     const info = execFileSync(command, ['info'], { cwd: consumer, encoding: 'utf8' });
     expect(info).toMatch(/^default backend +wasm-simd:/m);
     expect(info).toMatch(/node_modules\/rnn-wasm\/dist\/rnn-simd\.wasm +[\d.]+ kB +loads in \d+ ms/);
+  }, 60_000);
+
+  it('bundled into one file for Node: the main entry, its .wasm left behind, names rnn-wasm/inline, which runs', async () => {
+    const out = join(consumer, 'out/server');
+    const bundleForNode = async (entry: string) => {
+      const bundle = await rollup({
+        input: join(consumer, 'src', entry),
+        external: [/^node:/],
+        plugins: [nodeResolve({ exportConditions: ['node'] })],
+      });
+      await bundle.write({ file: join(out, entry.replace(/\.js$/, '.mjs')), format: 'es', inlineDynamicImports: true });
+      await bundle.close();
+      return execFileSync(process.execPath, [join(out, entry.replace(/\.js$/, '.mjs'))], { encoding: 'utf8' }).trim();
+    };
+    const main = await bundleForNode('server-main.js');
+    expect(readdirSync(out)).toEqual(['server-main.mjs']);
+    expect(main).toMatch(
+      new RegExp(
+        `^WasmLoadError: cannot load the simd WebAssembly build at ${pathToFileURL(join(out, 'rnn-simd.wasm')).href}: ENOENT: .*; `
+          + "a server bundle \\(esbuild --platform=node, a single-file deployment\\) leaves the \\.wasm files behind: import 'rnn-wasm/inline' instead",
+      ),
+    );
+    expect(await bundleForNode('server-inline.js')).toBe('wasm-simd');
   }, 60_000);
 
   describe('type-checks against the bundled declarations, as ESM and as CommonJS, strict, without skipLibCheck', () => {

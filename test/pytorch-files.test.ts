@@ -4,15 +4,14 @@
  * `encoder.weight` is then stored as `decoder.weight`, with `{"encoder.weight": "decoder.weight"}`.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RNN, StateDictError } from '../src/index.js';
 import { parseSafetensors, writeSafetensors } from '../src/io/safetensors.js';
+import { MODELS, fixtureFolders } from './fixture-folders.js';
 import { BACKENDS, expectClose } from './helpers.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const folder = resolve(root, process.env.MODEL_FIXTURES?.split(':')[0] ?? '../shared/fixtures/models');
+const folder = fixtureFolders('MODEL_FIXTURES', MODELS)[0];
 interface Case {
   modules: { embedding: { name: string }; head: { name: string; tied_to: string | null } };
   input_ids: { shape: number[]; data: number[] };

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FormatError, NonFiniteError, NotFoundError, OptionError, RNN, StateDictError } from '../src/index.js';
 import { type NamedTensor, parseSafetensors, writeSafetensors } from '../src/io/safetensors.js';
+import { TORCH, fixtureFolders } from './fixture-folders.js';
 import { BACKENDS, expectClose, randomArray } from './helpers.js';
 
 interface TorchTensor {
@@ -37,10 +38,7 @@ interface TorchCase {
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const folders = (process.env.TORCH_FIXTURES ?? '../shared/fixtures/torch')
-  .split(':')
-  .filter(Boolean)
-  .map((f) => resolve(root, f));
+const folders = fixtureFolders('TORCH_FIXTURES', [TORCH[0]]);
 const files = folders.flatMap((dir) =>
   readdirSync(dir)
     .filter((f) => f.endsWith('.safetensors'))

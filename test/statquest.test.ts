@@ -49,7 +49,7 @@ describe.each(BACKENDS)('statquest [%s]', (backend) => {
   });
 
   it("matches PyTorch, including relu'(0) = 0 in the gradients", async () => {
-    const fixture = JSON.parse(readFileSync(new URL('../../shared/fixtures/torch/statquest.json', import.meta.url), 'utf8'));
+    const fixture = JSON.parse(readFileSync(new URL('./fixtures/torch/statquest.json', import.meta.url), 'utf8'));
     const net = await create();
     expectClose(net.unroll(days).y.data, fixture.expected.y.data, 'y');
     const g = net.gradients(days, fixture.loss.target);

@@ -1,13 +1,14 @@
 /**
  * Every PyTorch reference case, on every backend: forward outputs, the loss, every gradient and every
- * optimizer step. Cases come from the folders in TORCH_FIXTURES (':'-separated; default
- * ../shared/fixtures/torch and ../shared/fixtures/torch-training). Nothing is skipped: a case this build cannot run fails.
+ * optimizer step. Cases come from the folders in TORCH_FIXTURES (':'-separated; default test/fixtures/torch and
+ * test/fixtures/torch-training, copies of those folders of ../shared/fixtures). Nothing is skipped: a case this
+ * build cannot run fails.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type OptimizerOptions, RNN } from '../src/index.js';
+import { TORCH, fixtureFolders } from './fixture-folders.js';
 import { BACKENDS, expectClose } from './helpers.js';
 
 interface TorchTensor {
@@ -42,15 +43,13 @@ interface TorchCase {
   };
 }
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const folders = (process.env.TORCH_FIXTURES ?? '../shared/fixtures/torch:../shared/fixtures/torch-training').split(':').filter(Boolean);
-const cases: TorchCase[] = folders.flatMap((folder) => {
-  const dir = resolve(root, folder);
-  return readdirSync(dir)
+const folders = fixtureFolders('TORCH_FIXTURES', TORCH);
+const cases: TorchCase[] = folders.flatMap((dir) =>
+  readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as TorchCase);
-});
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as TorchCase),
+);
 
 /** The evidence: the largest difference seen per case, backend and kind of tensor. */
 const evidence: string[] = [];

@@ -142,8 +142,15 @@ async function compileUrl(url: URL, build: WasmBuild): Promise<WebAssembly.Modul
     got = await fetchWasm(url);
   } catch (error) {
     if (error instanceof WasmLoadError) throw error;
-    const checkout = url.protocol === 'file:' ? ' (in a source checkout, `npm run build:wasm` writes build/)' : '';
-    throw new WasmLoadError(`cannot load ${where}: ${(error as Error).message}${checkout}; ${WHERE_TO_LOOK}`);
+    // A file: URL in Node: the default beside the module, which is a source checkout's build/ or a server bundle's folder.
+    const hint =
+      url.protocol !== 'file:'
+        ? WHERE_TO_LOOK
+        : url.pathname.endsWith(`/build/rnn-${build}.wasm`)
+          ? 'in a source checkout, `npm run build:wasm` writes build/'
+          : 'a server bundle (esbuild --platform=node, a single-file deployment) leaves the .wasm files behind: '
+            + "import 'rnn-wasm/inline' instead, which carries them inside, or copy rnn-simd.wasm and rnn-scalar.wasm beside the bundle";
+    throw new WasmLoadError(`cannot load ${where}: ${(error as Error).message}; ${hint}`);
   }
   if (got instanceof Uint8Array) return compileBytes(got, where, '');
   if (!got.ok) throw new WasmLoadError(`cannot load ${where}: the server answered ${got.status} ${got.statusText}; ${WHERE_TO_LOOK}`);

@@ -14,8 +14,11 @@ export const TORCH = ['test/fixtures/torch', 'test/fixtures/torch-training'];
 /** Text models (embedding, core, head): the copy of ../shared/fixtures/models, and this repository's own cases. */
 export const MODELS = ['test/fixtures/models-shared', 'test/fixtures/models'];
 
+/** TensorFlow.js / Keras models: the copy of ../shared/fixtures/tfjs, and this repository's own cases. */
+export const TFJS = ['test/fixtures/tfjs-shared', 'test/fixtures/tfjs'];
+
 /** The absolute folders of `variable`, or of `defaults` where it is unset or empty. */
-export function fixtureFolders(variable: 'TORCH_FIXTURES' | 'MODEL_FIXTURES', defaults: readonly string[]): string[] {
+export function fixtureFolders(variable: 'TORCH_FIXTURES' | 'MODEL_FIXTURES' | 'TFJS_FIXTURES', defaults: readonly string[]): string[] {
   const named = (process.env[variable] ?? '').split(':').filter(Boolean);
   return (named.length > 0 ? named : defaults).map((folder) => resolve(root, folder));
 }

@@ -1,6 +1,7 @@
 /**
  * TensorFlow.js / Keras models in: every case of the folders in TFJS_FIXTURES (':'-separated, resolved against
- * the repository root; default ../shared/fixtures/tfjs and test/fixtures/tfjs), each a model.json with its
+ * the repository root; default test/fixtures/tfjs-shared, the copy of ../shared/fixtures/tfjs, and
+ * test/fixtures/tfjs, our own), each a model.json with its
  * weights and what tfjs's `model.predict` (or PyTorch, for Keras GRUs tfjs cannot load) returned for an input.
  * On every backend: `unroll(x).y` against that output; the model through `stateDict` and `save()` again; and a
  * few fine-tuning steps whose loss goes down and whose gradient is the loss's derivative. A folder that is
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FormatError, RNN, type TensorInput, UnsupportedError } from '../src/index.js';
 import { fromTFJS } from '../src/tfjs.js';
+import { TFJS, fixtureFolders } from './fixture-folders.js';
 import { BACKENDS, expectClose } from './helpers.js';
 
 interface TfjsCase {
@@ -22,14 +24,13 @@ interface TfjsCase {
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const folders = (process.env.TFJS_FIXTURES ?? '../shared/fixtures/tfjs:test/fixtures/tfjs').split(':').filter(Boolean);
-const cases = folders.flatMap((folder) => {
-  const dir = resolve(root, folder);
-  if (!existsSync(dir)) throw new Error(`TFJS_FIXTURES: the folder ${folder} (${dir}) does not exist`);
+const folders = fixtureFolders('TFJS_FIXTURES', TFJS);
+const cases = folders.flatMap((dir) => {
+  if (!existsSync(dir)) throw new Error(`TFJS_FIXTURES: the folder ${dir} does not exist`);
   const found = readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'case.json')))
     .map((d) => join(dir, d.name));
-  if (found.length === 0) throw new Error(`TFJS_FIXTURES: the folder ${folder} (${dir}) holds no case`);
+  if (found.length === 0) throw new Error(`TFJS_FIXTURES: the folder ${dir} holds no case`);
   return found;
 });
 

@@ -69,6 +69,10 @@ export interface Kernels {
    * `c[t] = σ(a_f)⊙c[t-1] + σ(a_i)⊙tanh(a_g)`, `h[t] = σ(a_o)⊙tanh(c[t])`.
    * out: [T, B, ldo], cells: [T, B, H] and gates: [T, B, 4H] (activated) are caches for the backward pass;
    * h0, c0: [B, H]; w_ih: [4H, I]; w_hh: [4H, H]; b_ih, b_hh: [4H] or 0.
+   * `gate` chooses σ, the gates' function (Keras's recurrent_activation): 0 the logistic function, 1 the hard
+   * sigmoid `clip(0.2·a + 0.5, 0, 1)` (tf.keras 2, tfjs, ONNX HardSigmoid's default), 2 `clip(a/6 + 0.5, 0, 1)`
+   * (Keras 3, PyTorch's nn.Hardsigmoid); its gradient is its slope inside (0, 1) and 0 where it clips.
+   * `relu` puts relu in place of both tanh (Keras's activation='relu'). 0, 0 is PyTorch's LSTM.
    */
   lstm_forward(
     out: number,
@@ -88,6 +92,8 @@ export interface Kernels {
     H: number,
     ldo: number,
     reverse: number,
+    gate: number,
+    relu: number,
   ): void;
 
   /** BPTT for `lstm_forward`. dh0, dc0: [B, H] (written); dgates: [T, B, 4H] scratch; the rest as rnn_backward. */
@@ -116,12 +122,18 @@ export interface Kernels {
     H: number,
     ldo: number,
     reverse: number,
+    gate: number,
+    relu: number,
   ): void;
 
   /**
    * One direction of one GRU layer, gates stacked r, z, n: `r, z = σ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)`,
    * `n = tanh(x W_inᵀ + b_in + r⊙(h W_hnᵀ + b_hn))`, `h[t] = (1 - z)⊙n + z⊙h[t-1]`.
    * gates: [T, B, 3H] (activated r, z, n) and hn: [T, B, H] (h W_hnᵀ + b_hn) are caches; gh: [B, 3H] scratch.
+   * `gate` and `relu` as for lstm_forward (relu replaces n's tanh). `reset_after` 1 is PyTorch's GRU (Keras
+   * reset_after=True, ONNX linear_before_reset=1); 0 applies r before the product (Keras reset_after=False,
+   * tfjs, ONNX linear_before_reset=0): `n = tanh(x W_inᵀ + b_in + (r⊙h) W_hnᵀ + b_hn)`, and hn caches r⊙h[t-1]
+   * (zero at padded steps). Both read w_hh packed whole by `pack_weights`.
    */
   gru_forward(
     out: number,
@@ -141,9 +153,15 @@ export interface Kernels {
     H: number,
     ldo: number,
     reverse: number,
+    gate: number,
+    relu: number,
+    reset_after: number,
   ): void;
 
-  /** BPTT for `gru_forward`. dgi, dgh: [T, B, 3H] scratch for the input and hidden sides' pre-activations. */
+  /**
+   * BPTT for `gru_forward`. dgi, dgh: [T, B, 3H] scratch for the input and hidden sides' pre-activations (with
+   * reset_after 0 the two sides' gradients are one, and dgh holds only a step's gradient into r⊙h, [B, H]).
+   */
   gru_backward(
     dx: number,
     dh0: number,
@@ -168,6 +186,9 @@ export interface Kernels {
     H: number,
     ldo: number,
     reverse: number,
+    gate: number,
+    relu: number,
+    reset_after: number,
   ): void;
 
   /**

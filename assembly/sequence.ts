@@ -50,6 +50,29 @@ export function zero_padding(
 }
 
 /**
+ * out[t, b] = inp[len_b - 1 - t, b] for t < len_b and zero rows for t ≥ len_b (len_b = lengths[b], or T without
+ * lengths; the caller checks 0 ≤ len_b ≤ T): each column's valid steps in reverse order, its padding left in
+ * place, as Keras's go_backwards and tf.reverse_sequence read a sequence. Applied twice it gives back the
+ * valid steps, so the same call turns a gradient back. out and inp do not overlap.
+ */
+export function reverse_sequence(
+  out: usize, // [T, B, W] written
+  inp: usize, // [T, B, W]
+  lengths: usize, // [B] int32, or 0 when every column runs T steps
+  T: i32, B: i32, W: i32,
+): void {
+  const bytes = <usize>W * F32;
+  for (let b = 0; b < B; b++) {
+    const len = column_length(lengths, b, T);
+    for (let t = 0; t < T; t++) {
+      const dst = out + <usize>((t * B + b) * W) * F32;
+      if (t < len) memory.copy(dst, inp + <usize>(((len - 1 - t) * B + b) * W) * F32, bytes);
+      else memory.fill(dst, 0, bytes);
+    }
+  }
+}
+
+/**
  * dW_hh += Σ_t da[t]ᵀ h[t-1] for any cell, in two products: h[t-1] is the output row one step earlier in
  * the direction of travel (a zero padded row when that is past the column's end), except at each column's
  * first step, where it is h0.

@@ -256,6 +256,36 @@ export interface Kernels {
   /** 1 when any of n elements is NaN or infinite, else 0. */
   non_finite(x: number, n: number): number;
 
+  /**
+   * An activation layer: y = f(z) over a [rows, width] block (y may be z), by `kind`: 0 linear (a copy),
+   * 1 relu, 2 tanh, 3 the logistic function (the cells' own tanh and σ), 4 softmax over each row of `width`,
+   * computed as exp(z - max(z)) / Σ so that it cannot overflow.
+   */
+  activation_forward(y: number, z: number, rows: number, width: number, kind: number): void;
+
+  /**
+   * dz = f'(z)·dy (written, not +=; dz may be dy) from the forward output y, for `activation_forward`'s kinds:
+   * linear a copy, relu dy where y > 0, tanh dy(1 - y²), σ dy·y(1 - y), softmax `y ⊙ (dy - Σ_j dy_j y_j)` per row.
+   */
+  activation_backward(dz: number, dy: number, y: number, rows: number, width: number, kind: number): void;
+
+  /**
+   * A bidirectional layer's merge: out: [rows, H] (written) from inp: [rows, 2H], each row the forward
+   * direction's H values then the reverse direction's, by `mode` 1 sum, 2 ave (their mean), 3 mul.
+   */
+  merge_forward(out: number, inp: number, rows: number, H: number, mode: number): void;
+
+  /** dinp: [rows, 2H] (written) from dout: [rows, H], for `merge_forward`'s mode; mul reads inp, the forward input. */
+  merge_backward(dinp: number, dout: number, inp: number, rows: number, H: number, mode: number): void;
+
+  /**
+   * out[t, b, :] = inp[len_b - 1 - t, b, :] for t < len_b, zeros for t ≥ len_b, over time-major [T, B, W]
+   * (len_b = lengths[b] from [B] int32, each in [0, T], or T when lengths is 0); out and inp do not overlap.
+   * Each column's valid steps reversed in place, its padding kept at the end: applied twice it is the identity
+   * on the valid steps, so one call reverses a sequence and the same call its gradient.
+   */
+  reverse_sequence(out: number, inp: number, lengths: number, T: number, B: number, W: number): void;
+
   /** x = clamp(x, -limit, limit) over n elements. */
   clamp(x: number, n: number, limit: number): void;
 
@@ -357,6 +387,11 @@ export const KERNEL_NAMES = [
   'scale',
   'multiply',
   'non_finite',
+  'activation_forward',
+  'activation_backward',
+  'merge_forward',
+  'merge_backward',
+  'reverse_sequence',
   'clamp',
   'sgd_update',
   'adam_update',

@@ -83,8 +83,8 @@ export function gru_forward(
   if (!reset_after) zero_padding(hn, H, H, lengths, T, B);
 }
 
-// Each step of a cell exists twice, as in lstm.ts: with σ and tanh as constants, folded into the code the cell
-// had before the choice existed, and with any gate and squashing function.
+// Each step of a cell exists twice, as in lstm.ts: with σ and tanh as constants, which the optimizer folds into
+// the plain code, and with any gate and squashing function.
 
 /** One column's step after the product, with σ and tanh. */
 function gru_cell(h: usize, a: usize, hn: usize, gh: usize, hPrev: usize, H: i32): void {

@@ -62,9 +62,10 @@ export function lstm_forward(
   zero_padding(out, ldo, H, lengths, T, B);
 }
 
-// Each step of a cell exists twice: with the default functions, whose flags are constants once inlined (the
-// optimizer folds every choice away and leaves the code the cell had before the choice existed), and with any
-// flags, which branches on them per element.
+// Each step of a cell exists twice: with the default functions, whose flags are constants once inlined, so
+// that the optimizer folds every choice away and the step runs the plain σ/tanh code (the same operations,
+// the same results bit for bit, the same speed as before the choice existed); and with any flags, which
+// branches on them per element.
 
 /** One column's step after the product, with σ and tanh. */
 function lstm_cell(h: usize, c: usize, a: usize, cPrev: usize, H: i32): void {

@@ -1,11 +1,13 @@
 // The LSTM, one direction of one layer over a whole sequence, gates stacked in PyTorch's order i, f, g, o:
 //   a = x W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh      (one fused product over all 4H gate rows)
 //   i, f, o = σ(a_i, a_f, a_o),  g = tanh(a_g),  c[t] = f⊙c[t-1] + i⊙g,  h[t] = o⊙tanh(c[t])
+// σ is the gate function of kind `gate` (the logistic function, or a hard sigmoid) and tanh becomes relu with
+// `relu`, in g and in h's tanh(c) alike, as Keras's recurrent_activation and activation choose them.
 // The cache keeps every step's activated gates and cell state; backward reads them instead of recomputing.
 import { gemm_nn } from './gemm';
 import { gemm_packed } from './packed';
 import { bias_rows } from './vector';
-import { sigmoid, sigmoid4, tanh, tanh4 } from './activations';
+import { gate_fn, gate_fn4, gate_grad, gate_grad4, SIGMOID, squash, squash4, squash_grad, squash_grad4 } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
@@ -24,8 +26,11 @@ export function lstm_forward(
   b_ih: usize, // [4H] or 0
   b_hh: usize, // [4H] or 0
   T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32,
+  gate: i32, // the gates' function: 0 σ, 1 hard sigmoid clip(0.2a + 0.5, 0, 1), 2 clip(a/6 + 0.5, 0, 1)
+  relu: i32, // relu in place of tanh
 ): void {
   const G = 4 * H;
+  const plain = gate == SIGMOID && !relu;
   bias_rows(gates, G, b_ih, b_hh, T * B, G);
   gemm_packed(gates, G, x, I, w_ih, T * B, G, I);
   const outStep = <usize>(B * ldo) * F32;
@@ -47,8 +52,9 @@ export function lstm_forward(
       // All four gates of the run's columns in one product.
       gemm_packed(g, G, hPrev, first ? H : ldo, w_hh, e - b, G, H, (s & 1) != 0);
       for (let r = 0; r < e - b; r++) {
-        lstm_cell(h + <usize>(r * ldo) * F32, c + <usize>(r * H) * F32, g + <usize>(r * G) * F32,
-          cPrev + <usize>(r * H) * F32, H);
+        const hr = h + <usize>(r * ldo) * F32, cr = c + <usize>(r * H) * F32, gr = g + <usize>(r * G) * F32;
+        if (plain) lstm_cell(hr, cr, gr, cPrev + <usize>(r * H) * F32, H);
+        else lstm_cell_with(hr, cr, gr, cPrev + <usize>(r * H) * F32, H, gate, relu);
       }
       b = e;
     }
@@ -56,14 +62,31 @@ export function lstm_forward(
   zero_padding(out, ldo, H, lengths, T, B);
 }
 
-/** One column's step after the product: the gates a [4H] activated in place, then c [H] and h [H] from cPrev. */
+// Each step of a cell exists twice: with the default functions, whose flags are constants once inlined, so
+// that the optimizer folds every choice away and the step runs the plain σ/tanh code (the same operations,
+// the same results bit for bit, the same speed as before the choice existed); and with any flags, which
+// branches on them per element.
+
+/** One column's step after the product, with σ and tanh. */
 function lstm_cell(h: usize, c: usize, a: usize, cPrev: usize, H: i32): void {
-  const gate = <usize>H * F32; // bytes from one gate block to the next
+  lstm_step(h, c, a, cPrev, H, SIGMOID, 0);
+}
+
+/** One column's step after the product, with any gate function and squashing function. */
+function lstm_cell_with(h: usize, c: usize, a: usize, cPrev: usize, H: i32, gate: i32, relu: i32): void {
+  lstm_step(h, c, a, cPrev, H, gate, relu);
+}
+
+/** One column's step after the product: the gates a [4H] activated in place, then c [H] and h [H] from cPrev. */
+// @ts-ignore: decorator
+@inline function lstm_step(h: usize, c: usize, a: usize, cPrev: usize, H: i32, gate: i32, relu: i32): void {
+  const block = <usize>H * F32; // bytes from one gate block to the next
   let j = 0;
   if (ASC_FEATURE_SIMD) {
     for (; j + 4 <= H; j += 4) {
-      const pi = a + <usize>j * F32, pf = pi + gate, pg = pf + gate, po = pg + gate;
-      const i = sigmoid4(v128.load(pi)), f = sigmoid4(v128.load(pf)), g = tanh4(v128.load(pg)), o = sigmoid4(v128.load(po));
+      const pi = a + <usize>j * F32, pf = pi + block, pg = pf + block, po = pg + block;
+      const i = gate_fn4(v128.load(pi), gate), f = gate_fn4(v128.load(pf), gate);
+      const g = squash4(v128.load(pg), relu), o = gate_fn4(v128.load(po), gate);
       v128.store(pi, i);
       v128.store(pf, f);
       v128.store(pg, g);
@@ -71,12 +94,13 @@ function lstm_cell(h: usize, c: usize, a: usize, cPrev: usize, H: i32): void {
       const oj = <usize>j * F32;
       const cj = f32x4.add(f32x4.mul(f, v128.load(cPrev + oj)), f32x4.mul(i, g));
       v128.store(c + oj, cj);
-      v128.store(h + oj, f32x4.mul(o, tanh4(cj)));
+      v128.store(h + oj, f32x4.mul(o, squash4(cj, relu)));
     }
   }
   for (; j < H; j++) {
-    const pi = a + <usize>j * F32, pf = pi + gate, pg = pf + gate, po = pg + gate;
-    const i = sigmoid(load<f32>(pi)), f = sigmoid(load<f32>(pf)), g = tanh(load<f32>(pg)), o = sigmoid(load<f32>(po));
+    const pi = a + <usize>j * F32, pf = pi + block, pg = pf + block, po = pg + block;
+    const i = gate_fn(load<f32>(pi), gate), f = gate_fn(load<f32>(pf), gate);
+    const g = squash(load<f32>(pg), relu), o = gate_fn(load<f32>(po), gate);
     store<f32>(pi, i);
     store<f32>(pf, f);
     store<f32>(pg, g);
@@ -84,7 +108,7 @@ function lstm_cell(h: usize, c: usize, a: usize, cPrev: usize, H: i32): void {
     const oj = <usize>j * F32;
     const cj = f * load<f32>(cPrev + oj) + i * g;
     store<f32>(c + oj, cj);
-    store<f32>(h + oj, o * tanh(cj));
+    store<f32>(h + oj, o * squash(cj, relu));
   }
 }
 
@@ -107,9 +131,10 @@ export function lstm_backward(
   c0: usize, // [B, H]
   w_ih: usize, // [4H, I]
   w_hh: usize, // [4H, H]
-  T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32,
+  T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32, gate: i32, relu: i32,
 ): void {
   const G = 4 * H;
+  const plain = gate == SIGMOID && !relu;
   const cellStep = <usize>(B * H) * F32;
   // Padded steps pass nothing back: their rows of dgates stay zero through the products below.
   if (lengths) memory.fill(dgates, 0, <usize>(T * B * G) * F32);
@@ -129,52 +154,69 @@ export function lstm_backward(
       const dhNext = dh0 + <usize>(b * H) * F32; // one row per column of the run, as dcNext
       for (let r = 0; r < e - b; r++) {
         const row = <usize>(r * H) * F32;
-        lstm_cell_grad(d + <usize>(r * G) * F32, dhNext + row, dc0 + <usize>((b + r) * H) * F32,
-          gates + <usize>((t * B + b + r) * G) * F32, c + row, cPrev + row, dout + <usize>((t * B + b + r) * ldo) * F32, H);
+        const dr = d + <usize>(r * G) * F32, dcr = dc0 + <usize>((b + r) * H) * F32, ar = gates + <usize>((t * B + b + r) * G) * F32;
+        const doutr = dout + <usize>((t * B + b + r) * ldo) * F32;
+        if (plain) lstm_cell_grad(dr, dhNext + row, dcr, ar, c + row, cPrev + row, doutr, H);
+        else lstm_cell_grad_with(dr, dhNext + row, dcr, ar, c + row, cPrev + row, doutr, H, gate, relu);
       }
       memory.fill(dhNext, 0, <usize>((e - b) * H) * F32);
       gemm_nn(dhNext, H, d, G, w_hh, H, e - b, H, G); // dh[t-1] = da W_hh: all four gates, the run's columns at once
       b = e;
     }
   }
-  weight_grads(dx, dw_ih, dw_hh, db_ih, db_hh, dgates, dgates, out, ldo, x, h0, w_ih, lengths, T, B, I, H, G, reverse);
+  weight_grads(dx, dw_ih, dw_hh, db_ih, db_hh, dgates, dgates, out, ldo, x, h0, w_ih, lengths, T, B, I, H, G, reverse, G);
+}
+
+/** One column's step back through the gates, for σ and tanh. */
+function lstm_cell_grad(d: usize, dhNext: usize, dcNext: usize, a: usize, c: usize, cPrev: usize, dout: usize, H: i32): void {
+  lstm_step_grad(d, dhNext, dcNext, a, c, cPrev, dout, H, SIGMOID, 0);
+}
+
+/** One column's step back through the gates, for any gate function and squashing function. */
+function lstm_cell_grad_with(
+  d: usize, dhNext: usize, dcNext: usize, a: usize, c: usize, cPrev: usize, dout: usize, H: i32, gate: i32, relu: i32,
+): void {
+  lstm_step_grad(d, dhNext, dcNext, a, c, cPrev, dout, H, gate, relu);
 }
 
 /**
  * One column's step back through the gates: from dout [H] and the gradients dhNext, dcNext [H] of step t+1,
  * the gate pre-activation gradients d [4H]; dcNext becomes the gradient into c[t-1]. a: the activated gates.
  */
-function lstm_cell_grad(d: usize, dhNext: usize, dcNext: usize, a: usize, c: usize, cPrev: usize, dout: usize, H: i32): void {
-  const gate = <usize>H * F32;
+// @ts-ignore: decorator
+@inline function lstm_step_grad(
+  d: usize, dhNext: usize, dcNext: usize, a: usize, c: usize, cPrev: usize, dout: usize, H: i32, gate: i32, relu: i32,
+): void {
+  const block = <usize>H * F32;
   let j = 0;
   if (ASC_FEATURE_SIMD) {
-    const one = f32x4.splat(1);
     for (; j + 4 <= H; j += 4) {
       const oj = <usize>j * F32;
-      const pi = a + oj, pf = pi + gate, pg = pf + gate, po = pg + gate;
+      const pi = a + oj, pf = pi + block, pg = pf + block, po = pg + block;
       const i = v128.load(pi), f = v128.load(pf), g = v128.load(pg), o = v128.load(po);
-      const tc = tanh4(v128.load(c + oj));
+      const tc = squash4(v128.load(c + oj), relu);
       const dh = f32x4.add(v128.load(dout + oj), v128.load(dhNext + oj));
-      const dc = f32x4.add(v128.load(dcNext + oj), f32x4.mul(f32x4.mul(dh, o), f32x4.sub(one, f32x4.mul(tc, tc))));
+      const dc = f32x4.add(v128.load(dcNext + oj), squash_grad4(f32x4.mul(dh, o), tc, relu));
       v128.store(dcNext + oj, f32x4.mul(dc, f));
-      v128.store(d + oj, f32x4.mul(f32x4.mul(f32x4.mul(dc, g), i), f32x4.sub(one, i)));
-      v128.store(d + oj + gate, f32x4.mul(f32x4.mul(f32x4.mul(dc, v128.load(cPrev + oj)), f), f32x4.sub(one, f)));
-      v128.store(d + oj + 2 * gate, f32x4.mul(f32x4.mul(dc, i), f32x4.sub(one, f32x4.mul(g, g))));
-      v128.store(d + oj + 3 * gate, f32x4.mul(f32x4.mul(f32x4.mul(dh, tc), o), f32x4.sub(one, o)));
+      v128.store(d + oj, gate_grad4(f32x4.mul(dc, g), i, gate));
+      v128.store(d + oj + block, gate_grad4(f32x4.mul(dc, v128.load(cPrev + oj)), f, gate));
+      v128.store(d + oj + 2 * block, squash_grad4(f32x4.mul(dc, i), g, relu));
+      v128.store(d + oj + 3 * block, gate_grad4(f32x4.mul(dh, tc), o, gate));
     }
   }
   for (; j < H; j++) {
     const oj = <usize>j * F32;
-    const pi = a + oj, pf = pi + gate, pg = pf + gate, po = pg + gate;
+    const pi = a + oj, pf = pi + block, pg = pf + block, po = pg + block;
     const i = load<f32>(pi), f = load<f32>(pf), g = load<f32>(pg), o = load<f32>(po);
-    const tc = tanh(load<f32>(c + oj));
+    const tc = squash(load<f32>(c + oj), relu);
     const dh = load<f32>(dout + oj) + load<f32>(dhNext + oj); // from the output and from step t+1
-    const dc = load<f32>(dcNext + oj) + dh * o * (1 - tc * tc); // through h = o⊙tanh(c), plus from c[t+1]
+    const dc = load<f32>(dcNext + oj) + squash_grad(dh * o, tc, relu); // through h = o⊙tanh(c), plus from c[t+1]
     store<f32>(dcNext + oj, dc * f); // into c[t-1]
-    // Each gate's gradient, through its own nonlinearity: σ' = σ(1-σ), tanh' = 1 - tanh².
-    store<f32>(d + oj, dc * g * i * (1 - i));
-    store<f32>(d + oj + gate, dc * load<f32>(cPrev + oj) * f * (1 - f));
-    store<f32>(d + oj + 2 * gate, dc * i * (1 - g * g));
-    store<f32>(d + oj + 3 * gate, dh * tc * o * (1 - o));
+    // Each gate's gradient, through its own nonlinearity, from its output: σ' = σ(1-σ), tanh' = 1 - tanh²,
+    // the hard sigmoid's slope inside (0, 1), relu' = g > 0. tanh(c) is relu(c) with relu, and relu(c) > 0 is c > 0.
+    store<f32>(d + oj, gate_grad(dc * g, i, gate));
+    store<f32>(d + oj + block, gate_grad(dc * load<f32>(cPrev + oj), f, gate));
+    store<f32>(d + oj + 2 * block, squash_grad(dc * i, g, relu));
+    store<f32>(d + oj + 3 * block, gate_grad(dh * tc, o, gate));
   }
 }

@@ -158,23 +158,85 @@ export function gemm_packed(
   M: i32, N: i32, K: i32,
   backwards: bool = false,
 ): void {
+  packed_rows(c, ldc, a, lda, w, M, N, K, 0, N, backwards);
+}
+
+/**
+ * C[M, r1 - r0] += A[M, K] · W[r0:r1, K]ᵀ: rows r0 … r1-1 of a weight packed whole, c holding row r0's column.
+ * The GRU with its reset gate before the product multiplies its n rows by r⊙h, and its r and z rows by h.
+ */
+export function gemm_packed_rows(
+  c: usize, ldc: i32, // [M, r1 - r0]
+  a: usize, lda: i32, // [M, K]
+  w: usize, // packed [R, K]
+  M: i32, R: i32, K: i32, r0: i32, r1: i32,
+  backwards: bool,
+): void {
+  packed_rows(c, ldc, a, lda, w, M, R, K, r0, r1, backwards);
+}
+
+/**
+ * Scratch for the one panel or group in which a row range starts past its first row: the product of its
+ * whole width, of which only the range's lanes are added to C (add_edge).
+ */
+const EDGE: usize = memory.data(PANEL * F32, 16);
+
+/** c[lo, width) += EDGE[lo, width): c is where lane 0 would go, before the range's first column. */
+function add_edge(c: usize, lo: i32, width: i32): void {
+  for (let i = lo; i < width; i++) {
+    const ci = c + <usize>i * F32;
+    store<f32>(ci, load<f32>(ci) + load<f32>(EDGE + <usize>i * F32));
+  }
+}
+
+/**
+ * Both products: rows [r0, r1) of a packed [R, K] weight. gemm_packed's r0 = 0 is a constant after inlining,
+ * so its first-panel test folds away and it compiles to the plain product over all rows; a range that starts
+ * inside a panel (or a group of 8) runs that one panel row by row through EDGE.
+ */
+// @ts-ignore: decorator
+@inline function packed_rows(
+  c: usize, ldc: i32,
+  a: usize, lda: i32,
+  w: usize,
+  M: i32, R: i32, K: i32, r0: i32, r1: i32,
+  backwards: bool,
+): void {
   if (ASC_FEATURE_SIMD) {
     if (M == 1) {
-      const groups = (N + GROUP - 1) / GROUP, size = <usize>(GROUP * ((K + 3) & ~3)) * F32;
-      const first = w + <usize>panels_size(N, K) * F32;
+      const size = <usize>(GROUP * ((K + 3) & ~3)) * F32;
+      const first = w + <usize>panels_size(R, K) * F32;
+      const g0 = r0 / GROUP, groups = (r1 + GROUP - 1) / GROUP - g0;
       for (let i = 0; i < groups; i++) {
-        const g = backwards ? groups - 1 - i : i;
-        row_dot(c + <usize>(g * GROUP) * F32, a, first + <usize>g * size, K, min(N - g * GROUP, GROUP));
+        const g = g0 + (backwards ? groups - 1 - i : i);
+        const n = g * GROUP;
+        const cg = c + <usize>(n - r0) * F32, width = min(r1 - n, GROUP);
+        const lo = g == g0 ? r0 % GROUP : 0;
+        if (lo) {
+          memory.fill(EDGE, 0, GROUP * F32);
+          row_dot(EDGE, a, first + <usize>g * size, K, GROUP);
+          add_edge(cg, lo, width);
+        } else row_dot(cg, a, first + <usize>g * size, K, width);
       }
       return;
     }
     const cm = <usize>ldc * F32, am = <usize>lda * F32;
-    const panels = (N + PANEL - 1) / PANEL;
+    const p0 = r0 / PANEL, panels = (r1 + PANEL - 1) / PANEL - p0;
     for (let i = 0; i < panels; i++) {
-      const n = (backwards ? panels - 1 - i : i) * PANEL;
+      const p = p0 + (backwards ? panels - 1 - i : i);
+      const n = p * PANEL;
       const panel = w + <usize>(n * K) * F32;
-      const cn = c + <usize>n * F32;
-      const width = min(N - n, PANEL);
+      const cn = c + <usize>(n - r0) * F32;
+      const width = min(r1 - n, PANEL);
+      const lo = p == p0 ? r0 % PANEL : 0;
+      if (lo) {
+        for (let m = 0; m < M; m++) {
+          memory.fill(EDGE, 0, PANEL * F32);
+          row_panel(EDGE, a + <usize>m * am, panel, K, PANEL);
+          add_edge(cn + <usize>m * cm, lo, width);
+        }
+        continue;
+      }
       // Half a panel (16 KB of cache lines at K = 256) stays in L1 while every pair of rows takes its share.
       const pairs = M & ~1;
       for (let half = 0; half < width; half += TILE) {
@@ -190,12 +252,12 @@ export function gemm_packed(
   }
   for (let m = 0; m < M; m++) {
     const aRow = a + <usize>(m * lda) * F32;
-    for (let n = 0; n < N; n++) {
-      // Row n of W is lane n % 16 of its panel: every 16th float from there.
+    for (let n = r0; n < r1; n++) {
+      // Row n of W is lane n % 32 of its panel: every 32nd float from there.
       const wRow = w + <usize>((n - n % PANEL) * K + n % PANEL) * F32;
       let d: f32 = 0;
       for (let k = 0; k < K; k++) d += load<f32>(aRow + <usize>k * F32) * load<f32>(wRow + <usize>(k * PANEL) * F32);
-      const cn = c + <usize>(m * ldc + n) * F32;
+      const cn = c + <usize>(m * ldc + n - r0) * F32;
       store<f32>(cn, load<f32>(cn) + d);
     }
   }

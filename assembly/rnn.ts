@@ -84,5 +84,5 @@ export function rnn_backward(
       b = e;
     }
   }
-  weight_grads(dx, dw_ih, dw_hh, db_ih, db_hh, dpre, dpre, out, ldo, x, h0, w_ih, lengths, T, B, I, H, H, reverse);
+  weight_grads(dx, dw_ih, dw_hh, db_ih, db_hh, dpre, dpre, out, ldo, x, h0, w_ih, lengths, T, B, I, H, H, reverse, H);
 }

@@ -50,28 +50,50 @@ export function zero_padding(
 }
 
 /**
+ * out[t, b] = inp[len_b - 1 - t, b] for t < len_b and zero rows for t ≥ len_b (len_b = lengths[b], or T without
+ * lengths; the caller checks 0 ≤ len_b ≤ T): each column's valid steps in reverse order, its padding left in
+ * place, as Keras's go_backwards and tf.reverse_sequence read a sequence. Applied twice it gives back the
+ * valid steps, so the same call turns a gradient back. out and inp do not overlap.
+ */
+export function reverse_sequence(
+  out: usize, // [T, B, W] written
+  inp: usize, // [T, B, W]
+  lengths: usize, // [B] int32, or 0 when every column runs T steps
+  T: i32, B: i32, W: i32,
+): void {
+  const bytes = <usize>W * F32;
+  for (let b = 0; b < B; b++) {
+    const len = column_length(lengths, b, T);
+    for (let t = 0; t < T; t++) {
+      const dst = out + <usize>((t * B + b) * W) * F32;
+      if (t < len) memory.copy(dst, inp + <usize>(((len - 1 - t) * B + b) * W) * F32, bytes);
+      else memory.fill(dst, 0, bytes);
+    }
+  }
+}
+
+/**
  * dW_hh += Σ_t da[t]ᵀ h[t-1] for any cell, in two products: h[t-1] is the output row one step earlier in
  * the direction of travel (a zero padded row when that is past the column's end), except at each column's
  * first step, where it is h0.
  */
 function recurrent_weight_grad(
-  dw_hh: usize, // [G·H, H] +=
-  da: usize, ldda: i32, // [T, B, G·H] gate pre-activation gradients, zero at padded steps
+  dw_hh: usize, // [rows, H] +=: the weight's first rows
+  da: usize, ldda: i32, // [T, B, ldda] gate pre-activation gradients, zero at padded steps; their first rows
   out: usize, ldo: i32, // [T, B, ldo] forward output h
   h0: usize, // [B, H]
   lengths: usize, // [B] int32 or 0
-  T: i32, B: i32, H: i32, reverse: i32,
+  T: i32, B: i32, H: i32, reverse: i32, rows: i32,
 ): void {
-  const G = ldda;
   const stepA = <usize>(B * ldda) * F32;
   const stepOut = <usize>(B * ldo) * F32;
   if (T > 1) {
-    if (reverse) gemm_tn(dw_hh, H, da, ldda, out + stepOut, ldo, G, H, (T - 1) * B);
-    else gemm_tn(dw_hh, H, da + stepA, ldda, out, ldo, G, H, (T - 1) * B);
+    if (reverse) gemm_tn(dw_hh, H, da, ldda, out + stepOut, ldo, rows, H, (T - 1) * B);
+    else gemm_tn(dw_hh, H, da + stepA, ldda, out, ldo, rows, H, (T - 1) * B);
   }
   for (let b = 0; b < B; b++) {
     const first = reverse ? column_length(lengths, b, T) - 1 : 0;
-    gemm_tn(dw_hh, H, da + <usize>first * stepA + <usize>(b * ldda) * F32, ldda, h0 + <usize>(b * H) * F32, H, G, H, 1);
+    gemm_tn(dw_hh, H, da + <usize>first * stepA + <usize>(b * ldda) * F32, ldda, h0 + <usize>(b * H) * F32, H, rows, H, 1);
   }
 }
 
@@ -79,7 +101,9 @@ function recurrent_weight_grad(
  * Every weight gradient of one direction of one layer, once its gate pre-activation gradients are known for
  * all steps (zero at padded steps): dW_hh += Σ_t da[t]ᵀ h[t-1], dW_ih += Σ_t da_inᵀ x, the biases += column
  * sums, and dx += da_in W_ih (skipped when dx is 0). The input side's gradients da_in equal the hidden side's
- * da for the RNN and LSTM; the GRU's differ in the n rows, where r scales only the hidden side.
+ * da for the RNN and LSTM; the GRU's differ in the n rows, where r scales only the hidden side. The first
+ * `recurrent` rows of dW_hh pair with h[t-1]: all G·H, except for the GRU with its reset gate before the
+ * product, whose n rows pair with r⊙h[t-1] (its caller adds them).
  */
 export function weight_grads(
   dx: usize, // [T, B, I] += or 0
@@ -94,9 +118,9 @@ export function weight_grads(
   h0: usize, // [B, H]
   w_ih: usize, // [G·H, I]
   lengths: usize, // [B] int32 or 0
-  T: i32, B: i32, I: i32, H: i32, G: i32, reverse: i32,
+  T: i32, B: i32, I: i32, H: i32, G: i32, reverse: i32, recurrent: i32,
 ): void {
-  recurrent_weight_grad(dw_hh, da, G, out, ldo, h0, lengths, T, B, H, reverse);
+  recurrent_weight_grad(dw_hh, da, G, out, ldo, h0, lengths, T, B, H, reverse, recurrent);
   if (db_ih) add_column_sums(db_ih, da_in, G, T * B, G);
   if (db_hh) add_column_sums(db_hh, da, G, T * B, G);
   gemm_tn(dw_ih, I, da_in, G, x, I, G, I, T * B);

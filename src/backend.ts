@@ -69,6 +69,10 @@ export interface Kernels {
    * `c[t] = σ(a_f)⊙c[t-1] + σ(a_i)⊙tanh(a_g)`, `h[t] = σ(a_o)⊙tanh(c[t])`.
    * out: [T, B, ldo], cells: [T, B, H] and gates: [T, B, 4H] (activated) are caches for the backward pass;
    * h0, c0: [B, H]; w_ih: [4H, I]; w_hh: [4H, H]; b_ih, b_hh: [4H] or 0.
+   * `gate` chooses σ, the gates' function (Keras's recurrent_activation): 0 the logistic function, 1 the hard
+   * sigmoid `clip(0.2·a + 0.5, 0, 1)` (tf.keras 2, tfjs, ONNX HardSigmoid's default), 2 `clip(a/6 + 0.5, 0, 1)`
+   * (Keras 3, PyTorch's nn.Hardsigmoid); its gradient is its slope inside (0, 1) and 0 where it clips.
+   * `relu` puts relu in place of both tanh (Keras's activation='relu'). 0, 0 is PyTorch's LSTM.
    */
   lstm_forward(
     out: number,
@@ -88,6 +92,8 @@ export interface Kernels {
     H: number,
     ldo: number,
     reverse: number,
+    gate: number,
+    relu: number,
   ): void;
 
   /** BPTT for `lstm_forward`. dh0, dc0: [B, H] (written); dgates: [T, B, 4H] scratch; the rest as rnn_backward. */
@@ -116,12 +122,18 @@ export interface Kernels {
     H: number,
     ldo: number,
     reverse: number,
+    gate: number,
+    relu: number,
   ): void;
 
   /**
    * One direction of one GRU layer, gates stacked r, z, n: `r, z = σ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)`,
    * `n = tanh(x W_inᵀ + b_in + r⊙(h W_hnᵀ + b_hn))`, `h[t] = (1 - z)⊙n + z⊙h[t-1]`.
    * gates: [T, B, 3H] (activated r, z, n) and hn: [T, B, H] (h W_hnᵀ + b_hn) are caches; gh: [B, 3H] scratch.
+   * `gate` and `relu` as for lstm_forward (relu replaces n's tanh). `reset_after` 1 is PyTorch's GRU (Keras
+   * reset_after=True, ONNX linear_before_reset=1); 0 applies r before the product (Keras reset_after=False,
+   * tfjs, ONNX linear_before_reset=0): `n = tanh(x W_inᵀ + b_in + (r⊙h) W_hnᵀ + b_hn)`, and hn caches r⊙h[t-1]
+   * (zero at padded steps). Both read w_hh packed whole by `pack_weights`.
    */
   gru_forward(
     out: number,
@@ -141,9 +153,15 @@ export interface Kernels {
     H: number,
     ldo: number,
     reverse: number,
+    gate: number,
+    relu: number,
+    reset_after: number,
   ): void;
 
-  /** BPTT for `gru_forward`. dgi, dgh: [T, B, 3H] scratch for the input and hidden sides' pre-activations. */
+  /**
+   * BPTT for `gru_forward`. dgi, dgh: [T, B, 3H] scratch for the input and hidden sides' pre-activations (with
+   * reset_after 0 the two sides' gradients are one, and dgh holds only a step's gradient into r⊙h, [B, H]).
+   */
   gru_backward(
     dx: number,
     dh0: number,
@@ -168,6 +186,9 @@ export interface Kernels {
     H: number,
     ldo: number,
     reverse: number,
+    gate: number,
+    relu: number,
+    reset_after: number,
   ): void;
 
   /**
@@ -234,6 +255,36 @@ export interface Kernels {
 
   /** 1 when any of n elements is NaN or infinite, else 0. */
   non_finite(x: number, n: number): number;
+
+  /**
+   * An activation layer: y = f(z) over a [rows, width] block (y may be z), by `kind`: 0 linear (a copy),
+   * 1 relu, 2 tanh, 3 the logistic function (the cells' own tanh and σ), 4 softmax over each row of `width`,
+   * computed as exp(z - max(z)) / Σ so that it cannot overflow.
+   */
+  activation_forward(y: number, z: number, rows: number, width: number, kind: number): void;
+
+  /**
+   * dz = f'(z)·dy (written, not +=; dz may be dy) from the forward output y, for `activation_forward`'s kinds:
+   * linear a copy, relu dy where y > 0, tanh dy(1 - y²), σ dy·y(1 - y), softmax `y ⊙ (dy - Σ_j dy_j y_j)` per row.
+   */
+  activation_backward(dz: number, dy: number, y: number, rows: number, width: number, kind: number): void;
+
+  /**
+   * A bidirectional layer's merge: out: [rows, H] (written) from inp: [rows, 2H], each row the forward
+   * direction's H values then the reverse direction's, by `mode` 1 sum, 2 ave (their mean), 3 mul.
+   */
+  merge_forward(out: number, inp: number, rows: number, H: number, mode: number): void;
+
+  /** dinp: [rows, 2H] (written) from dout: [rows, H], for `merge_forward`'s mode; mul reads inp, the forward input. */
+  merge_backward(dinp: number, dout: number, inp: number, rows: number, H: number, mode: number): void;
+
+  /**
+   * out[t, b, :] = inp[len_b - 1 - t, b, :] for t < len_b, zeros for t ≥ len_b, over time-major [T, B, W]
+   * (len_b = lengths[b] from [B] int32, each in [0, T], or T when lengths is 0); out and inp do not overlap.
+   * Each column's valid steps reversed in place, its padding kept at the end: applied twice it is the identity
+   * on the valid steps, so one call reverses a sequence and the same call its gradient.
+   */
+  reverse_sequence(out: number, inp: number, lengths: number, T: number, B: number, W: number): void;
 
   /** x = clamp(x, -limit, limit) over n elements. */
   clamp(x: number, n: number, limit: number): void;
@@ -336,6 +387,11 @@ export const KERNEL_NAMES = [
   'scale',
   'multiply',
   'non_finite',
+  'activation_forward',
+  'activation_backward',
+  'merge_forward',
+  'merge_backward',
+  'reverse_sequence',
   'clamp',
   'sgd_update',
   'adam_update',

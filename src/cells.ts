@@ -34,7 +34,19 @@ export interface CellCall {
   H: number;
   ldo: number;
   reverse: number;
+  /** 1: relu in place of tanh (the RNN's f; the LSTM's candidate and cell output; the GRU's candidate). */
   relu: number;
+  /**
+   * The LSTM's and GRU's gate function: 0 the logistic function, 1 the hard sigmoid clip(0.2·x + 0.5, 0, 1)
+   * (tf.keras 2, tfjs, ONNX), 2 clip(x/6 + 0.5, 0, 1) (Keras 3, PyTorch's nn.Hardsigmoid). Absent: 0. The RNN
+   * has no gates.
+   */
+  gate?: number;
+  /**
+   * The GRU's reset gate: 1 after the recurrent product, r⊙(h W_hnᵀ + b_hn) (PyTorch; Keras reset_after=True;
+   * ONNX linear_before_reset=1), 0 before it, (r⊙h) W_hnᵀ + b_hn (Keras reset_after=False, tfjs). Absent: 1.
+   */
+  resetAfter?: number;
 }
 
 /** The backward pass's extra pointers: gradients (+=, except dh0/dc0 which are written) and dout. */
@@ -125,6 +137,8 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
         a.H,
         a.ldo,
         a.reverse,
+        gateOf(a),
+        a.relu,
       ),
     backward: (k, a, d) =>
       k.lstm_backward(
@@ -152,14 +166,16 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
         a.H,
         a.ldo,
         a.reverse,
+        gateOf(a),
+        a.relu,
       ),
   },
   gru: {
     gates: 3,
     gateOrder: 'r, z, n',
     cellState: false,
-    cachePerRow: (H) => 3 * H + H, // the activated gates, then h W_hnᵀ + b_hn
-    scratchPerRow: (H) => 6 * H, // input-side and hidden-side pre-activation gradients
+    cachePerRow: (H) => 3 * H + H, // the activated gates, then h W_hnᵀ + b_hn (or r⊙h[t-1] with the reset gate before)
+    scratchPerRow: (H) => 6 * H, // input-side and hidden-side pre-activation gradients (either variant)
     cellStates: () => 0,
     // The forward pass borrows the start of the backward scratch for one step's hidden side [B, 3H].
     forward: (k, a) =>
@@ -181,6 +197,9 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
         a.H,
         a.ldo,
         a.reverse,
+        gateOf(a),
+        a.relu,
+        resetAfterOf(a),
       ),
     backward: (k, a, d) =>
       k.gru_backward(
@@ -207,9 +226,14 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
         a.H,
         a.ldo,
         a.reverse,
+        gateOf(a),
+        a.relu,
+        resetAfterOf(a),
       ),
   },
 };
 
+const gateOf = (a: CellCall) => a.gate ?? 0;
+const resetAfterOf = (a: CellCall) => a.resetAfter ?? 1;
 const gatesAfterCells = (a: CellCall) => a.cache + a.T * a.B * a.H * 4;
 const hiddenNAfterGates = (a: CellCall) => a.cache + a.T * a.B * 3 * a.H * 4;

@@ -2,7 +2,9 @@
  * Shared by the kernel suites (test/kernels*.test.ts): a seeded generator, and agree(), which runs one kernel
  * call on a WebAssembly build and on the pure-JS reference with the same inputs at the same addresses in both
  * heaps, then compares the return values and every buffer elementwise, inputs included, so a stray write
- * shows too. Tensors start at every 4-byte phase of a 16-byte line, so unaligned vector loads run.
+ * shows too. Tensors start at every 4-byte phase of a 16-byte line, so unaligned vector loads run. run() lays
+ * arrays out the same way in one instance, makes one call and returns them, for suites that compare a backend
+ * with a reference of their own.
  */
 import { expect } from 'vitest';
 import type { KernelInstance, Kernels } from '../src/backend.js';
@@ -106,4 +108,46 @@ export function agree(
     }
     expectClose(a, b, name);
   }
+}
+
+/** Arrays by argument name for `run`; null passes the pointer 0. */
+export type Arrays = Record<string, Float32Array | Int32Array | null>;
+
+/**
+ * Lays `arrays` out in `instance`'s heap as agree() does (each at its own 4-byte phase of a 16-byte line),
+ * runs `call`, and returns every array as the call left it.
+ */
+export function run(
+  instance: KernelInstance,
+  arrays: Arrays,
+  call: (k: Kernels, p: Pointers) => void,
+): Record<string, Float32Array | Int32Array> {
+  const pointers: Pointers = {};
+  const placed: [string, Float32Array | Int32Array, number][] = [];
+  let end = Math.ceil(Math.max(instance.base, 16) / 16) * 16;
+  for (const [name, array] of Object.entries(arrays)) {
+    if (!array) {
+      pointers[name] = 0;
+      continue;
+    }
+    const at = Math.ceil(end / 16) * 16 + 4 * (placed.length % 4);
+    pointers[name] = at;
+    placed.push([name, array, at]);
+    end = at + 4 * array.length;
+  }
+  instance.reserve(end);
+  for (const [, array, at] of placed) {
+    const view =
+      array instanceof Int32Array ? new Int32Array(instance.buffer, at, array.length) : new Float32Array(instance.buffer, at, array.length);
+    view.set(array);
+  }
+  call(instance.kernels, pointers);
+  const out: Record<string, Float32Array | Int32Array> = {};
+  for (const [name, array, at] of placed) {
+    out[name] =
+      array instanceof Int32Array
+        ? new Int32Array(instance.buffer.slice(at, at + 4 * array.length))
+        : new Float32Array(instance.buffer.slice(at, at + 4 * array.length));
+  }
+  return out;
 }

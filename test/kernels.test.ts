@@ -29,13 +29,19 @@ interface SequenceCase {
   bias: boolean;
   reverse: boolean;
   relu: boolean;
+  /** The gated cells' gate function (0 σ, 1 and 2 hard sigmoids) and the GRU's reset gate placement. */
+  gate: number;
+  resetAfter: number;
   /** Per-column valid steps (packed sequences), or null when every column runs T steps. */
   lengths: number[] | null;
   /** Whether backward computes dx (a training step's first layer does not: dx is 0). */
   inputGradient: boolean;
 }
 
-/** All 32 combinations of the five flags, each with sizes drawn from lists that straddle multiples of 4. */
+/**
+ * All 32 combinations of the five flags, each with sizes drawn from lists that straddle multiples of 4; the
+ * gate function and the GRU's reset gate cycle through their values across them.
+ */
 const sequenceCases: SequenceCase[] = Array.from({ length: 32 }, (_, i) => {
   const r = rng(1000 + i);
   const [T, B, I, H] = [pick(r, [1, 3, 5]), pick(r, [1, 2, 5]), pick(r, [1, 3, 7, 9]), pick(r, [1, 5, 8, 13, 17])];
@@ -43,9 +49,16 @@ const sequenceCases: SequenceCase[] = Array.from({ length: 32 }, (_, i) => {
   const ldo = wide ? 2 * H + 3 : H;
   const lengths = packed ? Array.from({ length: B }, () => 1 + Math.floor(r() * T)) : null;
   const inputGradient = i % 3 !== 0;
-  const flags = [bias && 'bias', reverse && 'reverse', relu && 'relu', lengths && `lengths=${lengths}`, !inputGradient && 'no-dx'].filter(
-    Boolean,
-  );
+  const [gate, resetAfter] = [i % 3, Math.floor(i / 3) % 2 === 0 ? 1 : 0];
+  const flags = [
+    bias && 'bias',
+    reverse && 'reverse',
+    relu && 'relu',
+    gate && `gate=${gate}`,
+    !resetAfter && 'reset-before',
+    lengths && `lengths=${lengths}`,
+    !inputGradient && 'no-dx',
+  ].filter(Boolean);
   return {
     name: `T=${T} B=${B} I=${I} H=${H} ldo=${ldo} ${flags.join(' ')}`,
     seed: 2000 + i,
@@ -57,6 +70,8 @@ const sequenceCases: SequenceCase[] = Array.from({ length: 32 }, (_, i) => {
     bias,
     reverse,
     relu,
+    gate,
+    resetAfter,
     lengths,
     inputGradient,
   };
@@ -152,9 +167,32 @@ function forward(cell: Cell, c: SequenceCase) {
         H,
         ldo,
         reverse,
+        c.gate,
+        relu,
       );
     } else {
-      k.gru_forward(p.out + column, p.gates, p.hn, p.gh, p.x, p.lengths, p.h0, p.pw_ih, p.pw_hh, p.b_ih, p.b_hh, T, B, I, H, ldo, reverse);
+      k.gru_forward(
+        p.out + column,
+        p.gates,
+        p.hn,
+        p.gh,
+        p.x,
+        p.lengths,
+        p.h0,
+        p.pw_ih,
+        p.pw_hh,
+        p.b_ih,
+        p.b_hh,
+        T,
+        B,
+        I,
+        H,
+        ldo,
+        reverse,
+        c.gate,
+        relu,
+        c.resetAfter,
+      );
     }
   };
 }
@@ -215,6 +253,8 @@ function backward(cell: Cell, c: SequenceCase) {
         H,
         ldo,
         reverse,
+        c.gate,
+        relu,
       );
     } else {
       k.gru_backward(
@@ -241,6 +281,9 @@ function backward(cell: Cell, c: SequenceCase) {
         H,
         ldo,
         reverse,
+        c.gate,
+        relu,
+        c.resetAfter,
       );
     }
   };
@@ -268,8 +311,7 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (bui
   });
 
   for (const cell of ['rnn', 'lstm', 'gru'] as const) {
-    // relu is the Elman RNN's option only; the gated cells take the cases without it.
-    const cases = sequenceCases.filter((c) => cell === 'rnn' || !c.relu);
+    const cases = sequenceCases;
     it.each(cases)(`${cell}_forward $name`, (c) => {
       agree(wasm, c.seed, { ...sequenceTensors(cell, c), ...cacheTensors(cell, c) }, forward(cell, c));
     });

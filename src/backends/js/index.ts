@@ -5,15 +5,18 @@
  * indices once and then loops plainly. Sums run in double precision and round to float32 when stored.
  */
 import type { KernelInstance, Kernels } from '../../backend.js';
+import { activationKernels } from './activations.js';
 import { embeddingKernels } from './embedding.js';
 import { gruKernels } from './gru.js';
 import { JsHeap } from './heap.js';
 import { linearKernels } from './linear.js';
 import { lossKernels } from './loss.js';
 import { lstmKernels } from './lstm.js';
+import { mergeKernels } from './merge.js';
 import { optimKernels } from './optim.js';
 import { packedKernels } from './packed.js';
 import { rnnKernels } from './rnn.js';
+import { sequenceKernels } from './sequence.js';
 import { vectorKernels } from './vector.js';
 
 /** A fresh heap with the reference kernels bound to it. */
@@ -39,6 +42,9 @@ function jsKernels(heap: JsHeap): Kernels {
     ...linearKernels(heap),
     ...embeddingKernels(heap),
     ...vectorKernels(heap),
+    ...activationKernels(heap),
+    ...mergeKernels(heap),
+    ...sequenceKernels(heap),
     ...packedKernels(heap),
     ...lossKernels(heap),
     ...optimKernels(heap),

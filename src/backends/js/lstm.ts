@@ -1,17 +1,18 @@
 /**
  * The LSTM, one direction of one layer, gates stacked in PyTorch's order i, f, g, o:
  * a = x W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh; i, f, o = σ(a_i, a_f, a_o), g = tanh(a_g);
- * c[t] = f⊙c[t-1] + i⊙g, h[t] = o⊙tanh(c[t]). The caches keep every step's activated gates and cell state.
+ * c[t] = f⊙c[t-1] + i⊙g, h[t] = o⊙tanh(c[t]). σ is the gate function of kind `gate`, and tanh becomes relu
+ * with `relu`. The caches keep every step's activated gates and cell state.
  */
 import type { Kernels } from '../../backend.js';
-import { sigmoid } from './activations.js';
+import { gateFn, gateGrad, squash, squashGrad } from './activations.js';
 import { at, type JsHeap } from './heap.js';
 import { dot } from './packed.js';
 import { inputBackward, previousRow, recurrentBackward, stepTime, zeroPadding } from './sequence.js';
 
 export function lstmKernels(heap: JsHeap): Pick<Kernels, 'lstm_forward' | 'lstm_backward'> {
   return {
-    lstm_forward(out, cells, gates, x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh, T, B, I, H, ldo, reverse) {
+    lstm_forward(out, cells, gates, x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh, T, B, I, H, ldo, reverse, gate, relu) {
       const m = heap.f32;
       const G = 4 * H;
       for (let s = 0; s < T; s++) {
@@ -26,13 +27,13 @@ export function lstmKernels(heap: JsHeap): Pick<Kernels, 'lstm_forward' | 'lstm_
           for (let r = 0; r < G; r++) {
             const a =
               (b_ih ? m[at(b_ih) + r] : 0) + (b_hh ? m[at(b_hh) + r] : 0) + dot(heap, w_ih, r, xRow, I) + dot(heap, w_hh, r, hRow, H);
-            m[gRow + r] = r >= 2 * H && r < 3 * H ? Math.tanh(a) : sigmoid(a);
+            m[gRow + r] = r >= 2 * H && r < 3 * H ? squash(a, relu) : gateFn(a, gate);
           }
           for (let j = 0; j < H; j++) {
             const [i, f, g, o] = [m[gRow + j], m[gRow + H + j], m[gRow + 2 * H + j], m[gRow + 3 * H + j]];
             const cRow = at(cells) + (t * B + b) * H;
             m[cRow + j] = f * m[cPrevRow + j] + i * g;
-            m[at(out) + (t * B + b) * ldo + j] = o * Math.tanh(m[cRow + j]);
+            m[at(out) + (t * B + b) * ldo + j] = o * squash(m[cRow + j], relu);
           }
         }
       }
@@ -64,6 +65,8 @@ export function lstmKernels(heap: JsHeap): Pick<Kernels, 'lstm_forward' | 'lstm_
       H,
       ldo,
       reverse,
+      gate,
+      relu,
     ) {
       const m = heap.f32;
       const G = 4 * H;
@@ -82,14 +85,14 @@ export function lstmKernels(heap: JsHeap): Pick<Kernels, 'lstm_forward' | 'lstm_
           const dcRow = at(dc0) + b * H;
           for (let j = 0; j < H; j++) {
             const [i, f, g, o] = [m[gRow + j], m[gRow + H + j], m[gRow + 2 * H + j], m[gRow + 3 * H + j]];
-            const tc = Math.tanh(m[at(cells) + (t * B + b) * H + j]);
+            const tc = squash(m[at(cells) + (t * B + b) * H + j], relu);
             const dh = m[at(dout) + (t * B + b) * ldo + j] + m[dhRow + j];
-            const dc = m[dcRow + j] + dh * o * (1 - tc * tc); // through h = o tanh(c), plus from c[t+1]
+            const dc = m[dcRow + j] + squashGrad(dh * o, tc, relu); // through h = o tanh(c), plus from c[t+1]
             m[dcRow + j] = dc * f; // into c[t-1]
-            m[dRow + j] = dc * g * i * (1 - i);
-            m[dRow + H + j] = dc * m[cPrevRow + j] * f * (1 - f);
-            m[dRow + 2 * H + j] = dc * i * (1 - g * g);
-            m[dRow + 3 * H + j] = dh * tc * o * (1 - o);
+            m[dRow + j] = gateGrad(dc * g, i, gate);
+            m[dRow + H + j] = gateGrad(dc * m[cPrevRow + j], f, gate);
+            m[dRow + 2 * H + j] = squashGrad(dc * i, g, relu);
+            m[dRow + 3 * H + j] = gateGrad(dh * tc, o, gate);
           }
           m.fill(0, dhRow, dhRow + H);
           recurrentBackward(heap, dRow, G, dhRow, previousRow(s, t, b, B, H, h0, out, ldo, reverse), w_hh, dw_hh, db_ih, db_hh, H);

@@ -3,6 +3,7 @@
  * lengths (PyTorch's packed sequences): column b runs len_b steps, the forward direction over t = 0 … len_b-1
  * and the reverse direction from its own last step down to 0; positions t ≥ len_b are padding.
  */
+import type { Kernels } from '../../backend.js';
 import { at, type JsHeap } from './heap.js';
 
 /** Valid steps of column b: lengths[b], or T when lengths is 0 (every column full). */
@@ -41,6 +42,23 @@ export function zeroPadding(heap: JsHeap, x: number, ld: number, width: number, 
     for (let t = columnLength(heap, lengths, b, T); t < T; t++)
       heap.f32.fill(0, at(x) + (t * B + b) * ld, at(x) + (t * B + b) * ld + width);
   }
+}
+
+export function sequenceKernels(heap: JsHeap): Pick<Kernels, 'reverse_sequence'> {
+  return {
+    // Each column's valid steps in reverse order, its padding zeros at the end: its own inverse on the valid steps.
+    reverse_sequence(out, inp, lengths, T, B, W) {
+      const m = heap.f32;
+      for (let b = 0; b < B; b++) {
+        const len = columnLength(heap, lengths, b, T);
+        for (let t = 0; t < T; t++) {
+          const dst = at(out) + (t * B + b) * W;
+          if (t < len) m.copyWithin(dst, at(inp) + ((len - 1 - t) * B + b) * W, at(inp) + ((len - 1 - t) * B + b) * W + W);
+          else m.fill(0, dst, dst + W);
+        }
+      }
+    },
+  };
 }
 
 /**

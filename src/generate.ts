@@ -72,7 +72,9 @@ export function generateSequence(engine: Engine, prompt: TensorInput, options: G
   };
   if (c.bidirectional) throw new OptionError('generate() needs a unidirectional model: the reverse direction would need the future');
   if (c.goBackwards || c.stack.length) {
-    throw new OptionError(`generate() steps forward in time, which ${c.goBackwards ? 'a model reading backwards' : 'a model with a stack of cores'} cannot`);
+    throw new OptionError(
+      `generate() steps forward in time, which ${c.goBackwards ? 'a model reading backwards' : 'a model with a stack of cores'} cannot`,
+    );
   }
   const fed = c.embedding ? c.embedding.numEmbeddings : c.inputSize;
   if (O !== fed) {

@@ -44,7 +44,19 @@ export const directions = (c: Pick<CoreConfig, 'bidirectional'>) => (c.bidirecti
 /** Every core of the model in the order data flows: the first (the top-level fields), then its stack. */
 export function cores(c: ModelConfig): readonly CoreConfig[] {
   const { cell, hiddenSize, numLayers, bidirectional, nonlinearity, recurrentActivation, resetAfter, bias, goBackwards, mergeMode } = c;
-  const first = { name: c.names.core, cell, hiddenSize, numLayers, bidirectional, nonlinearity, recurrentActivation, resetAfter, bias, goBackwards, mergeMode };
+  const first = {
+    name: c.names.core,
+    cell,
+    hiddenSize,
+    numLayers,
+    bidirectional,
+    nonlinearity,
+    recurrentActivation,
+    resetAfter,
+    bias,
+    goBackwards,
+    mergeMode,
+  };
   return [first, ...c.stack];
 }
 

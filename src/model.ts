@@ -109,7 +109,11 @@ export class RNN {
     const engine = this.engine;
     const c = this.config;
     if (c.bidirectional || c.goBackwards || c.stack.length) {
-      const which = c.stack.length ? 'a model with a stack of cores' : c.bidirectional ? 'a bidirectional model' : 'a model reading backwards';
+      const which = c.stack.length
+        ? 'a model with a stack of cores'
+        : c.bidirectional
+          ? 'a bidirectional model'
+          : 'a model reading backwards';
       throw new OptionError(`cell() steps forward in time, but ${which} needs the whole sequence: use unroll()`);
     }
     if (state === null || typeof state !== 'object') throw new OptionError('cell: the state must be an object { h, c }');

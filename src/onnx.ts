@@ -70,7 +70,7 @@ export function predict(net: RNN, input: TensorInput, options: { lengths?: Array
   }
   const c = net.config;
   const sizes: Record<'T' | 'B' | 'O', number> =
-    c.headOn === 'final' && c.outputSize
+    c.headOn === 'final'
       ? { T: 1, B: y.shape[0], O: y.shape[1] }
       : { T: y.shape[c.batchFirst ? 1 : 0], B: y.shape[c.batchFirst ? 0 : 1], O: y.shape[2] };
   const shape = post.dims.map((group) => group.reduce((p, f) => p * sizes[f], 1));
@@ -86,7 +86,7 @@ function outputOf(net: RNN): ONNXOutput {
   const c = net.config;
   if (text === undefined) {
     const dims: ('T' | 'B' | 'O')[][] =
-      c.headOn === 'final' && c.outputSize ? [['B'], ['O']] : c.batchFirst ? [['B'], ['T'], ['O']] : [['T'], ['B'], ['O']];
+      c.headOn === 'final' ? [['B'], ['O']] : c.batchFirst ? [['B'], ['T'], ['O']] : [['T'], ['B'], ['O']];
     return { name: 'y', apply: 'none', dims };
   }
   let parsed: unknown;

@@ -302,7 +302,11 @@ function coreConfig(o: CoreOptions, name: string, where: string): CoreConfig {
     numLayers: positiveInt(o.numLayers ?? 1, `${where}numLayers`),
     bidirectional: bool(o.bidirectional ?? false, `${where}bidirectional`),
     nonlinearity: oneOf(o.nonlinearity ?? 'tanh', ['tanh', 'relu'] as const, `${where}nonlinearity`),
-    recurrentActivation: oneOf(o.recurrentActivation ?? 'sigmoid', ['sigmoid', 'hard_sigmoid', 'hardsigmoid'] as const, `${where}recurrentActivation`),
+    recurrentActivation: oneOf(
+      o.recurrentActivation ?? 'sigmoid',
+      ['sigmoid', 'hard_sigmoid', 'hardsigmoid'] as const,
+      `${where}recurrentActivation`,
+    ),
     resetAfter: bool(o.resetAfter ?? true, `${where}resetAfter`),
     bias: bool(o.bias ?? true, `${where}bias`),
     goBackwards: bool(o.goBackwards ?? false, `${where}goBackwards`),
@@ -395,7 +399,8 @@ function checkConsistent(c: ModelConfig): void {
         + "which is the core's input; omit inputSize",
     );
   }
-  if (c.headActivation !== 'linear' && !c.outputSize) throw new OptionError(`headActivation '${c.headActivation}' needs a head: give outputSize`);
+  if (c.headActivation !== 'linear' && !c.outputSize)
+    throw new OptionError(`headActivation '${c.headActivation}' needs a head: give outputSize`);
   if (c.tieWeights) {
     const e = c.embedding;
     const width = featureSize(c);

@@ -31,7 +31,11 @@ const JSON_LIMITS = { maxDepth: 64, maxContainers: 1_000_000 };
  * `tf.loadLayersModel` does. Throws UnsupportedError naming the layer and what it uses that this library has no
  * counterpart for, FormatError for a file that is not a well-formed model.json or whose weights do not fit it.
  */
-export async function fromTFJS(model: TFJSModelSource, weights?: FileSource | readonly FileSource[], options: TFJSOptions = {}): Promise<RNN> {
+export async function fromTFJS(
+  model: TFJSModelSource,
+  weights?: FileSource | readonly FileSource[],
+  options: TFJSOptions = {},
+): Promise<RNN> {
   if (options === null || typeof options !== 'object') throw new OptionError('fromTFJS: options must be an object');
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) throw new OptionError(`fromTFJS: unknown option '${key}' (known: ${OPTION_KEYS.join(', ')})`);
@@ -73,7 +77,11 @@ function parse(text: string): unknown {
 }
 
 /** The shards laid end to end: given, or read beside the model.json by the manifest's paths. */
-async function readWeights(json: unknown, weights: FileSource | readonly FileSource[] | undefined, location: string | URL | null): Promise<Uint8Array> {
+async function readWeights(
+  json: unknown,
+  weights: FileSource | readonly FileSource[] | undefined,
+  location: string | URL | null,
+): Promise<Uint8Array> {
   let shards: Uint8Array[];
   if (weights !== undefined) {
     const list = Array.isArray(weights) ? weights : [weights as FileSource];

@@ -134,6 +134,27 @@ describe('models of this library out and back', () => {
     { cell: 'lstm', inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, batchFirst: true, outputSize: 2 },
     { cell: 'rnn', nonlinearity: 'relu', inputSize: 3, hiddenSize: 4, bias: false },
     { cell: 'gru', inputSize: 3, hiddenSize: 5, numLayers: 2, outputSize: 3, headOn: 'final' },
+    // The cell options other formats need, as ONNX attributes, and a head's activation as its op.
+    {
+      cell: 'gru',
+      inputSize: 3,
+      hiddenSize: 4,
+      resetAfter: false,
+      recurrentActivation: 'hard_sigmoid',
+      outputSize: 3,
+      headActivation: 'softmax',
+    },
+    {
+      cell: 'lstm',
+      inputSize: 3,
+      hiddenSize: 4,
+      bidirectional: true,
+      nonlinearity: 'relu',
+      recurrentActivation: 'hardsigmoid',
+      outputSize: 2,
+      headActivation: 'tanh',
+    },
+    { cell: 'gru', inputSize: 3, hiddenSize: 3, numLayers: 2, nonlinearity: 'relu', headOn: 'final' },
   ] as const;
   it.each(models)('%o', async (options) => {
     const net = await RNN.create({ ...options, seed: 5, backend: 'js' });
@@ -239,19 +260,29 @@ describe('graphs beyond the fixtures', () => {
     ],
     [
       'other activations',
-      recurrentGraph({ attributes: [{ name: 'activations', strings: ['HardSigmoid', 'Tanh', 'Tanh'] }] }),
-      /\(LSTM\): activations \[hardsigmoid, tanh, tanh\]/,
+      recurrentGraph({ attributes: [{ name: 'activations', strings: ['Sigmoid', 'Tanh', 'Elu'] }] }),
+      /\(LSTM\): activations \[Sigmoid, Tanh, Elu\]/,
+    ],
+    [
+      'a HardSigmoid of another slope',
+      recurrentGraph({
+        attributes: [
+          { name: 'activations', strings: ['HardSigmoid', 'Tanh', 'Tanh'] },
+          { name: 'activation_alpha', floats: [0.3, 0, 0] },
+        ],
+      }),
+      /\(LSTM\): activations \[HardSigmoid, Tanh, Tanh\]/,
     ],
     ['a reverse-only layer', recurrentGraph({ attributes: [{ name: 'direction', string: 'reverse' }] }), /direction "reverse" alone/],
     [
-      'GRU linear_before_reset 0',
-      recurrentGraph({ op: 'GRU', attributes: [{ name: 'linear_before_reset', int: 0 }] }),
-      /node "\/rnn\/Op" \(GRU\): linear_before_reset = 0 .* is not yet supported/,
+      'an unsupported op',
+      recurrentGraph({ after: [{ opType: 'Elu', name: '/act/Elu', inputs: ['Y'], outputs: ['out'] }] }),
+      /node "\/act\/Elu" \(Elu\): this op is not supported/,
     ],
     [
-      'an unsupported op',
+      'an activation that is not on the head',
       recurrentGraph({ after: [{ opType: 'Tanh', name: '/act/Tanh', inputs: ['Y'], outputs: ['out'] }] }),
-      /node "\/act\/Tanh" \(Tanh\): this op is not supported/,
+      /node "\/act\/Tanh" \(Tanh\): this op applies only to the head's output/,
     ],
     [
       'a non-zero constant initial state',

@@ -85,7 +85,13 @@ describe.each(cases)('%s', (dir) => {
       const theta = net.stateDict();
       let norm2 = 0;
       for (const n of names) for (const g of grads[n].data) norm2 += g * g;
-      const eps = 1e-2 / Math.sqrt(norm2);
+      if (norm2 === 0) {
+        // Nothing reaches the loss: only a head whose ReLU is dead everywhere (the shared tfjs_gru_stack's) does that.
+        expect(net.config.headActivation).toBe('relu');
+        expect(y.data.every((v) => v === 0)).toBe(true);
+        return;
+      }
+      const eps = 1e-3 / Math.sqrt(norm2);
       const lossAt = (sign: number) => {
         const moved = Object.fromEntries(
           names.map((n) => [n, { data: theta[n].data.map((v, i) => v + sign * eps * grads[n].data[i]), shape: theta[n].shape }]),
@@ -96,10 +102,25 @@ describe.each(cases)('%s', (dir) => {
       const slope = (lossAt(1) - lossAt(-1)) / (2 * eps);
       net.loadStateDict(theta);
       expect(Math.abs(slope - norm2) / norm2, `${c.id}: directional derivative ${slope} vs |g|² ${norm2}`).toBeLessThan(0.05);
-      let last = loss;
-      for (let k = 0; k < 3; k++) last = net.step(x, target, { optimizer: { kind: 'sgd', lr: 0.5 / Math.max(1, Math.sqrt(norm2)) } }).loss;
-      expect(net.evaluate(x, target)).toBeLessThan(loss);
-      expect(Number.isFinite(last)).toBe(true);
+      // Three SGD steps, each with the largest learning rate (from one that the first order says would take a
+      // tenth of the loss, halving) that lowers the loss: random tfjs weights make some landscapes very sharp.
+      let current = loss;
+      let lr = (0.1 * loss) / norm2;
+      for (let k = 0; k < 3; k++) {
+        const before = net.stateDict();
+        for (let tries = 0; ; tries++) {
+          expect(tries, `${c.id}: no learning rate lowers the loss`).toBeLessThan(30);
+          net.step(x, target, { optimizer: { kind: 'sgd', lr } });
+          const after = net.evaluate(x, target);
+          if (after < current) {
+            current = after;
+            break;
+          }
+          net.loadStateDict(before);
+          lr /= 2;
+        }
+      }
+      expect(current).toBeLessThan(loss);
     } finally {
       net.dispose();
     }
@@ -148,7 +169,9 @@ describe('fromTFJS', () => {
   it('refuses what it has no counterpart for with UnsupportedError naming the layer', async () => {
     for (const name of ['tfjs_own_simplernn_sigmoid', 'tfjs_own_simplernn_hardsigmoid_seq']) {
       const other = load(resolve(root, 'test/fixtures/tfjs-unsupported', name));
-      await expect(fromTFJS(other.model, other.weights)).rejects.toThrow(/layer 'simple_rnn_SimpleRNN\d+' \(SimpleRNN\) uses activation/);
+      await expect(fromTFJS(other.model, other.weights)).rejects.toThrow(
+        /layer "simple_rnn_SimpleRNN\d+" \(SimpleRNN\) uses activation "(sigmoid|hard_sigmoid)"/,
+      );
     }
     const masked = structuredClone(model) as { modelTopology: { config: { layers: { class_name: string }[] } } };
     masked.modelTopology.config.layers.splice(0, 0, { class_name: 'Conv1D', config: { name: 'conv' } } as never);

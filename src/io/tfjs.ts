@@ -216,7 +216,8 @@ class Importer {
     const after = this.layers[next];
     if (after?.className === 'Activation') {
       const extra = this.headActivation(after, after.config.activation);
-      if (activation !== 'linear' && extra !== 'linear') this.unsupported(after, `an Activation '${extra}' after a Dense with '${activation}'`);
+      if (activation !== 'linear' && extra !== 'linear')
+        this.unsupported(after, `an Activation '${extra}' after a Dense with '${activation}'`);
       if (extra !== 'linear') activation = extra;
       next++;
     }
@@ -303,19 +304,24 @@ function chain(model: Record<string, unknown>, where: string): KerasLayer[] {
     const l = object(value, `${where}: layer ${i}`);
     const c = object(l.config, `${where}: layer ${i}'s config`);
     const name = c.name ?? l.name ?? `layer_${i}`;
-    if (typeof l.class_name !== 'string' || typeof name !== 'string') throw new FormatError(`${where}: layer ${i} has no class_name or name`);
+    if (typeof l.class_name !== 'string' || typeof name !== 'string')
+      throw new FormatError(`${where}: layer ${i} has no class_name or name`);
     return { className: l.class_name, name, config: c };
   });
   if (className === 'Sequential') return layers;
   if (className !== 'Model' && className !== 'Functional') {
-    throw new UnsupportedError(`${where}: a model of class ${describe(className)}; supported: Sequential, and Functional models that are a chain`);
+    throw new UnsupportedError(
+      `${where}: a model of class ${describe(className)}; supported: Sequential, and Functional models that are a chain`,
+    );
   }
   // A chain: each layer's one input is the layer before it.
   layers.forEach((layer, i) => {
     const from = inboundNames((list[i] as { inbound_nodes?: unknown }).inbound_nodes);
     const ok = i === 0 ? from.length === 0 : from.length === 1 && from[0] === layers[i - 1].name;
     if (!ok) {
-      throw new UnsupportedError(`${where}: ${describeLayer(layer)} takes ${from.length ? from.map((n) => quote(n)).join(', ') : 'no input'}: only a chain of layers is supported`);
+      throw new UnsupportedError(
+        `${where}: ${describeLayer(layer)} takes ${from.length ? from.map((n) => quote(n)).join(', ') : 'no input'}: only a chain of layers is supported`,
+      );
     }
   });
   return layers;
@@ -366,7 +372,8 @@ function manifest(value: unknown, available: number, where: string): WeightEntry
       }
       const elements = shape.reduce((a: number, b: number) => a * b, 1);
       if (elements > LIMITS.elements) throw new FormatError(`${where}: weight ${quote(name)} claims ${elements} elements`);
-      if (e.dtype !== 'float32') throw new UnsupportedError(`${where}: weight ${quote(name)} is ${describe(e.dtype)}; weights must be float32`);
+      if (e.dtype !== 'float32')
+        throw new UnsupportedError(`${where}: weight ${quote(name)} is ${describe(e.dtype)}; weights must be float32`);
       const quantization = quantized(e.quantization, name, where);
       const size = quantization ? (quantization.dtype === 'uint8' ? 1 : 2) : 4;
       entries.push({ name, shape, offset, bytes: elements * size, quantization });
@@ -389,7 +396,9 @@ function quantized(value: unknown, name: string, where: string): WeightEntry['qu
   if ((q.dtype === 'uint8' || q.dtype === 'uint16') && Number.isFinite(q.scale) && Number.isFinite(q.min)) {
     return { dtype: q.dtype, scale: q.scale as number, min: q.min as number };
   }
-  throw new UnsupportedError(`${where}: weight ${quote(name)} has quantization ${describe(q.dtype)}; supported: uint8, uint16 (with scale and min), float16`);
+  throw new UnsupportedError(
+    `${where}: weight ${quote(name)} has quantization ${describe(q.dtype)}; supported: uint8, uint16 (with scale and min), float16`,
+  );
 }
 
 /** An entry's values as float32, dequantized: q·scale + min, or IEEE half precision. */
@@ -438,6 +447,7 @@ function reordered(bias: Float32Array, cell: 'rnn' | 'lstm' | 'gru', H: number):
 }
 
 function object(value: unknown, what: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FormatError(`${what} must be an object, got ${describe(value)}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new FormatError(`${what} must be an object, got ${describe(value)}`);
   return value as Record<string, unknown>;
 }

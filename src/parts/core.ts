@@ -112,7 +112,18 @@ export class Core implements Part {
           dirs.push({ layer, direction, inputSize, weightIh, weightHh, biasIh, biasHh });
         }
         const last = layer === core.numLayers - 1;
-        all.push({ core, cell, index: layer, first: layer === 0, last, inputSize, width: D * H, directions: dirs, holdsState, stateIndex: layer });
+        all.push({
+          core,
+          cell,
+          index: layer,
+          first: layer === 0,
+          last,
+          inputSize,
+          width: D * H,
+          directions: dirs,
+          holdsState,
+          stateIndex: layer,
+        });
         inputSize = last ? coreWidth(core) : D * H;
       }
     });
@@ -328,7 +339,9 @@ export class Core implements Part {
     const top = this.all.length - 1;
     const l = this.all[top];
     const m = ctx.heap.f32;
-    this.eachFinalRow(ctx, s, l, (from, to, n) => m.copyWithin(ws.finalRaw / 4 + to, ws.outputs[top] / 4 + from, ws.outputs[top] / 4 + from + n));
+    this.eachFinalRow(ctx, s, l, (from, to, n) =>
+      m.copyWithin(ws.finalRaw / 4 + to, ws.outputs[top] / 4 + from, ws.outputs[top] / 4 + from + n),
+    );
     if (s.final !== ws.finalRaw) ctx.k.merge_forward(s.final, ws.finalRaw, s.B, l.core.hiddenSize, MERGE[l.core.mergeMode]);
   }
 

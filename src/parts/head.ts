@@ -49,7 +49,15 @@ export class Head implements Part {
     const c = this.c;
     const final = c.headOn === 'final';
     const rows = this.rows(s);
-    ctx.k.linear_forward(this.z, final ? s.final : s.features, ctx.param(this.weight), ctx.param(this.bias), rows, featureSize(c), c.outputSize);
+    ctx.k.linear_forward(
+      this.z,
+      final ? s.final : s.features,
+      ctx.param(this.weight),
+      ctx.param(this.bias),
+      rows,
+      featureSize(c),
+      c.outputSize,
+    );
     if (this.y !== this.z) ctx.k.activation_forward(this.y, this.z, rows, c.outputSize, ACTIVATION[c.headActivation]);
   }
 

@@ -18,7 +18,13 @@ const EXPORT_OPSET = 14;
 export function exportONNX(config: ModelConfig, state: Readonly<Record<string, Tensor>>, producer: string): Uint8Array {
   const c = config;
   // ONNX's recurrent ops have no way to say these; a graph of extra ops could, which this writer does not build yet.
-  const beyond = c.stack.length ? 'a stack of cores' : c.goBackwards ? 'goBackwards' : c.mergeMode !== 'concat' ? `mergeMode '${c.mergeMode}'` : '';
+  const beyond = c.stack.length
+    ? 'a stack of cores'
+    : c.goBackwards
+      ? 'goBackwards'
+      : c.mergeMode !== 'concat'
+        ? `mergeMode '${c.mergeMode}'`
+        : '';
   if (beyond) throw new UnsupportedError(`toONNX: a model with ${beyond} cannot be written as ONNX yet`);
   const cell = c.cell as OnnxCell;
   const G = ONNX_BLOCK[cell].length;
@@ -168,12 +174,19 @@ function activations(c: ModelConfig, D: number): AttrSpec[] {
   const gate = c.recurrentActivation === 'sigmoid' ? 'Sigmoid' : 'HardSigmoid';
   const alpha = c.recurrentActivation === 'hardsigmoid' ? 1 / 6 : 0.2;
   const one = c.cell === 'lstm' ? [gate, candidate, candidate] : [gate, candidate];
-  const alphas = one.map((f) => (f === 'HardSigmoid' ? alpha : 0));
-  const betas = one.map((f) => (f === 'HardSigmoid' ? 0.5 : 0));
   const times = <T>(list: T[]) => Array.from({ length: D }, () => list).flat();
+  const names = times(one);
+  // Readers disagree on how the lists line up (one entry per activation, or per activation that takes one, as
+  // onnxruntime does); a list of one value throughout means the same either way.
+  const fill = (value: number) => names.map(() => value);
   return [
-    { name: 'activations', strings: times(one) },
-    ...(gate === 'HardSigmoid' ? [{ name: 'activation_alpha', floats: times(alphas) }, { name: 'activation_beta', floats: times(betas) }] : []),
+    { name: 'activations', strings: names },
+    ...(gate === 'HardSigmoid'
+      ? [
+          { name: 'activation_alpha', floats: fill(alpha) },
+          { name: 'activation_beta', floats: fill(0.5) },
+        ]
+      : []),
   ];
 }
 

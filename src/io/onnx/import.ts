@@ -36,6 +36,7 @@ export function importONNX(bytes: Uint8Array, options: ONNXOptions): OnnxImport 
   checkKeys(options, ONNX_OPTION_KEYS, 'fromONNX');
   const model = decodeModel(bytes);
   const t = trace(model);
+  const ours = model.producer === 'rnn-wasm' && t.head !== null;
   const layer0 = t.layers[0];
   const { cell, hiddenSize: H, directions: D } = layer0;
   const names = partNames(t, options);
@@ -51,7 +52,11 @@ export function importONNX(bytes: Uint8Array, options: ONNXOptions): OnnxImport 
     ...(!layer0.resetAfter && { resetAfter: false }),
     bias: layer0.B !== null,
     outputSize: head?.outputSize ?? 0,
-    headOn: head?.on ?? 'steps',
+    headOn: t.output.on,
+    // toONNX writes a softmax head as the head and a Softmax; read back, it is the head's activation again.
+    ...(ours && t.output.apply === 'softmax'
+      ? { headActivation: 'softmax' }
+      : t.headActivation !== 'linear' && { headActivation: t.headActivation }),
     tieWeights,
     ...(t.embedding
       ? {
@@ -109,7 +114,7 @@ export function importONNX(bytes: Uint8Array, options: ONNXOptions): OnnxImport 
   }
   return {
     snapshot: { config, parameters, optimizer: null, generator: config.seed >>> 0, metadata: {} },
-    output: t.output,
+    output: ours && t.output.apply === 'softmax' ? { ...t.output, apply: 'none' } : t.output,
     lengthsInput: t.lengthsInput,
   };
 }

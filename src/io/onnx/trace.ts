@@ -66,9 +66,17 @@ export function trace(model: OnnxModel): Traced {
     head: t.head,
     batchFirst: t.batchFirst ?? false,
     output: recogniseOutput(t, graph.outputs[0].name),
+    headActivation: headActivation(t, graph.outputs[0].name),
     mainInput: main.name,
     lengthsInput: t.lengthsInput,
   };
+}
+
+/** The function the graph's first output applies to the head's, if it is a Relu, Tanh or Sigmoid of it. */
+function headActivation(t: Tracer, name: string): Traced['headActivation'] {
+  const v = t.values.get(name);
+  const source = v?.kind === 'ref' && v.data.length ? t.sources[sourceOf(v.data[0])] : null;
+  return source?.kind === 'activated' ? source.activation : 'linear';
 }
 
 /** The first output, element for element, as the model's y (or its softmax) in the model's order, reshaped. */
@@ -81,7 +89,9 @@ function recogniseOutput(t: Tracer, name: string): TracedOutput {
   if (v.kind !== 'ref' || v.data.length === 0) return fail("is not computed from the model's input");
   const last = t.layers[t.layers.length - 1];
   const { T, batch: Bt, hiddenSize: H, directions: D } = last;
-  const on = t.head?.on ?? 'steps';
+  // Without a head, the output is the last layer's output, or (Keras's return_sequences=False) its final states.
+  const finalStates = !t.head && v.kind === 'ref' && t.sources[sourceOf(v.data[0])]?.kind === 'Yh';
+  const on = t.head?.on ?? (finalStates ? 'final' : 'steps');
   const O = t.head ? t.head.outputSize : D * H;
   const factors: ['T' | 'B' | 'O', number][] =
     on === 'final'
@@ -110,12 +120,18 @@ function recogniseOutput(t: Tracer, name: string): TracedOutput {
     apply = kind;
     base = t.softmaxOf;
   }
+  if (kind === 'activated') base = t.sources.findIndex((s) => s.kind === 'head');
   const baseKind = t.sources[base].kind;
-  if (t.head ? baseKind !== 'head' && baseKind !== 'matmul' : baseKind !== 'Y') fail("is not the model's output");
+  if (t.head ? baseKind !== 'head' && baseKind !== 'matmul' : baseKind !== 'Y' && baseKind !== 'Yh') fail("is not the model's output");
+  const hSource = t.sources.findIndex((s) => s.kind === 'Yh' && s.layer === t.layers.length - 1);
   const ySource = t.sources.findIndex((s) => s.kind === 'Y' && s.layer === t.layers.length - 1);
   for (let i = 0; i < n; i++) {
     let expected = code(src, i);
-    if (!t.head) {
+    if (finalStates) {
+      // [B, D·H]: cat(h_n[-2], h_n[-1]) of the last layer.
+      const [b, d, h] = [Math.floor(i / O), Math.floor((i % O) / H), i % H];
+      expected = code(hSource, last.layout === 0 ? (d * Bt + b) * H + h : (b * D + d) * H + h);
+    } else if (!t.head) {
       // No head: the last layer's output, rows in the model's order, both directions side by side.
       const row = Math.floor(i / O);
       const f = i % O;
@@ -127,7 +143,12 @@ function recogniseOutput(t: Tracer, name: string): TracedOutput {
     if (v.data[i] !== expected)
       fail(`is not the model's output in ${t.batchFirst ? 'batch-first' : 'time-major'} order (element ${i} differs)`);
   }
-  return { name, apply, dims: groupDims(v.dims, factors) ?? fail(`has shape ${shapeText(v.dims)}, not a reshape of the model's output`) };
+  return {
+    name,
+    apply,
+    on,
+    dims: groupDims(v.dims, factors) ?? fail(`has shape ${shapeText(v.dims)}, not a reshape of the model's output`),
+  };
 }
 
 /**

@@ -18,7 +18,7 @@ export class Tracer extends ValueTracer {
       if (!SUPPORTED.includes(node.opType))
         this.unsupported(
           'this op is not supported (a model of this library needs only '
-            + 'Gather, RNN/LSTM/GRU, MatMul+Add or Gemm, Softmax/LogSoftmax and shape ops)',
+            + 'Gather, RNN/LSTM/GRU, MatMul+Add or Gemm, Relu/Tanh/Sigmoid/Softmax/LogSoftmax and shape ops)',
         );
       for (const a of node.attributes.values()) if (a.graph) this.unsupported(`attribute ${quote(a.name)} is a subgraph`);
       let outs: Value[];
@@ -52,6 +52,10 @@ export class Tracer extends ValueTracer {
       case 'Softmax':
       case 'LogSoftmax':
         return [this.softmax(op === 'Softmax' ? 'softmax' : 'logSoftmax')];
+      case 'Relu':
+      case 'Tanh':
+      case 'Sigmoid':
+        return [this.activation(op.toLowerCase() as 'relu' | 'tanh' | 'sigmoid')];
       case 'Shape': {
         const x = this.need(0);
         const rank = x.dims.length;
@@ -234,7 +238,11 @@ export class Tracer extends ValueTracer {
     }
     if (names.length !== per * D) this.fail(`${names.length} activations for ${D} direction(s)`);
     const one = names.slice(0, per).map((n) => n.toLowerCase());
-    const key = (i: number) => `${names[i].toLowerCase()}(${alphas[i] ?? ''},${betas[i] ?? ''})`;
+    // As onnxruntime reads them, each function that takes an alpha (and a beta) takes the next of the list.
+    const parameters: string[] = [];
+    let next = 0;
+    for (const n of names) parameters.push(n.toLowerCase() === 'hardsigmoid' ? `(${alphas[next] ?? 0.2},${betas[next++] ?? 0.5})` : '');
+    const key = (i: number) => `${names[i].toLowerCase()}${parameters[i]}`;
     for (let i = per; i < names.length; i++) if (key(i) !== key(i - per)) this.unsupported('different activations in the two directions');
     const supported = `supported: ${cell === 'rnn' ? 'Tanh or Relu' : `${defaults.join(', ')}, with Relu for the candidate and HardSigmoid for the gates`}`;
     const refuse = (): never => this.unsupported(`activations [${names.join(', ')}] (${supported})`);
@@ -245,8 +253,7 @@ export class Tracer extends ValueTracer {
     if (one[0] === 'sigmoid') return { nonlinearity, recurrentActivation: 'sigmoid' };
     if (one[0] !== 'hardsigmoid') refuse();
     // HardSigmoid's defaults are alpha 0.2, beta 0.5: tfjs's and tf.keras 2's; PyTorch's nn.Hardsigmoid is 1/6.
-    const alpha = alphas[0] ?? 0.2;
-    const beta = betas[0] ?? 0.5;
+    const [alpha, beta] = parameters[0].slice(1, -1).split(',').map(Number);
     if (Math.abs(beta - 0.5) > 1e-6) refuse();
     if (Math.abs(alpha - 0.2) <= 1e-6) return { nonlinearity, recurrentActivation: 'hard_sigmoid' };
     if (Math.abs(alpha - 1 / 6) <= 1e-6) return { nonlinearity, recurrentActivation: 'hardsigmoid' };
@@ -456,4 +463,20 @@ export class Tracer extends ValueTracer {
   }
 
   softmaxOf = -1;
+
+  /** An element-wise function on the head's whole output: the head's activation. */
+  activation(activation: 'relu' | 'tanh' | 'sigmoid'): RefValue {
+    const x = this.need(0);
+    if (x.kind !== 'ref') this.unsupported(`a ${activation} of a constant`);
+    const src = sourceOf(x.data[0]);
+    if (
+      this.sources[src].kind !== 'head'
+      || this.sources.some((t) => t.kind === 'activated' || t.kind === 'softmax' || t.kind === 'logSoftmax')
+    ) {
+      this.unsupported("this op applies only to the head's output, once (the head's activation)");
+    }
+    if (x.data.some((c) => sourceOf(c) !== src)) this.unsupported("this op applies only to the head's output");
+    const out = this.source({ kind: 'activated', activation });
+    return { kind: 'ref', dims: x.dims, data: x.data.map((c) => code(out, indexOf(c))) };
+  }
 }

@@ -42,6 +42,8 @@ export interface TracedHead {
 export interface TracedOutput {
   readonly name: string;
   readonly apply: 'none' | 'softmax' | 'logSoftmax';
+  /** Whether the output is per step, or per sequence (a head on the final states, or the final states themselves). */
+  readonly on: 'steps' | 'final';
   /** Each output dimension as the product of these, in order: T, B and O (the head's width). */
   readonly dims: readonly (readonly ('T' | 'B' | 'O')[])[];
 }
@@ -53,6 +55,8 @@ export interface Traced {
   readonly head: TracedHead | null;
   readonly batchFirst: boolean;
   readonly output: TracedOutput;
+  /** A Relu, Tanh or Sigmoid on the head's output (the head's activation), else 'linear'. */
+  readonly headActivation: 'linear' | 'relu' | 'tanh' | 'sigmoid';
   readonly mainInput: string;
   readonly lengthsInput: string | null;
 }
@@ -78,7 +82,8 @@ export type Source =
   | { kind: 'Y' | 'Yh' | 'Yc'; layer: number }
   | { kind: 'matmul' }
   | { kind: 'head' }
-  | { kind: 'softmax' | 'logSoftmax' };
+  | { kind: 'softmax' | 'logSoftmax' }
+  | { kind: 'activated'; activation: 'relu' | 'tanh' | 'sigmoid' };
 
 /** A reference: source · STRIDE + element index (exact: sources are few and MAX_TRACE < STRIDE). */
 const STRIDE = 2 ** 26;
@@ -114,6 +119,9 @@ export const SUPPORTED = [
   'GRU',
   'Softmax',
   'LogSoftmax',
+  'Relu',
+  'Tanh',
+  'Sigmoid',
 ];
 
 /** The graph's values and the node being traced, with the helpers every op uses. */

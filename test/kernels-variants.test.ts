@@ -6,10 +6,12 @@
  * checked against central finite differences of L = Σ dout ⊙ out; then each backend's forward output against
  * the reference's, and its backward gradients against the reference's. Inputs are drawn so that no
  * pre-activation lies within 1e-4 of a kink (the hard sigmoids' corners, relu's 0), where float32 and
- * float64 could take different sides; the hard-sigmoid cases still clip many gates to 0 or 1.
+ * float64 could take different sides; the hard-sigmoid cases still clip many gates to 0 or 1. Last, the
+ * non-default cases once more through src/cells.ts's table, as Core calls the kernels.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { KernelInstance } from '../src/backend.js';
+import { CELLS, type CellCall } from '../src/cells.js';
 import { createJsInstance } from '../src/backends/js/index.js';
 import { createWasmInstance } from '../src/backends/wasm.js';
 import { type CellCase, type CellTensors, referenceBackward, referenceForward, referenceLoss } from './cell-reference.js';
@@ -311,6 +313,86 @@ describe.each(['js', 'simd', 'scalar'] as const)('backend %s against the float64
       const want = expected[name];
       if (!want || want.length === 0) continue;
       expectClose(grads[`d${name}`], want, `d${name}`, 1e-4, 1e-5);
+    }
+  });
+});
+
+/** The same case through src/cells.ts's table, as Core calls it: one CellCall, the flags as fields. */
+function runCells(instance: KernelInstance, c: Case, { p, dout }: Draw) {
+  const { T, B, I, H } = c;
+  const spec = CELLS[c.cell];
+  const G = spec.gates * H;
+  const f32 = (n: number) => new Float32Array(n);
+  const arrays: Arrays = {
+    x: Float32Array.from(p.x),
+    lengths: c.lengths && Int32Array.from(c.lengths),
+    h0: Float32Array.from(p.h0),
+    c0: spec.cellState ? Float32Array.from(p.c0) : null,
+    w_ih: Float32Array.from(p.w_ih),
+    w_hh: Float32Array.from(p.w_hh),
+    b_ih: p.b_ih && Float32Array.from(p.b_ih),
+    b_hh: p.b_hh && Float32Array.from(p.b_hh),
+    pw_ih: f32(instance.kernels.packed_size(G, I)),
+    pw_hh: f32(instance.kernels.packed_size(G, H)),
+    out: f32(T * B * H),
+    dout: Float32Array.from(dout),
+    cache: f32(T * B * spec.cachePerRow(H)).fill(Number.NaN),
+    scratch: f32(T * B * spec.scratchPerRow(H)).fill(Number.NaN),
+    dx: f32(T * B * I),
+    dh0: f32(B * H),
+    dc0: spec.cellState ? f32(B * H) : null,
+    dw_ih: f32(G * I),
+    dw_hh: f32(G * H),
+    db_ih: p.b_ih && f32(G),
+    db_hh: p.b_hh && f32(G),
+  };
+  return run(instance, arrays, (k, q) => {
+    k.pack_weights(q.pw_ih, q.w_ih, G, I);
+    k.pack_weights(q.pw_hh, q.w_hh, G, H);
+    const call: CellCall = {
+      out: q.out,
+      cache: q.cache,
+      scratch: q.scratch,
+      x: q.x,
+      lengths: q.lengths,
+      h0: q.h0,
+      c0: q.c0,
+      w_ih: q.w_ih,
+      w_hh: q.w_hh,
+      pw_ih: q.pw_ih,
+      pw_hh: q.pw_hh,
+      b_ih: q.b_ih,
+      b_hh: q.b_hh,
+      T,
+      B,
+      I,
+      H,
+      ldo: H,
+      reverse: Number(c.reverse),
+      relu: Number(c.relu),
+      gate: c.gate,
+      resetAfter: Number(c.resetAfter),
+    };
+    spec.forward(k, call);
+    const { dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh } = q;
+    spec.backward(k, call, { dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dout: q.dout });
+  });
+}
+
+describe.each(['js', 'simd'] as const)('src/cells.ts on %s: a CellCall’s gate, relu and resetAfter reach the kernels', (backend) => {
+  let instance: KernelInstance;
+  beforeAll(async () => {
+    instance = backend === 'js' ? createJsInstance() : await createWasmInstance(backend, {});
+  });
+
+  it.each(cases.filter((c) => !c.wide && c.bias && (c.gate !== 0 || c.relu || !c.resetAfter)))('$name', (c) => {
+    const d = drawn(c);
+    const r = runCells(instance, c, d);
+    expectClose(r.out, referenceForward(c, d.p).out, 'out', 1e-5, 1e-6);
+    const expected = referenceBackward(c, d.p, d.dout);
+    for (const name of TENSORS) {
+      const want = expected[name];
+      if (want && want.length > 0) expectClose(r[`d${name}`], want, `d${name}`, 1e-4, 1e-5);
     }
   });
 });

@@ -41,12 +41,12 @@ export interface CellCall {
    * (tf.keras 2, tfjs, ONNX), 2 clip(x/6 + 0.5, 0, 1) (Keras 3, PyTorch's nn.Hardsigmoid). Absent: 0. The RNN
    * has no gates.
    */
-  gate?: number;
+  gate: number;
   /**
    * The GRU's reset gate: 1 after the recurrent product, r⊙(h W_hnᵀ + b_hn) (PyTorch; Keras reset_after=True;
    * ONNX linear_before_reset=1), 0 before it, (r⊙h) W_hnᵀ + b_hn (Keras reset_after=False, tfjs). Absent: 1.
    */
-  resetAfter?: number;
+  resetAfter: number;
 }
 
 /** The backward pass's extra pointers: gradients (+=, except dh0/dc0 which are written) and dout. */
@@ -137,7 +137,7 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
         a.H,
         a.ldo,
         a.reverse,
-        gateOf(a),
+        a.gate,
         a.relu,
       ),
     backward: (k, a, d) =>
@@ -166,7 +166,7 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
         a.H,
         a.ldo,
         a.reverse,
-        gateOf(a),
+        a.gate,
         a.relu,
       ),
   },
@@ -197,9 +197,9 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
         a.H,
         a.ldo,
         a.reverse,
-        gateOf(a),
+        a.gate,
         a.relu,
-        resetAfterOf(a),
+        a.resetAfter,
       ),
     backward: (k, a, d) =>
       k.gru_backward(
@@ -226,14 +226,12 @@ export const CELLS: Readonly<Record<CellKind, CellSpec>> = {
         a.H,
         a.ldo,
         a.reverse,
-        gateOf(a),
+        a.gate,
         a.relu,
-        resetAfterOf(a),
+        a.resetAfter,
       ),
   },
 };
 
-const gateOf = (a: CellCall) => a.gate ?? 0;
-const resetAfterOf = (a: CellCall) => a.resetAfter ?? 1;
 const gatesAfterCells = (a: CellCall) => a.cache + a.T * a.B * a.H * 4;
 const hiddenNAfterGates = (a: CellCall) => a.cache + a.T * a.B * 3 * a.H * 4;

@@ -16,7 +16,8 @@ import { type FileSource, readSource } from './io/source.js';
 import { type SafetensorsOptions, decodeWeights, encodeWeights } from './io/weights.js';
 import { featureSize, outputWidth, stateCore, stateShape } from './layout.js';
 import { checkOptimizerSnapshot } from './optimizers.js';
-import { type RNNOptions, bool, checkKeys, clipping, lossKind, modelConfig, nonNegativeInt } from './options.js';
+import { type RNNOptions, bool, checkKeys, modelConfig, nonNegativeInt } from './options.js';
+import { clipping, lossKind } from './step-options.js';
 import { optimizerConfig } from './optimizers.js';
 import { type Sample, type TrainHistory, type TrainOptions, trainLoop } from './train.js';
 import type {

@@ -3,7 +3,6 @@
  * GRU, MatMul + Add or Gemm, Softmax / LogSoftmax. Each checks that its inputs are what a model of this library
  * feeds it, element for element, and starts a new source (see trace.ts).
  */
-import type { GateActivation } from '../../types.js';
 import { quote, shapeText } from '../describe.js';
 import { type Constant, DTYPE, type OnnxNode, isFloatType } from './messages.js';
 import { type Data, OpError, binary, concat, size, transpose } from './ops.js';
@@ -219,45 +218,6 @@ export class Tracer extends ValueTracer {
     const yDims = layout === 0 ? [T, D, Bt, H] : [Bt, T, D, H];
     const hDims = layout === 0 ? [D, Bt, H] : [Bt, D, H];
     return [this.refs(yDims, ySource), this.refs(hDims, hSource), this.refs(hDims, cSource)];
-  }
-
-  /**
-   * The node's `activations` (per direction: the gates' f, the candidate's g, the LSTM's cell output's h) as
-   * this library's: f Sigmoid or HardSigmoid with (alpha, beta) (0.2, 0.5) or (1/6, 0.5), g and h both Tanh or
-   * both Relu; the same in both directions.
-   */
-  private activations(cell: OnnxCell, D: number): { nonlinearity: 'tanh' | 'relu'; recurrentActivation: GateActivation } {
-    const names = this.attr('activations')?.strings ?? [];
-    const alphas = this.attr('activation_alpha')?.floats ?? [];
-    const betas = this.attr('activation_beta')?.floats ?? [];
-    const per = { rnn: 1, lstm: 3, gru: 2 }[cell];
-    const defaults = { rnn: ['Tanh'], lstm: ['Sigmoid', 'Tanh', 'Tanh'], gru: ['Sigmoid', 'Tanh'] }[cell];
-    if (!names.length) {
-      if (alphas.length || betas.length) this.unsupported('activation_alpha/activation_beta without activations');
-      return { nonlinearity: 'tanh', recurrentActivation: 'sigmoid' };
-    }
-    if (names.length !== per * D) this.fail(`${names.length} activations for ${D} direction(s)`);
-    const one = names.slice(0, per).map((n) => n.toLowerCase());
-    // As onnxruntime reads them, each function that takes an alpha (and a beta) takes the next of the list.
-    const parameters: string[] = [];
-    let next = 0;
-    for (const n of names) parameters.push(n.toLowerCase() === 'hardsigmoid' ? `(${alphas[next] ?? 0.2},${betas[next++] ?? 0.5})` : '');
-    const key = (i: number) => `${names[i].toLowerCase()}${parameters[i]}`;
-    for (let i = per; i < names.length; i++) if (key(i) !== key(i - per)) this.unsupported('different activations in the two directions');
-    const supported = `supported: ${cell === 'rnn' ? 'Tanh or Relu' : `${defaults.join(', ')}, with Relu for the candidate and HardSigmoid for the gates`}`;
-    const refuse = (): never => this.unsupported(`activations [${names.join(', ')}] (${supported})`);
-    const candidates = cell === 'rnn' ? one : one.slice(1);
-    if (!candidates.every((a) => a === candidates[0]) || (candidates[0] !== 'tanh' && candidates[0] !== 'relu')) refuse();
-    const nonlinearity = candidates[0] as 'tanh' | 'relu';
-    if (cell === 'rnn') return { nonlinearity, recurrentActivation: 'sigmoid' };
-    if (one[0] === 'sigmoid') return { nonlinearity, recurrentActivation: 'sigmoid' };
-    if (one[0] !== 'hardsigmoid') refuse();
-    // HardSigmoid's defaults are alpha 0.2, beta 0.5: tfjs's and tf.keras 2's; PyTorch's nn.Hardsigmoid is 1/6.
-    const [alpha, beta] = parameters[0].slice(1, -1).split(',').map(Number);
-    if (Math.abs(beta - 0.5) > 1e-6) refuse();
-    if (Math.abs(alpha - 0.2) <= 1e-6) return { nonlinearity, recurrentActivation: 'hard_sigmoid' };
-    if (Math.abs(alpha - 1 / 6) <= 1e-6) return { nonlinearity, recurrentActivation: 'hardsigmoid' };
-    return refuse();
   }
 
   weights(i: number, what: string): Constant {

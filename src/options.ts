@@ -269,10 +269,12 @@ export function modelConfig(options: RNNOptions): { config: ModelConfig; backend
   const embedding = embeddingConfig(o.embedding);
   const outputSize = o.outputSize === undefined || o.outputSize === 0 ? 0 : size(o.outputSize, 'outputSize');
   const names = partNames(o.names);
-  const { name: _, ...first } = coreConfig(o as CoreOptions, names.core, '');
+  const { name: _, cell, ...first } = coreConfig(o as CoreOptions, names.core, '');
+  // The order files write the configuration in: the cell and the sizes first, as before the cell options came.
   const config: ModelConfig = {
-    ...first,
+    cell,
     inputSize: embedding && o.inputSize === undefined ? embedding.embeddingDim : size(o.inputSize, 'inputSize'),
+    ...first,
     stack: stackConfig(o.stack, names),
     outputSize,
     headActivation: oneOf(o.headActivation ?? 'linear', HEAD_ACTIVATIONS, 'headActivation'),

@@ -177,14 +177,14 @@ describe('versions and bad checkpoints', () => {
 
   it('refuses a file from a newer version with VersionError, and a nonsense version with FormatError', async () => {
     const net = await trained();
-    const newer = await editCheckpoint(net.save(), (_, m) => m.set('rnn_wasm.version', '3'));
+    const newer = await editCheckpoint(net.save(), (_, m) => m.set('rnn_wasm.version', '4'));
     await expect(RNN.load(newer)).rejects.toThrow(VersionError);
     await expect(RNN.load(newer)).rejects.toThrow(
-      /written by a newer rnn-wasm, in format version 3; this version reads format version 2 and older: upgrade/,
+      /written by a newer rnn-wasm, in format version 4; this version reads format version 3 and older: upgrade/,
     );
-    await expect(RNN.fromJSON({ ...net.toJSON(), version: 3 })).rejects.toThrow(VersionError);
-    await expect(RNN.fromJSON({ ...net.toJSON(), version: 3, newField: 1 } as ModelJSON)).rejects.toThrow(VersionError);
-    await expect(RNN.fromSafetensors(await editCheckpoint(net.toSafetensors(), (_, m) => m.set('rnn_wasm.version', '3')))).rejects.toThrow(
+    await expect(RNN.fromJSON({ ...net.toJSON(), version: 4 })).rejects.toThrow(VersionError);
+    await expect(RNN.fromJSON({ ...net.toJSON(), version: 4, newField: 1 } as ModelJSON)).rejects.toThrow(VersionError);
+    await expect(RNN.fromSafetensors(await editCheckpoint(net.toSafetensors(), (_, m) => m.set('rnn_wasm.version', '4')))).rejects.toThrow(
       VersionError,
     );
     for (const version of ['0', 'one', '1.5', '']) {

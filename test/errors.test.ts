@@ -19,9 +19,18 @@ describe.each(BACKENDS)('errors [%s]', (backend) => {
     await expect(RNN.create({ inputSize: 2, hiddenSize: 3, cell: 'transformer' as never })).rejects.toThrow(
       /cell must be one of 'rnn', 'lstm', 'gru'/,
     );
-    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, cell: 'lstm', nonlinearity: 'relu' })).rejects.toThrow(
-      /nonlinearity applies to cell 'rnn' only/,
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, cell: 'lstm', resetAfter: false })).rejects.toThrow(
+      /resetAfter applies to 'gru' cells only, not 'lstm'/,
     );
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, recurrentActivation: 'hard_sigmoid' })).rejects.toThrow(
+      /recurrentActivation is the gates' function; an 'rnn' cell has no gates/,
+    );
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, mergeMode: 'sum' })).rejects.toThrow(/mergeMode 'sum' joins two directions/);
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, stack: [{ hiddenSize: 2, name: 'rnn' }] })).rejects.toThrow(
+      /stack\[0\]\.name 'rnn' is already another part's module name/,
+    );
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, stack: [{ hiddenSize: 0 }] })).rejects.toThrow(/stack\[0\]\.hiddenSize must be/);
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 3, headActivation: 'softmax' })).rejects.toThrow(/needs a head/);
     const net = await create();
     expect(() => net.unroll(seq, { h1: [] } as never)).toThrow(/unroll: unknown option 'h1'/);
     expect(() => net.step(seq, [[1]], { optimizer: { kind: 'sgd', lr: -1 } })).toThrow(/optimizer.lr/);

@@ -31,11 +31,12 @@ const fixtureText = readFileSync(join(fixtureFolder, 'lstm_small.json'), 'utf8')
 const fixture = JSON.parse(fixtureText) as { expected: { y: { data: number[] }; h_n: { data: number[] } } };
 
 /**
- * What `npm install rnn-wasm` puts on disk. Measured on 2026-12-01: 5.15 MB in 24 files (a 1.32 MB tarball), of
- * which the six source maps are 2.6 MB (each carries every source of its bundle) and the command 0.44 MB; the
- * command's own map, since dropped, was 0.9 MB more, which this budget would not let back in.
+ * What `npm install rnn-wasm` puts on disk. Measured on 2026-12-01: 6.17 MB in 32 files (a 1.59 MB tarball), of
+ * which the nine source maps are 3.4 MB (each carries every source of its bundle; the `rnn-wasm/tfjs` entry
+ * added three) and the command 0.46 MB; the command's own map, since dropped, was 0.9 MB more, which this budget
+ * would not let back in.
  */
-const INSTALL_BUDGET_BYTES = 5_500_000;
+const INSTALL_BUDGET_BYTES = 6_500_000;
 
 interface Result {
   backend: string;
@@ -235,12 +236,20 @@ describe('the packed package', () => {
       'dist/onnx.js.map',
       'dist/rnn-scalar.wasm',
       'dist/rnn-simd.wasm',
+      'dist/tfjs.browser.js',
+      'dist/tfjs.browser.js.map',
+      'dist/tfjs.cjs',
+      'dist/tfjs.cjs.map',
+      'dist/tfjs.d.cts',
+      'dist/tfjs.d.ts',
+      'dist/tfjs.js',
+      'dist/tfjs.js.map',
       'package.json',
     ]);
     const installed = JSON.parse(readFileSync(join(consumer, 'node_modules/rnn-wasm/package.json'), 'utf8'));
     expect(installed.sideEffects).toBe(false);
     expect(installed.dependencies).toBeUndefined();
-    for (const file of ['browser.js', 'inline.js', 'onnx.browser.js']) {
+    for (const file of ['browser.js', 'inline.js', 'onnx.browser.js', 'tfjs.browser.js']) {
       expect(readFileSync(join(root, 'dist', file), 'utf8'), `${file} must not import Node's modules`).not.toMatch(/['"]node:/);
     }
   });

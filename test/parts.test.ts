@@ -385,7 +385,16 @@ describe.each(BACKENDS)('parts [%s]', (backend) => {
     const sequences: Sample[] = [2, 3, 4, 5].map((n, i) => ({ input: { data: randomArray(n * 2, i), shape: [n, 2] }, target: [n / 10] }));
     const fit = await mse.train(sequences, { epochs: 30, batchSize: 4, optimizer: { kind: 'adam', lr: 0.02 } });
     expect(fit.loss.at(-1)!).toBeLessThan(fit.loss[0]);
-    await expect(RNN.create({ inputSize: 2, hiddenSize: 4, headOn: 'final', backend })).rejects.toThrow(OptionError);
+    // Without a head, y is the final states themselves (Keras's return_sequences=False).
+    const headless = await RNN.create({ inputSize: 2, hiddenSize: 4, bidirectional: true, headOn: 'final', seed: 2, backend });
+    const x = { data: randomArray(3 * 2 * 2, 9), shape: [3, 2, 2] };
+    const run = headless.unroll(x, { lengths: [3, 2] });
+    expect(run.y.shape).toEqual([2, 8]);
+    for (let b = 0; b < 2; b++) {
+      expect([...run.y.data.subarray(b * 8, b * 8 + 4)]).toEqual([...run.hN.data.subarray(b * 4, b * 4 + 4)]);
+      expect([...run.y.data.subarray(b * 8 + 4, b * 8 + 8)]).toEqual([...run.hN.data.subarray(8 + b * 4, 8 + b * 4 + 4)]);
+    }
+    headless.dispose();
     for (const sizes of [
       { outputSize: 6, hiddenSize: 3 },
       { outputSize: 7, hiddenSize: 4 },

@@ -391,6 +391,9 @@ function moduleName(name: unknown, option: string): void {
 
 /** What the options say together: each combination that cannot be meant is refused, naming both halves. */
 function checkConsistent(c: ModelConfig): void {
+  const layers = c.stack.reduce((n, core) => n + core.numLayers, c.numLayers);
+  if (layers > LIMITS.layers)
+    throw new OptionError(`${layers} layers in all (numLayers and the stack's) is past the limit of ${LIMITS.layers}`);
   if (c.dropout > 0 && c.numLayers === 1 && !c.stack.length) {
     throw new OptionError('dropout applies between stacked layers; with numLayers 1 it would do nothing');
   }

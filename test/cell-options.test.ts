@@ -40,7 +40,9 @@ function expectDerivativeAlongGradient(net: RNN, input: TensorInput, target: Ten
   const eps = 1e-3 / Math.sqrt(norm2);
   const at = (sign: number) => {
     net.loadStateDict(
-      Object.fromEntries(Object.entries(theta).map(([n, t]) => [n, { data: t.data.map((v, i) => v + sign * eps * grads[n].data[i]), shape: t.shape }])),
+      Object.fromEntries(
+        Object.entries(theta).map(([n, t]) => [n, { data: t.data.map((v, i) => v + sign * eps * grads[n].data[i]), shape: t.shape }]),
+      ),
     );
     return net.evaluate(input, target, options);
   };
@@ -52,41 +54,48 @@ function expectDerivativeAlongGradient(net: RNN, input: TensorInput, target: Ten
 describe.each(BACKENDS)('cell options [%s]', (backend) => {
   const base = { inputSize: I, hiddenSize: 4, seed: 11, backend } satisfies RNNOptions;
 
-  it.each(['rnn', 'lstm', 'gru'] as const)('goBackwards (%s) is the forward model on each column reversed, gradients included', async (cell) => {
-    const backwards = await RNN.create({ ...base, cell, goBackwards: true, outputSize: 2 });
-    const forwards = await RNN.create({ ...base, cell, outputSize: 2 });
-    forwards.loadStateDict(backwards.stateDict());
-    const reversed = { data: reversedSteps(x, lengths), shape: x.shape };
-    const a = backwards.unroll(x, { lengths });
-    const b = forwards.unroll(reversed, { lengths });
-    expect(a.y.data).toEqual(b.y.data);
-    expect(a.hN.data).toEqual(b.hN.data);
-    const target = { data: randomArray(T * B * 2, 3), shape: [T, B, 2] };
-    const ga = backwards.gradients(x, target, { lengths });
-    const gb = forwards.gradients(reversed, target, { lengths });
-    expect(ga.loss).toBe(gb.loss);
-    for (const name of Object.keys(ga.grads)) expect(ga.grads[name].data, name).toEqual(gb.grads[name].data);
-    expect(ga.input!.data).toEqual(reversedSteps(gb.input as { data: Float32Array; shape: number[] }, lengths));
-    backwards.dispose();
-    forwards.dispose();
-  });
+  it.each(['rnn', 'lstm', 'gru'] as const)(
+    'goBackwards (%s) is the forward model on each column reversed, gradients included',
+    async (cell) => {
+      const backwards = await RNN.create({ ...base, cell, goBackwards: true, outputSize: 2 });
+      const forwards = await RNN.create({ ...base, cell, outputSize: 2 });
+      forwards.loadStateDict(backwards.stateDict());
+      const reversed = { data: reversedSteps(x, lengths), shape: x.shape };
+      const a = backwards.unroll(x, { lengths });
+      const b = forwards.unroll(reversed, { lengths });
+      expect(a.y.data).toEqual(b.y.data);
+      expect(a.hN.data).toEqual(b.hN.data);
+      const target = { data: randomArray(T * B * 2, 3), shape: [T, B, 2] };
+      const ga = backwards.gradients(x, target, { lengths });
+      const gb = forwards.gradients(reversed, target, { lengths });
+      expect(ga.loss).toBe(gb.loss);
+      for (const name of Object.keys(ga.grads)) expect(ga.grads[name].data, name).toEqual(gb.grads[name].data);
+      expect(ga.input!.data).toEqual(reversedSteps(gb.input as { data: Float32Array; shape: number[] }, lengths));
+      backwards.dispose();
+      forwards.dispose();
+    },
+  );
 
   it.each(['sum', 'ave', 'mul'] as const)("mergeMode '%s' joins the concatenating model's two halves", async (mergeMode) => {
     const merged = await RNN.create({ ...base, cell: 'gru', bidirectional: true, numLayers: 2, mergeMode, outputSize: 3, headOn: 'final' });
     const concat = await RNN.create({ ...base, cell: 'gru', bidirectional: true, numLayers: 2 });
     const dict = merged.stateDict();
     concat.loadStateDict(Object.fromEntries(Object.entries(dict).filter(([n]) => !n.startsWith('head.'))));
-    const join = { sum: (a: number, b: number) => a + b, ave: (a: number, b: number) => (a + b) / 2, mul: (a: number, b: number) => a * b }[mergeMode];
+    const join = { sum: (a: number, b: number) => a + b, ave: (a: number, b: number) => (a + b) / 2, mul: (a: number, b: number) => a * b }[
+      mergeMode
+    ];
     const halves = concat.unroll(x, { lengths }).output;
     const features = merged.unroll(x, { lengths }).output;
     expect(features.shape).toEqual([T, B, 4]);
     const expected = new Float32Array(T * B * 4);
-    for (let r = 0; r < T * B; r++) for (let h = 0; h < 4; h++) expected[r * 4 + h] = join(halves.data[r * 8 + h], halves.data[r * 8 + 4 + h]);
+    for (let r = 0; r < T * B; r++)
+      for (let h = 0; h < 4; h++) expected[r * 4 + h] = join(halves.data[r * 8 + h], halves.data[r * 8 + 4 + h]);
     expectClose(features.data, expected, 'merged output', 1e-6, 1e-7);
     // The head on the final states reads merge(forward's last step, reverse's first): the states hN holds.
     const { hN, y } = merged.unroll(x, { lengths });
     const final = new Float32Array(B * 4);
-    for (let b = 0; b < B; b++) for (let h = 0; h < 4; h++) final[b * 4 + h] = join(hN.data[2 * B * 4 + b * 4 + h], hN.data[3 * B * 4 + b * 4 + h]);
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < 4; h++) final[b * 4 + h] = join(hN.data[2 * B * 4 + b * 4 + h], hN.data[3 * B * 4 + b * 4 + h]);
     const W = dict['head.weight'];
     const bias = dict['head.bias'];
     for (let b = 0; b < B; b++) {
@@ -112,10 +121,20 @@ describe.each(BACKENDS)('cell options [%s]', (backend) => {
     });
     expect(Object.keys(stacked.stateDict())).toContain('second.weight_hh_l0');
     const first = await RNN.create({ ...base, cell: 'lstm', recurrentActivation: 'hard_sigmoid' });
-    const second = await RNN.create({ inputSize: 4, hiddenSize: 3, cell: 'gru', resetAfter: false, nonlinearity: 'relu', outputSize: 2, backend });
+    const second = await RNN.create({
+      inputSize: 4,
+      hiddenSize: 3,
+      cell: 'gru',
+      resetAfter: false,
+      nonlinearity: 'relu',
+      outputSize: 2,
+      backend,
+    });
     const dict = stacked.stateDict();
     const part = (prefix: string, rename: string) =>
-      Object.fromEntries(Object.entries(dict).flatMap(([n, t]) => (n.startsWith(`${prefix}.`) ? [[`${rename}.${n.slice(prefix.length + 1)}`, t]] : [])));
+      Object.fromEntries(
+        Object.entries(dict).flatMap(([n, t]) => (n.startsWith(`${prefix}.`) ? [[`${rename}.${n.slice(prefix.length + 1)}`, t]] : [])),
+      );
     first.loadStateDict(part('rnn', 'rnn'));
     second.loadStateDict({ ...part('second', 'rnn'), ...part('head', 'head') });
     const run = stacked.unroll(x, { lengths });
@@ -131,38 +150,43 @@ describe.each(BACKENDS)('cell options [%s]', (backend) => {
     for (const net of [stacked, first, second, reloaded]) net.dispose();
   });
 
-  it.each(['relu', 'tanh', 'sigmoid', 'softmax'] as const)("headActivation '%s' is the function on the linear head's output", async (headActivation) => {
-    const activated = await RNN.create({ ...base, cell: 'lstm', outputSize: 3, headActivation });
-    const linear = await RNN.create({ ...base, cell: 'lstm', outputSize: 3 });
-    linear.loadStateDict(activated.stateDict());
-    const z = linear.unroll(x).y;
-    const y = activated.unroll(x).y;
-    const f = (row: Float32Array): Float32Array => {
+  it.each(['relu', 'tanh', 'sigmoid', 'softmax'] as const)(
+    "headActivation '%s' is the function on the linear head's output",
+    async (headActivation) => {
+      const activated = await RNN.create({ ...base, cell: 'lstm', outputSize: 3, headActivation });
+      const linear = await RNN.create({ ...base, cell: 'lstm', outputSize: 3 });
+      linear.loadStateDict(activated.stateDict());
+      const z = linear.unroll(x).y;
+      const y = activated.unroll(x).y;
+      const f = (row: Float32Array): Float32Array => {
+        if (headActivation === 'softmax') {
+          const m = Math.max(...row);
+          const e = row.map((v) => Math.exp(v - m));
+          const s = e.reduce((a, b) => a + b, 0);
+          return e.map((v) => v / s);
+        }
+        return row.map(
+          { relu: (v: number) => Math.max(0, v), tanh: Math.tanh, sigmoid: (v: number) => 1 / (1 + Math.exp(-v)) }[headActivation],
+        );
+      };
+      const expected = new Float32Array(z.data.length);
+      for (let r = 0; r < T * B; r++) expected.set(f(z.data.subarray(r * 3, r * 3 + 3)), r * 3);
+      expectClose(y.data, expected, 'activated', 1e-5, 1e-7);
+      const classes = { data: Int32Array.from({ length: T * B }, (_, i) => i % 3), shape: [T, B] };
       if (headActivation === 'softmax') {
-        const m = Math.max(...row);
-        const e = row.map((v) => Math.exp(v - m));
-        const s = e.reduce((a, b) => a + b, 0);
-        return e.map((v) => v / s);
+        // Cross-entropy reads the logits: the same loss and gradients as the linear head's.
+        const a = activated.gradients(x, classes, { loss: 'cross_entropy' });
+        const b = linear.gradients(x, classes, { loss: 'cross_entropy' });
+        expect(a.loss).toBe(b.loss);
+        for (const name of Object.keys(a.grads)) expect(a.grads[name].data, name).toEqual(b.grads[name].data);
+      } else {
+        expect(() => activated.gradients(x, classes, { loss: 'cross_entropy' })).toThrow(/reads the head's logits/);
       }
-      return row.map({ relu: (v: number) => Math.max(0, v), tanh: Math.tanh, sigmoid: (v: number) => 1 / (1 + Math.exp(-v)) }[headActivation]);
-    };
-    const expected = new Float32Array(z.data.length);
-    for (let r = 0; r < T * B; r++) expected.set(f(z.data.subarray(r * 3, r * 3 + 3)), r * 3);
-    expectClose(y.data, expected, 'activated', 1e-5, 1e-7);
-    const classes = { data: Int32Array.from({ length: T * B }, (_, i) => i % 3), shape: [T, B] };
-    if (headActivation === 'softmax') {
-      // Cross-entropy reads the logits: the same loss and gradients as the linear head's.
-      const a = activated.gradients(x, classes, { loss: 'cross_entropy' });
-      const b = linear.gradients(x, classes, { loss: 'cross_entropy' });
-      expect(a.loss).toBe(b.loss);
-      for (const name of Object.keys(a.grads)) expect(a.grads[name].data, name).toEqual(b.grads[name].data);
-    } else {
-      expect(() => activated.gradients(x, classes, { loss: 'cross_entropy' })).toThrow(/reads the head's logits/);
-    }
-    expectDerivativeAlongGradient(activated, x, { data: randomArray(T * B * 3, 6), shape: [T, B, 3] });
-    activated.dispose();
-    linear.dispose();
-  });
+      expectDerivativeAlongGradient(activated, x, { data: randomArray(T * B * 3, 6), shape: [T, B, 3] });
+      activated.dispose();
+      linear.dispose();
+    },
+  );
 
   it('a configuration with the options survives save(), toJSON() and the safetensors file', async () => {
     const net = await RNN.create({

@@ -66,7 +66,7 @@ class Importer {
     let inputSize = 0;
     if (this.layers[0]?.className === 'Embedding') {
       const e = this.layers[i++];
-      if (e.config.mask_zero === true) this.unsupported(e, 'mask_zero (masking the padded steps)');
+      if (this.flag(e, 'mask_zero', false)) this.unsupported(e, 'mask_zero (masking the padded steps)');
       const table = this.tensor(e, 'embeddings', null);
       if (table.shape.length !== 2) this.fail(e, `its embeddings have shape [${table.shape.join(', ')}], not [input_dim, output_dim]`);
       this.parameters.set(`${e.name}.weight`, table);
@@ -127,7 +127,7 @@ class Importer {
       ['stateful', 'stateful'],
       ['time_major', 'time_major'],
     ] as const) {
-      if (c[key] === true) this.unsupported(inner, label);
+      if (this.flag(inner, key, false)) this.unsupported(inner, label);
     }
     const units = c.units;
     if (!Number.isSafeInteger(units) || (units as number) < 1) this.fail(inner, `units is ${describe(units)}`);
@@ -135,10 +135,10 @@ class Importer {
     const G = { rnn: 1, lstm: 4, gru: 3 }[cell];
     const nonlinearity = this.candidate(inner, c.activation);
     const gate = cell === 'rnn' ? null : this.gate(inner, c.recurrent_activation);
-    const useBias = c.use_bias !== false;
+    const useBias = this.flag(inner, 'use_bias', true);
     const mergeMode = bidirectional ? this.mergeMode(outer) : 'concat';
     const directions = bidirectional ? (['forward', 'backward'] as const) : [null];
-    let resetAfter = cell === 'gru' ? this.resetAfter(c) : true;
+    let resetAfter = cell === 'gru' ? this.resetAfter(inner) : true;
     let size = inputSize;
     directions.forEach((direction, d) => {
       const suffix = `_l0${d === 1 ? '_reverse' : ''}`;
@@ -162,7 +162,8 @@ class Importer {
       }
       if (two && cell !== 'gru') this.fail(outer, `its bias has two rows [2, ${G * H}], which only a GRU with reset_after has`);
       // Keras's GRU with reset_after has an input and a recurrent bias; without, one bias (b_hh is then zero).
-      if (two && c.reset_after === false) this.fail(outer, 'its bias has two rows, but its configuration says reset_after: false');
+      if (two && inner.config.reset_after === false)
+        this.fail(outer, 'its bias has two rows, but its configuration says reset_after: false');
       if (two) resetAfter = true;
       const rows = G * H;
       const ih = two ? bias.data.subarray(0, rows) : bias.data;
@@ -179,10 +180,10 @@ class Importer {
       ...(cell === 'gru' && !resetAfter && { resetAfter: false }),
       ...(!useBias && { bias: false }),
       ...(bidirectional && { bidirectional: true, mergeMode }),
-      ...(c.go_backwards === true && { goBackwards: true }),
+      ...(this.flag(inner, 'go_backwards', false) && { goBackwards: true }),
     };
     const width = bidirectional && mergeMode === 'concat' ? 2 * H : H;
-    return { core: { options, inputSize: size }, sequences: c.return_sequences === true, width };
+    return { core: { options, inputSize: size }, sequences: this.flag(inner, 'return_sequences', false), width };
   }
 
   /** The Dense head, and an Activation layer after it; returns the index of the layer after them. */
@@ -197,7 +198,7 @@ class Importer {
     for (let r = 0; r < inputSize; r++) for (let o = 0; o < O; o++) weight[o * inputSize + r] = kernel.data[r * O + o];
     this.parameters.set(`${dense.name}.weight`, { data: weight, shape: [O, inputSize] });
     let bias: Tensor = { data: new Float32Array(O), shape: [O] };
-    if (dense.config.use_bias !== false) {
+    if (this.flag(dense, 'use_bias', true)) {
       bias = this.tensor(dense, 'bias', null);
       if (bias.shape.length !== 1 || bias.shape[0] !== O) this.fail(dense, `its bias has shape [${bias.shape.join(', ')}], not [${O}]`);
     }
@@ -243,9 +244,8 @@ class Importer {
   }
 
   /** tfjs's GRU resets before the product and says so; Keras's says reset_after (default true since Keras 2.3). */
-  private resetAfter(c: Record<string, unknown>): boolean {
-    if (typeof c.reset_after === 'boolean') return c.reset_after;
-    return !this.version.startsWith('tfjs');
+  private resetAfter(layer: KerasLayer): boolean {
+    return this.flag(layer, 'reset_after', !this.version.startsWith('tfjs'));
   }
 
   /**
@@ -264,6 +264,14 @@ class Importer {
     if (found.length > 1) this.fail(layer, `the weights manifest has ${found.length} tensors that could be its ${label}`);
     this.used.add(found[0]);
     return read(found[0], this.bytes, this.where);
+  }
+
+  /** A boolean of the layer's config: absent (or null) is the default, anything but true or false is the file's mistake. */
+  private flag(layer: KerasLayer, key: string, fallback: boolean): boolean {
+    const value = layer.config[key];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'boolean') this.fail(layer, `${key} is ${describe(value)}, not true or false`);
+    return value;
   }
 
   private fail(layer: KerasLayer, what: string): never {

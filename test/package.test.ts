@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import type { Browser } from 'playwright-core';
 import { publint } from 'publint';
+import { build } from 'esbuild';
 import { rollup } from 'rollup';
 import { createServer as viteDevServer, build as vite } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -392,6 +393,12 @@ describe('a project that installs the tarball', () => {
       ),
     );
     expect(await bundleForNode('server-inline.js')).toBe('wasm-simd');
+    // esbuild's default for Node is CommonJS, whose bundle of the ESM entry has no import.meta.url at all.
+    const cjs = join(out, 'server-main.cjs');
+    await build({ entryPoints: [join(consumer, 'src/server-main.js')], bundle: true, platform: 'node', outfile: cjs, logLevel: 'silent' });
+    expect(execFileSync(process.execPath, [cjs], { encoding: 'utf8' }).trim()).toMatch(
+      /^WasmLoadError: cannot tell where rnn-simd\.wasm is: this module has no URL of its own .*import 'rnn-wasm\/inline' instead/,
+    );
   }, 60_000);
 
   describe('type-checks against the bundled declarations, as ESM and as CommonJS, strict, without skipLibCheck', () => {

@@ -182,6 +182,22 @@ async function compileBytes(bytes: Uint8Array, where: string, contentType: strin
   }
 }
 
+/**
+ * The build's default URL, beside the library's module. A CommonJS bundle of the ESM entry (esbuild's default
+ * output) leaves `import.meta.url` empty, and `new URL` then throws a bare TypeError: say what happened instead.
+ */
+function besideTheLibrary(build: WasmBuild): WasmSource {
+  try {
+    return defaultWasmSource(build);
+  } catch (error) {
+    throw new WasmLoadError(
+      `cannot tell where rnn-${build}.wasm is: this module has no URL of its own (${(error as Error).message}), as in a `
+        + "CommonJS bundle of the ESM entry; import 'rnn-wasm/inline' instead, which carries the builds inside, or "
+        + 'pass their URLs or bytes as RNN.create({ wasm })',
+    );
+  }
+}
+
 type Exports = Kernels & {
   memory: WebAssembly.Memory;
   heap_base(): number;
@@ -189,7 +205,7 @@ type Exports = Kernels & {
 
 /** A fresh instance with its own memory, for one model; `sources` may say where the build comes from. */
 export async function createWasmInstance(build: WasmBuild, sources: WasmSources): Promise<KernelInstance> {
-  const module = await loadModule(build, sources[build] ?? defaultWasmSource(build));
+  const module = await loadModule(build, sources[build] ?? besideTheLibrary(build));
   const instance = await instantiateWasm(module);
   const exports = instance.exports as unknown as Exports;
   const missing = KERNEL_NAMES.filter((name) => typeof (exports as unknown as Record<string, unknown>)[name] !== 'function');

@@ -10,7 +10,17 @@ import { gzipSync } from 'node:zlib';
 export const BUDGET_BYTES = 100 * 1024;
 /** What a browser app downloads with the package's browser entry: its JavaScript and the build it runs. */
 export const BUDGETED = ['browser.js', 'rnn-simd.wasm'];
-export const SHIPPED = ['browser.js', 'index.js', 'index.cjs', 'inline.js', 'inline.cjs', 'rnn-simd.wasm', 'rnn-scalar.wasm'];
+export const SHIPPED = [
+  'browser.js',
+  'index.js',
+  'index.cjs',
+  'inline.js',
+  'inline.cjs',
+  'onnx.browser.js',
+  'tfjs.browser.js',
+  'rnn-simd.wasm',
+  'rnn-scalar.wasm',
+];
 
 export interface Size {
   file: string;

@@ -140,6 +140,24 @@ describe('fromTFJS', () => {
     byBytes.dispose();
   });
 
+  it('reads a Functional model whose layers form a chain, and refuses one that branches', async () => {
+    const sequential = model as { modelTopology: { config: { layers: { class_name: string; config: { name: string } }[] } } };
+    const layers = sequential.modelTopology.config.layers;
+    const functional = structuredClone(model) as { modelTopology: { class_name: string; config: unknown } };
+    const chain = [{ class_name: 'InputLayer', config: { name: 'input_1' }, inbound_nodes: [] }, ...structuredClone(layers)].map(
+      (l, i, all) => ({ ...l, name: l.config.name, inbound_nodes: i === 0 ? [] : [[[all[i - 1].config.name, 0, 0, {}]]] }),
+    );
+    functional.modelTopology = { class_name: 'Functional', config: { name: 'model', layers: chain } };
+    const a = await fromTFJS(functional, weights, { backend: 'js' });
+    const b = await fromTFJS(model, weights, { backend: 'js' });
+    const x = input(load(dir).c);
+    expect(a.unroll(x).y.data).toEqual(b.unroll(x).y.data);
+    a.dispose();
+    b.dispose();
+    chain[2].inbound_nodes = [[[chain[0].config.name, 0, 0, {}]]];
+    await expect(fromTFJS(functional, weights)).rejects.toThrow(/only a chain of layers is supported/);
+  });
+
   it('takes the weights as shards in the manifest order', async () => {
     const cut = Math.floor(weights.length / 2);
     const net = await fromTFJS(model, [weights.subarray(0, cut), weights.subarray(cut)], { backend: 'js' });

@@ -67,6 +67,7 @@ interface CoreBuffers {
   dReversed: number;
   /** Zero initial states [B, H] and a sink for their gradients, for the cores whose states nobody gives. */
   zeros: number;
+  /** How many floats of `zeros` are still to be zeroed (once, on the layout's first forward). */
   zeroCount: number;
   sink: [number, number];
   /** The cell's scratch for one layer-direction at a time (BPTT's pre-activation gradients). */
@@ -185,7 +186,7 @@ export class Core implements Part {
       dOutputs: [take(rows * widest), take(rows * widest)],
       dReversed: unreversed.some((u) => u) ? take(rows * widest) : 0,
       zeros: take(s.B * widestH),
-      zeroCount: s.B * widestH,
+      zeroCount: this.all.some((l) => !l.holdsState) ? s.B * widestH : 0,
       sink: [take(s.B * widestH), take(s.B * widestH)],
       scratch: take(rows * scratch),
       finalRaw: final ? take(s.B * last.width) : 0,
@@ -210,11 +211,19 @@ export class Core implements Part {
     const k = ctx.k;
     const n = s.T * s.B;
     if (!this.fresh) this.pack(ctx);
-    ctx.heap.fill(ws.zeros, ws.zeroCount);
-    for (const [i, l] of this.all.entries()) {
+    // Nothing writes the zero states of the cores whose states nobody gives: once per layout, after the heap
+    // has grown to hold it, is enough.
+    if (ws.zeroCount) {
+      ctx.heap.fill(ws.zeros, ws.zeroCount);
+      ws.zeroCount = 0;
+    }
+    // Indexed loops: this runs on every `cell` call, where an iterator's allocations show.
+    for (let i = 0; i < this.all.length; i++) {
+      const l = this.all[i];
       if (ws.masks[i]) this.dropout(ctx, ws.masks[i], i > 0 ? this.below(i) : s.x, ws.unreversed[i] || ws.inputs[i], n * l.inputSize);
       if (ws.unreversed[i]) k.reverse_sequence(ws.inputs[i], ws.unreversed[i], s.lengths, s.T, s.B, l.inputSize);
-      for (const call of ws.calls[i]) l.cell.forward(k, call);
+      const calls = ws.calls[i];
+      for (let d = 0; d < calls.length; d++) l.cell.forward(k, calls[d]);
       if (ws.merged[i]) k.merge_forward(ws.merged[i], ws.outputs[i], n, l.core.hiddenSize, MERGE[l.core.mergeMode]);
     }
     if (s.final) this.gatherFinal(ctx, s);
@@ -242,9 +251,9 @@ export class Core implements Part {
       const reversed = ws.unreversed[i] && dInput ? dInput : 0;
       if (reversed) dInput = ws.dReversed;
       if (dInput) ctx.heap.fill(dInput, n * l.inputSize);
-      for (const [d, call] of ws.calls[i].entries()) {
+      for (let d = 0; d < l.directions.length; d++) {
         const p = l.directions[d];
-        l.cell.backward(k, call, {
+        l.cell.backward(k, ws.calls[i][d], {
           dx: dInput,
           dh0: this.state(s.dh0, ws.sink[0], l, d, B),
           dc0: l.cell.cellState ? this.state(s.dc0, ws.sink[1], l, d, B) : 0,
@@ -282,7 +291,8 @@ export class Core implements Part {
     const { T, B } = s;
     const m = ctx.heap.f32;
     const ws = this.ws!;
-    for (const [i, l] of this.all.entries()) {
+    for (let i = 0; i < this.all.length; i++) {
+      const l = this.all[i];
       if (!l.holdsState) continue;
       const H = l.core.hiddenSize;
       for (const p of l.directions) {

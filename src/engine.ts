@@ -50,10 +50,13 @@ export class Engine {
   private readonly optimizer: OptimizerMemory;
   private readonly ctx: Context;
   private ws: Workspace | null = null;
+  /** L·D·H of the state core: the initial states' size per batch column. */
+  private readonly stateSize: number;
 
   private constructor(config: ModelConfig, heap: Heap) {
     this.config = config;
     this.heap = heap;
+    this.stateSize = stateShape(config, 1).reduce((a, b) => a * b);
     this.parts = createParts(config);
     this.layout = this.parts.layout;
     this.paramBase = align16(heap.base);
@@ -266,13 +269,12 @@ export class Engine {
 
   /** Lays out the workspace for the batch and copies the input and the initial states into it. */
   private load(batch: Batch, init: States, training: boolean): Workspace {
-    const c = this.config;
     const ws = this.workspace(batch.T, batch.B, batch.lengths !== null, training);
     const s = ws.s;
     if (batch.data instanceof Int32Array) this.heap.i32.set(batch.data, s.ids / 4);
     else this.heap.f32.set(batch.data, s.x / 4);
     if (batch.lengths) this.heap.i32.set(batch.lengths, s.lengths / 4);
-    const states = stateShape(c, batch.B).reduce((a, b) => a * b);
+    const states = this.stateSize * batch.B;
     this.place(s.h0, init.h, states);
     if (s.c0) this.place(s.c0, init.c, states);
     return ws;

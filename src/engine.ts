@@ -50,8 +50,7 @@ export class Engine {
   private readonly optimizer: OptimizerMemory;
   private readonly ctx: Context;
   private ws: Workspace | null = null;
-  /** L·D·H of the state core: the initial states' size per batch column. */
-  private readonly stateSize: number;
+  private readonly stateSize: number; // L·D·H of the state core: the initial states' size per batch column
 
   private constructor(config: ModelConfig, heap: Heap) {
     this.config = config;
@@ -274,9 +273,8 @@ export class Engine {
     if (batch.data instanceof Int32Array) this.heap.i32.set(batch.data, s.ids / 4);
     else this.heap.f32.set(batch.data, s.x / 4);
     if (batch.lengths) this.heap.i32.set(batch.lengths, s.lengths / 4);
-    const states = this.stateSize * batch.B;
-    this.place(s.h0, init.h, states);
-    if (s.c0) this.place(s.c0, init.c, states);
+    this.place(s.h0, init.h, this.stateSize * batch.B);
+    if (s.c0) this.place(s.c0, init.c, this.stateSize * batch.B);
     return ws;
   }
 
@@ -340,7 +338,7 @@ export class Engine {
     const c = this.config;
     const slices = new Slicer(base);
     const take = slices.take;
-    const states = stateShape(c, B).reduce((a, b) => a * b);
+    const states = this.stateSize * B;
     const cellState = CELLS[stateCore(c).cell].cellState;
     const yRows = c.headOn === 'final' ? B : T * B;
     const s: Stream = {

@@ -71,9 +71,9 @@ export function generateSequence(engine: Engine, prompt: TensorInput, options: G
     topP: options.topP === undefined ? 1 : numberIn(options.topP, 'generate.topP', { min: 0, max: 1, above: true }),
   };
   if (c.bidirectional) throw new OptionError('generate() needs a unidirectional model: the reverse direction would need the future');
-  if (c.goBackwards || c.stack.length) {
+  if (c.goBackwards || c.reverse || c.stack.length) {
     throw new OptionError(
-      `generate() steps forward in time, which ${c.goBackwards ? 'a model reading backwards' : 'a model with a stack of cores'} cannot`,
+      `generate() steps forward in time, which ${c.stack.length ? 'a model with a stack of cores' : 'a model reading backwards'} cannot`,
     );
   }
   const fed = c.embedding ? c.embedding.numEmbeddings : c.inputSize;

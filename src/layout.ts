@@ -41,23 +41,43 @@ export type AddParam = (name: string, shape: readonly number[], init: Init) => n
 
 export const directions = (c: Pick<CoreConfig, 'bidirectional'>) => (c.bidirectional ? 2 : 1);
 
+/** Each configuration's cores, made once: the forward pass asks for them on every `cell` call. */
+const coresOf = new WeakMap<ModelConfig, readonly CoreConfig[]>();
+
 /** Every core of the model in the order data flows: the first (the top-level fields), then its stack. */
 export function cores(c: ModelConfig): readonly CoreConfig[] {
-  const { cell, hiddenSize, numLayers, bidirectional, nonlinearity, recurrentActivation, resetAfter, bias, goBackwards, mergeMode } = c;
-  const first = {
-    name: c.names.core,
-    cell,
-    hiddenSize,
-    numLayers,
-    bidirectional,
-    nonlinearity,
-    recurrentActivation,
-    resetAfter,
-    bias,
-    goBackwards,
-    mergeMode,
-  };
-  return [first, ...c.stack];
+  let list = coresOf.get(c);
+  if (!list) {
+    const {
+      cell,
+      hiddenSize,
+      numLayers,
+      bidirectional,
+      nonlinearity,
+      recurrentActivation,
+      resetAfter,
+      bias,
+      goBackwards,
+      reverse,
+      mergeMode,
+    } = c;
+    const first = {
+      cell,
+      hiddenSize,
+      numLayers,
+      bidirectional,
+      nonlinearity,
+      recurrentActivation,
+      resetAfter,
+      bias,
+      goBackwards,
+      reverse,
+      mergeMode,
+    };
+    list = Object.freeze([{ name: c.names.core, ...first }, ...c.stack]);
+    coresOf.set(c, list);
+  }
+  return list;
 }
 
 /** Width of a core's output: D·H, or H where an element-wise merge joins the two directions. */

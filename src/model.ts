@@ -109,7 +109,7 @@ export class RNN {
   cell(input: TensorInput, state: CellState = {}, options: CellOptions = {}): CellResult {
     const engine = this.engine;
     const c = this.config;
-    if (c.bidirectional || c.goBackwards || c.stack.length) {
+    if (c.bidirectional || c.goBackwards || c.reverse || c.stack.length) {
       const which = c.stack.length
         ? 'a model with a stack of cores'
         : c.bidirectional

@@ -86,6 +86,11 @@ export interface CoreOptions {
   bias?: boolean | undefined;
   /** Read each sequence from its end, and return the outputs in that reversed order, as Keras's `go_backwards` (default false). */
   goBackwards?: boolean | undefined;
+  /**
+   * A unidirectional core that runs backwards in time alone, its outputs in the input's order (a bidirectional
+   * core's reverse direction by itself; ONNX's `direction: "reverse"`); its final state is after t = 0 (default false).
+   */
+  reverse?: boolean | undefined;
   /** Bidirectional only: how the last layer's two directions are joined (default 'concat', side by side; or element-wise 'sum', 'ave', 'mul'). */
   mergeMode?: MergeMode | undefined;
 }
@@ -225,6 +230,7 @@ const CORE_KEYS = [
   'resetAfter',
   'bias',
   'goBackwards',
+  'reverse',
   'mergeMode',
 ] as const;
 
@@ -256,6 +262,7 @@ export const PYTORCH_BEHAVIOUR = Object.freeze({
   recurrentActivation: 'sigmoid',
   resetAfter: true,
   goBackwards: false,
+  reverse: false,
   mergeMode: 'concat',
   stack: Object.freeze([]),
   headActivation: 'linear',
@@ -311,6 +318,7 @@ function coreConfig(o: CoreOptions, name: string, where: string): CoreConfig {
     resetAfter: bool(o.resetAfter ?? true, `${where}resetAfter`),
     bias: bool(o.bias ?? true, `${where}bias`),
     goBackwards: bool(o.goBackwards ?? false, `${where}goBackwards`),
+    reverse: bool(o.reverse ?? false, `${where}reverse`),
     mergeMode: oneOf(o.mergeMode ?? 'concat', ['concat', 'sum', 'ave', 'mul'] as const, `${where}mergeMode`),
   };
   if (core.numLayers > LIMITS.layers) throw new OptionError(`${where}numLayers ${core.numLayers} is past the limit of ${LIMITS.layers}`);
@@ -318,6 +326,7 @@ function coreConfig(o: CoreOptions, name: string, where: string): CoreConfig {
     throw new OptionError(`${where}recurrentActivation is the gates' function; an 'rnn' cell has no gates`);
   }
   if (cell !== 'gru' && o.resetAfter !== undefined) throw new OptionError(`${where}resetAfter applies to 'gru' cells only, not '${cell}'`);
+  if (core.bidirectional && core.reverse) throw new OptionError(`${where}reverse runs one direction alone; a bidirectional core runs both`);
   if (!core.bidirectional && core.mergeMode !== 'concat') {
     throw new OptionError(`${where}mergeMode '${core.mergeMode}' joins two directions: it needs bidirectional: true`);
   }

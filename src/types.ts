@@ -105,6 +105,8 @@ export interface CoreConfig {
   readonly bias: boolean;
   /** Reads the sequence from its end and returns its outputs in that reversed order (Keras's `go_backwards`). */
   readonly goBackwards: boolean;
+  /** Unidirectional: runs backwards in time, its outputs in the input's order (ONNX's direction "reverse"). */
+  readonly reverse: boolean;
   /** How the last layer's two directions are joined. */
   readonly mergeMode: MergeMode;
 }
@@ -131,6 +133,8 @@ export interface ModelConfig {
   readonly bias: boolean;
   /** The core reads the sequence from its end and returns its outputs in that order (Keras's `go_backwards`). */
   readonly goBackwards: boolean;
+  /** Unidirectional: the core runs backwards in time, its outputs in the input's order (ONNX's direction "reverse"). */
+  readonly reverse: boolean;
   /** How a bidirectional core's last layer joins its two directions. */
   readonly mergeMode: MergeMode;
   /** Further cores after the first, each reading the one before (a Keras stack of differing layers); usually none. */

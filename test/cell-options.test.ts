@@ -76,6 +76,25 @@ describe.each(BACKENDS)('cell options [%s]', (backend) => {
     },
   );
 
+  it.each(['rnn', 'lstm', 'gru'] as const)("reverse (%s) is a bidirectional model's reverse half alone", async (cell) => {
+    const reverse = await RNN.create({ ...base, cell, reverse: true, numLayers: 1 });
+    const both = await RNN.create({ ...base, cell, bidirectional: true });
+    const dict = both.stateDict();
+    reverse.loadStateDict(
+      Object.fromEntries(Object.entries(dict).flatMap(([n, t]) => (n.endsWith('_reverse') ? [[n.replace('_reverse', ''), t]] : []))),
+    );
+    const a = reverse.unroll(x, { lengths });
+    const b = both.unroll(x, { lengths });
+    for (let r = 0; r < T * B; r++)
+      expect([...a.output.data.subarray(r * 4, r * 4 + 4)]).toEqual([...b.output.data.subarray(r * 8 + 4, r * 8 + 8)]);
+    expect([...a.hN.data]).toEqual([...b.hN.data.subarray(B * 4)]);
+    expectDerivativeAlongGradient(reverse, x, { data: randomArray(T * B * 4, 8), shape: [T, B, 4] }, { lengths });
+    expect(() => reverse.cell([[0, 0]])).toThrow(OptionError);
+    await expect(RNN.create({ ...base, reverse: true, bidirectional: true })).rejects.toThrow(/reverse runs one direction alone/);
+    reverse.dispose();
+    both.dispose();
+  });
+
   it.each(['sum', 'ave', 'mul'] as const)("mergeMode '%s' joins the concatenating model's two halves", async (mergeMode) => {
     const merged = await RNN.create({ ...base, cell: 'gru', bidirectional: true, numLayers: 2, mergeMode, outputSize: 3, headOn: 'final' });
     const concat = await RNN.create({ ...base, cell: 'gru', bidirectional: true, numLayers: 2 });

@@ -86,7 +86,7 @@ function behaviours(config: ModelConfig): Partial<ConfigJSON> {
       if (core.bidirectional) entry.bidirectional = true;
       if (core.nonlinearity !== 'tanh') entry.nonlinearity = core.nonlinearity;
       if (!core.bias) entry.bias = false;
-      for (const key of ['recurrentActivation', 'resetAfter', 'goBackwards', 'mergeMode'] as const) {
+      for (const key of ['recurrentActivation', 'resetAfter', 'goBackwards', 'reverse', 'mergeMode'] as const) {
         if (core[key] !== PYTORCH_BEHAVIOUR[key]) entry[key] = core[key];
       }
       return entry;

@@ -299,7 +299,7 @@ export class Core implements Part {
         const to = this.state(0, 0, l, p.direction, B) / 4;
         const cellStates = l.cell.cellStates(ws.caches[i][p.direction]) / 4;
         for (let b = 0; b < B; b++) {
-          const t = p.direction === 1 ? 0 : (lengths ? lengths[b] : T) - 1;
+          const t = backwards(l, p.direction) ? 0 : (lengths ? lengths[b] : T) - 1;
           const from = ws.outputs[i] / 4 + (t * B + b) * l.width + p.direction * H;
           h.set(m.subarray(from, from + H), to + b * H);
           if (cs) cs.set(m.subarray(cellStates + (t * B + b) * H, cellStates + (t * B + b + 1) * H), to + b * H);
@@ -378,7 +378,7 @@ export class Core implements Part {
     for (let b = 0; b < B; b++) {
       const last = (s.lengths ? lengths[s.lengths / 4 + b] : T) - 1;
       for (let d = 0; d < l.directions.length; d++) {
-        const t = d === 0 ? last : 0; // the reverse direction ends at t = 0
+        const t = backwards(l, d) ? 0 : last; // a reverse direction ends at t = 0
         visit((t * B + b) * l.width + d * H, b * l.width + d * H, H);
       }
     }
@@ -416,12 +416,15 @@ export class Core implements Part {
       I: p.inputSize,
       H,
       ldo: l.width,
-      reverse: p.direction,
+      reverse: backwards(l, p.direction) ? 1 : 0,
       relu: l.core.nonlinearity === 'relu' ? 1 : 0,
       gate: GATE[l.core.recurrentActivation],
       resetAfter: l.core.resetAfter ? 1 : 0,
     };
   }
 }
+
+/** Whether direction d of the layer runs from the end of the sequence: a bidirectional's second, or a reverse core's only one. */
+const backwards = (l: Layer, d: number) => d === 1 || l.core.reverse;
 
 export const core: PartFactory = (c, params) => new Core(c, params);

@@ -101,7 +101,7 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
     });
     const attributes: NodeSpec['attributes'] = [
       { name: 'hidden_size', int: H },
-      { name: 'direction', string: D === 2 ? 'bidirectional' : 'forward' },
+      { name: 'direction', string: D === 2 ? 'bidirectional' : c.reverse ? 'reverse' : 'forward' },
       ...(cell === 'gru' ? [{ name: 'linear_before_reset', int: c.resetAfter ? 1 : 0 }] : []),
       ...activations(c, D),
     ];

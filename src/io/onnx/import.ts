@@ -50,6 +50,7 @@ export function importONNX(bytes: Uint8Array, options: ONNXOptions): OnnxImport 
     ...(layer0.nonlinearity !== 'tanh' && { nonlinearity: layer0.nonlinearity }),
     ...(layer0.recurrentActivation !== 'sigmoid' && { recurrentActivation: layer0.recurrentActivation }),
     ...(!layer0.resetAfter && { resetAfter: false }),
+    ...(layer0.reverse && { reverse: true }),
     bias: layer0.B !== null,
     outputSize: head?.outputSize ?? 0,
     headOn: t.output.on,

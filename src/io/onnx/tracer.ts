@@ -141,10 +141,7 @@ export class Tracer extends ValueTracer {
   recurrent(cell: OnnxCell): Value[] {
     const G = { rnn: 1, lstm: 4, gru: 3 }[cell];
     const direction = this.attr('direction')?.s ?? 'forward';
-    if (direction === 'reverse') {
-      this.unsupported('direction "reverse" alone: this library\'s layers run forward, or both ways (bidirectional)');
-    }
-    if (direction !== 'forward' && direction !== 'bidirectional') this.fail(`direction ${quote(direction)}`);
+    if (direction !== 'forward' && direction !== 'reverse' && direction !== 'bidirectional') this.fail(`direction ${quote(direction)}`);
     const D = direction === 'bidirectional' ? 2 : 1;
     if (this.attr('clip')) this.unsupported('attribute "clip" (cell clipping) is not supported');
     if (cell === 'lstm' && this.attrInt('input_forget', 0) !== 0) this.unsupported('input_forget = 1 (coupled gates) is not supported');
@@ -192,8 +189,9 @@ export class Tracer extends ValueTracer {
         || first.nonlinearity !== nonlinearity
         || first.recurrentActivation !== recurrentActivation
         || first.resetAfter !== (lbr === 1)
+        || first.reverse !== (direction === 'reverse')
       ) {
-        this.unsupported(`layer ${k} differs from layer 0 in its cell, hidden size, directions, bias, activations or linear_before_reset`);
+        this.unsupported(`layer ${k} differs from layer 0 in its cell, hidden size, direction, bias, activations or linear_before_reset`);
       }
     }
     this.layers.push({
@@ -202,6 +200,7 @@ export class Tracer extends ValueTracer {
       nonlinearity,
       recurrentActivation,
       resetAfter: lbr === 1,
+      reverse: direction === 'reverse',
       hiddenSize: H,
       directions: D,
       inputSize: F,

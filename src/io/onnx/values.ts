@@ -19,6 +19,8 @@ export interface TracedLayer {
   readonly recurrentActivation: GateActivation;
   /** linear_before_reset = 1 (PyTorch's GRU), or 0. */
   readonly resetAfter: boolean;
+  /** direction "reverse": one direction, backwards in time. */
+  readonly reverse: boolean;
   readonly hiddenSize: number;
   readonly directions: number;
   readonly inputSize: number;

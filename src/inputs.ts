@@ -6,7 +6,7 @@
 import { CELLS } from './cells.js';
 import { NonFiniteError, OptionError, ShapeError, StateDictError } from './errors.js';
 import { type ParamLayout, outputWidth, qualified, stateCore, stateShape } from './layout.js';
-import { checkKeys } from './options.js';
+import { checkKeys } from './checks.js';
 import { firstNonFinite, flatten, formatShape, swapLeadingAxes, toFloatTensor, toIdTensor } from './tensor.js';
 import type { InitialState, LossKind, ModelConfig, TensorInput } from './types.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Kernels } from './backend.js';
 import { NonFiniteError, OptionError, ShapeError, StateDictError } from './errors.js';
-import { bool, checkKeys, nonNegativeInt, numberIn, oneOf } from './options.js';
+import { bool, checkKeys, nonNegativeInt, numberIn, oneOf } from './checks.js';
 import { firstNonFinite } from './tensor.js';
 import type { OptimizerConfig, OptimizerOptions, OptimizerSnapshot } from './types.js';
 

@@ -4,7 +4,7 @@
  * watches a metric. Names and defaults follow torch.optim.lr_scheduler, camelCased.
  */
 import { OptionError } from './errors.js';
-import { checkKeys, nonNegativeInt as nonNegativeInteger, numberIn, oneOf, positiveInt as positiveInteger } from './options.js';
+import { checkKeys, nonNegativeInt as nonNegativeInteger, numberIn, oneOf, positiveInt as positiveInteger } from './checks.js';
 
 const positive = (value: unknown, name: string) => numberIn(value, `schedule.${name}`, { min: 0, above: true });
 const nonNegative = (value: unknown, name: string) => numberIn(value, `schedule.${name}`, { min: 0 });

@@ -2,7 +2,7 @@
  * The options of the calls that compute a loss (gradients, step, train): which loss, and gradient clipping,
  * checked like every other option.
  */
-import { numberIn, oneOf } from './options.js';
+import { numberIn, oneOf } from './checks.js';
 import type { LossKind } from './types.js';
 
 export function lossKind(value: unknown): LossKind {

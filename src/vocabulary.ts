@@ -13,7 +13,7 @@
  */
 import { OptionError } from './errors.js';
 import { parseJson } from './io/json.js';
-import { bool, checkKeys, oneOf, positiveInt, show } from './options.js';
+import { bool, checkKeys, oneOf, positiveInt, show } from './checks.js';
 
 /** Options of `Vocabulary.fromText` and `Vocabulary.fromJSON`. */
 export interface VocabularyOptions {

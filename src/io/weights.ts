@@ -8,7 +8,8 @@
  * when this library wrote the file, else the defaults. A file whose metadata contradicts its tensors is refused.
  */
 import { FormatError, NonFiniteError, OptionError, StateDictError } from '../errors.js';
-import { type RNNOptions, bool, checkKeys, modelConfig } from '../options.js';
+import { type RNNOptions, modelConfig } from '../options.js';
+import { bool, checkKeys } from '../checks.js';
 import { parameterLayout } from '../parts/index.js';
 import { firstNonFinite } from '../tensor.js';
 import type { ModelConfig, PartNames, Snapshot, Tensor } from '../types.js';

@@ -6,7 +6,8 @@
  * names (`encoder.weight` → `encoder`) or the exporter's node names (`/rnn/LSTM` → `rnn`), else the defaults.
  */
 import { NonFiniteError, OptionError } from '../../errors.js';
-import { DEFAULT_NAMES, type RNNOptions, checkKeys, modelConfig } from '../../options.js';
+import { DEFAULT_NAMES, type RNNOptions, modelConfig } from '../../options.js';
+import { checkKeys } from '../../checks.js';
 import { firstNonFinite } from '../../tensor.js';
 import type { PartNames, Snapshot, Tensor } from '../../types.js';
 import { quote } from '../describe.js';

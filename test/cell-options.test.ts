@@ -18,7 +18,7 @@ const x = { data: randomArray(T * B * I, 7), shape: [T, B, I] };
 
 /** Each column's first `len` steps in reverse order, the padding after them left zero. */
 function reversedSteps(t: { data: Float32Array; shape: readonly number[] }, lens: readonly number[]): Float32Array {
-  const [steps, batch, width] = t.shape;
+  const [, batch, width] = t.shape;
   const out = new Float32Array(t.data.length);
   for (let b = 0; b < batch; b++) {
     for (let s = 0; s < lens[b]; s++) {
@@ -26,7 +26,6 @@ function reversedSteps(t: { data: Float32Array; shape: readonly number[] }, lens
       out.set(t.data.subarray(from, from + width), (s * batch + b) * width);
     }
   }
-  void steps;
   return out;
 }
 

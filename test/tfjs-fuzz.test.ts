@@ -24,6 +24,8 @@ const CLAIMS: unknown[] = [
   '7',
   'tanh',
   'bogus',
+  'toString',
+  '__proto__',
   null,
   true,
   [],

@@ -196,5 +196,11 @@ describe('fromTFJS', () => {
     masked.modelTopology.config.layers.splice(0, 0, { class_name: 'Conv1D', config: { name: 'conv' } } as never);
     await expect(fromTFJS(masked, weights)).rejects.toThrow(UnsupportedError);
     await expect(fromTFJS({ modelTopology: 7 }, weights)).rejects.toThrow(FormatError);
+    // A class name that an object's prototype has is no layer either.
+    for (const name of ['toString', '__proto__', 'constructor']) {
+      const odd = structuredClone(model) as { modelTopology: { config: { layers: { class_name: string }[] } } };
+      odd.modelTopology.config.layers[0].class_name = name;
+      await expect(fromTFJS(odd, weights)).rejects.toThrow(UnsupportedError);
+    }
   });
 });

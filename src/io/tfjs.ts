@@ -29,7 +29,12 @@ interface KerasLayer {
   readonly config: Record<string, unknown>;
 }
 
-const RECURRENT: Readonly<Record<string, 'rnn' | 'lstm' | 'gru'>> = { SimpleRNN: 'rnn', LSTM: 'lstm', GRU: 'gru' };
+/** Keras's recurrent layers by class name (a Map: a class_name such as 'toString' must find nothing). */
+const RECURRENT: ReadonlyMap<string, 'rnn' | 'lstm' | 'gru'> = new Map([
+  ['SimpleRNN', 'rnn'],
+  ['LSTM', 'lstm'],
+  ['GRU', 'gru'],
+]);
 /** Layers that do nothing at inference. */
 const PASS_THROUGH = new Set(['Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'InputLayer']);
 /** PyTorch's gate block j is Keras's block KERAS_BLOCK[cell][j] (LSTM i, f, c, o is PyTorch's order; GRU z, r, h is not). */
@@ -112,7 +117,7 @@ class Importer {
   }
 
   private recurrent(layer: KerasLayer): boolean {
-    return layer.className in RECURRENT || layer.className === 'Bidirectional';
+    return RECURRENT.has(layer.className) || layer.className === 'Bidirectional';
   }
 
   /** A recurrent layer (or a Bidirectional of one) as a core, with its weights under the layer's name. */
@@ -120,8 +125,8 @@ class Importer {
     const bidirectional = outer.className === 'Bidirectional';
     const inner = bidirectional ? innerLayer(outer, this.where) : outer;
     const c = inner.config;
-    const cell = RECURRENT[inner.className];
-    if (!cell) this.unsupported(outer, `a Bidirectional of ${inner.className}`);
+    const cell = RECURRENT.get(inner.className);
+    if (!cell) return this.unsupported(outer, `a Bidirectional of ${inner.className}`);
     for (const [key, label] of [
       ['return_state', 'return_state'],
       ['stateful', 'stateful'],

@@ -158,7 +158,29 @@ describe('models of this library out and back', () => {
     // Reverse-only layers (ONNX's direction "reverse"), on every step and on the final states.
     { cell: 'lstm', inputSize: 3, hiddenSize: 4, numLayers: 2, reverse: true, outputSize: 2 },
     { cell: 'gru', inputSize: 3, hiddenSize: 4, reverse: true, resetAfter: false, outputSize: 2, headOn: 'final' },
+    // Stacks of differing cores, and cores reading backwards (a Slice with step -1 before them).
+    {
+      cell: 'lstm',
+      inputSize: 3,
+      hiddenSize: 4,
+      stack: [{ cell: 'gru', hiddenSize: 3, resetAfter: false, name: 'second' }],
+      outputSize: 2,
+    },
+    { cell: 'gru', inputSize: 3, hiddenSize: 4, bidirectional: true, goBackwards: true, outputSize: 2, headOn: 'final', batchFirst: true },
+    {
+      cell: 'rnn',
+      inputSize: 3,
+      hiddenSize: 4,
+      numLayers: 2,
+      stack: [{ cell: 'lstm', hiddenSize: 5, goBackwards: true }],
+      headOn: 'final',
+    },
   ] as const;
+  it('refuses an element-wise merge, which would need more than the recurrent ops', async () => {
+    const net = await RNN.create({ inputSize: 3, hiddenSize: 2, bidirectional: true, mergeMode: 'sum', backend: 'js' });
+    expect(() => toONNX(net)).toThrow(UnsupportedError);
+    net.dispose();
+  });
   it.each(models)('%o', async (options) => {
     const net = await RNN.create({ ...options, seed: 5, backend: 'js' });
     try {

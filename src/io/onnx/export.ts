@@ -1,13 +1,15 @@
 /**
  * A model as a standard ONNX graph (opset 14) built from ONNX's own ops: Gather for the embedding, one RNN / LSTM /
- * GRU node per layer (gates back in ONNX's order, the two biases joined), Transpose + Reshape between layers,
+ * GRU node per layer of each core (gates back in ONNX's order, the two biases joined; a core reading backwards
+ * behind a Slice with step -1 on the time axis), Transpose + Reshape between layers,
  * MatMul + Add for a head on every step, Gemm for one on the final states. Sequence length and batch are
  * symbolic. The initial states are graph inputs `h0` (and `c0`), [L·D, B, H], whose initializers of the same name
  * are zeros [L·D, 1, H]: Expand widens either to the batch, so the graph runs with only its first input fed.
  * The layers run time-major (layout 0, which onnxruntime requires); a batch-first model transposes around them.
  */
 import { UnsupportedError } from '../../errors.js';
-import type { ModelConfig, Tensor } from '../../types.js';
+import { cores, qualified, stateCore, stateShape } from '../../layout.js';
+import type { CoreConfig, ModelConfig, Tensor } from '../../types.js';
 import { ONNX_BLOCK } from './import.js';
 import { DTYPE } from './messages.js';
 import { type AttrSpec, type NodeSpec, type TensorSpec, type ValueSpec, encodeModel } from './messages-out.js';
@@ -15,22 +17,16 @@ import type { OnnxCell } from './trace.js';
 
 const EXPORT_OPSET = 14;
 
-export function exportONNX(config: ModelConfig, state: Readonly<Record<string, Tensor>>, producer: string): Uint8Array {
+export function exportONNX(config: ModelConfig, tensors: Readonly<Record<string, Tensor>>, producer: string): Uint8Array {
   const c = config;
-  // ONNX's recurrent ops have no way to say these; a graph of extra ops could, which this writer does not build yet.
-  const beyond = c.stack.length
-    ? 'a stack of cores'
-    : c.goBackwards
-      ? 'goBackwards'
-      : c.mergeMode !== 'concat'
-        ? `mergeMode '${c.mergeMode}'`
-        : '';
-  if (beyond) throw new UnsupportedError(`toONNX: a model with ${beyond} cannot be written as ONNX yet`);
-  const cell = c.cell as OnnxCell;
-  const G = ONNX_BLOCK[cell].length;
-  const H = c.hiddenSize;
-  const D = c.bidirectional ? 2 : 1;
-  const L = c.numLayers;
+  // ONNX's recurrent ops cannot join two directions element-wise; a Split and an Add could, which is not written yet.
+  if (c.mergeMode !== 'concat' || c.stack.some((k) => k.mergeMode !== 'concat')) {
+    throw new UnsupportedError("toONNX: a model with an element-wise mergeMode cannot be written as ONNX yet; 'concat' can");
+  }
+  const held = stateCore(c);
+  // A stack starts from zero states (RNN.create refuses others): its graph takes none.
+  const stateful = !c.stack.length;
+  const [LD, , H0] = stateShape(c, 1);
   const nodes: NodeSpec[] = [];
   const initializers: TensorSpec[] = [];
   const names = c.names;
@@ -43,8 +39,7 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
     nodes.push({ opType, name, inputs, outputs, attributes });
     return outputs[0];
   };
-  const param = (n: string) => state[n].data;
-  const core = (n: string) => (names.core ? `${names.core}.${n}` : n);
+  const param = (n: string) => tensors[n].data;
   const batchAxis = c.batchFirst ? 0 : 1;
   const seqDims = c.batchFirst ? ['B', 'T'] : ['T', 'B'];
 
@@ -53,15 +48,15 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
       ? { name: 'input', elemType: DTYPE.INT64, dims: seqDims }
       : { name: 'input', elemType: DTYPE.FLOAT, dims: [...seqDims, c.inputSize] },
   ];
-  const stateNames = c.cell === 'lstm' ? ['h0', 'c0'] : ['h0'];
+  const stateNames = !stateful ? [] : held.cell === 'lstm' ? ['h0', 'c0'] : ['h0'];
   for (const s of stateNames) {
-    inputs.push({ name: s, elemType: DTYPE.FLOAT, dims: [L * D, 'state_batch', H] }); // 1 (the default) or B
-    initializers.push({ name: s, dtype: DTYPE.FLOAT, dims: [L * D, 1, H], data: new Float32Array(L * D * H) });
+    inputs.push({ name: s, elemType: DTYPE.FLOAT, dims: [LD, 'state_batch', H0] }); // 1 (the default) or B
+    initializers.push({ name: s, dtype: DTYPE.FLOAT, dims: [LD, 1, H0], data: new Float32Array(LD * H0) });
   }
 
   let x = 'input';
   if (c.embedding) x = node('Gather', `${path(names.embedding)}/Gather`, [`${names.embedding}.weight`, 'input'], ['embedded']);
-  if (c.embedding) initializers.push(tensor(`${names.embedding}.weight`, state[`${names.embedding}.weight`]));
+  if (c.embedding) initializers.push(tensor(`${names.embedding}.weight`, tensors[`${names.embedding}.weight`]));
   if (c.batchFirst) x = node('Transpose', '/input/Transpose', [x], ['time_major'], [{ name: 'perm', ints: [1, 0, 2] }]);
 
   // [1, B, 1]: the batch size, to widen the initial states to.
@@ -69,54 +64,74 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
   const batch = node('Gather', '/batch/Gather', [shape, ints('batch_axis', [batchAxis])], ['batch']);
   const widen = node('Concat', '/batch/Concat', [ints('one', [1]), batch, 'one'], ['state_shape'], [{ name: 'axis', int: 0 }]);
 
-  const op = { rnn: 'RNN', lstm: 'LSTM', gru: 'GRU' }[cell];
   let lastH = '';
-  for (let k = 0; k < L; k++) {
-    const F = k === 0 ? c.inputSize : D * H;
-    const W = new Float32Array(D * G * H * F);
-    const R = new Float32Array(D * G * H * H);
-    const B = new Float32Array(D * 2 * G * H);
-    for (let d = 0; d < D; d++) {
-      const suffix = `_l${k}${d ? '_reverse' : ''}`;
-      toOnnxOrder(W, d, param(core(`weight_ih${suffix}`)), cell, H * F);
-      toOnnxOrder(R, d, param(core(`weight_hh${suffix}`)), cell, H * H);
-      if (c.bias) {
-        const b = B.subarray(d * 2 * G * H, (d + 1) * 2 * G * H);
-        toOnnxOrder(b.subarray(0, G * H), 0, param(core(`bias_ih${suffix}`)), cell, H);
-        toOnnxOrder(b.subarray(G * H), 0, param(core(`bias_hh${suffix}`)), cell, H);
-      }
-    }
-    const prefix = `${path(names.core)}/${op}${k ? `_${k}` : ''}`;
-    initializers.push({ name: `${core('W')}_l${k}`, dtype: DTYPE.FLOAT, dims: [D, G * H, F], data: W });
-    initializers.push({ name: `${core('R')}_l${k}`, dtype: DTYPE.FLOAT, dims: [D, G * H, H], data: R });
-    if (c.bias) initializers.push({ name: `${core('B')}_l${k}`, dtype: DTYPE.FLOAT, dims: [D, 2 * G * H], data: B });
-    const initial = stateNames.map((s) => {
-      const sliced = node(
+  let lastWidth = 0;
+  let F = c.inputSize;
+  for (const k of cores(c)) {
+    const cell = k.cell as OnnxCell;
+    const op = { rnn: 'RNN', lstm: 'LSTM', gru: 'GRU' }[cell];
+    const G = ONNX_BLOCK[cell].length;
+    const H = k.hiddenSize;
+    const D = k.bidirectional ? 2 : 1;
+    const core = (n: string) => qualified(k.name, n);
+    if (k.goBackwards) {
+      // Reading backwards: the core's input reversed in time (every step: the graph has no lengths).
+      const at = `${path(k.name)}/Reverse`;
+      x = node(
         'Slice',
-        `${prefix}/Slice_${s}`,
-        [s, ints(`${prefix}/${s}_start`, [k * D]), ints(`${prefix}/${s}_end`, [(k + 1) * D]), ints(`${prefix}/${s}_axis`, [0])],
-        [`${prefix}/${s}`],
+        at,
+        [x, ints(`${at}/start`, [-1]), ints(`${at}/end`, [-(2 ** 63)]), ints(`${at}/axis`, [0]), ints(`${at}/step`, [-1])],
+        [`${at}/output`],
       );
-      return node('Expand', `${prefix}/Expand_${s}`, [sliced, widen], [`${prefix}/${s}_wide`]);
-    });
-    const attributes: NodeSpec['attributes'] = [
-      { name: 'hidden_size', int: H },
-      { name: 'direction', string: D === 2 ? 'bidirectional' : c.reverse ? 'reverse' : 'forward' },
-      ...(cell === 'gru' ? [{ name: 'linear_before_reset', int: c.resetAfter ? 1 : 0 }] : []),
-      ...activations(c, D),
-    ];
-    const outputs = [`${prefix}/Y`, `${prefix}/Y_h`, ...(cell === 'lstm' ? [`${prefix}/Y_c`] : [])];
-    node(
-      op,
-      prefix,
-      [x, `${core('W')}_l${k}`, `${core('R')}_l${k}`, c.bias ? `${core('B')}_l${k}` : '', '', ...initial],
-      outputs,
-      attributes,
-    );
-    lastH = outputs[1];
-    // [T, D, B, H] → [T, B, D, H] → [T, B, D·H]: both directions side by side, as PyTorch's output.
-    const t = node('Transpose', `${prefix}/Transpose`, [outputs[0]], [`${prefix}/Y_t`], [{ name: 'perm', ints: [0, 2, 1, 3] }]);
-    x = node('Reshape', `${prefix}/Reshape`, [t, ints(`${prefix}/shape`, [0, 0, -1])], [`${prefix}/output`]);
+    }
+    for (let l = 0; l < k.numLayers; l++) {
+      const W = new Float32Array(D * G * H * F);
+      const R = new Float32Array(D * G * H * H);
+      const B = new Float32Array(D * 2 * G * H);
+      for (let d = 0; d < D; d++) {
+        const suffix = `_l${l}${d ? '_reverse' : ''}`;
+        toOnnxOrder(W, d, param(core(`weight_ih${suffix}`)), cell, H * F);
+        toOnnxOrder(R, d, param(core(`weight_hh${suffix}`)), cell, H * H);
+        if (k.bias) {
+          const b = B.subarray(d * 2 * G * H, (d + 1) * 2 * G * H);
+          toOnnxOrder(b.subarray(0, G * H), 0, param(core(`bias_ih${suffix}`)), cell, H);
+          toOnnxOrder(b.subarray(G * H), 0, param(core(`bias_hh${suffix}`)), cell, H);
+        }
+      }
+      const prefix = `${path(k.name)}/${op}${l ? `_${l}` : ''}`;
+      initializers.push({ name: `${core('W')}_l${l}`, dtype: DTYPE.FLOAT, dims: [D, G * H, F], data: W });
+      initializers.push({ name: `${core('R')}_l${l}`, dtype: DTYPE.FLOAT, dims: [D, G * H, H], data: R });
+      if (k.bias) initializers.push({ name: `${core('B')}_l${l}`, dtype: DTYPE.FLOAT, dims: [D, 2 * G * H], data: B });
+      const initial = stateNames.map((s) => {
+        const sliced = node(
+          'Slice',
+          `${prefix}/Slice_${s}`,
+          [s, ints(`${prefix}/${s}_start`, [l * D]), ints(`${prefix}/${s}_end`, [(l + 1) * D]), ints(`${prefix}/${s}_axis`, [0])],
+          [`${prefix}/${s}`],
+        );
+        return node('Expand', `${prefix}/Expand_${s}`, [sliced, widen], [`${prefix}/${s}_wide`]);
+      });
+      const attributes: NodeSpec['attributes'] = [
+        { name: 'hidden_size', int: H },
+        { name: 'direction', string: D === 2 ? 'bidirectional' : k.reverse ? 'reverse' : 'forward' },
+        ...(cell === 'gru' ? [{ name: 'linear_before_reset', int: k.resetAfter ? 1 : 0 }] : []),
+        ...activations(k, D),
+      ];
+      const outputs = [`${prefix}/Y`, `${prefix}/Y_h`, ...(cell === 'lstm' ? [`${prefix}/Y_c`] : [])];
+      node(
+        op,
+        prefix,
+        [x, `${core('W')}_l${l}`, `${core('R')}_l${l}`, k.bias ? `${core('B')}_l${l}` : '', '', ...initial],
+        outputs,
+        attributes,
+      );
+      lastH = outputs[1];
+      // [T, D, B, H] → [T, B, D, H] → [T, B, D·H]: both directions side by side, as PyTorch's output.
+      const t = node('Transpose', `${prefix}/Transpose`, [outputs[0]], [`${prefix}/Y_t`], [{ name: 'perm', ints: [0, 2, 1, 3] }]);
+      x = node('Reshape', `${prefix}/Reshape`, [t, ints(`${prefix}/shape`, [0, 0, -1])], [`${prefix}/output`]);
+      F = D * H;
+    }
+    lastWidth = F;
   }
 
   let y: string;
@@ -129,24 +144,24 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
     y = flat;
     if (O) {
       const weight = c.tieWeights ? `${names.embedding}.weight` : `${names.head}.weight`;
-      if (!c.tieWeights) initializers.push(tensor(weight, state[weight]));
-      initializers.push(tensor(`${names.head}.bias`, state[`${names.head}.bias`]));
+      if (!c.tieWeights) initializers.push(tensor(weight, tensors[weight]));
+      initializers.push(tensor(`${names.head}.bias`, tensors[`${names.head}.bias`]));
       y = node('Gemm', `${path(names.head)}/Gemm`, [flat, weight, `${names.head}.bias`], ['logits'], [{ name: 'transB', int: 1 }]);
     }
-    yDims = ['B', O || D * H];
+    yDims = ['B', O || lastWidth];
   } else {
     if (c.batchFirst) x = node('Transpose', '/output/Transpose', [x], ['batch_first'], [{ name: 'perm', ints: [1, 0, 2] }]);
     if (O) {
       const weight = c.tieWeights ? `${names.embedding}.weight` : `${names.head}.weight`;
-      if (!c.tieWeights) initializers.push(tensor(weight, state[weight]));
-      initializers.push(tensor(`${names.head}.bias`, state[`${names.head}.bias`]));
+      if (!c.tieWeights) initializers.push(tensor(weight, tensors[weight]));
+      initializers.push(tensor(`${names.head}.bias`, tensors[`${names.head}.bias`]));
       const wt = node('Transpose', `${path(names.head)}/Transpose`, [weight], ['head_weight_t'], [{ name: 'perm', ints: [1, 0] }]);
       const product = node('MatMul', `${path(names.head)}/MatMul`, [x, wt], ['head_product']);
       y = node('Add', `${path(names.head)}/Add`, [product, `${names.head}.bias`], ['logits']);
     } else {
       y = node('Identity', '/output/Identity', [x], ['output']);
     }
-    yDims = [...seqDims, O || D * H];
+    yDims = [...seqDims, O || lastWidth];
   }
   if (O && c.headActivation !== 'linear') {
     const op = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', softmax: 'Softmax' }[c.headActivation];
@@ -167,7 +182,7 @@ export function exportONNX(config: ModelConfig, state: Readonly<Record<string, T
  * The `activations` attribute where the cell's functions differ from ONNX's defaults: per direction, the gates'
  * (LSTM f, GRU f), then the candidate's (g) and the LSTM's cell output's (h), with HardSigmoid's alpha and beta.
  */
-function activations(c: ModelConfig, D: number): AttrSpec[] {
+function activations(c: CoreConfig, D: number): AttrSpec[] {
   const candidate = c.nonlinearity === 'relu' ? 'Relu' : 'Tanh';
   if (c.cell === 'rnn') return c.nonlinearity === 'tanh' ? [] : [{ name: 'activations', strings: Array<string>(D).fill(candidate) }];
   if (c.nonlinearity === 'tanh' && c.recurrentActivation === 'sigmoid') return [];

@@ -5,14 +5,16 @@
  * Rb); they are reordered and split here. Module names come from the options, else from the initializers'
  * names (`encoder.weight` → `encoder`) or the exporter's node names (`/rnn/LSTM` → `rnn`), else the defaults.
  */
-import { NonFiniteError, OptionError } from '../../errors.js';
-import { DEFAULT_NAMES, type RNNOptions, modelConfig } from '../../options.js';
+import { NonFiniteError, OptionError, UnsupportedError } from '../../errors.js';
+import { qualified } from '../../layout.js';
+import { DEFAULT_NAMES, type RNNOptions, type StackedCoreOptions, modelConfig } from '../../options.js';
 import { checkKeys } from '../../checks.js';
 import { firstNonFinite } from '../../tensor.js';
 import type { PartNames, Snapshot, Tensor } from '../../types.js';
 import { quote } from '../describe.js';
 import { decodeModel } from './messages.js';
 import { type OnnxCell, type TracedOutput, trace } from './trace.js';
+import type { TracedLayer } from './values.js';
 
 /** What an ONNX graph cannot tell, and where the model runs. */
 export interface ONNXOptions extends Pick<RNNOptions, 'dropout' | 'seed' | 'backend' | 'wasm'> {
@@ -38,21 +40,15 @@ export function importONNX(bytes: Uint8Array, options: ONNXOptions): OnnxImport 
   const model = decodeModel(bytes);
   const t = trace(model);
   const ours = model.producer === 'rnn-wasm' && t.head !== null;
-  const layer0 = t.layers[0];
-  const { cell, hiddenSize: H, directions: D } = layer0;
   const names = partNames(t, options);
+  const groups = coreGroups(t, names);
   const head = t.head;
   const tieWeights = Boolean(head && t.embedding && sameValues(head.weight, t.embedding.table.data as Float32Array));
+  const [first, ...stack] = groups.map((g) => g.options);
+  const { name: _, ...firstOptions } = first;
   const { config } = modelConfig({
-    cell,
-    hiddenSize: H,
-    numLayers: t.layers.length,
-    bidirectional: D === 2,
-    ...(layer0.nonlinearity !== 'tanh' && { nonlinearity: layer0.nonlinearity }),
-    ...(layer0.recurrentActivation !== 'sigmoid' && { recurrentActivation: layer0.recurrentActivation }),
-    ...(!layer0.resetAfter && { resetAfter: false }),
-    ...(layer0.reverse && { reverse: true }),
-    bias: layer0.B !== null,
+    ...firstOptions,
+    ...(stack.length && { stack }),
     outputSize: head?.outputSize ?? 0,
     headOn: t.output.on,
     // toONNX writes a softmax head as the head and a Softmax; read back, it is the head's activation again.
@@ -76,30 +72,32 @@ export function importONNX(bytes: Uint8Array, options: ONNXOptions): OnnxImport 
   });
 
   const values = new Map<string, { data: Float32Array; shape: number[] }>();
-  const core = (n: string) => (names.core ? `${names.core}.${n}` : n);
-  t.layers.forEach((l, k) => {
-    const G = ONNX_BLOCK[cell].length;
-    const rows = G * H;
-    for (let d = 0; d < D; d++) {
-      const suffix = `_l${k}${d ? '_reverse' : ''}`;
-      values.set(core(`weight_ih${suffix}`), {
-        data: reorder(l.W.data as Float32Array, d, rows * l.inputSize, cell, H * l.inputSize),
-        shape: [rows, l.inputSize],
-      });
-      values.set(core(`weight_hh${suffix}`), { data: reorder(l.R.data as Float32Array, d, rows * H, cell, H * H), shape: [rows, H] });
-      if (l.B) {
-        const b = l.B.data as Float32Array;
-        values.set(core(`bias_ih${suffix}`), {
-          data: reorder(b.subarray(d * 2 * rows, d * 2 * rows + rows), 0, rows, cell, H),
-          shape: [rows],
+  for (const { name, layers } of groups) {
+    const core = (n: string) => qualified(name, n);
+    layers.forEach((l, k) => {
+      const { cell, hiddenSize: H, directions: D } = l;
+      const rows = ONNX_BLOCK[cell].length * H;
+      for (let d = 0; d < D; d++) {
+        const suffix = `_l${k}${d ? '_reverse' : ''}`;
+        values.set(core(`weight_ih${suffix}`), {
+          data: reorder(l.W.data as Float32Array, d, rows * l.inputSize, cell, H * l.inputSize),
+          shape: [rows, l.inputSize],
         });
-        values.set(core(`bias_hh${suffix}`), {
-          data: reorder(b.subarray(d * 2 * rows + rows, (d + 1) * 2 * rows), 0, rows, cell, H),
-          shape: [rows],
-        });
+        values.set(core(`weight_hh${suffix}`), { data: reorder(l.R.data as Float32Array, d, rows * H, cell, H * H), shape: [rows, H] });
+        if (l.B) {
+          const b = l.B.data as Float32Array;
+          values.set(core(`bias_ih${suffix}`), {
+            data: reorder(b.subarray(d * 2 * rows, d * 2 * rows + rows), 0, rows, cell, H),
+            shape: [rows],
+          });
+          values.set(core(`bias_hh${suffix}`), {
+            data: reorder(b.subarray(d * 2 * rows + rows, (d + 1) * 2 * rows), 0, rows, cell, H),
+            shape: [rows],
+          });
+        }
       }
-    }
-  });
+    });
+  }
   if (t.embedding)
     values.set(`${names.embedding}.weight`, { data: t.embedding.table.data as Float32Array, shape: [...t.embedding.table.dims] });
   if (head) {
@@ -119,6 +117,59 @@ export function importONNX(bytes: Uint8Array, options: ONNXOptions): OnnxImport 
     output: ours && t.output.apply === 'softmax' ? { ...t.output, apply: 'none' } : t.output,
     lengthsInput: t.lengthsInput,
   };
+}
+
+/** A run of traced layers that is one core: the same settings throughout, and a reversal of its input only before the first. */
+interface CoreGroup {
+  name: string;
+  layers: TracedLayer[];
+  options: StackedCoreOptions & { name: string };
+}
+
+/** The traced layers in cores: a new one wherever a layer differs from the one below, or reads its input reversed. */
+function coreGroups(t: ReturnType<typeof trace>, names: PartNames): CoreGroup[] {
+  const key = (l: TracedLayer) =>
+    [l.cell, l.hiddenSize, l.directions, l.B !== null, l.nonlinearity, l.recurrentActivation, l.resetAfter, l.reverse].join();
+  const groups: CoreGroup[] = [];
+  for (const l of t.layers) {
+    const last = groups[groups.length - 1];
+    if (last && !l.goBackwards && key(last.layers[0]) === key(l)) {
+      last.layers.push(l);
+      continue;
+    }
+    if (l.goBackwards && t.lengthsInput) {
+      throw new UnsupportedError(
+        `ONNX: node ${quote(l.node)} reads its input reversed in a graph with sequence lengths, whose padding it would reverse too`,
+      );
+    }
+    // A stacked core is named by its node's module path, as toONNX writes it, when that names nothing else.
+    const fromNode = /^\/(.+)\/[A-Za-z]+(_\d+)?$/.exec(l.node)?.[1].replaceAll('/', '.');
+    const taken = new Set([names.embedding, names.head, ...groups.map((g) => g.name)]);
+    const name =
+      groups.length === 0
+        ? names.core
+        : fromNode && !taken.has(fromNode) && fromNode !== names.core
+          ? fromNode
+          : `${names.core}${groups.length}`;
+    groups.push({
+      name,
+      layers: [l],
+      options: {
+        name,
+        cell: l.cell,
+        hiddenSize: l.hiddenSize,
+        bidirectional: l.directions === 2,
+        bias: l.B !== null,
+        ...(l.nonlinearity !== 'tanh' && { nonlinearity: l.nonlinearity }),
+        ...(l.recurrentActivation !== 'sigmoid' && { recurrentActivation: l.recurrentActivation }),
+        ...(!l.resetAfter && { resetAfter: false }),
+        ...(l.reverse && { reverse: true }),
+        ...(l.goBackwards && { goBackwards: true }),
+      },
+    });
+  }
+  for (const g of groups) g.options.numLayers = g.layers.length;
+  return groups;
 }
 
 /** Direction d's gate blocks (each `block` values) in PyTorch's order. */

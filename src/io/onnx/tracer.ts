@@ -178,23 +178,11 @@ export class Tracer extends ValueTracer {
     }
     this.checkStates(T, Bt, cell);
     const k = this.layers.length;
-    this.checkLayerInput(X, k, T, Bt, F, layout);
-    if (k > 0) {
-      const first = this.layers[0];
-      if (
-        first.cell !== cell
-        || first.hiddenSize !== H
-        || first.directions !== D
-        || (first.B === null) !== (B === null)
-        || first.nonlinearity !== nonlinearity
-        || first.recurrentActivation !== recurrentActivation
-        || first.resetAfter !== (lbr === 1)
-        || first.reverse !== (direction === 'reverse')
-      ) {
-        this.unsupported(`layer ${k} differs from layer 0 in its cell, hidden size, direction, bias, activations or linear_before_reset`);
-      }
-    }
+    // Layers that differ from the one before are a core of their own (a stack); one that reads its input
+    // reversed in time (a Slice with step -1, as toONNX writes goBackwards) starts one too.
+    const goBackwards = this.checkLayerInput(X, k, T, Bt, F, layout);
     this.layers.push({
+      goBackwards,
       node: this.node.name,
       cell,
       nonlinearity,
@@ -259,12 +247,22 @@ export class Tracer extends ValueTracer {
   }
 
   /** Layer k's input, element for element: the embedded ids (or the input) for k = 0, else layer k−1's output. */
-  checkLayerInput(X: RefValue, k: number, T: number, Bt: number, F: number, layout: number): void {
+  /** Checks that X is the model's input (or the layer below's output) in order, or reversed in time: returns which. */
+  checkLayerInput(X: RefValue, k: number, T: number, Bt: number, F: number, layout: number): boolean {
     const at = (t: number, b: number, f: number) => X.data[layout === 0 ? (t * Bt + b) * F + f : (b * T + t) * F + f];
+    let reversed = false;
     const matches = (expected: (t: number, b: number, f: number) => number) => {
-      for (let t = 0; t < T; t++)
-        for (let b = 0; b < Bt; b++) for (let f = 0; f < F; f++) if (at(t, b, f) !== expected(t, b, f)) return false;
-      return true;
+      for (const backwards of [false, true]) {
+        let all = true;
+        for (let t = 0; t < T && all; t++)
+          for (let b = 0; b < Bt && all; b++)
+            for (let f = 0; f < F; f++) if (at(t, b, f) !== expected(backwards ? T - 1 - t : t, b, f)) all = false;
+        if (all) {
+          reversed = backwards && T > 1;
+          return true;
+        }
+      }
+      return false;
     };
     if (k === 0) {
       const emb = this.sources.findIndex((s) => s.kind === 'emb');
@@ -279,7 +277,7 @@ export class Tracer extends ValueTracer {
         const pos = (t: number, b: number) => (batchFirst ? b * T + t : t * Bt + b);
         if (matches((t, b, f) => code(src, pos(t, b) * F + f))) {
           this.batchFirst = batchFirst;
-          return;
+          return reversed;
         }
       }
       this.unsupported("its input X is not the graph's input (embedded) in time-major or batch-first order");
@@ -293,6 +291,7 @@ export class Tracer extends ValueTracer {
     if (!matches((t, b, f) => code(ySource, yIndex(t, Math.floor(f / H), b, f % H)))) {
       this.unsupported(`its input X is not layer ${k - 1}'s output (both directions' states side by side at each step)`);
     }
+    return reversed;
   }
 
   /** The row of the last layer a head input row reads: its (t, b) at every step, or b from the final states. */

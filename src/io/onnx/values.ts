@@ -21,6 +21,8 @@ export interface TracedLayer {
   readonly resetAfter: boolean;
   /** direction "reverse": one direction, backwards in time. */
   readonly reverse: boolean;
+  /** Its input is the one below's (or the model's) reversed in time: a core that reads backwards starts here. */
+  readonly goBackwards: boolean;
   readonly hiddenSize: number;
   readonly directions: number;
   readonly inputSize: number;

@@ -1,13 +1,13 @@
 /**
  * A model as a standard ONNX graph (opset 14) built from ONNX's own ops: Gather for the embedding, one RNN / LSTM /
  * GRU node per layer of each core (gates back in ONNX's order, the two biases joined; a core reading backwards
- * behind a Slice with step -1 on the time axis), Transpose + Reshape between layers,
+ * behind a Slice with step -1 on the time axis; an element-wise merge as Slices of Y and Y_h joined by Add or
+ * Mul), Transpose + Reshape between layers,
  * MatMul + Add for a head on every step, Gemm for one on the final states. Sequence length and batch are
  * symbolic. The initial states are graph inputs `h0` (and `c0`), [L·D, B, H], whose initializers of the same name
  * are zeros [L·D, 1, H]: Expand widens either to the batch, so the graph runs with only its first input fed.
  * The layers run time-major (layout 0, which onnxruntime requires); a batch-first model transposes around them.
  */
-import { UnsupportedError } from '../../errors.js';
 import { cores, qualified, stateCore, stateShape } from '../../layout.js';
 import type { CoreConfig, ModelConfig, Tensor } from '../../types.js';
 import { ONNX_BLOCK } from './import.js';
@@ -19,10 +19,6 @@ const EXPORT_OPSET = 14;
 
 export function exportONNX(config: ModelConfig, tensors: Readonly<Record<string, Tensor>>, producer: string): Uint8Array {
   const c = config;
-  // ONNX's recurrent ops cannot join two directions element-wise; a Split and an Add could, which is not written yet.
-  if (c.mergeMode !== 'concat' || c.stack.some((k) => k.mergeMode !== 'concat')) {
-    throw new UnsupportedError("toONNX: a model with an element-wise mergeMode cannot be written as ONNX yet; 'concat' can");
-  }
   const held = stateCore(c);
   // A stack starts from zero states (RNN.create refuses others): its graph takes none.
   const stateful = !c.stack.length;
@@ -126,6 +122,30 @@ export function exportONNX(config: ModelConfig, tensors: Readonly<Record<string,
         attributes,
       );
       lastH = outputs[1];
+      if (l === k.numLayers - 1 && k.mergeMode !== 'concat') {
+        // The two directions joined element-wise: [T, 2, B, H] → [T, B, H], and the final states [2, B, H] → [1, B, H].
+        const join = (value: string, axis: number, what: string) => {
+          const axes = ints(`${prefix}/${what}_axis`, [axis]);
+          const half = (i: number) =>
+            node(
+              'Slice',
+              `${prefix}/${what}_${i}`,
+              [value, ints(`${prefix}/${what}_from${i}`, [i]), ints(`${prefix}/${what}_to${i}`, [i + 1]), axes],
+              [`${prefix}/${what}_${i}`],
+            );
+          const op = k.mergeMode === 'mul' ? 'Mul' : 'Add';
+          let joined = node(op, `${prefix}/${what}_${op}`, [half(0), half(1)], [`${prefix}/${what}_joined`]);
+          if (k.mergeMode === 'ave') {
+            initializers.push({ name: `${prefix}/${what}_half`, dtype: DTYPE.FLOAT, dims: [1], data: [0.5] });
+            joined = node('Mul', `${prefix}/${what}_Half`, [joined, `${prefix}/${what}_half`], [`${prefix}/${what}_average`]);
+          }
+          return joined;
+        };
+        lastH = join(outputs[1], 0, 'Y_h');
+        x = node('Squeeze', `${prefix}/Squeeze`, [join(outputs[0], 1, 'Y'), ints(`${prefix}/squeeze_axis`, [1])], [`${prefix}/output`]);
+        F = H;
+        continue;
+      }
       // [T, D, B, H] → [T, B, D, H] → [T, B, D·H]: both directions side by side, as PyTorch's output.
       const t = node('Transpose', `${prefix}/Transpose`, [outputs[0]], [`${prefix}/Y_t`], [{ name: 'perm', ints: [0, 2, 1, 3] }]);
       x = node('Reshape', `${prefix}/Reshape`, [t, ints(`${prefix}/shape`, [0, 0, -1])], [`${prefix}/output`]);

@@ -131,10 +131,12 @@ function coreGroups(t: ReturnType<typeof trace>, names: PartNames): CoreGroup[] 
   const key = (l: TracedLayer) =>
     [l.cell, l.hiddenSize, l.directions, l.B !== null, l.nonlinearity, l.recurrentActivation, l.resetAfter, l.reverse].join();
   const groups: CoreGroup[] = [];
-  for (const l of t.layers) {
+  for (const [k, l] of t.layers.entries()) {
     const last = groups[groups.length - 1];
-    if (last && !l.goBackwards && key(last.layers[0]) === key(l)) {
+    // A merge joins a core's last layer: the layer after one starts a core of its own.
+    if (last && !l.goBackwards && !last.options.mergeMode && key(last.layers[0]) === key(l)) {
       last.layers.push(l);
+      if (t.merges.has(k)) last.options.mergeMode = t.merges.get(k);
       continue;
     }
     if (l.goBackwards && t.lengthsInput) {
@@ -165,6 +167,7 @@ function coreGroups(t: ReturnType<typeof trace>, names: PartNames): CoreGroup[] 
         ...(!l.resetAfter && { resetAfter: false }),
         ...(l.reverse && { reverse: true }),
         ...(l.goBackwards && { goBackwards: true }),
+        ...(t.merges.has(k) && { mergeMode: t.merges.get(k) }),
       },
     });
   }

@@ -63,6 +63,7 @@ export function trace(model: OnnxModel): Traced {
     embedding: t.embedding,
     inputSize: t.embedding ? t.embeddingDim : mainDims[2],
     layers: t.layers,
+    merges: t.merges,
     head: t.head,
     batchFirst: t.batchFirst ?? false,
     output: recogniseOutput(t, graph.outputs[0].name),
@@ -88,9 +89,12 @@ function recogniseOutput(t: Tracer, name: string): TracedOutput {
   };
   if (v.kind !== 'ref' || v.data.length === 0) return fail("is not computed from the model's input");
   const last = t.layers[t.layers.length - 1];
-  const { T, batch: Bt, hiddenSize: H, directions: D } = last;
-  // Without a head, the output is the last layer's output, or (Keras's return_sequences=False) its final states.
-  const finalStates = !t.head && v.kind === 'ref' && t.sources[sourceOf(v.data[0])]?.kind === 'Yh';
+  const { T, batch: Bt, hiddenSize: H } = last;
+  // Without a head, the output is the last layer's output, or (Keras's return_sequences=False) its final states;
+  // either maybe with the two directions merged (read as one direction).
+  const first = t.sources[sourceOf(v.data[0])];
+  const { D, ySource, hSource } = t.head ? { D: last.directions, ySource: -1, hSource: -1 } : t.view(t.layers.length - 1, v.data[0]);
+  const finalStates = !t.head && (first?.kind === 'Yh' || (first?.kind === 'merged' && first.of === 'Yh'));
   const on = t.head?.on ?? (finalStates ? 'final' : 'steps');
   const O = t.head ? t.head.outputSize : D * H;
   const factors: ['T' | 'B' | 'O', number][] =
@@ -122,9 +126,9 @@ function recogniseOutput(t: Tracer, name: string): TracedOutput {
   }
   if (kind === 'activated') base = t.sources.findIndex((s) => s.kind === 'head');
   const baseKind = t.sources[base].kind;
-  if (t.head ? baseKind !== 'head' && baseKind !== 'matmul' : baseKind !== 'Y' && baseKind !== 'Yh') fail("is not the model's output");
-  const hSource = t.sources.findIndex((s) => s.kind === 'Yh' && s.layer === t.layers.length - 1);
-  const ySource = t.sources.findIndex((s) => s.kind === 'Y' && s.layer === t.layers.length - 1);
+  if (t.head ? baseKind !== 'head' && baseKind !== 'matmul' : baseKind !== 'Y' && baseKind !== 'Yh' && baseKind !== 'merged') {
+    fail("is not the model's output");
+  }
   for (let i = 0; i < n; i++) {
     let expected = code(src, i);
     if (finalStates) {

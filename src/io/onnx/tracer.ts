@@ -5,11 +5,12 @@
  */
 import { quote, shapeText } from '../describe.js';
 import { type Constant, DTYPE, type OnnxNode, isFloatType } from './messages.js';
+import { MergeTracer } from './merges.js';
 import { type Data, OpError, binary, concat, size, transpose } from './ops.js';
 
-import { type ConstValue, type OnnxCell, type RefValue, SUPPORTED, type Value, ValueTracer, code, indexOf, sourceOf } from './values.js';
+import { type ConstValue, type OnnxCell, type RefValue, SUPPORTED, type Value, code, indexOf, sourceOf } from './values.js';
 
-export class Tracer extends ValueTracer {
+export class Tracer extends MergeTracer {
   run(): void {
     for (const node of this.model.graph.nodes) {
       this.node = node;
@@ -107,8 +108,14 @@ export class Tracer extends ValueTracer {
       const out = binary(a, b, f);
       return this.folded({ dims: out.dims, data: isFloatType(a.dtype) ? Float32Array.from(out.data) : out.data }, a.dtype);
     }
+    if (a.kind === 'ref' && b.kind === 'ref' && (op === 'Add' || op === 'Mul')) return this.merge(op === 'Add' ? 'sum' : 'mul', a, b);
+    const ref = a.kind === 'ref' ? a : (b as RefValue);
+    const other = a.kind === 'ref' ? b : a;
+    const halving =
+      (op === 'Mul' && other.data.every((v) => v === 0.5)) || (op === 'Div' && b === other && other.data.every((v) => v === 2));
+    if (halving && this.sources[sourceOf(ref.data[0])]?.kind === 'merged') return this.average(ref);
     if (op !== 'Add') this.unsupported(`${op} on values computed from the inputs (only the head's bias is added)`);
-    return this.bias(a.kind === 'ref' ? a : (b as RefValue), a.kind === 'ref' ? b : a);
+    return this.bias(ref, other);
   }
 
   // ---- the ops that compute ------------------------------------------------------------------------------
@@ -283,8 +290,8 @@ export class Tracer extends ValueTracer {
       this.unsupported("its input X is not the graph's input (embedded) in time-major or batch-first order");
     }
     const prev = this.layers[k - 1];
-    const ySource = this.sources.findIndex((s) => s.kind === 'Y' && s.layer === k - 1);
-    const { hiddenSize: H, directions: D } = prev;
+    const { D, ySource } = this.view(k - 1, X.data[0]);
+    const { hiddenSize: H } = prev;
     if (prev.T !== T || prev.batch !== Bt || F !== D * H) this.unsupported(`its input does not have the sizes of layer ${k - 1}'s output`);
     const yIndex = (t: number, d: number, b: number, h: number) =>
       prev.layout === 0 ? ((t * D + d) * Bt + b) * H + h : ((b * T + t) * D + d) * H + h;
@@ -299,11 +306,10 @@ export class Tracer extends ValueTracer {
     const k = this.layers.length - 1;
     if (k < 0) this.unsupported('a product before any recurrent layer');
     const L = this.layers[k];
-    const { hiddenSize: H, directions: D, T, batch: Bt } = L;
+    const { hiddenSize: H, T, batch: Bt } = L;
+    const { D, ySource, hSource } = this.view(k, A.data[0]);
     const F = A.dims[A.dims.length - 1];
     if (F !== D * H) this.unsupported(`it reads ${F} features; the last layer gives ${D * H}`);
-    const ySource = this.sources.findIndex((s) => s.kind === 'Y' && s.layer === k);
-    const hSource = this.sources.findIndex((s) => s.kind === 'Yh' && s.layer === k);
     const rows: number[] = [];
     let on: 'steps' | 'final' | null = null;
     for (let r = 0; r * F < A.data.length; r++) {

@@ -56,6 +56,8 @@ export interface Traced {
   readonly embedding: { table: Constant; name: string | null; node: string } | null;
   readonly inputSize: number;
   readonly layers: readonly TracedLayer[];
+  /** The layers (by index) whose two directions the graph joins element-wise, and how. */
+  readonly merges: ReadonlyMap<number, 'sum' | 'ave' | 'mul'>;
   readonly head: TracedHead | null;
   readonly batchFirst: boolean;
   readonly output: TracedOutput;
@@ -84,6 +86,8 @@ export type Source =
   | { kind: 'other'; name: string }
   | { kind: 'emb' }
   | { kind: 'Y' | 'Yh' | 'Yc'; layer: number }
+  /** A bidirectional layer's two directions joined element-wise: its Y or Y_h as if it had one direction. */
+  | { kind: 'merged'; of: 'Y' | 'Yh'; layer: number; mode: 'sum' | 'ave' | 'mul' }
   | { kind: 'matmul' }
   | { kind: 'head' }
   | { kind: 'softmax' | 'logSoftmax' }

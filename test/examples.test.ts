@@ -18,6 +18,14 @@ const losses = (output: string) =>
     .map(Number);
 
 describe('examples', { timeout: 60_000 }, () => {
+  it("keras-import: a tfjs model with tfjs's outputs, trained on, out as ONNX and back the same", () => {
+    const out = run('examples/keras-import.ts');
+    expect(Number(out.match(/largest difference from tfjs's predict: ([\d.e+-]+)/)![1])).toBeLessThan(1e-5);
+    const [first, last] = losses(out);
+    expect(last).toBeLessThan(first);
+    expect(out).toMatch(/ONNX: \d+ bytes, read back the same model/);
+  });
+
   it("quick-start: the README's first program prints the textbook 0.99", () => {
     expect(run('examples/quick-start.ts').trim()).toBe('0.99');
   });

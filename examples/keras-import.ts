@@ -15,7 +15,9 @@ import { fromTFJS } from '../src/tfjs.js';
 const path = process.argv[2] ?? 'test/fixtures/tfjs/tfjs_own_embed_bigru_last/model.json';
 const net = await fromTFJS(path);
 const c = net.config;
-console.log(`${c.cell} ${c.bidirectional ? 'bidirectional ' : ''}core of ${c.hiddenSize}, head ${c.outputSize} (${c.headActivation}) on the ${c.headOn} states`);
+console.log(
+  `${c.cell} ${c.bidirectional ? 'bidirectional ' : ''}core of ${c.hiddenSize}, head ${c.outputSize} (${c.headActivation}) on the ${c.headOn} states`,
+);
 
 // The case tfjs ran: token ids [B, T] in, class probabilities [B, classes] out.
 const { input, expected } = JSON.parse(readFileSync(join(dirname(path), 'case.json'), 'utf8'));

@@ -220,7 +220,12 @@ describe.each(BACKENDS)('cell options [%s]', (backend) => {
       headActivation: 'sigmoid',
     });
     const y = net.unroll(x, { lengths }).y;
-    for (const back of [await RNN.load(net.save(), { backend }), await RNN.fromJSON(net.toJSON(), { backend })]) {
+    const files = [
+      await RNN.load(net.save(), { backend }),
+      await RNN.fromJSON(net.toJSON(), { backend }),
+      await RNN.fromSafetensors(net.toSafetensors(), { backend }),
+    ];
+    for (const back of files) {
       expect(back.config).toEqual(net.config);
       expect(back.unroll(x, { lengths }).y.data).toEqual(y.data);
       back.dispose();

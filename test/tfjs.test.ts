@@ -53,7 +53,7 @@ afterAll(() => {
 describe.each(cases)('%s', (dir) => {
   const { model, weights, c } = load(dir);
 
-  it.each(BACKENDS)("gives tfjs's predict output on %s, and again through stateDict and save()", async (backend) => {
+  it.each(BACKENDS)("gives tfjs's predict output on %s, and again through stateDict, save() and toSafetensors()", async (backend) => {
     const net = await fromTFJS(model, weights, { backend });
     try {
       const y = net.unroll(input(c)).y;
@@ -64,9 +64,10 @@ describe.each(cases)('%s', (dir) => {
       rebuilt.loadStateDict(net.stateDict());
       expect(rebuilt.unroll(input(c)).y.data).toEqual(y.data);
       rebuilt.dispose();
-      const reloaded = await RNN.load(net.save(), { backend });
-      expect(reloaded.unroll(input(c)).y.data).toEqual(y.data);
-      reloaded.dispose();
+      for (const reloaded of [await RNN.load(net.save(), { backend }), await RNN.fromSafetensors(net.toSafetensors(), { backend })]) {
+        expect(reloaded.unroll(input(c)).y.data).toEqual(y.data);
+        reloaded.dispose();
+      }
     } finally {
       net.dispose();
     }

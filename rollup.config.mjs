@@ -34,7 +34,13 @@ function typescript() {
       if (!id.endsWith('.ts')) return null;
       const { outputText, sourceMapText } = ts.transpileModule(code, {
         fileName: id,
-        compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, isolatedModules: true, sourceMap: true, removeComments: true },
+        compilerOptions: {
+          target: ts.ScriptTarget.ES2022,
+          module: ts.ModuleKind.ESNext,
+          isolatedModules: true,
+          sourceMap: true,
+          removeComments: true,
+        },
       });
       return { code: outputText.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'), map: JSON.parse(sourceMapText) };
     },

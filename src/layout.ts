@@ -41,6 +41,21 @@ export type AddParam = (name: string, shape: readonly number[], init: Init) => n
 
 export const directions = (c: Pick<CoreConfig, 'bidirectional'>) => (c.bidirectional ? 2 : 1);
 
+/** The fields of a core's configuration but its name: the first core's are the model configuration's own. */
+export const CORE_FIELDS = [
+  'cell',
+  'hiddenSize',
+  'numLayers',
+  'bidirectional',
+  'nonlinearity',
+  'recurrentActivation',
+  'resetAfter',
+  'bias',
+  'goBackwards',
+  'reverse',
+  'mergeMode',
+] as const satisfies readonly (keyof CoreConfig)[];
+
 /** Each configuration's cores, made once: the forward pass asks for them on every `cell` call. */
 const coresOf = new WeakMap<ModelConfig, readonly CoreConfig[]>();
 
@@ -48,32 +63,7 @@ const coresOf = new WeakMap<ModelConfig, readonly CoreConfig[]>();
 export function cores(c: ModelConfig): readonly CoreConfig[] {
   let list = coresOf.get(c);
   if (!list) {
-    const {
-      cell,
-      hiddenSize,
-      numLayers,
-      bidirectional,
-      nonlinearity,
-      recurrentActivation,
-      resetAfter,
-      bias,
-      goBackwards,
-      reverse,
-      mergeMode,
-    } = c;
-    const first = {
-      cell,
-      hiddenSize,
-      numLayers,
-      bidirectional,
-      nonlinearity,
-      recurrentActivation,
-      resetAfter,
-      bias,
-      goBackwards,
-      reverse,
-      mergeMode,
-    };
+    const first = Object.fromEntries(CORE_FIELDS.map((key) => [key, c[key]])) as Omit<CoreConfig, 'name'>;
     list = Object.freeze([{ name: c.names.core, ...first }, ...c.stack]);
     coresOf.set(c, list);
   }

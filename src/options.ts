@@ -4,7 +4,7 @@
  */
 import { bool, checkKeys, nonNegativeInt, numberIn, oneOf, positiveInt, show } from './checks.js';
 import { OptionError } from './errors.js';
-import { featureSize } from './layout.js';
+import { CORE_FIELDS, featureSize } from './layout.js';
 import type {
   CellKind,
   CoreConfig,
@@ -157,22 +157,8 @@ export interface RNNOptions extends Omit<CoreOptions, 'hiddenSize'> {
   wasm?: string | URL | WasmSources | undefined;
 }
 
-const CORE_KEYS = [
-  'cell',
-  'hiddenSize',
-  'numLayers',
-  'bidirectional',
-  'nonlinearity',
-  'recurrentActivation',
-  'resetAfter',
-  'bias',
-  'goBackwards',
-  'reverse',
-  'mergeMode',
-] as const;
-
 const MODEL_KEYS = [
-  ...CORE_KEYS,
+  ...CORE_FIELDS,
   'inputSize',
   'stack',
   'embedding',
@@ -278,7 +264,7 @@ function stackConfig(value: unknown, names: PartNames): readonly CoreConfig[] {
   return Object.freeze(
     value.map((entry: unknown, i) => {
       const where = `stack[${i}].`;
-      checkKeys(entry, [...CORE_KEYS, 'name'], `stack[${i}]`);
+      checkKeys(entry, [...CORE_FIELDS, 'name'], `stack[${i}]`);
       const { name = `${names.core}${i + 1}` } = entry as StackedCoreOptions;
       moduleName(name, `${where}name`);
       if (used.has(name)) throw new OptionError(`${where}name '${name}' is already another part's module name`);

@@ -8,7 +8,7 @@
  * The model is made through the public API (RNN.create, loadStateDict), so it trains, saves and exports like any.
  * @module rnn-wasm/tfjs
  */
-import { type FileSource, readSource } from './io/source.js';
+import { type FileSource, asUrl, readSource } from './io/source.js';
 import { parseJson } from './io/json.js';
 import { importTFJS } from './io/tfjs.js';
 import { FormatError, OptionError, RNN, type RNNOptions } from './index.js';
@@ -116,7 +116,9 @@ function shardPaths(json: unknown): string[] {
 }
 
 function beside(location: string | URL, path: string): string | URL {
-  if (location instanceof URL || /^[a-z][a-z0-9+.-]+:/i.test(location)) return new URL(path, location);
-  const slash = Math.max(location.lastIndexOf('/'), location.lastIndexOf('\\'));
-  return slash < 0 ? path : `${location.slice(0, slash + 1)}${path}`;
+  const url = asUrl(location);
+  if (url) return new URL(path, url);
+  const folder = String(location);
+  const slash = Math.max(folder.lastIndexOf('/'), folder.lastIndexOf('\\'));
+  return slash < 0 ? path : `${folder.slice(0, slash + 1)}${path}`;
 }

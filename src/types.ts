@@ -111,32 +111,13 @@ export interface CoreConfig {
   readonly mergeMode: MergeMode;
 }
 
-/** A model's configuration, checked and with every default filled in. */
-export interface ModelConfig {
-  /** The recurrent cell. */
-  readonly cell: CellKind;
+/**
+ * A model's configuration, checked and with every default filled in. Its first core is the configuration's own
+ * fields (a model of one core, the usual one, names it under `names.core`).
+ */
+export interface ModelConfig extends Omit<CoreConfig, 'name'> {
   /** Width of the core's input: the embedding's dimension when there is an embedding. */
   readonly inputSize: number;
-  /** H: the width of each layer's state. */
-  readonly hiddenSize: number;
-  /** L: stacked recurrent layers. */
-  readonly numLayers: number;
-  /** D = 2 when true: a second direction runs backwards in time. */
-  readonly bidirectional: boolean;
-  /** The Elman cell's f; the LSTM's and GRU's candidate and cell-output function. */
-  readonly nonlinearity: 'tanh' | 'relu';
-  /** The LSTM's and GRU's gate function. */
-  readonly recurrentActivation: GateActivation;
-  /** GRU: the reset gate multiplies the recurrent product (PyTorch's), or its input (Keras's `reset_after=False`). */
-  readonly resetAfter: boolean;
-  /** Whether the recurrent layers have b_ih and b_hh. */
-  readonly bias: boolean;
-  /** The core reads the sequence from its end and returns its outputs in that order (Keras's `go_backwards`). */
-  readonly goBackwards: boolean;
-  /** Unidirectional: the core runs backwards in time, its outputs in the input's order (ONNX's direction "reverse"). */
-  readonly reverse: boolean;
-  /** How a bidirectional core's last layer joins its two directions. */
-  readonly mergeMode: MergeMode;
   /** Further cores after the first, each reading the one before (a Keras stack of differing layers); usually none. */
   readonly stack: readonly CoreConfig[];
   /** Size of the linear head; 0 means no head (y is the core's output). */

@@ -13,7 +13,7 @@
  */
 import { CELLS } from '../cells.js';
 import { StateDictError } from '../errors.js';
-import { qualified } from '../layout.js';
+import { type ParamLayout, qualified } from '../layout.js';
 import { DEFAULT_NAMES, PYTORCH_BEHAVIOUR } from '../options.js';
 import { parameterLayout } from '../parts/index.js';
 import type { CellKind, ModelConfig, PartNames } from '../types.js';
@@ -264,7 +264,21 @@ function matchLayout(a: Architecture, byName: ReadonlyMap<string, TensorShape>):
   const description =
     `${a.numLayers}-layer${a.bidirectional ? ' bidirectional' : ''} ${a.cell} with input size `
     + `${a.inputSize} and hidden size ${a.hiddenSize}${a.bias ? '' : ' without biases'}`;
-  const layout = parameterLayout(config);
+  const fileNames = layoutFileNames(parameterLayout(config), byName, description);
+  const prefix = dotted(a.names.core);
+  const expected = new Set(fileNames.values());
+  const extra = [...byName.keys()].filter(
+    (name) => name.startsWith(prefix) && RECURRENT.test(name.slice(prefix.length)) && !expected.has(name),
+  );
+  if (extra.length) throw new StateDictError(`unexpected ${list(extra)}: not part of a ${description}`);
+  return fileNames;
+}
+
+/**
+ * Where each parameter of a layout is in a file (its own name, or a tied weight's other one), each checked to be
+ * there with the layout's shape; `description` says what the layout is, in the errors.
+ */
+export function layoutFileNames(layout: ParamLayout, byName: ReadonlyMap<string, TensorShape>, description: string): Map<string, string> {
   const fileNames = new Map<string, string>();
   const missing: string[] = [];
   for (const spec of layout.specs) {
@@ -284,12 +298,6 @@ function matchLayout(a: Architecture, byName: ReadonlyMap<string, TensorShape>):
     fileNames.set(spec.name, fileName);
   }
   if (missing.length) throw new StateDictError(`missing ${list(missing)} for a ${description}`);
-  const prefix = dotted(a.names.core);
-  const expected = new Set(fileNames.values());
-  const extra = [...byName.keys()].filter(
-    (name) => name.startsWith(prefix) && RECURRENT.test(name.slice(prefix.length)) && !expected.has(name),
-  );
-  if (extra.length) throw new StateDictError(`unexpected ${list(extra)}: not part of a ${description}`);
   return fileNames;
 }
 

@@ -59,7 +59,7 @@ export async function readSource(source: FileSource, where: string): Promise<Uin
 }
 
 /** The source as a URL when it is one (a URL object, or a string with a scheme of two letters or more), else null. */
-function asUrl(source: string | URL): URL | null {
+export function asUrl(source: string | URL): URL | null {
   if (source instanceof URL) return source;
   // 'C:\model.safetensors' has a one-letter scheme: a Windows path, not a URL.
   return /^[a-z][a-z0-9+.-]+:/i.test(source) ? new URL(source) : null;

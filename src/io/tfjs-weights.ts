@@ -92,7 +92,8 @@ function half(h: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
-function object(value: unknown, what: string): Record<string, unknown> {
+/** A JSON object of the model.json, or a FormatError naming `what` it should have been. */
+export function object(value: unknown, what: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new FormatError(`${what} must be an object, got ${describe(value)}`);
   return value as Record<string, unknown>;

@@ -14,7 +14,7 @@ import { FormatError, UnsupportedError } from '../errors.js';
 import type { RNNOptions, StackedCoreOptions } from '../options.js';
 import type { GateActivation, HeadActivation, Tensor } from '../types.js';
 import { describe, quote } from './describe.js';
-import { type WeightEntry, manifest, read } from './tfjs-weights.js';
+import { type WeightEntry, manifest, object, read } from './tfjs-weights.js';
 
 /** What a model.json turns into: the options of `RNN.create` (backend aside) and the parameters by name. */
 export interface TFJSImport {
@@ -376,10 +376,4 @@ function reordered(bias: Float32Array, cell: 'rnn' | 'lstm' | 'gru', H: number):
   const out = new Float32Array(bias.length);
   KERAS_BLOCK[cell].forEach((keras, j) => out.set(bias.subarray(keras * H, (keras + 1) * H), j * H));
   return out;
-}
-
-function object(value: unknown, what: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new FormatError(`${what} must be an object, got ${describe(value)}`);
-  return value as Record<string, unknown>;
 }

@@ -16,7 +16,7 @@ import type { ModelConfig, PartNames, Snapshot, Tensor } from '../types.js';
 import type { LoadOptions } from './checkpoint.js';
 import { describe, quote } from './describe.js';
 import { type ConfigJSON, METADATA, configFromFile, configToJSON, formatVersion, metadataJson, metadataVersion } from './format.js';
-import { type Architecture, inferArchitecture } from './infer.js';
+import { type Architecture, inferArchitecture, layoutFileNames } from './infer.js';
 import { parseSafetensors, readFloat32, writeSafetensors } from './safetensors.js';
 
 /** What the tensors leave open, the module names to look under, and where the model runs. */
@@ -76,31 +76,46 @@ export function decodeWeights(bytes: Uint8Array, options: SafetensorsOptions): {
   }
   const stored = storedConfig(file.metadata, where);
   const entries = new Map(file.tensors.map((t) => [t.name, t]));
-  // A configuration of version 3 (stacks, gate functions, merges…) says more than any tensor can: the model is
-  // the stored one, and the tensors must be its parameters exactly.
+  const strict = bool(options.strict ?? true, `${where}: strict`);
+  const open = Object.fromEntries(OPEN_KEYS.map((key) => [key, options[key] ?? stored?.options[key]]));
+  let shared = new Map<string, string>();
+  let config: ModelConfig;
+  let fileNames: Map<string, string>;
   if (stored && formatVersion(stored.config) === 3) {
+    // A configuration of version 3 (stacks, gate functions, merges…) says more than any tensor can: the model is
+    // the stored one, and the tensors must be its parameters exactly.
     if (Object.keys(names).length) throw new OptionError(`${where}: this file is rnn-wasm's own, whose configuration names its parts`);
-    const open = Object.fromEntries(OPEN_KEYS.map((key) => [key, options[key] ?? stored.options[key]]));
     const paddingIdx = options.paddingIdx !== undefined ? { paddingIdx: options.paddingIdx } : {};
-    const { config } = modelConfig({
+    ({ config } = modelConfig({
       ...stored.options,
       ...open,
       ...(stored.options.embedding && { embedding: { ...stored.options.embedding, ...paddingIdx } }),
+    }));
+    fileNames = layoutFileNames(parameterLayout(config), entries, "model of the file's configuration");
+    const used = new Set([...fileNames.values(), ...parameterLayout(config).aliases.keys()]);
+    const extra = file.tensors.find((t) => !used.has(t.name));
+    if (extra && strict) {
+      throw new StateDictError(`${where}: ${quote(extra.name)} is no parameter of the file's configuration (strict: false leaves it out)`);
+    }
+  } else {
+    shared = sharedNames(file.metadata, entries);
+    const shapes = [...file.tensors, ...[...shared].map(([removed, kept]) => ({ name: removed, shape: entries.get(kept)!.shape }))];
+    const inferred = inferArchitecture(shapes, {
+      names: { ...storedNames(stored?.config), ...names },
+      tieWeights: options.tieWeights ?? stored?.config.tieWeights,
+      shared,
+      strict,
     });
-    return {
-      snapshot: ownParameters(file, config, bool(options.strict ?? true, `${where}: strict`), where),
-      load: { backend: options.backend, wasm: options.wasm },
-    };
+    fileNames = inferred.fileNames;
+    if (stored) checkAgainstTensors(stored.config, inferred.architecture, where);
+    const paddingIdx = options.paddingIdx !== undefined ? options.paddingIdx : stored?.config.embedding?.paddingIdx;
+    const { embedding, ...sizes } = inferred.architecture;
+    ({ config } = modelConfig({
+      ...sizes,
+      ...(embedding && { embedding: { ...embedding, paddingIdx }, inputSize: undefined }),
+      ...open,
+    }));
   }
-  const shared = sharedNames(file.metadata, entries);
-  const shapes = [...file.tensors, ...[...shared].map(([removed, kept]) => ({ name: removed, shape: entries.get(kept)!.shape }))];
-  const { architecture, fileNames } = inferArchitecture(shapes, {
-    names: { ...storedNames(stored?.config), ...names },
-    tieWeights: options.tieWeights ?? stored?.config.tieWeights,
-    shared,
-    strict: bool(options.strict ?? true, `${where}: strict`),
-  });
-  if (stored) checkAgainstTensors(stored.config, architecture, where);
 
   const values = new Map<string, Tensor>();
   for (const [fileName, entry] of entries) {
@@ -110,14 +125,6 @@ export function decodeWeights(bytes: Uint8Array, options: SafetensorsOptions): {
     values.set(fileName, { data, shape: entry.shape });
   }
   for (const [removed, kept] of shared) values.set(removed, values.get(kept)!);
-  const open = Object.fromEntries(OPEN_KEYS.map((key) => [key, options[key] ?? stored?.options[key]]));
-  const paddingIdx = options.paddingIdx !== undefined ? options.paddingIdx : stored?.config.embedding?.paddingIdx;
-  const { embedding, ...sizes } = architecture;
-  const { config } = modelConfig({
-    ...sizes,
-    ...(embedding && { embedding: { ...embedding, paddingIdx }, inputSize: undefined }),
-    ...open,
-  });
   const layout = parameterLayout(config);
   const parameters = new Map(layout.specs.map((spec) => [spec.name, values.get(fileNames.get(spec.name)!)!]));
   checkTiedCopies(layout.aliases, values, where);
@@ -183,43 +190,6 @@ function checkTiedCopies(aliases: ReadonlyMap<string, string>, values: ReadonlyM
       );
     }
   }
-}
-
-/** Every parameter of the configuration's layout from the file, under its own name (a tied weight under either). */
-function ownParameters(file: ReturnType<typeof parseSafetensors>, config: ModelConfig, strict: boolean, where: string): Snapshot {
-  const layout = parameterLayout(config);
-  const entries = new Map(file.tensors.map((t) => [t.name, t]));
-  const parameters = new Map<string, Tensor>();
-  const used = new Set<string>();
-  for (const spec of layout.specs) {
-    const alias = [...layout.aliases].find(([, of]) => of === spec.name)?.[0];
-    const name = entries.has(spec.name) || alias === undefined ? spec.name : alias;
-    const entry = entries.get(name);
-    if (!entry) throw new StateDictError(`${where}: the configuration's ${quote(spec.name)} is not in the file`);
-    if (entry.shape.join() !== spec.shape.join()) {
-      throw new StateDictError(
-        `${where}: ${quote(name)} has shape [${entry.shape.join(', ')}], the configuration's [${spec.shape.join(', ')}]`,
-      );
-    }
-    const data = readFloat32(file, entry);
-    const bad = firstNonFinite(data);
-    if (bad >= 0) throw new NonFiniteError(`${where}: tensor ${quote(name)} element ${bad} is ${data[bad]}`);
-    parameters.set(spec.name, { data, shape: entry.shape });
-    used.add(name);
-    const copy = alias && name !== alias ? entries.get(alias) : undefined;
-    if (copy) {
-      if (!readFloat32(file, copy).every((v, i) => Object.is(v, data[i]))) {
-        throw new StateDictError(
-          `${where}: ${quote(alias!)} and ${quote(spec.name)} are one tied weight, but the file holds different values under them`,
-        );
-      }
-      used.add(alias!);
-    }
-  }
-  const extra = file.tensors.find((t) => !used.has(t.name));
-  if (extra && strict)
-    throw new StateDictError(`${where}: ${quote(extra.name)} is no parameter of the file's configuration (strict: false leaves it out)`);
-  return { config, parameters, optimizer: null, generator: config.seed >>> 0, metadata: {} };
 }
 
 /** The configuration this library writes into the metadata, when the file is one of ours. */

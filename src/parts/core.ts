@@ -192,7 +192,8 @@ export class Core implements Part {
       finalRaw: final ? take(s.B * last.width) : 0,
       dFinalRaw: final ? take(s.B * last.width) : 0,
     };
-    ws.calls = this.all.map((l, i) => l.directions.map((p) => this.call(ctx, s, ws, l, i, p)));
+    let packedAt = 0; // the layer-directions in `layers` order, as the packed copies are
+    ws.calls = this.all.map((l, i) => l.directions.map((p) => this.call(ctx, s, ws, l, i, p, packedAt++)));
     this.ws = ws;
     s.features = source;
     const concat = last.core.mergeMode === 'concat';
@@ -394,9 +395,8 @@ export class Core implements Part {
   }
 
   /** The pointers and sizes of one direction of one layer, as the cell kernels take them. */
-  private call(ctx: Context, s: Stream, ws: CoreBuffers, l: Layer, i: number, p: LayerParams): CellCall {
+  private call(ctx: Context, s: Stream, ws: CoreBuffers, l: Layer, i: number, p: LayerParams, index: number): CellCall {
     const H = l.core.hiddenSize;
-    const index = this.layers.indexOf(p);
     return {
       out: ws.outputs[i] + p.direction * H * 4,
       cache: ws.caches[i][p.direction],

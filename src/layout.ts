@@ -56,25 +56,20 @@ export const CORE_FIELDS = [
   'mergeMode',
 ] as const satisfies readonly (keyof CoreConfig)[];
 
-/** Each configuration's cores, made once: the forward pass asks for them on every `cell` call. */
-const coresOf = new WeakMap<ModelConfig, readonly CoreConfig[]>();
-
 /** Every core of the model in the order data flows: the first (the top-level fields), then its stack. */
 export function cores(c: ModelConfig): readonly CoreConfig[] {
-  let list = coresOf.get(c);
-  if (!list) {
-    const first = Object.fromEntries(CORE_FIELDS.map((key) => [key, c[key]])) as Omit<CoreConfig, 'name'>;
-    list = Object.freeze([{ name: c.names.core, ...first }, ...c.stack]);
-    coresOf.set(c, list);
-  }
-  return list;
+  const first = Object.fromEntries(CORE_FIELDS.map((key) => [key, c[key]])) as Omit<CoreConfig, 'name'>;
+  return [{ name: c.names.core, ...first }, ...c.stack];
 }
 
 /** Width of a core's output: D·H, or H where an element-wise merge joins the two directions. */
-export const coreWidth = (core: CoreConfig) => (core.mergeMode === 'concat' ? directions(core) : 1) * core.hiddenSize;
+export const coreWidth = (core: Omit<CoreConfig, 'name'>) => (core.mergeMode === 'concat' ? directions(core) : 1) * core.hiddenSize;
 
-/** The core whose states a call takes and returns (h0, hN, …): the only one, or a stack's last. */
-export const stateCore = (c: ModelConfig): CoreConfig => (c.stack.length ? c.stack[c.stack.length - 1] : cores(c)[0]);
+/**
+ * The core whose states a call takes and returns (h0, hN, …): a stack's last, or the configuration itself,
+ * whose fields are its only core's (asked on every call: nothing is made for it).
+ */
+export const stateCore = (c: ModelConfig): Omit<CoreConfig, 'name'> => (c.stack.length ? c.stack[c.stack.length - 1] : c);
 
 /** The shape of the initial and final states, [L·D, B, H], of the state core. */
 export function stateShape(c: ModelConfig, B: number): [number, number, number] {

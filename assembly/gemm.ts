@@ -69,8 +69,8 @@ import { axpy, hsum } from './vector';
   add_tile(c0, s0, s1, s2, s3, width);
 }
 
-/** Scratch for a tile narrower than 16 columns: its accumulators, lane by lane. */
-export const PARTIAL: usize = memory.data(TILE * F32, 16);
+/** Scratch for a tile narrower than 16 columns: its accumulators, lane by lane (each thread of a team its own). */
+export let PARTIAL: usize = memory.data(TILE * F32, 16);
 
 /** c[0, width) += a tile row's four accumulators; only a packed weight's last panel is narrower than 16. */
 // @ts-ignore: decorator
@@ -206,7 +206,16 @@ export function gemm_nn(
  */
 // @ts-ignore: decorator
 @inline const M_BLOCK = 64;
-const A_BLOCK: usize = memory.data(M_BLOCK * (K_BLOCK / 2) * F32, 16);
+let A_BLOCK: usize = memory.data(M_BLOCK * (K_BLOCK / 2) * F32, 16);
+
+/** Bytes of a thread's own PARTIAL and A_BLOCK. */
+export const GEMM_SCRATCH: i32 = TILE * F32 + M_BLOCK * (K_BLOCK / 2) * F32;
+
+/** Points PARTIAL and A_BLOCK at a thread's own GEMM_SCRATCH bytes. */
+export function use_gemm_scratch(scratch: usize): void {
+  PARTIAL = scratch;
+  A_BLOCK = scratch + TILE * F32;
+}
 
 /** dst[c, r] = src[r, c] for a [rows, cols] block of src, four by four (SIMD builds only). */
 // @ts-ignore: decorator

@@ -6,11 +6,12 @@
 // the reset gate acts before the product instead (Keras's reset_after=False, ONNX's linear_before_reset=0):
 //   n = tanh(x W_inᵀ + b_in + (r⊙h) W_hnᵀ + b_hn)
 // so a step takes the r and z rows' product first and then the n rows' product over r⊙h, which is cached.
-import { gemm_nn, gemm_tn } from './gemm';
-import { gemm_packed, gemm_packed_rows } from './packed';
+import { gemm_nn } from './gemm';
+import { gemm_packed, gemm_packed_rows, project } from './packed';
 import { bias_rows } from './vector';
+import { barrier, hi, lo, share, solo, team_index } from './parallel';
 import { gate_fn, gate_fn4, gate_grad, gate_grad4, SIGMOID, squash, squash4, squash_grad, squash_grad4 } from './activations';
-import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
+import { gemm_tn_shared, same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -19,7 +20,7 @@ export function gru_forward(
   out: usize, // [T, B, ldo]: this direction's H columns of the layer output
   gates: usize, // [T, B, 3H] cache: r, z, n after their nonlinearities
   hn: usize, // [T, B, H] cache: h[t-1] W_hnᵀ + b_hn, or with reset_after 0 r⊙h[t-1] (zero at padded steps)
-  gh: usize, // [B, 3H] scratch: the hidden side of one step
+  ghAll: usize, // [B, 3H] scratch: the hidden side of one step
   x: usize, // [T, B, I]
   lengths: usize, // [B] int32 valid steps per column, or 0 when all run T steps
   h0: usize, // [B, H]
@@ -34,17 +35,20 @@ export function gru_forward(
 ): void {
   const G = 3 * H;
   const plain = gate == SIGMOID && !relu;
-  bias_rows(gates, G, b_ih, 0, T * B, G);
-  gemm_packed(gates, G, x, I, w_ih, T * B, G, I);
+  project(gates, G, b_ih, 0, x, I, w_ih, T * B, G, I);
+  // A team splits the batch's columns, as in rnn_forward; each run's hidden side goes to its columns' rows of gh.
+  const columns = lengths ? solo(B) : share(B, 2);
+  const end = hi(columns);
   const outStep = <usize>(B * ldo) * F32;
   for (let s = 0; s < T; s++) {
-    for (let b = 0; b < B;) {
+    for (let b = lo(columns); b < end;) {
       const t = step_time(lengths, b, s, T, reverse);
       if (t < 0) {
         b++;
         continue;
       }
-      const e = same_time_end(lengths, b, t, s, T, B, reverse);
+      const e = same_time_end(lengths, b, t, s, T, end, reverse);
+      const gh = ghAll + <usize>(b * G) * F32;
       const h = out + <usize>((t * B + b) * ldo) * F32;
       const first = s == 0;
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
@@ -78,6 +82,7 @@ export function gru_forward(
       b = e;
     }
   }
+  if (team_index() != 0) return;
   zero_padding(out, ldo, H, lengths, T, B);
   // Padded rows of r⊙h[t-1] enter dW_hn's product over all steps (with zero gradients): zeros, not stale values.
   if (!reset_after) zero_padding(hn, H, H, lengths, T, B);
@@ -200,19 +205,21 @@ export function gru_backward(
   const plain = gate == SIGMOID && !relu;
   const outStep = <usize>(B * ldo) * F32;
   // Padded steps pass nothing back: their rows of dgi and dgh stay zero through the products below.
-  if (lengths) {
+  const columns = lengths ? solo(B) : share(B, 2);
+  const start = lo(columns), end = hi(columns);
+  if (lengths && start < end) {
     memory.fill(dgi, 0, <usize>(T * B * G) * F32);
     if (reset_after) memory.fill(dgh, 0, <usize>(T * B * G) * F32);
   }
-  memory.fill(dh0, 0, <usize>(B * H) * F32);
+  memory.fill(dh0 + <usize>(start * H) * F32, 0, <usize>((end - start) * H) * F32);
   for (let s = T - 1; s >= 0; s--) {
-    for (let b = 0; b < B;) {
+    for (let b = start; b < end;) {
       const t = step_time(lengths, b, s, T, reverse);
       if (t < 0) {
         b++;
         continue;
       }
-      const e = same_time_end(lengths, b, t, s, T, B, reverse);
+      const e = same_time_end(lengths, b, t, s, T, end, reverse);
       const h = out + <usize>((t * B + b) * ldo) * F32;
       const first = s == 0;
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
@@ -238,10 +245,11 @@ export function gru_backward(
           gru_reset_grad_nz(d + <usize>(r * G) * F32, dhNext + <usize>(r * H) * F32, gates + <usize>(row * G) * F32,
             hPrev + <usize>(r * ldh) * F32, dout + <usize>(row * ldo) * F32, H, gate, relu);
         }
-        memory.fill(dgh, 0, <usize>((e - b) * H) * F32);
-        gemm_nn(dgh, H, d + <usize>(2 * H) * F32, G, w_hh + <usize>(2 * H * H) * F32, H, e - b, H, H);
+        const dq = dgh + <usize>(b * H) * F32; // the run's columns' rows
+        memory.fill(dq, 0, <usize>((e - b) * H) * F32);
+        gemm_nn(dq, H, d + <usize>(2 * H) * F32, G, w_hh + <usize>(2 * H * H) * F32, H, e - b, H, H);
         for (let r = 0; r < e - b; r++) {
-          gru_reset_grad_r(d + <usize>(r * G) * F32, dhNext + <usize>(r * H) * F32, dgh + <usize>(r * H) * F32,
+          gru_reset_grad_r(d + <usize>(r * G) * F32, dhNext + <usize>(r * H) * F32, dq + <usize>(r * H) * F32,
             gates + <usize>((t * B + b + r) * G) * F32, hPrev + <usize>(r * ldh) * F32, H, gate);
         }
         gemm_nn(dhNext, H, d, G, w_hh, H, e - b, H, 2 * H); // plus the paths through r and z
@@ -249,13 +257,14 @@ export function gru_backward(
       b = e;
     }
   }
+  barrier();
   if (reset_after) {
     weight_grads(dx, dw_ih, dw_hh, db_ih, db_hh, dgi, dgh, out, ldo, x, h0, w_ih, lengths, T, B, I, H, G, reverse, G);
     return;
   }
   weight_grads(dx, dw_ih, dw_hh, db_ih, db_hh, dgi, dgi, out, ldo, x, h0, w_ih, lengths, T, B, I, H, G, reverse, 2 * H);
   // The n rows' weights multiplied r⊙h[t-1], which the cache holds: dW_hn += Σ_t dnᵀ (r⊙h[t-1]).
-  gemm_tn(dw_hh + <usize>(2 * H * H) * F32, H, dgi + <usize>(2 * H) * F32, G, hn, H, H, H, T * B);
+  gemm_tn_shared(dw_hh + <usize>(2 * H * H) * F32, H, dgi + <usize>(2 * H) * F32, G, hn, H, H, H, T * B);
 }
 
 /** One column's step back through the gates, for σ and tanh. */

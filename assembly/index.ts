@@ -16,3 +16,4 @@ export { sum_squares, scale, clamp, sgd_update, adam_update, rmsprop_update, ada
 export function heap_base(): usize {
   return (__heap_base + 15) & ~(<usize>15);
 }
+export { scratch_size, team_join } from './threads';

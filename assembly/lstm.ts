@@ -5,8 +5,8 @@
 // `relu`, in g and in h's tanh(c) alike, as Keras's recurrent_activation and activation choose them.
 // The cache keeps every step's activated gates and cell state; backward reads them instead of recomputing.
 import { gemm_nn } from './gemm';
-import { gemm_packed } from './packed';
-import { bias_rows } from './vector';
+import { gemm_packed, project } from './packed';
+import { barrier, hi, lo, share, solo, team_index } from './parallel';
 import { gate_fn, gate_fn4, gate_grad, gate_grad4, SIGMOID, squash, squash4, squash_grad, squash_grad4 } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
@@ -31,18 +31,20 @@ export function lstm_forward(
 ): void {
   const G = 4 * H;
   const plain = gate == SIGMOID && !relu;
-  bias_rows(gates, G, b_ih, b_hh, T * B, G);
-  gemm_packed(gates, G, x, I, w_ih, T * B, G, I);
+  project(gates, G, b_ih, b_hh, x, I, w_ih, T * B, G, I);
+  // A team splits the batch's columns, as in rnn_forward.
+  const columns = lengths ? solo(B) : share(B, 2);
+  const end = hi(columns);
   const outStep = <usize>(B * ldo) * F32;
   const cellStep = <usize>(B * H) * F32;
   for (let s = 0; s < T; s++) {
-    for (let b = 0; b < B;) {
+    for (let b = lo(columns); b < end;) {
       const t = step_time(lengths, b, s, T, reverse);
       if (t < 0) {
         b++;
         continue;
       }
-      const e = same_time_end(lengths, b, t, s, T, B, reverse);
+      const e = same_time_end(lengths, b, t, s, T, end, reverse);
       const h = out + <usize>((t * B + b) * ldo) * F32;
       const c = cells + <usize>((t * B + b) * H) * F32;
       const g = gates + <usize>((t * B + b) * G) * F32;
@@ -59,7 +61,7 @@ export function lstm_forward(
       b = e;
     }
   }
-  zero_padding(out, ldo, H, lengths, T, B);
+  if (team_index() == 0) zero_padding(out, ldo, H, lengths, T, B);
 }
 
 // Each step of a cell exists twice: with the default functions, whose flags are constants once inlined, so
@@ -137,17 +139,20 @@ export function lstm_backward(
   const plain = gate == SIGMOID && !relu;
   const cellStep = <usize>(B * H) * F32;
   // Padded steps pass nothing back: their rows of dgates stay zero through the products below.
-  if (lengths) memory.fill(dgates, 0, <usize>(T * B * G) * F32);
-  memory.fill(dh0, 0, cellStep);
-  memory.fill(dc0, 0, cellStep);
+  const columns = lengths ? solo(B) : share(B, 2);
+  const start = lo(columns), end = hi(columns);
+  const own = <usize>(start * H) * F32, ownBytes = <usize>((end - start) * H) * F32;
+  if (lengths && start < end) memory.fill(dgates, 0, <usize>(T * B * G) * F32);
+  memory.fill(dh0 + own, 0, ownBytes);
+  memory.fill(dc0 + own, 0, ownBytes);
   for (let s = T - 1; s >= 0; s--) {
-    for (let b = 0; b < B;) {
+    for (let b = start; b < end;) {
       const t = step_time(lengths, b, s, T, reverse);
       if (t < 0) {
         b++;
         continue;
       }
-      const e = same_time_end(lengths, b, t, s, T, B, reverse);
+      const e = same_time_end(lengths, b, t, s, T, end, reverse);
       const c = cells + <usize>((t * B + b) * H) * F32;
       const cPrev = s == 0 ? c0 + <usize>(b * H) * F32 : (reverse ? c + cellStep : c - cellStep);
       const d = dgates + <usize>((t * B + b) * G) * F32;
@@ -164,6 +169,7 @@ export function lstm_backward(
       b = e;
     }
   }
+  barrier();
   weight_grads(dx, dw_ih, dw_hh, db_ih, db_hh, dgates, dgates, out, ldo, x, h0, w_ih, lengths, T, B, I, H, G, reverse, G);
 }
 

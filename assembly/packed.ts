@@ -1,6 +1,8 @@
 // The forward pass's products, x·Wᵀ over a packed copy of W: the layout (pack_weights, packed_size) and the
 // product that reads it (gemm_packed), with the plain loop beside it, the scalar build's only path.
 import { add_tile, PARTIAL, tile2, TILE } from './gemm';
+import { barrier, hi, lo, share } from './parallel';
+import { bias_rows } from './vector';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -179,7 +181,15 @@ export function gemm_packed_rows(
  * Scratch for the one panel or group in which a row range starts past its first row: the product of its
  * whole width, of which only the range's lanes are added to C (add_edge).
  */
-const EDGE: usize = memory.data(PANEL * F32, 16);
+let EDGE: usize = memory.data(PANEL * F32, 16);
+
+/** Bytes of a thread's own EDGE. */
+export const PACKED_SCRATCH: i32 = PANEL * F32;
+
+/** Points EDGE at a thread's own PACKED_SCRATCH bytes. */
+export function use_packed_scratch(scratch: usize): void {
+  EDGE = scratch;
+}
 
 /** c[lo, width) += EDGE[lo, width): c is where lane 0 would go, before the range's first column. */
 function add_edge(c: usize, lo: i32, width: i32): void {
@@ -261,4 +271,26 @@ function add_edge(c: usize, lo: i32, width: i32): void {
       store<f32>(cn, load<f32>(cn) + d);
     }
   }
+}
+
+/**
+ * C[M, N] = b1 + b2 + A[M, K] · W[N, K]ᵀ (either bias may be 0): a layer's input side for every step at once,
+ * which does not depend on the state. Each thread of a team takes its share of the rows, and the team meets
+ * before any step reads them.
+ */
+export function project(
+  c: usize, ldc: i32, // [M, N]
+  b1: usize, b2: usize, // [N] or 0
+  a: usize, lda: i32, // [M, K]
+  w: usize, // packed [N, K]
+  M: i32, N: i32, K: i32,
+): void {
+  const rows = share(M, 2);
+  const m = lo(rows), count = hi(rows) - m;
+  if (count > 0) {
+    const cm = c + <usize>(m * ldc) * F32;
+    bias_rows(cm, ldc, b1, b2, count, N);
+    gemm_packed(cm, ldc, a + <usize>(m * lda) * F32, lda, w, count, N, K);
+  }
+  barrier();
 }

@@ -2,8 +2,8 @@
 //   h[t] = f(x[t] W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh),  f = tanh or relu.
 // The output rows double as the activation cache: f' is recovered from h itself (1 - h² or h > 0).
 import { gemm_nn } from './gemm';
-import { gemm_packed } from './packed';
-import { bias_rows } from './vector';
+import { gemm_packed, project } from './packed';
+import { barrier, hi, lo, share, solo, team_index } from './parallel';
 import { activate, activation_grad } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
@@ -22,17 +22,19 @@ export function rnn_forward(
   T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32, relu: i32,
 ): void {
   // The input does not depend on the state, so its projection is one product over all steps.
-  bias_rows(out, ldo, b_ih, b_hh, T * B, H);
-  gemm_packed(out, ldo, x, I, w_ih, T * B, H, I);
+  project(out, ldo, b_ih, b_hh, x, I, w_ih, T * B, H, I);
+  // Columns never meet, so a team splits the batch between its threads (a ragged batch's runs stay whole).
+  const columns = lengths ? solo(B) : share(B, 2);
+  const end = hi(columns);
   const step = <usize>(B * ldo) * F32;
   for (let s = 0; s < T; s++) {
-    for (let b = 0; b < B;) {
+    for (let b = lo(columns); b < end;) {
       const t = step_time(lengths, b, s, T, reverse);
       if (t < 0) {
         b++;
         continue;
       }
-      const e = same_time_end(lengths, b, t, s, T, B, reverse);
+      const e = same_time_end(lengths, b, t, s, T, end, reverse);
       const row = out + <usize>((t * B + b) * ldo) * F32;
       // h[t-1] is the row one step earlier in the direction of travel, or h0 at the columns' first step.
       if (s == 0) gemm_packed(row, ldo, h0 + <usize>(b * H) * F32, H, w_hh, e - b, H, H);
@@ -40,7 +42,7 @@ export function rnn_forward(
       for (; b < e; b++) activate(out + <usize>((t * B + b) * ldo) * F32, H, relu);
     }
   }
-  zero_padding(out, ldo, H, lengths, T, B);
+  if (team_index() == 0) zero_padding(out, ldo, H, lengths, T, B);
 }
 
 export function rnn_backward(
@@ -62,16 +64,18 @@ export function rnn_backward(
 ): void {
   const bh = <usize>(B * H) * F32;
   // Padded steps pass nothing back: their rows of dpre stay zero through the products below.
-  if (lengths) memory.fill(dpre, 0, <usize>T * bh);
-  memory.fill(dh0, 0, bh);
+  const columns = lengths ? solo(B) : share(B, 2);
+  const start = lo(columns), end = hi(columns);
+  if (lengths && start < end) memory.fill(dpre, 0, <usize>T * bh);
+  memory.fill(dh0 + <usize>(start * H) * F32, 0, <usize>((end - start) * H) * F32);
   for (let s = T - 1; s >= 0; s--) {
-    for (let b = 0; b < B;) {
+    for (let b = start; b < end;) {
       const t = step_time(lengths, b, s, T, reverse);
       if (t < 0) {
         b++;
         continue;
       }
-      const e = same_time_end(lengths, b, t, s, T, B, reverse);
+      const e = same_time_end(lengths, b, t, s, T, end, reverse);
       const dpreRows = dpre + <usize>((t * B + b) * H) * F32;
       const dhNext = dh0 + <usize>(b * H) * F32; // one row per column of the run
       for (let r = 0; r < e - b; r++) {
@@ -84,5 +88,6 @@ export function rnn_backward(
       b = e;
     }
   }
+  barrier();
   weight_grads(dx, dw_ih, dw_hh, db_ih, db_hh, dpre, dpre, out, ldo, x, h0, w_ih, lengths, T, B, I, H, H, reverse, H);
 }

@@ -3,6 +3,7 @@
 // step t = len_b-1 down to 0; positions t ≥ len_b are padding that no kernel reads or writes as a step.
 
 import { gemm_nn, gemm_tn } from './gemm';
+import { hi, lo, share } from './parallel';
 import { add_column_sums } from './vector';
 
 // @ts-ignore: decorator
@@ -73,6 +74,23 @@ export function reverse_sequence(
 }
 
 /**
+ * Rows of a weight's gradient per share of a team: gemm_tn blocks its rows by 64 from the first, so shares
+ * that start on those blocks' edges sum every element in the same order as the whole product does.
+ */
+// @ts-ignore: decorator
+@inline const ROW_BLOCK = 64;
+
+/**
+ * C[M, N] += A[K, M]ᵀ · B[K, N], this thread's share of C's rows: weight gradients, split between the threads
+ * of a team.
+ */
+export function gemm_tn_shared(c: usize, ldc: i32, a: usize, lda: i32, b: usize, ldb: i32, M: i32, N: i32, K: i32): void {
+  const rows = share(M, ROW_BLOCK);
+  const m = lo(rows);
+  if (hi(rows) > m) gemm_tn(c + <usize>(m * ldc) * F32, ldc, a + <usize>m * F32, lda, b, ldb, hi(rows) - m, N, K);
+}
+
+/**
  * dW_hh += Σ_t da[t]ᵀ h[t-1] for any cell, in two products: h[t-1] is the output row one step earlier in
  * the direction of travel (a zero padded row when that is past the column's end), except at each column's
  * first step, where it is h0.
@@ -88,12 +106,12 @@ function recurrent_weight_grad(
   const stepA = <usize>(B * ldda) * F32;
   const stepOut = <usize>(B * ldo) * F32;
   if (T > 1) {
-    if (reverse) gemm_tn(dw_hh, H, da, ldda, out + stepOut, ldo, rows, H, (T - 1) * B);
-    else gemm_tn(dw_hh, H, da + stepA, ldda, out, ldo, rows, H, (T - 1) * B);
+    if (reverse) gemm_tn_shared(dw_hh, H, da, ldda, out + stepOut, ldo, rows, H, (T - 1) * B);
+    else gemm_tn_shared(dw_hh, H, da + stepA, ldda, out, ldo, rows, H, (T - 1) * B);
   }
   for (let b = 0; b < B; b++) {
     const first = reverse ? column_length(lengths, b, T) - 1 : 0;
-    gemm_tn(dw_hh, H, da + <usize>first * stepA + <usize>(b * ldda) * F32, ldda, h0 + <usize>(b * H) * F32, H, rows, H, 1);
+    gemm_tn_shared(dw_hh, H, da + <usize>first * stepA + <usize>(b * ldda) * F32, ldda, h0 + <usize>(b * H) * F32, H, rows, H, 1);
   }
 }
 
@@ -120,9 +138,17 @@ export function weight_grads(
   lengths: usize, // [B] int32 or 0
   T: i32, B: i32, I: i32, H: i32, G: i32, reverse: i32, recurrent: i32,
 ): void {
+  // Each thread of a team its share of every gradient's rows (of dx, its steps' rows) or, for the biases,
+  // columns: none reads another's, so the team need not meet between them.
   recurrent_weight_grad(dw_hh, da, G, out, ldo, h0, lengths, T, B, H, reverse, recurrent);
-  if (db_ih) add_column_sums(db_ih, da_in, G, T * B, G);
-  if (db_hh) add_column_sums(db_hh, da, G, T * B, G);
-  gemm_tn(dw_ih, I, da_in, G, x, I, G, I, T * B);
-  if (dx) gemm_nn(dx, I, da_in, G, w_ih, I, T * B, I, G);
+  const columns = share(G, 4);
+  const n = lo(columns), width = hi(columns) - n;
+  const gn = <usize>n * F32;
+  if (db_ih && width > 0) add_column_sums(db_ih + gn, da_in + gn, G, T * B, width);
+  if (db_hh && width > 0) add_column_sums(db_hh + gn, da + gn, G, T * B, width);
+  gemm_tn_shared(dw_ih, I, da_in, G, x, I, G, I, T * B);
+  if (!dx) return;
+  const steps = share(T * B, 2);
+  const m = lo(steps);
+  if (hi(steps) > m) gemm_nn(dx + <usize>(m * I) * F32, I, da_in + <usize>(m * G) * F32, G, w_ih, I, hi(steps) - m, I, G);
 }

@@ -412,8 +412,12 @@ export interface KernelInstance {
   readonly buffer: ArrayBuffer;
   /** The first byte a model may use. */
   readonly base: number;
+  /** Threads that run the kernels: more than 1 only for a threads build (backends/threads.ts). */
+  readonly threads?: number;
   /** Makes the heap at least `bytes` long; throws MemoryLimitError when it cannot. */
   reserve(bytes: number): void;
+  /** Ends what the instance started besides its memory (a threads build's workers). */
+  release?(): void;
 }
 
 /** The implementation that runs a model's kernels (`net.backend`): a WebAssembly build, or the pure-JS kernels. */

@@ -59,6 +59,12 @@ export class WorkerError extends RnnError {
   override name = 'WorkerError';
 }
 
+/** The threads of a multi-threaded model could not start, or one of them failed inside a kernel. */
+export class ThreadError extends RnnError {
+  /** 'ThreadError', a literal that survives minification: branch on it or on `instanceof`. */
+  override name = 'ThreadError';
+}
+
 /**
  * A model file (safetensors, checkpoint or JSON) cannot be read: it is truncated, malformed, of another
  * format, or describes something impossible (offsets past the end, a shape its bytes do not fill).
@@ -99,6 +105,7 @@ export const ERROR_CLASSES: Readonly<Record<string, new (message: string) => Rnn
   MemoryLimitError,
   WasmLoadError,
   WorkerError,
+  ThreadError,
   FormatError,
   UnsupportedError,
   NotFoundError,

@@ -30,6 +30,11 @@ export class Heap {
     return this.alive().base;
   }
 
+  /** Threads that run the kernels. */
+  get threads(): number {
+    return this.alive().threads ?? 1;
+  }
+
   get disposed(): boolean {
     return this.instance === null;
   }
@@ -86,6 +91,7 @@ export class Heap {
 
   /** Drops the instance and every view, so that the memory can be collected while this object is still referenced. */
   dispose(): void {
+    this.instance?.release?.();
     this.instance = null;
     this.f32View = new Float32Array(0);
     this.i32View = new Int32Array(0);

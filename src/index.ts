@@ -67,6 +67,7 @@ export {
   RnnError,
   ShapeError,
   StateDictError,
+  ThreadError,
   UnsupportedError,
   VersionError,
   WasmLoadError,

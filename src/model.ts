@@ -68,6 +68,11 @@ export class RNN {
     return this.engine.backend;
   }
 
+  /** Threads that run this model's kernels: the `threads` option where it could be met, else 1. */
+  get threads(): number {
+    return this.engine.threads;
+  }
+
   /** Number of trainable parameters (a tied weight counted once). */
   get numParameters(): number {
     return this.engine.layout.count;

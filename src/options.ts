@@ -21,7 +21,7 @@ import type {
 export type BackendChoice = 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js';
 
 /** The two WebAssembly builds of the kernels. */
-export type WasmBuild = 'simd' | 'scalar';
+export type WasmBuild = 'simd' | 'scalar' | 'simd-threads';
 
 /**
  * One WebAssembly build: its URL (a string is resolved against the page's base URL), its bytes, or a module
@@ -42,13 +42,20 @@ export interface WasmSources {
   simd?: WasmSource | undefined;
   /** The scalar build (rnn-scalar.wasm), for engines without SIMD. */
   scalar?: WasmSource | undefined;
+  /** The SIMD build over shared memory (rnn-simd-threads.wasm), for models of more than one thread. */
+  'simd-threads'?: WasmSource | undefined;
 }
 
 /** What `RNN.create` asks of the backends: which one, and where the WebAssembly builds come from. */
 export interface BackendRequest {
   choice: BackendChoice;
   wasm: WasmSources;
+  /** Threads wanted: 1, a count, or 'auto' (one per core, up to MAX_THREADS). */
+  threads: number | 'auto';
 }
+
+/** The most threads a model runs on: past this, a step's work per thread is too small to pay for meeting. */
+export const MAX_THREADS = 16;
 
 /** An embedding in front of the recurrent core, as PyTorch's `nn.Embedding(numEmbeddings, embeddingDim, padding_idx)`. */
 export interface EmbeddingOptions {
@@ -155,6 +162,13 @@ export interface RNNOptions extends Omit<CoreOptions, 'hiddenSize'> {
    * '/' that holds rnn-simd.wasm and rnn-scalar.wasm (a CDN, a custom path), or each build's URL or bytes.
    */
   wasm?: string | URL | WasmSources | undefined;
+  /**
+   * Threads that run the kernels (default 1): a count up to 16, or 'auto' for one per core up to 4. More than
+   * one needs the SIMD build and shared memory: Node, or a cross-origin-isolated page's worker (`WorkerRNN`).
+   * Where they cannot run the model runs on one thread and says why once (console.warn); `net.threads` tells.
+   * Results are the same bit for bit on any number of threads.
+   */
+  threads?: number | 'auto' | undefined;
 }
 
 const MODEL_KEYS = [
@@ -172,6 +186,7 @@ const MODEL_KEYS = [
   'seed',
   'backend',
   'wasm',
+  'threads',
 ] as const;
 
 /**
@@ -218,7 +233,7 @@ export function modelConfig(options: RNNOptions): { config: ModelConfig; backend
   };
   checkConsistent(config);
   const choice = oneOf(o.backend ?? 'wasm', ['wasm', 'wasm-simd', 'wasm-scalar', 'js'] as const, 'backend');
-  return { config, backend: { choice, wasm: wasmSources(o.wasm) } };
+  return { config, backend: { choice, wasm: wasmSources(o.wasm), threads: threadsOption(o.threads) } };
 }
 
 const HEAD_ACTIVATIONS = ['linear', 'relu', 'tanh', 'sigmoid', 'softmax'] as const;
@@ -350,7 +365,15 @@ function checkConsistent(c: ModelConfig): void {
   }
 }
 
-const WASM_BUILDS = ['simd', 'scalar'] as const;
+function threadsOption(value: unknown): number | 'auto' {
+  if (value === undefined || value === 'auto') return value ?? 1;
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > MAX_THREADS) {
+    throw new OptionError(`threads must be an integer from 1 to ${MAX_THREADS} or 'auto', got ${show(value)}`);
+  }
+  return value as number;
+}
+
+const WASM_BUILDS = ['simd', 'scalar', 'simd-threads'] as const;
 
 function wasmSources(value: unknown): WasmSources {
   if (value === undefined) return {};
@@ -359,7 +382,7 @@ function wasmSources(value: unknown): WasmSources {
     if (!folder.endsWith('/')) {
       throw new OptionError(`wasm: a folder URL must end with '/', got '${folder}'; to name each file, pass { simd, scalar }`);
     }
-    return { simd: `${folder}rnn-simd.wasm`, scalar: `${folder}rnn-scalar.wasm` };
+    return { simd: `${folder}rnn-simd.wasm`, scalar: `${folder}rnn-scalar.wasm`, 'simd-threads': `${folder}rnn-simd-threads.wasm` };
   }
   checkKeys(value, WASM_BUILDS, 'wasm');
   const sources: WasmSources = {};

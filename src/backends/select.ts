@@ -2,16 +2,21 @@
  * Turns a user's backend choice into a fresh instance: one per model, so each model owns its memory.
  * 'wasm' degrades step by step instead of failing: SIMD where the engine has it, else the scalar build,
  * and the pure-JS kernels (the same math, slower) where WebAssembly is absent or refused. An explicit
- * 'wasm-simd' or 'wasm-scalar' is a demand: it fails, naming why, where it cannot be met.
+ * 'wasm-simd' or 'wasm-scalar' is a demand: it fails, naming why, where it cannot be met. Threads degrade
+ * too: a model that cannot have them here runs on one thread, and the first such model says why.
  */
 import type { KernelInstance } from '../backend.js';
 import { OptionError } from '../errors.js';
-import type { BackendRequest } from '../options.js';
+import { type BackendRequest, MAX_THREADS } from '../options.js';
 import { createJsInstance } from './js/index.js';
+import { cores } from './platform.js';
 import { createWasmInstance, simdSupported, wasmSupported } from './wasm.js';
 
-export async function createInstance({ choice, wasm }: BackendRequest): Promise<KernelInstance> {
-  if (choice === 'js' || (choice === 'wasm' && !wasmSupported())) return createJsInstance();
+export async function createInstance({ choice, wasm, threads }: BackendRequest): Promise<KernelInstance> {
+  if (choice === 'js' || (choice === 'wasm' && !wasmSupported())) {
+    if (threads !== 1 && threads !== 'auto') noteOneThread('the pure-JS backend runs on one thread');
+    return createJsInstance();
+  }
   if (!wasmSupported()) {
     throw new OptionError(
       `backend '${choice}': this engine does not run WebAssembly (absent, or refused by a `
@@ -22,5 +27,41 @@ export async function createInstance({ choice, wasm }: BackendRequest): Promise<
     throw new OptionError("backend 'wasm-simd': this engine does not support WebAssembly SIMD; use backend 'wasm' or 'wasm-scalar'");
   }
   const build = choice === 'wasm-scalar' || !simdSupported() ? 'scalar' : 'simd';
+  const count = threads === 'auto' ? autoThreads() : threads;
+  if (count > 1) {
+    const why = build === 'scalar' ? 'threads run the SIMD build, and this model runs the scalar one' : whyNoThreads();
+    if (!why) return createWasmInstance('simd-threads', wasm, count);
+    if (threads !== 'auto') noteOneThread(why);
+  }
   return createWasmInstance(build, wasm);
+}
+
+/** 'auto': one thread per core, up to 4 (beyond that a recurrence's step is too short to share). */
+function autoThreads(): number {
+  return Math.max(1, Math.min(4, MAX_THREADS, cores()));
+}
+
+/** Why this thread cannot lead a team, or '' when it can: shared memory, and a thread that may block. */
+function whyNoThreads(): string {
+  if (typeof SharedArrayBuffer !== 'function') {
+    return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false
+      ? 'this page is not cross-origin isolated: serve it with Cross-Origin-Opener-Policy: same-origin and '
+          + 'Cross-Origin-Embedder-Policy: require-corp (or credentialless)'
+      : 'this engine has no SharedArrayBuffer';
+  }
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+  } catch {
+    return "this thread may not block (a page's main thread): create the model in a worker, e.g. with WorkerRNN";
+  }
+  return '';
+}
+
+const noted = new Set<string>();
+
+/** Says once per reason why a model asked for threads runs on one. */
+function noteOneThread(why: string): void {
+  if (noted.has(why)) return;
+  noted.add(why);
+  console.warn(`rnn-wasm: running on one thread: ${why}`);
 }

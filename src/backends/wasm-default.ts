@@ -13,5 +13,7 @@ import type { WasmBuild, WasmSource } from '../options.js';
  * copy the files to a server.
  */
 export function defaultWasmSource(build: WasmBuild): WasmSource {
-  return build === 'simd' ? new URL('../../build/rnn-simd.wasm', import.meta.url) : new URL('../../build/rnn-scalar.wasm', import.meta.url);
+  if (build === 'simd') return new URL('../../build/rnn-simd.wasm', import.meta.url);
+  if (build === 'simd-threads') return new URL('../../build/rnn-simd-threads.wasm', import.meta.url);
+  return new URL('../../build/rnn-scalar.wasm', import.meta.url);
 }

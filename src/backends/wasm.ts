@@ -13,6 +13,7 @@ import { MemoryLimitError, WasmLoadError } from '../errors.js';
 import type { WasmSource, WasmSources } from '../options.js';
 import { defaultWasmSource } from './wasm-default.js';
 import { fetchWasm, instantiateWasm } from './platform.js';
+import { POOL_BYTES, Team } from './threads.js';
 
 import type { WasmBuild } from '../options.js';
 
@@ -201,12 +202,40 @@ function besideTheLibrary(build: WasmBuild): WasmSource {
 type Exports = Kernels & {
   memory: WebAssembly.Memory;
   heap_base(): number;
+  scratch_size(): number;
+  team_join(index: number, pool: number, scratch: number): void;
 };
 
-/** A fresh instance with its own memory, for one model; `sources` may say where the build comes from. */
-export async function createWasmInstance(build: WasmBuild, sources: WasmSources): Promise<KernelInstance> {
+/** Pages a threads build declares as its memory's minimum (asconfig.json's initialMemory). */
+const THREADS_INITIAL_PAGES = 2;
+
+/**
+ * The shared memory of a threads build. A shared memory cannot move when it grows, so the engine reserves
+ * address space for its maximum up front: 4 GiB where it can, less where the platform refuses that.
+ */
+function sharedMemory(): WebAssembly.Memory {
+  for (const maximum of [MAX_PAGES, MAX_PAGES / 4, MAX_PAGES / 16]) {
+    try {
+      return new WebAssembly.Memory({ initial: THREADS_INITIAL_PAGES, maximum, shared: true });
+    } catch (error) {
+      if (maximum === MAX_PAGES / 16) throw new WasmLoadError(`cannot make a shared WebAssembly memory: ${(error as Error).message}`);
+    }
+  }
+  throw new Error('unreachable');
+}
+
+/** The first address past `n`, 16-aligned. */
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
+/**
+ * A fresh instance with its own memory, for one model; `sources` may say where the build comes from. A threads
+ * build runs on `threads` threads: this one and workers that share its memory (threads.ts), whose block and
+ * scratch come first in the heap.
+ */
+export async function createWasmInstance(build: WasmBuild, sources: WasmSources, threads = 1): Promise<KernelInstance> {
   const module = await loadModule(build, sources[build] ?? besideTheLibrary(build));
-  const instance = await instantiateWasm(module);
+  const shared = build === 'simd-threads' ? sharedMemory() : undefined;
+  const instance = await instantiateWasm(module, shared ? { env: { memory: shared } } : {});
   const exports = instance.exports as unknown as Exports;
   const missing = KERNEL_NAMES.filter((name) => typeof (exports as unknown as Record<string, unknown>)[name] !== 'function');
   if (!(exports.memory instanceof WebAssembly.Memory) || typeof exports.heap_base !== 'function' || missing.length) {
@@ -216,30 +245,46 @@ export async function createWasmInstance(build: WasmBuild, sources: WasmSources)
     );
   }
   const { memory, heap_base } = exports;
+  let base = heap_base();
+  let team: Team | undefined;
+  if (shared) {
+    const pool = align16(base);
+    const scratch = align16(pool + POOL_BYTES);
+    const bytes = align16(exports.scratch_size());
+    base = scratch + threads * bytes;
+    grow(memory, base);
+    exports.team_join(0, pool, scratch);
+    team = await Team.start(module, memory, threads, pool, scratch, bytes);
+  }
   return {
-    backend: build === 'simd' ? 'wasm-simd' : 'wasm-scalar',
-    kernels: exports,
+    backend: build === 'scalar' ? 'wasm-scalar' : 'wasm-simd',
+    threads: team?.size ?? 1,
+    kernels: team ? team.wrap(exports) : exports,
     get buffer() {
       return memory.buffer as ArrayBuffer;
     },
-    base: heap_base(),
-    reserve(bytes: number) {
-      const pages = Math.ceil(bytes / PAGE);
-      const have = memory.buffer.byteLength / PAGE;
-      if (pages <= have) return;
-      if (pages > MAX_PAGES) {
-        throw new MemoryLimitError(`the model needs ${bytes} bytes; WebAssembly memory holds at most ${MAX_PAGES * PAGE}`);
-      }
-      try {
-        // Grow at least geometrically so that a run of slightly larger calls does not grow every time.
-        memory.grow(Math.min(MAX_PAGES, Math.max(pages, 2 * have)) - have);
-      } catch {
-        try {
-          memory.grow(pages - have);
-        } catch {
-          throw new MemoryLimitError(`could not grow WebAssembly memory to ${bytes} bytes`);
-        }
-      }
-    },
+    base,
+    release: () => team?.stop(),
+    reserve: (bytes: number) => grow(memory, bytes),
   };
+}
+
+/** Makes `memory` at least `bytes` long; throws MemoryLimitError when it cannot. */
+function grow(memory: WebAssembly.Memory, bytes: number): void {
+  const pages = Math.ceil(bytes / PAGE);
+  const have = memory.buffer.byteLength / PAGE;
+  if (pages <= have) return;
+  if (pages > MAX_PAGES) {
+    throw new MemoryLimitError(`the model needs ${bytes} bytes; WebAssembly memory holds at most ${MAX_PAGES * PAGE}`);
+  }
+  try {
+    // Grow at least geometrically so that a run of slightly larger calls does not grow every time.
+    memory.grow(Math.min(MAX_PAGES, Math.max(pages, 2 * have)) - have);
+  } catch {
+    try {
+      memory.grow(pages - have);
+    } catch {
+      throw new MemoryLimitError(`could not grow WebAssembly memory to ${bytes} bytes`);
+    }
+  }
 }

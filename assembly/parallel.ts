@@ -1,0 +1,120 @@
+// A team of threads over one shared memory, in the threads builds (elsewhere the team is one thread, every
+// function here folds to a constant, and a kernel runs whole where it is called). Every thread of a team calls
+// the same kernel with the same arguments (src/backends/threads.ts starts them); inside, each takes its share
+// of a phase's rows or columns (share_start) and the team meets at a barrier where one phase reads what another
+// wrote. A share never changes the order of a sum: products are split between whole tiles and batch columns
+// are independent, so a result is the same bit for bit on any number of threads.
+//
+// The team's block: POOL_INTS int32 slots in the shared memory that TypeScript writes too (the call, the team
+// size, a failure) and wasm keeps the barrier in. The slots' numbers are repeated in src/backends/threads.ts.
+
+// @ts-ignore: decorator
+@inline const SIZE = 3; // threads in this call (written by thread 0 before it starts the others)
+// @ts-ignore: decorator
+@inline const ARRIVED = 5; // threads at the barrier so far
+// @ts-ignore: decorator
+@inline const RELEASED = 6; // barriers passed: a waiting thread leaves when this moves on
+// @ts-ignore: decorator
+@inline const SLEEPERS = 7; // threads asleep at the barrier, so the last to arrive only wakes when there are any
+// @ts-ignore: decorator
+@inline const FAILED = 8; // set when a thread stopped with an error: nobody waits for it
+// @ts-ignore: decorator
+@inline const SLOW = 9; // barrier waits that outlasted the spin: the other cores are busy elsewhere
+// @ts-ignore: decorator
+@inline const SPIN = 10; // loads of RELEASED before a waiting thread sleeps
+
+/** This instance's place in its team, and the team's block (0: no team). Globals are per instance. */
+let INDEX: i32 = 0;
+let POOL: usize = 0;
+
+/** Makes this instance thread `index` of the team whose block is at `pool` (threads.ts's team_join). */
+export function set_team(index: i32, pool: usize): void {
+  INDEX = index;
+  POOL = pool;
+}
+
+/** Threads in the current call: 1 outside a team. */
+// @ts-ignore: decorator
+@inline export function team_size(): i32 {
+  if (!ASC_FEATURE_THREADS) return 1;
+  return POOL ? load<i32>(POOL + SIZE * 4) : 1;
+}
+
+/** This thread's index in the team: 0 for the caller's thread. */
+// @ts-ignore: decorator
+@inline export function team_index(): i32 {
+  return ASC_FEATURE_THREADS ? INDEX : 0;
+}
+
+/**
+ * Where thread k's share of `count` items starts, in whole granules (k = the team size gives count). When the
+ * items do not give every thread at least one granule, and the last at least `granule` items, thread 0 takes
+ * them all: a product of one row takes another path than two rows do, so no share may be a lone row where the
+ * whole would not have been.
+ */
+export function share_start(count: i32, granule: i32, k: i32): i32 {
+  const n = team_size();
+  if (k <= 0) return 0;
+  if (k >= n) return count;
+  const units = (count + granule - 1) / granule;
+  const last = min(count, <i32>((<i64>units * (n - 1)) / n) * granule);
+  if (units < n || count - last < granule) return count;
+  return min(count, <i32>((<i64>units * k) / n) * granule);
+}
+
+/** This thread's share of `count` items: [lo, hi) packed as lo | hi << 32. */
+// @ts-ignore: decorator
+@inline export function share(count: i32, granule: i32): i64 {
+  const k = team_index();
+  return <i64>share_start(count, granule, k) | (<i64>share_start(count, granule, k + 1) << 32);
+}
+
+/** The start of a share. */
+// @ts-ignore: decorator
+@inline export function lo(range: i64): i32 {
+  return <i32>range;
+}
+
+/** The end of a share. */
+// @ts-ignore: decorator
+@inline export function hi(range: i64): i32 {
+  return <i32>(range >>> 32);
+}
+
+/** All `count` items to thread 0: a phase that does not split (a ragged batch's recurrence). */
+// @ts-ignore: decorator
+@inline export function solo(count: i32): i64 {
+  return team_index() == 0 ? <i64>count << 32 : <i64>count | (<i64>count << 32);
+}
+
+/**
+ * Waits until every thread of the call has arrived. A thread spins first (a step of a recurrence is a few
+ * microseconds, and waking a sleeping thread costs about ten), then sleeps and counts the wait as slow, which
+ * tells TypeScript that another process has the other cores. The barrier counts passes rather than flipping a
+ * sense, so a thread that sat out calls of a smaller team still agrees with the rest.
+ */
+export function barrier(): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const n = team_size();
+  if (n <= 1) return;
+  const released = POOL + RELEASED * 4;
+  const pass = atomic.load<i32>(released);
+  if (atomic.add<i32>(POOL + ARRIVED * 4, 1) == n - 1) {
+    atomic.store<i32>(POOL + ARRIVED * 4, 0);
+    atomic.store<i32>(released, pass + 1);
+    if (atomic.load<i32>(POOL + SLEEPERS * 4)) atomic.notify(released, n);
+    return;
+  }
+  const spin = load<i32>(POOL + SPIN * 4);
+  let spins = 0;
+  while (atomic.load<i32>(released) == pass) {
+    if (atomic.load<i32>(POOL + FAILED * 4)) return;
+    if (++spins < spin) continue;
+    atomic.add<i32>(POOL + SLOW * 4, 1);
+    atomic.add<i32>(POOL + SLEEPERS * 4, 1);
+    // A bounded sleep: a thread that failed sets FAILED without moving RELEASED.
+    memory.atomic.wait32(released, pass, 1_000_000);
+    atomic.sub<i32>(POOL + SLEEPERS * 4, 1);
+    spins = 0;
+  }
+}

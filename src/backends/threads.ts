@@ -1,0 +1,194 @@
+/**
+ * A team of threads for a threads build (assembly/parallel.ts): the caller's thread is thread 0, and each other
+ * thread is a worker holding its own instance of the same module over the model's one shared memory. A
+ * recurrence kernel runs on every thread of the team with the same arguments, each thread doing its share;
+ * every other kernel runs on thread 0 alone. The workers wait in a loop on the team's block (POOL_INTS int32
+ * slots in the shared memory), so a call costs no message: thread 0 writes the kernel and its arguments there,
+ * moves CALL on, does its own share and waits until each worker has counted itself DONE.
+ *
+ * A worker spins a little after each call, since the kernels of a training step come one after another, then
+ * sleeps in `Atomics.wait`. Thread 0 waits the same way; it may block in Node and in a browser's worker, never
+ * on a page's main thread, which is why select.ts keeps a threaded model off it.
+ */
+import type { Kernels } from '../backend.js';
+import { ThreadError } from '../errors.js';
+import { startThread, type Thread } from './platform.js';
+
+/** The kernels that a team runs together: the others are short, or read the whole of what they write. */
+export const TEAM_KERNELS = ['rnn_forward', 'rnn_backward', 'lstm_forward', 'lstm_backward', 'gru_forward', 'gru_backward'] as const;
+
+type TeamKernel = (typeof TEAM_KERNELS)[number];
+
+// The block's slots, as assembly/parallel.ts numbers them (it reads SIZE, SPIN and FAILED, and keeps the barrier).
+const CALL = 0; // moved on by thread 0 to start a call; -1 in KERNEL stops the workers
+const DONE = 1; // workers finished with the call
+const KERNEL = 2; // index into TEAM_KERNELS
+const SIZE = 3; // threads in the call: 1 while thread 0 runs a kernel alone
+const ARGC = 4;
+const FAILED = 8;
+const SLOW = 9;
+const SPIN = 10;
+const ARGS = 16;
+const MAX_ARGS = 32;
+/** Bytes of the block: the slots and the arguments. */
+export const POOL_BYTES = (ARGS + MAX_ARGS) * 4;
+
+/** Loads of RELEASED a thread spins through at a barrier before it sleeps: about 20–50 µs on these machines. */
+const BARRIER_SPIN = 20_000;
+
+/**
+ * Multiply-adds below which a kernel runs on thread 0 alone: waking a worker and meeting it again costs some
+ * 10–30 µs, which a call of this size (about 0.1 ms on one thread) does not win back.
+ */
+const SMALL_CALL = 2e6;
+
+/** What each worker runs: a plain script, so that it needs no file of its own beside the bundle. */
+const WORKER_SOURCE = `
+const SLOTS = { CALL: ${CALL}, DONE: ${DONE}, KERNEL: ${KERNEL}, ARGC: ${ARGC}, FAILED: ${FAILED}, ARGS: ${ARGS} };
+const IDLE_SPIN = 200000;
+function serve({ module, memory, pool, scratch, index, names, poolInts }, ready) {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const k = instance.exports;
+  k.team_join(index, pool, scratch);
+  const ctl = new Int32Array(memory.buffer, pool, poolInts);
+  const kernels = names.map((name) => k[name]);
+  let seen = Atomics.load(ctl, SLOTS.CALL);
+  ready();
+  for (;;) {
+    let spins = 0;
+    while (Atomics.load(ctl, SLOTS.CALL) === seen) {
+      if (++spins > IDLE_SPIN) {
+        Atomics.wait(ctl, SLOTS.CALL, seen);
+        spins = 0;
+      }
+    }
+    seen = Atomics.load(ctl, SLOTS.CALL);
+    const kernel = ctl[SLOTS.KERNEL];
+    if (kernel < 0) return;
+    try {
+      kernels[kernel](...ctl.subarray(SLOTS.ARGS, SLOTS.ARGS + ctl[SLOTS.ARGC]));
+    } catch (error) {
+      Atomics.store(ctl, SLOTS.FAILED, 1);
+    }
+    Atomics.add(ctl, SLOTS.DONE, 1);
+    Atomics.notify(ctl, SLOTS.DONE);
+  }
+}
+`;
+
+/** How much work a team kernel's call is, in multiply-adds, and whether it may split at all. */
+function callSize(name: TeamKernel, a: ArrayLike<number>): number {
+  // Every cell kernel takes T, B, I, H in this order after its pointers; the gate count follows from the cell.
+  const at = { rnn_forward: 8, rnn_backward: 14, lstm_forward: 11, lstm_backward: 18, gru_forward: 11, gru_backward: 17 }[name];
+  const [T, B, I, H] = [a[at], a[at + 1], a[at + 2], a[at + 3]];
+  const G = name.startsWith('rnn') ? 1 : name.startsWith('lstm') ? 4 : 3;
+  const backward = name.endsWith('backward');
+  const lengths = a[{ rnn_forward: 2, rnn_backward: 10, lstm_forward: 4, lstm_backward: 13, gru_forward: 5, gru_backward: 13 }[name]];
+  // Forward, one column or a ragged batch splits only its input projection (a small part); backward always
+  // splits its weight gradients.
+  const splits = backward || (B >= 4 && lengths === 0);
+  return splits ? T * B * G * H * (I + H) * (backward ? 2 : 1) : 0;
+}
+
+export class Team {
+  readonly size: number;
+  private readonly ctl: Int32Array;
+  private readonly threads: Thread[];
+  private stopped = false;
+
+  private constructor(size: number, ctl: Int32Array, threads: Thread[]) {
+    this.size = size;
+    this.ctl = ctl;
+    this.threads = threads;
+  }
+
+  /**
+   * Starts `size - 1` workers over `memory`, each joining the team whose block is at `pool` with
+   * `scratchBytes` of scratch of its own at `scratch` + index · scratchBytes (thread 0 has the first); resolves once every worker is waiting for calls.
+   */
+  static async start(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    size: number,
+    pool: number,
+    scratch: number,
+    scratchBytes: number,
+  ): Promise<Team> {
+    const ctl = new Int32Array(memory.buffer, pool, POOL_BYTES / 4);
+    ctl.fill(0);
+    ctl[SIZE] = 1;
+    ctl[SPIN] = BARRIER_SPIN;
+    const threads: Thread[] = [];
+    try {
+      for (let index = 1; index < size; index++) {
+        const data = {
+          module,
+          memory,
+          pool,
+          scratch: scratch + index * scratchBytes,
+          index,
+          names: [...TEAM_KERNELS],
+          poolInts: POOL_BYTES / 4,
+        };
+        threads.push(await startThread(WORKER_SOURCE, data));
+      }
+    } catch (error) {
+      for (const thread of threads) thread.stop();
+      throw new ThreadError(`could not start the threads of a ${size}-thread model: ${(error as Error).message}`);
+    }
+    return new Team(size, ctl, threads);
+  }
+
+  /** The kernels with the team's in place of the instance's own. */
+  wrap(kernels: Kernels): Kernels {
+    const wrapped = { ...kernels };
+    TEAM_KERNELS.forEach((name, index) => {
+      const alone = kernels[name] as (...args: number[]) => void;
+      (wrapped as Record<string, unknown>)[name] = (...args: number[]) => {
+        if (callSize(name, args) < SMALL_CALL) return alone(...args);
+        this.together(index, alone, args);
+      };
+    });
+    return wrapped;
+  }
+
+  /** Barrier waits that outlasted their spin since the last call to this: a sign that the cores are busy elsewhere. */
+  takeSlowWaits(): number {
+    const slow = Atomics.exchange(this.ctl, SLOW, 0);
+    return slow;
+  }
+
+  /** Ends the workers; the team cannot be used afterwards. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.ctl[KERNEL] = -1;
+    Atomics.add(this.ctl, CALL, 1);
+    Atomics.notify(this.ctl, CALL);
+    for (const thread of this.threads) thread.stop();
+  }
+
+  private together(index: number, alone: (...args: number[]) => void, args: number[]): void {
+    const ctl = this.ctl;
+    if (this.stopped) throw new ThreadError('the threads of this model were stopped');
+    ctl[KERNEL] = index;
+    ctl[ARGC] = args.length;
+    ctl.set(args, ARGS);
+    ctl[DONE] = 0;
+    ctl[FAILED] = 0;
+    ctl[SIZE] = this.size;
+    Atomics.add(ctl, CALL, 1);
+    Atomics.notify(ctl, CALL);
+    try {
+      alone(...args);
+    } finally {
+      const workers = this.size - 1;
+      let done = Atomics.load(ctl, DONE);
+      for (let spins = 0; done < workers; done = Atomics.load(ctl, DONE)) {
+        if (++spins > 200_000) Atomics.wait(ctl, DONE, done, 10);
+      }
+      ctl[SIZE] = 1;
+    }
+    if (ctl[FAILED]) throw new ThreadError('a thread of this model failed inside a kernel; its results are not to be trusted');
+  }
+}

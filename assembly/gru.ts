@@ -9,7 +9,8 @@
 import { gemm_nn } from './gemm';
 import { gemm_packed, gemm_packed_rows, project } from './packed';
 import { bias_rows } from './vector';
-import { barrier, hi, lo, share, solo, team_index } from './parallel';
+import { barrier, hi, lo, share, solo, splits, team_index, whole } from './parallel';
+import { UNIT_GRANULE } from './rnn';
 import { gate_fn, gate_fn4, gate_grad, gate_grad4, SIGMOID, squash, squash4, squash_grad, squash_grad4 } from './activations';
 import { gemm_tn_shared, same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
@@ -36,11 +37,17 @@ export function gru_forward(
   const G = 3 * H;
   const plain = gate == SIGMOID && !relu;
   project(gates, G, b_ih, 0, x, I, w_ih, T * B, G, I);
-  // A team splits the batch's columns, as in rnn_forward; each run's hidden side goes to its columns' rows of gh.
-  const columns = lengths ? solo(B) : share(B, 2);
-  const end = hi(columns);
+  // A team splits the batch's columns or the hidden units, as in rnn_forward: a unit's three gate rows go to
+  // one thread. Each run's hidden side goes to its columns' rows of gh.
+  const byColumns = !lengths && splits(B, 2);
+  const byUnits = !byColumns && splits(H, UNIT_GRANULE);
+  const columns = byColumns ? share(B, 2) : byUnits ? whole(B) : solo(B);
+  const units = byUnits ? share(H, UNIT_GRANULE) : whole(H);
+  const end = hi(columns), u0 = lo(units), u1 = hi(units), width = u1 - u0;
+  const unit = <usize>u0 * F32;
   const outStep = <usize>(B * ldo) * F32;
   for (let s = 0; s < T; s++) {
+    if (byUnits && s > 0) barrier(); // step s reads all of step s-1
     for (let b = lo(columns); b < end;) {
       const t = step_time(lengths, b, s, T, reverse);
       if (t < 0) {
@@ -54,29 +61,39 @@ export function gru_forward(
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
       const ldh = first ? H : ldo;
       const backwards = (s & 1) != 0;
-      bias_rows(gh, G, b_hh, 0, e - b, G);
+      if (width == H) bias_rows(gh, G, b_hh, 0, e - b, G);
+      else {
+        for (let q = 0; q < 3; q++) {
+          const at = <usize>(q * H) * F32 + unit;
+          bias_rows(gh + at, G, b_hh ? b_hh + at : 0, 0, e - b, width);
+        }
+      }
       if (reset_after) {
-        // All three gates' hidden side for the run's columns in one product.
-        gemm_packed(gh, G, hPrev, ldh, w_hh, e - b, G, H, backwards);
+        // All three gates' hidden side for the run's columns in one product, or this thread's units gate by gate.
+        if (width == H) gemm_packed(gh, G, hPrev, ldh, w_hh, e - b, G, H, backwards);
+        else hidden_rows(gh + unit, hPrev, ldh, w_hh, e - b, H, u0, u1, 0, 3, backwards);
         for (let r = 0; r < e - b; r++) {
           const row = t * B + b + r;
-          const hr = h + <usize>(r * ldo) * F32, ar = gates + <usize>(row * G) * F32, hnr = hn + <usize>(row * H) * F32;
-          const ghr = gh + <usize>(r * G) * F32, hPrevr = hPrev + <usize>(r * ldh) * F32;
-          if (plain) gru_cell(hr, ar, hnr, ghr, hPrevr, H);
-          else gru_cell_with(hr, ar, hnr, ghr, hPrevr, H, gate, relu);
+          const hr = h + <usize>(r * ldo) * F32 + unit, ar = gates + <usize>(row * G) * F32 + unit;
+          const hnr = hn + <usize>(row * H) * F32 + unit;
+          const ghr = gh + <usize>(r * G) * F32 + unit, hPrevr = hPrev + <usize>(r * ldh) * F32 + unit;
+          if (plain) gru_cell(hr, ar, hnr, ghr, hPrevr, width, H);
+          else gru_cell_with(hr, ar, hnr, ghr, hPrevr, width, H, gate, relu);
         }
       } else {
-        // The r and z rows over h[t-1], then the n rows over r⊙h[t-1], the run's rows of the cache.
+        // The r and z rows over h[t-1], then the n rows over r⊙h[t-1], the run's rows of the cache; a team
+        // meets between the two, as each unit's n reads every unit's r⊙h.
         const q = hn + <usize>((t * B + b) * H) * F32;
-        gemm_packed_rows(gh, G, hPrev, ldh, w_hh, e - b, G, H, 0, 2 * H, backwards);
+        hidden_rows(gh + unit, hPrev, ldh, w_hh, e - b, H, u0, u1, 0, 2, backwards);
         for (let r = 0; r < e - b; r++) {
-          gru_reset_gates(gates + <usize>((t * B + b + r) * G) * F32, q + <usize>(r * H) * F32, gh + <usize>(r * G) * F32,
-            hPrev + <usize>(r * ldh) * F32, H, gate);
+          gru_reset_gates(gates + <usize>((t * B + b + r) * G) * F32 + unit, q + <usize>(r * H) * F32 + unit,
+            gh + <usize>(r * G) * F32 + unit, hPrev + <usize>(r * ldh) * F32 + unit, width, H, gate);
         }
-        gemm_packed_rows(gh + <usize>(2 * H) * F32, G, q, H, w_hh, e - b, G, H, 2 * H, G, backwards);
+        if (byUnits) barrier();
+        hidden_rows(gh + unit, q, H, w_hh, e - b, H, u0, u1, 2, 3, backwards);
         for (let r = 0; r < e - b; r++) {
-          gru_reset_candidate(h + <usize>(r * ldo) * F32, gates + <usize>((t * B + b + r) * G) * F32, gh + <usize>(r * G) * F32,
-            hPrev + <usize>(r * ldh) * F32, H, relu);
+          gru_reset_candidate(h + <usize>(r * ldo) * F32 + unit, gates + <usize>((t * B + b + r) * G) * F32 + unit,
+            gh + <usize>(r * G) * F32 + unit, hPrev + <usize>(r * ldh) * F32 + unit, width, H, relu);
         }
       }
       b = e;
@@ -88,29 +105,44 @@ export function gru_forward(
   if (!reset_after) zero_padding(hn, H, H, lengths, T, B);
 }
 
+/**
+ * gh[·, qH + u0 … qH + u1) += a · W_hhᵀ for the gate blocks q0 … q1-1 of a [3H, H] weight packed whole: one
+ * thread's units of those gates (gh and the result at unit u0 of block 0), for M rows of a.
+ */
+function hidden_rows(gh: usize, a: usize, lda: i32, w_hh: usize, M: i32, H: i32, u0: i32, u1: i32, q0: i32, q1: i32, backwards: bool): void {
+  if (u0 == 0 && u1 == H) {
+    gemm_packed_rows(gh + <usize>(q0 * H) * F32, 3 * H, a, lda, w_hh, M, 3 * H, H, q0 * H, q1 * H, backwards);
+    return;
+  }
+  if (u1 <= u0) return;
+  for (let q = q0; q < q1; q++) {
+    gemm_packed_rows(gh + <usize>(q * H) * F32, 3 * H, a, lda, w_hh, M, 3 * H, H, q * H + u0, q * H + u1, backwards);
+  }
+}
+
 // Each step of a cell exists twice, as in lstm.ts: with σ and tanh as constants, which the optimizer folds into
 // the plain code, and with any gate and squashing function.
 
 /** One column's step after the product, with σ and tanh. */
-function gru_cell(h: usize, a: usize, hn: usize, gh: usize, hPrev: usize, H: i32): void {
-  gru_step(h, a, hn, gh, hPrev, H, SIGMOID, 0);
+function gru_cell(h: usize, a: usize, hn: usize, gh: usize, hPrev: usize, width: i32, H: i32): void {
+  gru_step(h, a, hn, gh, hPrev, width, H, SIGMOID, 0);
 }
 
 /** One column's step after the product, with any gate function and squashing function. */
-function gru_cell_with(h: usize, a: usize, hn: usize, gh: usize, hPrev: usize, H: i32, gate: i32, relu: i32): void {
-  gru_step(h, a, hn, gh, hPrev, H, gate, relu);
+function gru_cell_with(h: usize, a: usize, hn: usize, gh: usize, hPrev: usize, width: i32, H: i32, gate: i32, relu: i32): void {
+  gru_step(h, a, hn, gh, hPrev, width, H, gate, relu);
 }
 
 /**
- * One column's step after the product: a [3H] holds the input side's pre-activations and becomes the
+ * One column's step after the product, for `width` units of H (every pointer at the first of them): a [3H] holds the input side's pre-activations and becomes the
  * activated r, z, n; the hidden side gh [3H] gives hn [H] (kept for the backward pass); h [H] from hPrev.
  */
 // @ts-ignore: decorator
-@inline function gru_step(h: usize, a: usize, hn: usize, gh: usize, hPrev: usize, H: i32, gate: i32, relu: i32): void {
+@inline function gru_step(h: usize, a: usize, hn: usize, gh: usize, hPrev: usize, width: i32, H: i32, gate: i32, relu: i32): void {
   const block = <usize>H * F32;
   let j = 0;
   if (ASC_FEATURE_SIMD) {
-    for (; j + 4 <= H; j += 4) {
+    for (; j + 4 <= width; j += 4) {
       const oj = <usize>j * F32;
       const r = gate_fn4(f32x4.add(v128.load(a + oj), v128.load(gh + oj)), gate);
       const z = gate_fn4(f32x4.add(v128.load(a + oj + block), v128.load(gh + oj + block)), gate);
@@ -123,7 +155,7 @@ function gru_cell_with(h: usize, a: usize, hn: usize, gh: usize, hPrev: usize, H
       v128.store(h + oj, f32x4.add(f32x4.mul(f32x4.sub(f32x4.splat(1), z), n), f32x4.mul(z, v128.load(hPrev + oj))));
     }
   }
-  for (; j < H; j++) {
+  for (; j < width; j++) {
     const oj = <usize>j * F32;
     const r = gate_fn(load<f32>(a + oj) + load<f32>(gh + oj), gate);
     const z = gate_fn(load<f32>(a + oj + block) + load<f32>(gh + oj + block), gate);
@@ -138,11 +170,11 @@ function gru_cell_with(h: usize, a: usize, hn: usize, gh: usize, hPrev: usize, H
 }
 
 /** The reset-before step's first half: r and z activated in a [3H] from it and gh, and q = r⊙hPrev [H]. */
-function gru_reset_gates(a: usize, q: usize, gh: usize, hPrev: usize, H: i32, gate: i32): void {
+function gru_reset_gates(a: usize, q: usize, gh: usize, hPrev: usize, width: i32, H: i32, gate: i32): void {
   const block = <usize>H * F32;
   let j = 0;
   if (ASC_FEATURE_SIMD) {
-    for (; j + 4 <= H; j += 4) {
+    for (; j + 4 <= width; j += 4) {
       const oj = <usize>j * F32;
       const r = gate_fn4(f32x4.add(v128.load(a + oj), v128.load(gh + oj)), gate);
       v128.store(a + oj, r);
@@ -150,7 +182,7 @@ function gru_reset_gates(a: usize, q: usize, gh: usize, hPrev: usize, H: i32, ga
       v128.store(q + oj, f32x4.mul(r, v128.load(hPrev + oj)));
     }
   }
-  for (; j < H; j++) {
+  for (; j < width; j++) {
     const oj = <usize>j * F32;
     const r = gate_fn(load<f32>(a + oj) + load<f32>(gh + oj), gate);
     store<f32>(a + oj, r);
@@ -160,11 +192,11 @@ function gru_reset_gates(a: usize, q: usize, gh: usize, hPrev: usize, H: i32, ga
 }
 
 /** The reset-before step's second half, once gh's n rows hold (r⊙hPrev) W_hnᵀ + b_hn: n into a, and h [H]. */
-function gru_reset_candidate(h: usize, a: usize, gh: usize, hPrev: usize, H: i32, relu: i32): void {
+function gru_reset_candidate(h: usize, a: usize, gh: usize, hPrev: usize, width: i32, H: i32, relu: i32): void {
   const block = <usize>H * F32;
   let j = 0;
   if (ASC_FEATURE_SIMD) {
-    for (; j + 4 <= H; j += 4) {
+    for (; j + 4 <= width; j += 4) {
       const oj = <usize>j * F32;
       const z = v128.load(a + oj + block);
       const n = squash4(f32x4.add(v128.load(a + oj + 2 * block), v128.load(gh + oj + 2 * block)), relu);
@@ -172,7 +204,7 @@ function gru_reset_candidate(h: usize, a: usize, gh: usize, hPrev: usize, H: i32
       v128.store(h + oj, f32x4.add(f32x4.mul(f32x4.sub(f32x4.splat(1), z), n), f32x4.mul(z, v128.load(hPrev + oj))));
     }
   }
-  for (; j < H; j++) {
+  for (; j < width; j++) {
     const oj = <usize>j * F32;
     const z = load<f32>(a + oj + block);
     const n = squash(load<f32>(a + oj + 2 * block) + load<f32>(gh + oj + 2 * block), relu);

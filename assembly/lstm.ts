@@ -5,8 +5,9 @@
 // `relu`, in g and in h's tanh(c) alike, as Keras's recurrent_activation and activation choose them.
 // The cache keeps every step's activated gates and cell state; backward reads them instead of recomputing.
 import { gemm_nn } from './gemm';
-import { gemm_packed, project } from './packed';
-import { barrier, hi, lo, share, solo, team_index } from './parallel';
+import { gemm_packed, gemm_packed_rows, project } from './packed';
+import { barrier, hi, lo, share, solo, splits, team_index, whole } from './parallel';
+import { UNIT_GRANULE } from './rnn';
 import { gate_fn, gate_fn4, gate_grad, gate_grad4, SIGMOID, squash, squash4, squash_grad, squash_grad4 } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
@@ -32,12 +33,18 @@ export function lstm_forward(
   const G = 4 * H;
   const plain = gate == SIGMOID && !relu;
   project(gates, G, b_ih, b_hh, x, I, w_ih, T * B, G, I);
-  // A team splits the batch's columns, as in rnn_forward.
-  const columns = lengths ? solo(B) : share(B, 2);
-  const end = hi(columns);
+  // A team splits the batch's columns or the hidden units, as in rnn_forward: a unit's four gate rows and
+  // its cell go to one thread.
+  const byColumns = !lengths && splits(B, 2);
+  const byUnits = !byColumns && splits(H, UNIT_GRANULE);
+  const columns = byColumns ? share(B, 2) : byUnits ? whole(B) : solo(B);
+  const units = byUnits ? share(H, UNIT_GRANULE) : whole(H);
+  const end = hi(columns), u0 = lo(units), u1 = hi(units), width = u1 - u0;
   const outStep = <usize>(B * ldo) * F32;
   const cellStep = <usize>(B * H) * F32;
+  const unit = <usize>u0 * F32;
   for (let s = 0; s < T; s++) {
+    if (byUnits && s > 0) barrier(); // step s reads all of step s-1
     for (let b = lo(columns); b < end;) {
       const t = step_time(lengths, b, s, T, reverse);
       if (t < 0) {
@@ -51,12 +58,19 @@ export function lstm_forward(
       const first = s == 0;
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
       const cPrev = first ? c0 + <usize>(b * H) * F32 : (reverse ? c + cellStep : c - cellStep);
-      // All four gates of the run's columns in one product.
-      gemm_packed(g, G, hPrev, first ? H : ldo, w_hh, e - b, G, H, (s & 1) != 0);
+      const ldh = first ? H : ldo, backwards = (s & 1) != 0;
+      // All four gates of the run's columns in one product, or of this thread's units gate by gate.
+      if (width == H) gemm_packed(g, G, hPrev, ldh, w_hh, e - b, G, H, backwards);
+      else if (width > 0) {
+        for (let q = 0; q < 4; q++) {
+          gemm_packed_rows(g + <usize>(q * H) * F32 + unit, G, hPrev, ldh, w_hh, e - b, G, H, q * H + u0, q * H + u1, backwards);
+        }
+      }
       for (let r = 0; r < e - b; r++) {
-        const hr = h + <usize>(r * ldo) * F32, cr = c + <usize>(r * H) * F32, gr = g + <usize>(r * G) * F32;
-        if (plain) lstm_cell(hr, cr, gr, cPrev + <usize>(r * H) * F32, H);
-        else lstm_cell_with(hr, cr, gr, cPrev + <usize>(r * H) * F32, H, gate, relu);
+        const hr = h + <usize>(r * ldo) * F32 + unit, cr = c + <usize>(r * H) * F32 + unit, gr = g + <usize>(r * G) * F32 + unit;
+        const cPrevr = cPrev + <usize>(r * H) * F32 + unit;
+        if (plain) lstm_cell(hr, cr, gr, cPrevr, width, H);
+        else lstm_cell_with(hr, cr, gr, cPrevr, width, H, gate, relu);
       }
       b = e;
     }
@@ -70,22 +84,25 @@ export function lstm_forward(
 // branches on them per element.
 
 /** One column's step after the product, with σ and tanh. */
-function lstm_cell(h: usize, c: usize, a: usize, cPrev: usize, H: i32): void {
-  lstm_step(h, c, a, cPrev, H, SIGMOID, 0);
+function lstm_cell(h: usize, c: usize, a: usize, cPrev: usize, width: i32, H: i32): void {
+  lstm_step(h, c, a, cPrev, width, H, SIGMOID, 0);
 }
 
 /** One column's step after the product, with any gate function and squashing function. */
-function lstm_cell_with(h: usize, c: usize, a: usize, cPrev: usize, H: i32, gate: i32, relu: i32): void {
-  lstm_step(h, c, a, cPrev, H, gate, relu);
+function lstm_cell_with(h: usize, c: usize, a: usize, cPrev: usize, width: i32, H: i32, gate: i32, relu: i32): void {
+  lstm_step(h, c, a, cPrev, width, H, gate, relu);
 }
 
-/** One column's step after the product: the gates a [4H] activated in place, then c [H] and h [H] from cPrev. */
+/**
+ * One column's step after the product, for `width` units of H: the gates a [4H] activated in place, then c and
+ * h from cPrev (a, c, h and cPrev at the first of the units).
+ */
 // @ts-ignore: decorator
-@inline function lstm_step(h: usize, c: usize, a: usize, cPrev: usize, H: i32, gate: i32, relu: i32): void {
+@inline function lstm_step(h: usize, c: usize, a: usize, cPrev: usize, width: i32, H: i32, gate: i32, relu: i32): void {
   const block = <usize>H * F32; // bytes from one gate block to the next
   let j = 0;
   if (ASC_FEATURE_SIMD) {
-    for (; j + 4 <= H; j += 4) {
+    for (; j + 4 <= width; j += 4) {
       const pi = a + <usize>j * F32, pf = pi + block, pg = pf + block, po = pg + block;
       const i = gate_fn4(v128.load(pi), gate), f = gate_fn4(v128.load(pf), gate);
       const g = squash4(v128.load(pg), relu), o = gate_fn4(v128.load(po), gate);
@@ -99,7 +116,7 @@ function lstm_cell_with(h: usize, c: usize, a: usize, cPrev: usize, H: i32, gate
       v128.store(h + oj, f32x4.mul(o, squash4(cj, relu)));
     }
   }
-  for (; j < H; j++) {
+  for (; j < width; j++) {
     const pi = a + <usize>j * F32, pf = pi + block, pg = pf + block, po = pg + block;
     const i = gate_fn(load<f32>(pi), gate), f = gate_fn(load<f32>(pf), gate);
     const g = squash(load<f32>(pg), relu), o = gate_fn(load<f32>(po), gate);

@@ -81,6 +81,18 @@ export function share_start(count: i32, granule: i32, k: i32): i32 {
   return <i32>(range >>> 32);
 }
 
+/** All `count` items to every thread: a dimension the team does not split. */
+// @ts-ignore: decorator
+@inline export function whole(count: i32): i64 {
+  return <i64>count << 32;
+}
+
+/** Whether the team splits `count` items of `granule` at all. */
+// @ts-ignore: decorator
+@inline export function splits(count: i32, granule: i32): bool {
+  return team_size() > 1 && share_start(count, granule, 1) < count;
+}
+
 /** All `count` items to thread 0: a phase that does not split (a ragged batch's recurrence). */
 // @ts-ignore: decorator
 @inline export function solo(count: i32): i64 {

@@ -2,13 +2,20 @@
 //   h[t] = f(x[t] W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh),  f = tanh or relu.
 // The output rows double as the activation cache: f' is recovered from h itself (1 - h² or h > 0).
 import { gemm_nn } from './gemm';
-import { gemm_packed, project } from './packed';
-import { barrier, hi, lo, share, solo, team_index } from './parallel';
+import { gemm_packed, gemm_packed_rows, project } from './packed';
+import { barrier, hi, lo, share, solo, splits, team_index, whole } from './parallel';
 import { activate, activation_grad } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
+
+/**
+ * Hidden units per share when a team splits them: a multiple of 8 keeps every share on whole groups of the
+ * one-row product and whole vectors of the activation, so each unit is computed exactly as on one thread.
+ */
+// @ts-ignore: decorator
+@inline export const UNIT_GRANULE = 8;
 
 export function rnn_forward(
   out: usize, // [T, B, ldo]: this direction's H columns of the layer output
@@ -23,11 +30,16 @@ export function rnn_forward(
 ): void {
   // The input does not depend on the state, so its projection is one product over all steps.
   project(out, ldo, b_ih, b_hh, x, I, w_ih, T * B, H, I);
-  // Columns never meet, so a team splits the batch between its threads (a ragged batch's runs stay whole).
-  const columns = lengths ? solo(B) : share(B, 2);
-  const end = hi(columns);
+  // Columns never meet, so a team splits a batch of them between its threads. One column, or a ragged batch
+  // (whose runs must stay whole), splits the hidden units instead, and the team meets after every step.
+  const byColumns = !lengths && splits(B, 2);
+  const byUnits = !byColumns && splits(H, UNIT_GRANULE);
+  const columns = byColumns ? share(B, 2) : byUnits ? whole(B) : solo(B);
+  const units = byUnits ? share(H, UNIT_GRANULE) : whole(H);
+  const end = hi(columns), u0 = lo(units), width = hi(units) - u0;
   const step = <usize>(B * ldo) * F32;
   for (let s = 0; s < T; s++) {
+    if (byUnits && s > 0) barrier(); // step s reads all of step s-1
     for (let b = lo(columns); b < end;) {
       const t = step_time(lengths, b, s, T, reverse);
       if (t < 0) {
@@ -37,9 +49,11 @@ export function rnn_forward(
       const e = same_time_end(lengths, b, t, s, T, end, reverse);
       const row = out + <usize>((t * B + b) * ldo) * F32;
       // h[t-1] is the row one step earlier in the direction of travel, or h0 at the columns' first step.
-      if (s == 0) gemm_packed(row, ldo, h0 + <usize>(b * H) * F32, H, w_hh, e - b, H, H);
-      else gemm_packed(row, ldo, reverse ? row + step : row - step, ldo, w_hh, e - b, H, H);
-      for (; b < e; b++) activate(out + <usize>((t * B + b) * ldo) * F32, H, relu);
+      const prev = s == 0 ? h0 + <usize>(b * H) * F32 : reverse ? row + step : row - step;
+      const ldp = s == 0 ? H : ldo;
+      if (width == H) gemm_packed(row, ldo, prev, ldp, w_hh, e - b, H, H);
+      else if (width > 0) gemm_packed_rows(row + <usize>u0 * F32, ldo, prev, ldp, w_hh, e - b, H, H, u0, u0 + width, false);
+      for (; b < e; b++) activate(out + <usize>((t * B + b) * ldo + u0) * F32, width, relu);
     }
   }
   if (team_index() == 0) zero_padding(out, ldo, H, lengths, T, B);

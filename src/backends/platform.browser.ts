@@ -24,6 +24,8 @@ export async function instantiateWasm(module: WebAssembly.Module, imports: WebAs
 /** A thread of a team (threads.ts): a worker that runs `source`'s serve(data, ready). */
 export interface Thread {
   stop(): void;
+  /** Settles when the thread has ended. */
+  readonly ended: Promise<void>;
 }
 
 /**
@@ -43,7 +45,17 @@ export async function startThread(source: string, data: object): Promise<Thread>
     });
     worker.onmessage = null;
     worker.onerror = null;
-    return { stop: () => worker.terminate() };
+    let end = () => {};
+    const ended = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    return {
+      stop: () => {
+        worker.terminate();
+        end();
+      },
+      ended,
+    };
   } finally {
     URL.revokeObjectURL(url);
   }

@@ -32,6 +32,8 @@ export async function instantiateWasm(module: WebAssembly.Module, imports: WebAs
 /** A thread of a team (threads.ts): a worker that runs `source`'s serve(data, ready). */
 export interface Thread {
   stop(): void;
+  /** Settles when the thread has ended. */
+  readonly ended: Promise<void>;
 }
 
 /**
@@ -51,5 +53,6 @@ export async function startThread(source: string, data: object): Promise<Thread>
   worker.removeAllListeners();
   // An error after the start is the kernel's, which the worker reports through the team's block.
   worker.on('error', () => {});
-  return { stop: () => void worker.terminate() };
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  return { stop: () => void worker.terminate(), ended };
 }

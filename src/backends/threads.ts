@@ -76,24 +76,58 @@ function serve({ module, memory, pool, scratch, index, names, poolInts }, ready)
 }
 `;
 
-/** How much work a team kernel's call is, in multiply-adds, and whether it may split at all. */
-function callSize(name: TeamKernel, a: ArrayLike<number>): number {
-  // Every cell kernel takes T, B, I, H in this order after its pointers; the gate count follows from the cell.
-  const at = { rnn_forward: 8, rnn_backward: 14, lstm_forward: 11, lstm_backward: 18, gru_forward: 11, gru_backward: 17 }[name];
-  const [T, B, I, H] = [a[at], a[at + 1], a[at + 2], a[at + 3]];
-  const G = name.startsWith('rnn') ? 1 : name.startsWith('lstm') ? 4 : 3;
-  const backward = name.endsWith('backward');
-  const lengths = a[{ rnn_forward: 2, rnn_backward: 10, lstm_forward: 4, lstm_backward: 13, gru_forward: 5, gru_backward: 13 }[name]];
-  // Forward, one column or a ragged batch splits only its input projection (a small part); backward always
-  // splits its weight gradients.
-  const splits = backward || (B >= 4 && lengths === 0);
-  return splits ? T * B * G * H * (I + H) * (backward ? 2 : 1) : 0;
+/** Where each team kernel's T (then B, I, H) is among its arguments. */
+const SIZES_AT: Record<TeamKernel, number> = {
+  rnn_forward: 8,
+  rnn_backward: 14,
+  lstm_forward: 11,
+  lstm_backward: 18,
+  gru_forward: 11,
+  gru_backward: 17,
+};
+
+/** Multiply-adds of a team kernel's call: G·H rows by I + H, for T·B rows (twice over for a backward pass). */
+function callSize(name: TeamKernel, gates: number, a: ArrayLike<number>): number {
+  const at = SIZES_AT[name];
+  return a[at] * a[at + 1] * gates * a[at + 3] * (a[at + 2] + a[at + 3]) * (name.endsWith('backward') ? 2 : 1);
 }
+
+/**
+ * How one shape of call has gone, alone and together: the time each took (a moving average, ms) and how many
+ * calls of the shape came. Whether a team pays depends on the call's size and on what else has the cores: a
+ * process that keeps another core busy makes the threads wait for each other at every step (measured: one step
+ * of H = 256 from 47 µs to 1.8 ms). So each shape runs the faster way, and the other way now and then, to see
+ * whether the load has changed; the results are the same either way, bit for bit.
+ */
+interface Shape {
+  alone: number;
+  together: number;
+  /** Calls until the way not taken is tried again, and how many apart those tries are now. */
+  untilTry: number;
+  tryEvery: number;
+}
+
+/**
+ * Calls between tries of the way not taken: at first FIRST_TRY, twice as many after each try that finds it
+ * still slower (up to LAST_TRY), so that a team 10× slower under load costs a few percent, not half.
+ */
+const FIRST_TRY = 8;
+const LAST_TRY = 512;
+
+/** Weight of the newest time in the moving averages. */
+const NEWEST = 0.3;
+
+/**
+ * For the tests, which must know that a team computed what they compare: `always` makes every call that
+ * splits run together, `together` counts the calls that did, and `workers` the workers running.
+ */
+export const teamCalls = { always: false, together: 0, workers: 0 };
 
 export class Team {
   readonly size: number;
   private readonly ctl: Int32Array;
   private readonly threads: Thread[];
+  private readonly shapes = new Map<number, Shape>();
   private stopped = false;
 
   private constructor(size: number, ctl: Int32Array, threads: Thread[]) {
@@ -130,7 +164,10 @@ export class Team {
           names: [...TEAM_KERNELS],
           poolInts: POOL_BYTES / 4,
         };
-        threads.push(await startThread(WORKER_SOURCE, data));
+        const thread = await startThread(WORKER_SOURCE, data);
+        teamCalls.workers++;
+        thread.ended.then(() => teamCalls.workers--);
+        threads.push(thread);
       }
     } catch (error) {
       for (const thread of threads) thread.stop();
@@ -144,9 +181,11 @@ export class Team {
     const wrapped = { ...kernels };
     TEAM_KERNELS.forEach((name, index) => {
       const alone = kernels[name] as (...args: number[]) => void;
+      const gates = name.startsWith('rnn') ? 1 : name.startsWith('lstm') ? 4 : 3;
       (wrapped as Record<string, unknown>)[name] = (...args: number[]) => {
-        if (callSize(name, args) < SMALL_CALL) return alone(...args);
-        this.together(index, alone, args);
+        const size = callSize(name, gates, args);
+        if (size < SMALL_CALL) return alone(...args);
+        this.run(size * TEAM_KERNELS.length + index, index, alone, args);
       };
     });
     return wrapped;
@@ -168,9 +207,35 @@ export class Team {
     for (const thread of this.threads) thread.stop();
   }
 
+  /** A call of the shape `key`, alone or together, whichever has been faster lately. */
+  private run(key: number, index: number, alone: (...args: number[]) => void, args: number[]): void {
+    let shape = this.shapes.get(key);
+    if (!shape) {
+      shape = { alone: 0, together: 0, untilTry: FIRST_TRY, tryEvery: FIRST_TRY };
+      this.shapes.set(key, shape);
+    }
+    // Together first, then alone once, then the faster, and the slower now and then.
+    const togetherFaster = shape.together <= shape.alone;
+    const measured = shape.together !== 0 && shape.alone !== 0;
+    const trying = measured && --shape.untilTry === 0;
+    const together = teamCalls.always || (!measured ? shape.together === 0 : trying ? !togetherFaster : togetherFaster);
+    const start = performance.now();
+    if (together) this.together(index, alone, args);
+    else alone(...args);
+    const ms = performance.now() - start;
+    if (together) shape.together = shape.together === 0 ? ms : shape.together + NEWEST * (ms - shape.together);
+    else shape.alone = shape.alone === 0 ? ms : shape.alone + NEWEST * (ms - shape.alone);
+    if (!trying) return;
+    // A try that changes nothing makes the next one wait twice as long; one that changes the way starts over.
+    const changed = shape.together <= shape.alone !== togetherFaster;
+    shape.tryEvery = changed ? FIRST_TRY : Math.min(LAST_TRY, 2 * shape.tryEvery);
+    shape.untilTry = shape.tryEvery;
+  }
+
   private together(index: number, alone: (...args: number[]) => void, args: number[]): void {
     const ctl = this.ctl;
     if (this.stopped) throw new ThreadError('the threads of this model were stopped');
+    teamCalls.together++;
     ctl[KERNEL] = index;
     ctl[ARGC] = args.length;
     ctl.set(args, ARGS);

@@ -1,0 +1,146 @@
+/**
+ * Threads: a model on a team of threads (src/backends/threads.ts, assembly/parallel.ts) computes what the same
+ * model computes on one thread, bit for bit, for every cell, direction and kind of batch, forward and in
+ * training; the team's workers end with dispose(); where threads cannot run, the model runs on one and says why.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { teamCalls } from '../src/backends/threads.js';
+import { type RNNOptions, OptionError, RNN } from '../src/index.js';
+import { randomArray } from './helpers.js';
+
+beforeAll(() => {
+  teamCalls.always = true;
+});
+afterAll(() => {
+  teamCalls.always = false;
+});
+
+/** Bit patterns, so that -0 and 0 or two NaNs are told apart as they would be by any consumer of the bytes. */
+function bits(a: Float32Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, a.length);
+}
+
+function expectSameBits(actual: Float32Array, expected: Float32Array, name: string): void {
+  expect(actual.length, name).toBe(expected.length);
+  const x = bits(actual);
+  const y = bits(expected);
+  const first = x.findIndex((v, i) => v !== y[i]);
+  expect(first, `${name}: first element that differs (${actual[first]} vs ${expected[first]})`).toBe(-1);
+}
+
+interface Case {
+  name: string;
+  options: RNNOptions;
+  T: number;
+  B: number;
+  lengths?: number[];
+}
+
+const I = 24;
+const CASES: Case[] = [
+  { name: 'RNN, a batch of 32 (columns split)', options: { cell: 'rnn', hiddenSize: 136 }, T: 20, B: 32 },
+  { name: 'RNN, one column (units split)', options: { cell: 'rnn', hiddenSize: 256 }, T: 30, B: 1 },
+  { name: 'RNN relu, three columns', options: { cell: 'rnn', hiddenSize: 200, nonlinearity: 'relu' }, T: 25, B: 3 },
+  { name: 'LSTM, a batch of 16', options: { cell: 'lstm', hiddenSize: 96 }, T: 20, B: 16 },
+  { name: 'LSTM, one column, H not a multiple of 8', options: { cell: 'lstm', hiddenSize: 203 }, T: 20, B: 1 },
+  { name: 'LSTM, ragged batch', options: { cell: 'lstm', hiddenSize: 128 }, T: 18, B: 9, lengths: [18, 3, 18, 7, 1, 18, 12, 5, 18] },
+  { name: 'GRU, a batch of 8, two layers', options: { cell: 'gru', hiddenSize: 128, numLayers: 2 }, T: 20, B: 8 },
+  { name: 'GRU, one column', options: { cell: 'gru', hiddenSize: 256 }, T: 20, B: 1 },
+  { name: 'GRU with the reset gate first, one column', options: { cell: 'gru', hiddenSize: 160, resetAfter: false }, T: 40, B: 1 },
+  {
+    name: 'GRU reset first, ragged',
+    options: { cell: 'gru', hiddenSize: 120, resetAfter: false },
+    T: 15,
+    B: 6,
+    lengths: [15, 2, 9, 15, 1, 11],
+  },
+  { name: 'bidirectional LSTM, a batch of 12', options: { cell: 'lstm', hiddenSize: 72, bidirectional: true }, T: 16, B: 12 },
+  {
+    name: 'bidirectional GRU, ragged',
+    options: { cell: 'gru', hiddenSize: 96, bidirectional: true },
+    T: 14,
+    B: 5,
+    lengths: [14, 9, 14, 4, 1],
+  },
+  {
+    name: 'LSTM with hard sigmoid gates and relu, one column',
+    options: { cell: 'lstm', hiddenSize: 144, recurrentActivation: 'hard_sigmoid', nonlinearity: 'relu' },
+    T: 40,
+    B: 1,
+  },
+];
+
+async function pair(c: Case, threads: number): Promise<[RNN, RNN]> {
+  const options = { inputSize: I, outputSize: 3, seed: 11, ...c.options };
+  return [await RNN.create({ ...options, threads: 1 }), await RNN.create({ ...options, threads })];
+}
+
+describe.each([2, 3])('%i threads', (threads) => {
+  it.each(CASES)('$name: the same bits as one thread, forward, gradients and three steps', async (c) => {
+    const [one, team] = await pair(c, threads);
+    try {
+      expect([one.threads, team.threads]).toEqual([1, threads]);
+      const x = { data: randomArray(c.T * c.B * I, 7), shape: [c.T, c.B, I] };
+      const target = { data: randomArray(c.T * c.B * 3, 8), shape: [c.T, c.B, 3] };
+      const lengths = c.lengths ? { lengths: c.lengths } : {};
+      const before = teamCalls.together;
+      const [a, b] = [one.unroll(x, lengths), team.unroll(x, lengths)];
+      expect(teamCalls.together, 'the team ran the forward pass').toBeGreaterThan(before);
+      expectSameBits(b.output.data, a.output.data, 'output');
+      expectSameBits(b.hN.data, a.hN.data, 'h_n');
+      const [ga, gb] = [one.gradients(x, target, lengths), team.gradients(x, target, lengths)];
+      expect(gb.loss).toBe(ga.loss);
+      for (const name of Object.keys(ga.grads)) expectSameBits(gb.grads[name].data, ga.grads[name].data, name);
+      if (ga.input) expectSameBits(gb.input!.data, ga.input.data, 'input gradient');
+      for (let i = 0; i < 3; i++) expect(team.step(x, target, lengths).loss).toBe(one.step(x, target, lengths).loss);
+      const [sa, sb] = [one.stateDict(), team.stateDict()];
+      for (const name of Object.keys(sa)) expectSameBits(sb[name].data, sa[name].data, `${name} after the steps`);
+    } finally {
+      one.dispose();
+      team.dispose();
+    }
+  });
+});
+
+describe('the workers', () => {
+  it('end with dispose(), after which the model refuses calls', async () => {
+    // Every model of the suites above was disposed: their workers end too.
+    await vi.waitFor(() => expect(teamCalls.workers).toBe(0), { timeout: 5000 });
+    const nets = await Promise.all([3, 2].map((threads) => RNN.create({ inputSize: 4, hiddenSize: 64, threads })));
+    expect(teamCalls.workers).toBe(3);
+    for (const net of nets) net.dispose();
+    await vi.waitFor(() => expect(teamCalls.workers).toBe(0), { timeout: 5000 });
+    expect(() => nets[0].unroll({ data: new Float32Array(4), shape: [1, 1, 4] })).toThrow(/disposed/);
+  });
+});
+
+describe('the threads option', () => {
+  it('says how many threads run, and refuses what is not a thread count', async () => {
+    const net = await RNN.create({ inputSize: 2, hiddenSize: 4, threads: 'auto' });
+    expect(net.threads).toBeGreaterThanOrEqual(1);
+    net.dispose();
+    for (const bad of [0, -1, 1.5, 17, '2', null, Number.NaN]) {
+      await expect(RNN.create({ inputSize: 2, hiddenSize: 4, threads: bad as never })).rejects.toThrow(OptionError);
+    }
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 4, threads: 17 })).rejects.toThrow(
+      /threads must be an integer from 1 to 16 or 'auto', got 17/,
+    );
+  });
+
+  it('runs on one thread, saying why once, where threads cannot run: the JS backend, the scalar build', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const js = await RNN.create({ inputSize: 2, hiddenSize: 4, threads: 2, backend: 'js' });
+      const again = await RNN.create({ inputSize: 2, hiddenSize: 4, threads: 2, backend: 'js' });
+      const scalar = await RNN.create({ inputSize: 2, hiddenSize: 4, threads: 2, backend: 'wasm-scalar' });
+      expect([js.threads, again.threads, scalar.threads]).toEqual([1, 1, 1]);
+      expect(warn.mock.calls.map((call) => String(call[0]))).toEqual([
+        'rnn-wasm: running on one thread: the pure-JS backend runs on one thread',
+        'rnn-wasm: running on one thread: threads run the SIMD build, and this model runs the scalar one',
+      ]);
+      for (const net of [js, again, scalar]) net.dispose();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});

@@ -16,7 +16,7 @@
  *   npm run bench -- --only W1,W5 --time 3000 --json results.json --no-scaling
  *   npx tsx bench/bench.ts --src --before ../old-checkout --no-peers --no-native    before/after, both from src/
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
@@ -39,11 +39,15 @@ const { values: args } = parseArgs({
     'no-native': { type: 'boolean', default: false },
     'no-scaling': { type: 'boolean', default: false },
     'no-cold': { type: 'boolean', default: false },
+    'no-contention': { type: 'boolean', default: false },
     src: { type: 'boolean', default: false },
   },
 });
 
 const TANH_ONLY = 'tanh RNNs only (this workload is for brain.js)';
+
+/** This library on two threads (issue 15), beside the one-thread SIMD build. */
+const TWO_THREADS = 'SIMD 2 threads';
 
 const naive: Contender = {
   name: 'naive JS',
@@ -78,23 +82,27 @@ function native(build: (typeof NATIVE_BUILDS)[number]): Contender {
   };
 }
 
-const pytorch: Contender = {
-  name: 'PyTorch',
-  async prepare(w, d) {
-    if (w.job === 'cell') return 'not written (a streaming step)';
-    if (w.nonlinearity !== 'tanh') return TANH_ONLY;
-    const python = torchPython();
-    if ('reason' in python) return python.reason;
-    const proc = await startPytorch(python.path, w, d);
-    return { run: () => undefined, timed: (n) => proc.times(n), result: () => proc.result, dispose: () => proc.close() };
-  },
-};
+function pytorch(threads: number): Contender {
+  return {
+    name: threads === 1 ? 'PyTorch' : `PyTorch ${threads} threads`,
+    async prepare(w, d) {
+      if (w.job === 'cell') return 'not written (a streaming step)';
+      if (w.nonlinearity !== 'tanh') return TANH_ONLY;
+      const python = torchPython();
+      if ('reason' in python) return python.reason;
+      const proc = await startPytorch(python.path, w, d, threads);
+      return { run: () => undefined, timed: (n) => proc.times(n), result: () => proc.result, dispose: () => proc.close() };
+    },
+  };
+}
 
 /** PyTorch 1.13 (OpenBLAS, AVX-512, one thread) on W6, from the issue: measured on another machine. */
 const ISSUE_PYTORCH_W6_MS = 9.2;
 
 interface Target {
   workloads: string[];
+  /** Whose median is measured (default the SIMD build on one thread). */
+  ours?: string;
   against: string;
   /** Their median over ours (a speed-up) must be at least this, or (when `within`) ours over theirs at most. */
   bound: number;
@@ -109,6 +117,13 @@ const TARGETS: Target[] = [
   { workloads: ['W1'], against: 'tfjs-wasm', bound: 8 },
   { workloads: ['W4', 'W6'], against: 'tfjs-wasm', bound: 10 },
   { workloads: ['W1', 'W5', 'W6'], against: 'naive JS', bound: 20 },
+  // Issue 15: two threads.
+  { workloads: ['W5', 'W6', 'W7'], ours: TWO_THREADS, against: 'SIMD', bound: 1.7 },
+  { workloads: ['W1', 'W3', 'W4'], ours: TWO_THREADS, against: 'SIMD', bound: 1.4 },
+  { workloads: ['W0', 'S1'], ours: TWO_THREADS, against: 'SIMD', bound: 1.05, within: true },
+  { workloads: ['W1', 'W2', 'W5'], ours: TWO_THREADS, against: 'onnxruntime-web 2 threads', bound: 2 },
+  { workloads: ['W3', 'W4'], ours: TWO_THREADS, against: 'onnxruntime-web 2 threads', bound: 1.3 },
+  { workloads: ['W6', 'W7'], ours: TWO_THREADS, against: 'PyTorch 2 threads', bound: 1, within: true },
 ];
 
 const isNative = (n: string) => n.startsWith('C ') || n === 'PyTorch';
@@ -117,8 +132,9 @@ function verdicts(results: Results, names: string[]): { target: string; value: s
   const out: { target: string; value: string; met: boolean | null }[] = [];
   for (const t of TARGETS.filter((x) => names.includes(x.against))) {
     for (const id of t.workloads.filter((x) => results.has(x))) {
-      const [ms, theirs] = [median(results, id, REFERENCE), median(results, id, t.against)];
-      const target = `${id} ${t.within ? `within ${t.bound}× of` : `≥ ${t.bound}× faster than`} ${t.against}`;
+      const [ms, theirs] = [median(results, id, t.ours ?? REFERENCE), median(results, id, t.against)];
+      const who = t.ours ? `${id} on ${t.ours.replace(/^SIMD /, '')}` : id;
+      const target = `${who} ${t.within ? `within ${t.bound}× of` : `≥ ${t.bound}× faster than`} ${t.against}`;
       if (ms === undefined || theirs === undefined) {
         out.push({ target, value: 'not measured', met: null });
         continue;
@@ -162,12 +178,16 @@ async function main() {
   const lib = (fromDist ? await import(dist.href) : await import('../src/index.js')) as Library;
   if (!fromDist) process.stderr.write('measuring src/ through tsx (its transform adds a call to every closure src/ creates)\n');
   const found = args['no-peers'] ? [] : peers([fileURLToPath(new URL('peers/', import.meta.url)), process.cwd()]);
-  const contenders: Contender[] = [...OURS.map(([name, backend]) => ours(name, backend, { lib })), naive];
+  const contenders: Contender[] = [
+    ...OURS.map(([name, backend]) => ours(name, backend, { lib })),
+    ours(TWO_THREADS, 'wasm-simd', { lib, threads: 2 }),
+    naive,
+  ];
   if (args.before) {
     const before = (await import(resolve(args.before, 'src/index.ts'))) as Library;
     contenders.splice(1, 0, ours('before', 'wasm-simd', { lib: before }));
   }
-  if (!args['no-native']) contenders.push(...NATIVE_BUILDS.map(native), pytorch);
+  if (!args['no-native']) contenders.push(...NATIVE_BUILDS.map(native), pytorch(1), pytorch(2));
   contenders.push(...found);
 
   const torch = torchPython();
@@ -191,7 +211,7 @@ async function main() {
   const cold = args['no-cold'] ? undefined : coldStart();
   if (typeof cold === 'object')
     targets.push({ target: 'cold start (import → first W0 result) under 20 ms', value: `${fmt(cold.median)} ms`, met: cold.median < 20 });
-  console.log('\nTargets (issue 6):\n\n| target | measured | met |\n|---|---:|:---:|');
+  console.log('\nTargets (issues 6 and 15):\n\n| target | measured | met |\n|---|---:|:---:|');
   for (const v of targets) console.log(`| ${v.target} | ${v.value} | ${v.met === null ? '–' : v.met ? 'yes' : 'no'} |`);
   if (typeof cold === 'string') console.log(`\nCold start not measured: ${cold}`);
   else if (cold)
@@ -199,42 +219,88 @@ async function main() {
       `\nCold start: ${fmt(cold.median)} ms median of ${cold.n} fresh processes (±${fmt(cold.spread)}), from import of dist/index.js to the first W0 output.`,
     );
 
+  const contention = args['no-contention'] ? undefined : await underContention(lib, Number(args.time));
+  if (contention) targets.push(...contention);
   const scaling = args['no-scaling'] ? undefined : await scalingTable(lib);
   if (args.json)
     writeFileSync(args.json, resultsJson(workloads, results, { machine: about, peers: peerVersions, targets, coldStart: cold, scaling }));
   process.exit(0); // the peers' runtimes keep handles open
 }
 
-/** SIMD RNN forward over hidden sizes and batch sizes (I = 64, T = 50): ms and GFLOP/s. */
-async function scalingTable(lib: Library): Promise<{ H: number; B: number; ms: number; gflops: number }[]> {
+/**
+ * Issue 15's contention case: the one-thread and two-thread models while another process keeps a core busy
+ * (a spinning child), interleaved as in the main run. The two-thread model must stay within 1.2× of one thread.
+ */
+async function underContention(lib: Library, timeMs: number): Promise<{ target: string; value: string; met: boolean }[]> {
+  const ids = ['W1', 'W4', 'W5', 'W6'];
+  const workloads = WORKLOADS.filter((w) => ids.includes(w.id));
+  const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  let results: Results;
+  try {
+    process.stderr.write('under contention: another process keeps a core busy…\n');
+    results = await runAll(
+      workloads,
+      [ours('SIMD', 'wasm-simd', { lib }), ours(TWO_THREADS, 'wasm-simd', { lib, threads: 2 })],
+      [],
+      timeMs,
+    );
+  } finally {
+    busy.kill();
+  }
+  console.log('\nUnder contention (another process spinning on one of the cores): median ms\n');
+  console.log(mediansTable(workloads, ['SIMD', TWO_THREADS], results));
+  return workloads.flatMap((w) => {
+    const [one, two] = [median(results, w.id, 'SIMD'), median(results, w.id, TWO_THREADS)];
+    if (one === undefined || two === undefined) return [];
+    return [
+      { target: `${w.id} on 2 threads, a core busy elsewhere: within 1.2× of 1 thread`, value: ratio(two / one), met: two / one <= 1.2 },
+    ];
+  });
+}
+
+interface ScalingRow {
+  H: number;
+  B: number;
+  threads: number;
+  ms: number;
+  gflops: number;
+}
+
+/** SIMD RNN forward over hidden sizes and batch sizes (I = 64, T = 50), on one thread and two: ms and GFLOP/s. */
+async function scalingTable(lib: Library): Promise<ScalingRow[]> {
   const [hs, bs, I, T] = [[32, 64, 128, 256, 512, 1024], [1, 4, 16, 64], 64, 50];
-  const rows: { H: number; B: number; ms: number; gflops: number }[] = [];
+  const rows: ScalingRow[] = [];
   for (const H of hs) {
     for (const B of bs) {
-      const net = await lib.RNN.create({ inputSize: I, hiddenSize: H, seed: 1, backend: 'wasm-simd' });
-      const x = { data: seeded(T * B * I, 3), shape: [T, B, I] };
-      const out = { output: new Float32Array(T * B * H), y: new Float32Array(T * B * H), hN: new Float32Array(B * H) };
-      const times: number[] = [];
-      for (const start = performance.now(); times.length < 5 || performance.now() - start < 300; ) {
-        const t0 = performance.now();
-        net.unroll(x, { out });
-        times.push(performance.now() - t0);
+      for (const threads of [1, 2]) {
+        const net = await lib.RNN.create({ inputSize: I, hiddenSize: H, seed: 1, backend: 'wasm-simd', threads });
+        const x = { data: seeded(T * B * I, 3), shape: [T, B, I] };
+        const out = { output: new Float32Array(T * B * H), y: new Float32Array(T * B * H), hN: new Float32Array(B * H) };
+        const times: number[] = [];
+        for (const start = performance.now(); times.length < 5 || performance.now() - start < 300; ) {
+          const t0 = performance.now();
+          net.unroll(x, { out });
+          times.push(performance.now() - t0);
+        }
+        const s = stats(times.slice(Math.ceil(times.length / 5))); // the first fifth warms up
+        net.dispose();
+        rows.push({ H, B, threads, ms: s.median, gflops: (2 * T * B * (I * H + H * H)) / s.median / 1e6 });
       }
-      const s = stats(times.slice(Math.ceil(times.length / 5))); // the first fifth warms up
-      net.dispose();
-      rows.push({ H, B, ms: s.median, gflops: (2 * T * B * (I * H + H * H)) / s.median / 1e6 });
     }
   }
-  console.log(
-    `\nScaling: SIMD RNN forward, I = 64, T = 50: median ms (GFLOP/s)\n\n| H \\ B | ${bs.join(' | ')} |\n|---|${bs.map(() => '---:').join('|')}|`,
-  );
-  for (const H of hs) {
+  const cell = (H: number, B: number, threads: number) => rows.find((r) => r.H === H && r.B === B && r.threads === threads)!;
+  const header = `| H \\ B | ${bs.join(' | ')} |\n|---|${bs.map(() => '---:').join('|')}|`;
+  console.log(`\nScaling: SIMD RNN forward, I = 64, T = 50, one thread: median ms (GFLOP/s)\n\n${header}`);
+  for (const H of hs)
     console.log(
       `| ${H} | ${bs
-        .map((B) => rows.find((r) => r.H === H && r.B === B)!)
+        .map((B) => cell(H, B, 1))
         .map((r) => `${fmt(r.ms)} (${r.gflops.toFixed(1)})`)
         .join(' | ')} |`,
     );
+  console.log(`\nTwo threads: median ms (speed-up over one thread)\n\n${header}`);
+  for (const H of hs) {
+    console.log(`| ${H} | ${bs.map((B) => `${fmt(cell(H, B, 2).ms)} (${ratio(cell(H, B, 1).ms / cell(H, B, 2).ms)})`).join(' | ')} |`);
   }
   return rows;
 }

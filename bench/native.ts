@@ -83,13 +83,15 @@ async function selfTimed(
   w: Workload,
   parts: Float32Array[],
   tag: string,
+  threads = 1,
 ): Promise<NativeRun> {
   mkdirSync(DIR, { recursive: true });
   const data = join(DIR, `${process.pid}-${w.id}-${tag}.in.f32`);
   const output = join(DIR, `${process.pid}-${w.id}-${tag}.out.f32`);
   writeFileSync(data, Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))));
-  // One thread for every library the process may load (OpenMP, OpenBLAS, MKL), as for this library.
-  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  // The same thread count for every library the process may load (OpenMP, OpenBLAS, MKL).
+  const n = String(threads);
+  const env = { ...process.env, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n, RNN_BENCH_THREADS: n };
   const child = spawn(command, args(data, output), { stdio: ['pipe', 'pipe', 'inherit'], env });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
@@ -133,7 +135,7 @@ export function startNative(binary: string, w: Workload, d: WorkloadData): Promi
 }
 
 /** PyTorch on a forward or training workload. */
-export function startPytorch(pythonPath: string, w: Workload, d: WorkloadData): Promise<NativeRun> {
+export function startPytorch(pythonPath: string, w: Workload, d: WorkloadData, threads = 1): Promise<NativeRun> {
   const optimizer = w.optimizer ?? 'sgd';
   const train = w.job === 'train';
   const parts = [
@@ -148,6 +150,7 @@ export function startPytorch(pythonPath: string, w: Workload, d: WorkloadData): 
       [PYTORCH, train ? 'train' : 'forward', w.cell, w.I, w.H, w.T, w.B, optimizer, LEARNING_RATE[optimizer], data, output].map(String),
     w,
     parts,
-    'pytorch',
+    `pytorch${threads}`,
+    threads,
   );
 }

@@ -83,10 +83,6 @@ export class Engine {
     return this.heap.backend;
   }
 
-  get threads(): number {
-    return this.heap.threads;
-  }
-
   // ---- calls ---------------------------------------------------------------------------------------------------
 
   /** The whole sequence, into the caller's buffers where given (already checked to have the results' sizes). */

@@ -70,7 +70,7 @@ export class RNN {
 
   /** Threads that run this model's kernels: the `threads` option where it could be met, else 1. */
   get threads(): number {
-    return this.engine.threads;
+    return this.engine.heap.threads;
   }
 
   /** Number of trainable parameters (a tied weight counted once). */

@@ -1,5 +1,5 @@
-"""PyTorch on one CPU thread, for `npm run bench` when python3 can import torch: the workload's own
-weights and data, as bench/native/rnn.c takes them.
+"""PyTorch on RNN_BENCH_THREADS CPU threads (default 1), for `npm run bench` when python3 can import torch:
+the workload's own weights and data, as bench/native/rnn.c takes them.
 
     pytorch.py <forward|train> <rnn|lstm|gru> I H T B <sgd|adam> lr <data.f32> <output.f32>
 
@@ -14,7 +14,10 @@ import time
 import numpy as np
 import torch
 
-torch.set_num_threads(1)
+import os
+
+threads = int(os.environ.get('RNN_BENCH_THREADS', '1'))
+torch.set_num_threads(threads)
 torch.set_num_interop_threads(1)
 
 job, cell = sys.argv[1], sys.argv[2]

@@ -15,7 +15,7 @@ import { ThreadError } from '../errors.js';
 import { startThread, type Thread } from './platform.js';
 
 /** The kernels that a team runs together: the others are short, or read the whole of what they write. */
-export const TEAM_KERNELS = ['rnn_forward', 'rnn_backward', 'lstm_forward', 'lstm_backward', 'gru_forward', 'gru_backward'] as const;
+const TEAM_KERNELS = ['rnn_forward', 'rnn_backward', 'lstm_forward', 'lstm_backward', 'gru_forward', 'gru_backward'] as const;
 
 type TeamKernel = (typeof TEAM_KERNELS)[number];
 

@@ -46,7 +46,7 @@ export type Outcome = Stats | string;
  * This library on one backend: the one this code belongs to, or another build or checkout of it (`lib`), with
  * or without `out` buffers (which keep the steady state free of allocation, where that option exists).
  */
-export function ours(name: string, backend: BackendChoice, { lib = library as Library, out: hasOut = true } = {}): Contender {
+export function ours(name: string, backend: BackendChoice, { lib = library as Library, out: hasOut = true, threads = 1 } = {}): Contender {
   return {
     name,
     async prepare(w, d) {
@@ -58,7 +58,12 @@ export function ours(name: string, backend: BackendChoice, { lib = library as Li
         outputSize: w.head ? 1 : 0,
         seed: 1,
         backend,
+        ...(threads > 1 && { threads }),
       });
+      if (net.threads !== threads) {
+        net.dispose();
+        return `runs on ${net.threads} thread${net.threads === 1 ? '' : 's'} here, not ${threads}`;
+      }
       net.loadStateDict(Object.fromEntries(Object.entries(d.weights).map(([k, data]) => [k, { data, shape: d.shapes[k] }])));
       const x = { data: d.x, shape: [w.T, w.B, w.I] };
       if (w.job === 'train') {

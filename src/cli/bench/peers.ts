@@ -1,7 +1,7 @@
 /**
  * The libraries a user would pick instead, measured when they are installed where the benchmark looks
  * (`npm run bench`: bench/peers/, which has its own package.json; `rnn-wasm bench`: the current project):
- *   onnxruntime-web, its SIMD wasm on one thread, with its RNN, LSTM and GRU operators from a model written in
+ *   onnxruntime-web, its SIMD wasm on one thread and on two, with its RNN, LSTM and GRU operators from a model written in
  *     code (./onnx-graph.ts);
  *   TensorFlow.js with its wasm backend: tfjs-layers' SimpleRNN and LSTM, and PyTorch's GRU from tfjs ops
  *     (tfjs-layers' GRU applies the reset gate before the product);
@@ -26,9 +26,12 @@ interface Loaded {
   prepare(w: Workload, d: WorkloadData): Promise<Runner | string>;
 }
 
+/** Finds a package; `fresh` loads a copy of its entry of its own, with module-wide settings of its own. */
+type Finder = (name: string, fresh?: boolean) => unknown;
+
 /** `require` for a package as installed under the first of `folders` that has it. */
-function finder(folders: readonly string[]): (name: string) => unknown {
-  return (name) => {
+function finder(folders: readonly string[]): Finder {
+  return (name, fresh = false) => {
     for (const folder of folders) {
       const require = createRequire(join(folder, 'package.json'));
       let path: string;
@@ -37,18 +40,14 @@ function finder(folders: readonly string[]): (name: string) => unknown {
       } catch {
         continue;
       }
+      if (fresh) delete require.cache[path];
       return require(path);
     }
     throw new Error(`${name} is not installed`);
   };
 }
 
-function peer(
-  name: string,
-  install: string,
-  load: (require: (name: string) => unknown) => Promise<Loaded | string>,
-  folders: readonly string[],
-): Peer {
+function peer(name: string, install: string, load: (require: Finder) => Promise<Loaded | string>, folders: readonly string[]): Peer {
   let loaded: Promise<Loaded | string> | undefined;
   const get = () =>
     (loaded ??= load(finder(folders)).catch((error: Error) =>
@@ -70,7 +69,9 @@ function peer(
 /** Every peer, looked up under `folders` (nearest first). */
 export function peers(folders: readonly string[]): Peer[] {
   return [
-    peer('onnxruntime-web', 'npm install onnxruntime-web', onnxRuntime, folders),
+    peer('onnxruntime-web', 'npm install onnxruntime-web', (require) => onnxRuntime(require, 1), folders),
+    // Its thread count is read once per copy of the module, when its first session starts: a copy of its own.
+    peer('onnxruntime-web 2 threads', 'npm install onnxruntime-web', (require) => onnxRuntime(require, 2), folders),
     peer('tfjs-wasm', 'npm install @tensorflow/tfjs-core @tensorflow/tfjs-layers @tensorflow/tfjs-backend-wasm', tensorflow, folders),
     peer('brain.js', 'npm install brain.js gpu.js', brain, folders),
   ];
@@ -87,9 +88,9 @@ interface OrtSession {
   release(): Promise<void>;
 }
 
-async function onnxRuntime(require: (name: string) => unknown): Promise<Loaded | string> {
-  const ort = require('onnxruntime-web') as Ort;
-  ort.env.wasm.numThreads = 1;
+async function onnxRuntime(require: Finder, threads: number): Promise<Loaded | string> {
+  const ort = require('onnxruntime-web', threads !== 1) as Ort;
+  ort.env.wasm.numThreads = threads;
   return {
     version: ort.env.versions.web ?? 'unknown',
     async prepare(w, d) {
@@ -158,7 +159,7 @@ interface Tfl {
   layers: Record<'lstm' | 'simpleRNN' | 'dense' | 'timeDistributed', (config: object) => unknown>;
 }
 
-async function tensorflow(require: (name: string) => unknown): Promise<Loaded | string> {
+async function tensorflow(require: Finder): Promise<Loaded | string> {
   const tf = require('@tensorflow/tfjs-core') as Tf;
   const tfl = require('@tensorflow/tfjs-layers') as Tfl;
   require('@tensorflow/tfjs-backend-wasm');
@@ -295,7 +296,7 @@ interface BrainRNN {
   };
 }
 
-async function brain(require: (name: string) => unknown): Promise<Loaded | string> {
+async function brain(require: Finder): Promise<Loaded | string> {
   const brainjs = require('brain.js') as { recurrent: { RNNTimeStep: new (options: object) => BrainRNN } };
   const { version } = require('brain.js/package.json') as { version: string };
   return {

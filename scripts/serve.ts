@@ -1,6 +1,7 @@
 // A tiny static file server for the demo and the browser tests: the right Content-Type for every file the
 // pages use (application/wasm above all, so that browsers compile the .wasm while it downloads), no caching,
-// nothing outside the folder it serves.
+// nothing outside the folder it serves. Run as a script it sends the headers that isolate a page across
+// origins, which a model of more than one thread needs (SharedArrayBuffer).
 //
 //   npx tsx scripts/serve.ts [folder] [--port 8080] [--host 127.0.0.1]
 import { createReadStream } from 'node:fs';
@@ -21,6 +22,12 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.txt': 'text/plain; charset=utf-8',
+};
+
+/** What makes a page cross-origin isolated, so that it has SharedArrayBuffer and a model may run on threads. */
+export const CROSS_ORIGIN_ISOLATION: OutgoingHttpHeaders = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
 /**
@@ -96,6 +103,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error(`serve: ${join(folder, 'index.html')} is missing; build the demo with \`npm run build:demo\``);
     process.exit(1);
   }
-  const { url } = await serve(folder, { port, host });
+  const { url } = await serve(folder, { port, host, headers: CROSS_ORIGIN_ISOLATION });
   console.log(`serving ${resolve(folder)} at ${url} (Ctrl-C stops)`);
 }

@@ -35,6 +35,8 @@ type Result<M extends Method> = Promise<Awaited<ReturnType<RNN[M]>>>;
 export class WorkerRNN {
   /** Which implementation runs the kernels in the worker. */
   readonly backend: BackendName;
+  /** Threads that run the kernels in the worker (a threaded model needs a cross-origin-isolated page). */
+  readonly threads: number;
   /** Number of trainable parameters (a tied weight counted once). */
   readonly numParameters: number;
   /** The configuration, every default filled in (frozen). */
@@ -50,6 +52,7 @@ export class WorkerRNN {
     this.connection = connection;
     this.model = info.model;
     this.backend = info.backend;
+    this.threads = info.threads;
     this.numParameters = info.numParameters;
     this.config = Object.freeze(info.config);
   }

@@ -116,6 +116,7 @@ export interface Hello {
 export interface ModelInfo {
   model: number;
   backend: BackendName;
+  threads: number;
   numParameters: number;
   config: ModelConfig;
 }

@@ -84,7 +84,7 @@ export function serveRNN(endpoint: MessageEndpoint = workerScope()): () => void 
         }
         const model = nextModel++;
         models.set(model, { net, last: Promise.resolve() });
-        const info: ModelInfo = { model, backend: net.backend, numParameters: net.numParameters, config: net.config };
+        const info: ModelInfo = { model, backend: net.backend, threads: net.threads, numParameters: net.numParameters, config: net.config };
         reply({ kind: 'result', value: info });
         return;
       }

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { teamCalls } from '../src/backends/threads.js';
+import { createWasmInstance } from '../src/backends/wasm.js';
 import { type RNNOptions, OptionError, RNN } from '../src/index.js';
 import { randomArray } from './helpers.js';
 
@@ -111,6 +112,33 @@ describe('the workers', () => {
     for (const net of nets) net.dispose();
     await vi.waitFor(() => expect(teamCalls.workers).toBe(0), { timeout: 5000 });
     expect(() => nets[0].unroll({ data: new Float32Array(4), shape: [1, 1, 4] })).toThrow(/disposed/);
+  });
+});
+
+describe('a kernel that fails', () => {
+  it('on one thread or on all: the call throws, no thread waits forever, and the next call runs', async () => {
+    const instance = await createWasmInstance('simd-threads', {}, 2);
+    try {
+      const k = instance.kernels;
+      // A batch of 16, split by columns: thread 0 takes columns 0–7, the worker 8–15.
+      const [T, B, I, H] = [40, 16, 24, 64];
+      const out = instance.base;
+      const x = out + T * B * H * 4;
+      const w = x + T * B * I * 4;
+      const h0 = w + (k.packed_size(H, I) + k.packed_size(H, H)) * 4;
+      instance.reserve(h0 + B * H * 4);
+      const forward = (outAt: number, h0At: number) =>
+        k.rnn_forward(outAt, x, 0, h0At, w, w + k.packed_size(H, I) * 4, 0, 0, T, B, I, H, H, 0, 0);
+      // Past the end of memory: every thread traps in its share of the input projection.
+      expect(() => forward(0xfff0_0000, h0)).toThrow(WebAssembly.RuntimeError);
+      // h0's rows of the worker's columns past the end: only the worker traps, and says so.
+      expect(() => forward(out, instance.buffer.byteLength - (B / 2) * H * 4)).toThrow(/a thread of this model failed inside a kernel/);
+      const before = teamCalls.together;
+      forward(out, h0);
+      expect(teamCalls.together).toBe(before + 1);
+    } finally {
+      instance.release?.();
+    }
   });
 });
 

@@ -25,6 +25,8 @@ const DONE = 1; // workers finished with the call
 const KERNEL = 2; // index into TEAM_KERNELS
 const SIZE = 3; // threads in the call: 1 while thread 0 runs a kernel alone
 const ARGC = 4;
+const ARRIVED = 5;
+const SLEEPERS = 7;
 const FAILED = 8;
 const SLOW = 9;
 const SPIN = 10;
@@ -35,6 +37,9 @@ export const POOL_BYTES = (ARGS + MAX_ARGS) * 4;
 
 /** Loads of RELEASED a thread spins through at a barrier before it sleeps: about 20–50 µs on these machines. */
 const BARRIER_SPIN = 20_000;
+
+/** Loads of DONE thread 0 spins through at the end of a call before it sleeps: the workers end close together. */
+const JOIN_SPIN = 20_000;
 
 /**
  * Multiply-adds below which a kernel runs on thread 0 alone: waking a worker and meeting it again costs some
@@ -239,21 +244,29 @@ export class Team {
     ctl[KERNEL] = index;
     ctl[ARGC] = args.length;
     ctl.set(args, ARGS);
+    // Every thread is idle here, so the barrier starts afresh even if a failed call left it half passed.
     ctl[DONE] = 0;
     ctl[FAILED] = 0;
+    ctl[ARRIVED] = 0;
+    ctl[SLEEPERS] = 0;
     ctl[SIZE] = this.size;
     Atomics.add(ctl, CALL, 1);
     Atomics.notify(ctl, CALL);
+    let failure: unknown;
     try {
       alone(...args);
-    } finally {
-      const workers = this.size - 1;
-      let done = Atomics.load(ctl, DONE);
-      for (let spins = 0; done < workers; done = Atomics.load(ctl, DONE)) {
-        if (++spins > 200_000) Atomics.wait(ctl, DONE, done, 10);
-      }
-      ctl[SIZE] = 1;
+    } catch (error) {
+      // The workers must not wait at a barrier for this thread: FAILED lets them through.
+      failure = error;
+      Atomics.store(ctl, FAILED, 1);
     }
+    const workers = this.size - 1;
+    let done = Atomics.load(ctl, DONE);
+    for (let spins = 0; done < workers; done = Atomics.load(ctl, DONE)) {
+      if (++spins > JOIN_SPIN) Atomics.wait(ctl, DONE, done, 10);
+    }
+    ctl[SIZE] = 1;
+    if (failure !== undefined) throw failure;
     if (ctl[FAILED]) throw new ThreadError('a thread of this model failed inside a kernel; its results are not to be trusted');
   }
 }

@@ -11,7 +11,7 @@
  * that is missing is reported with the command that installs it.
  */
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { Contender, Runner } from './harness.js';
 import { recurrentModel } from './onnx-graph.js';
 import { LEARNING_RATE, type Workload, type WorkloadData } from './workloads.js';
@@ -26,12 +26,15 @@ interface Loaded {
   prepare(w: Workload, d: WorkloadData): Promise<Runner | string>;
 }
 
-/** Finds a package; `fresh` loads a copy of its entry of its own, with module-wide settings of its own. */
-type Finder = (name: string, fresh?: boolean) => unknown;
+/**
+ * Finds a package. `fresh` names the packages (by the start of their names) to load afresh, the package and
+ * those it shares state with, for a copy with module-wide settings of its own.
+ */
+type Finder = (name: string, fresh?: string) => unknown;
 
 /** `require` for a package as installed under the first of `folders` that has it. */
 function finder(folders: readonly string[]): Finder {
-  return (name, fresh = false) => {
+  return (name, fresh) => {
     for (const folder of folders) {
       const require = createRequire(join(folder, 'package.json'));
       let path: string;
@@ -40,7 +43,9 @@ function finder(folders: readonly string[]): Finder {
       } catch {
         continue;
       }
-      if (fresh) delete require.cache[path];
+      if (fresh) {
+        for (const key of Object.keys(require.cache)) if (key.includes(`${sep}node_modules${sep}${fresh}`)) delete require.cache[key];
+      }
       return require(path);
     }
     throw new Error(`${name} is not installed`);
@@ -89,7 +94,7 @@ interface OrtSession {
 }
 
 async function onnxRuntime(require: Finder, threads: number): Promise<Loaded | string> {
-  const ort = require('onnxruntime-web', threads !== 1) as Ort;
+  const ort = require('onnxruntime-web', threads === 1 ? undefined : 'onnxruntime-') as Ort;
   ort.env.wasm.numThreads = threads;
   return {
     version: ort.env.versions.web ?? 'unknown',

@@ -20,6 +20,7 @@ export const SHIPPED = [
   'tfjs.browser.js',
   'rnn-simd.wasm',
   'rnn-scalar.wasm',
+  'rnn-simd-threads.wasm',
 ];
 
 export interface Size {

@@ -21,7 +21,7 @@ export function gru_forward(
   out: usize, // [T, B, ldo]: this direction's H columns of the layer output
   gates: usize, // [T, B, 3H] cache: r, z, n after their nonlinearities
   hn: usize, // [T, B, H] cache: h[t-1] W_hnᵀ + b_hn, or with reset_after 0 r⊙h[t-1] (zero at padded steps)
-  ghAll: usize, // [B, 3H] scratch: the hidden side of one step
+  gh: usize, // [B, 3H] scratch: the hidden side of one step
   x: usize, // [T, B, I]
   lengths: usize, // [B] int32 valid steps per column, or 0 when all run T steps
   h0: usize, // [B, H]
@@ -55,28 +55,28 @@ export function gru_forward(
         continue;
       }
       const e = same_time_end(lengths, b, t, s, T, end, reverse);
-      const gh = ghAll + <usize>(b * G) * F32;
+      const ghRun = gh + <usize>(b * G) * F32;
       const h = out + <usize>((t * B + b) * ldo) * F32;
       const first = s == 0;
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
       const ldh = first ? H : ldo;
       const backwards = (s & 1) != 0;
-      if (width == H) bias_rows(gh, G, b_hh, 0, e - b, G);
+      if (width == H) bias_rows(ghRun, G, b_hh, 0, e - b, G);
       else {
         for (let q = 0; q < 3; q++) {
           const at = <usize>(q * H) * F32 + unit;
-          bias_rows(gh + at, G, b_hh ? b_hh + at : 0, 0, e - b, width);
+          bias_rows(ghRun + at, G, b_hh ? b_hh + at : 0, 0, e - b, width);
         }
       }
       if (reset_after) {
         // All three gates' hidden side for the run's columns in one product, or this thread's units gate by gate.
-        if (width == H) gemm_packed(gh, G, hPrev, ldh, w_hh, e - b, G, H, backwards);
-        else hidden_rows(gh + unit, hPrev, ldh, w_hh, e - b, H, u0, u1, 0, 3, backwards);
+        if (width == H) gemm_packed(ghRun, G, hPrev, ldh, w_hh, e - b, G, H, backwards);
+        else hidden_rows(ghRun + unit, hPrev, ldh, w_hh, e - b, H, u0, u1, 0, 3, backwards);
         for (let r = 0; r < e - b; r++) {
           const row = t * B + b + r;
           const hr = h + <usize>(r * ldo) * F32 + unit, ar = gates + <usize>(row * G) * F32 + unit;
           const hnr = hn + <usize>(row * H) * F32 + unit;
-          const ghr = gh + <usize>(r * G) * F32 + unit, hPrevr = hPrev + <usize>(r * ldh) * F32 + unit;
+          const ghr = ghRun + <usize>(r * G) * F32 + unit, hPrevr = hPrev + <usize>(r * ldh) * F32 + unit;
           if (plain) gru_cell(hr, ar, hnr, ghr, hPrevr, width, H);
           else gru_cell_with(hr, ar, hnr, ghr, hPrevr, width, H, gate, relu);
         }
@@ -84,16 +84,16 @@ export function gru_forward(
         // The r and z rows over h[t-1], then the n rows over r⊙h[t-1], the run's rows of the cache; a team
         // meets between the two, as each unit's n reads every unit's r⊙h.
         const q = hn + <usize>((t * B + b) * H) * F32;
-        hidden_rows(gh + unit, hPrev, ldh, w_hh, e - b, H, u0, u1, 0, 2, backwards);
+        hidden_rows(ghRun + unit, hPrev, ldh, w_hh, e - b, H, u0, u1, 0, 2, backwards);
         for (let r = 0; r < e - b; r++) {
           gru_reset_gates(gates + <usize>((t * B + b + r) * G) * F32 + unit, q + <usize>(r * H) * F32 + unit,
-            gh + <usize>(r * G) * F32 + unit, hPrev + <usize>(r * ldh) * F32 + unit, width, H, gate);
+            ghRun + <usize>(r * G) * F32 + unit, hPrev + <usize>(r * ldh) * F32 + unit, width, H, gate);
         }
         if (byUnits) barrier();
-        hidden_rows(gh + unit, q, H, w_hh, e - b, H, u0, u1, 2, 3, backwards);
+        hidden_rows(ghRun + unit, q, H, w_hh, e - b, H, u0, u1, 2, 3, backwards);
         for (let r = 0; r < e - b; r++) {
           gru_reset_candidate(h + <usize>(r * ldo) * F32 + unit, gates + <usize>((t * B + b + r) * G) * F32 + unit,
-            gh + <usize>(r * G) * F32 + unit, hPrev + <usize>(r * ldh) * F32 + unit, width, H, relu);
+            ghRun + <usize>(r * G) * F32 + unit, hPrev + <usize>(r * ldh) * F32 + unit, width, H, relu);
         }
       }
       b = e;

@@ -23,7 +23,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OURS, machine, runAll } from '../src/cli/bench/command.js';
 import { type Contender, type Library, type Stats, ours, stats } from '../src/cli/bench/harness.js';
-import { peers } from '../src/cli/bench/peers.js';
+import { onnxRuntimeOnTwoThreads, peers } from '../src/cli/bench/peers.js';
 import { REFERENCE, type Results, fmt, median, mediansTable, ratio, ratiosTable, resultsJson } from '../src/cli/bench/report.js';
 import { LEARNING_RATE, WORKLOADS, flops, seeded } from '../src/cli/bench/workloads.js';
 import { naiveForward, naiveTrainStep } from './naive.js';
@@ -177,7 +177,8 @@ async function main() {
   const fromDist = !args.src && existsSync(dist);
   const lib = (fromDist ? await import(dist.href) : await import('../src/index.js')) as Library;
   if (!fromDist) process.stderr.write('measuring src/ through tsx (its transform adds a call to every closure src/ creates)\n');
-  const found = args['no-peers'] ? [] : peers([fileURLToPath(new URL('peers/', import.meta.url)), process.cwd()]);
+  const folders = [fileURLToPath(new URL('peers/', import.meta.url)), process.cwd()];
+  const found = args['no-peers'] ? [] : [...peers(folders), onnxRuntimeOnTwoThreads(folders)];
   const contenders: Contender[] = [
     ...OURS.map(([name, backend]) => ours(name, backend, { lib })),
     ours(TWO_THREADS, 'wasm-simd', { lib, threads: 2 }),

@@ -39,9 +39,12 @@ function kernelsInterface(): Map<string, Signature> {
   return out;
 }
 
+/** The module's own functions, not kernels: where the heap starts, and how an instance joins a team of threads. */
+const MODULE_FUNCTIONS = ['heap_base', 'scratch_size', 'team_join'];
+
 /**
  * The exports that asc declared for a build, in its namespace __AdaptedExports (beside it, the bindings'
- * own `instantiate`); `memory` and `heap_base` are the module's, not kernels.
+ * own `instantiate`); `memory` and MODULE_FUNCTIONS are the module's, not kernels.
  */
 function wasmExports(build: string): Map<string, Signature> {
   const source = parse(`build/rnn-${build}.d.ts`);
@@ -52,7 +55,7 @@ function wasmExports(build: string): Map<string, Signature> {
     throw new Error(`build/rnn-${build}.d.ts declares no namespace __AdaptedExports`);
   const out = new Map<string, Signature>();
   for (const node of namespace.body.statements) {
-    if (!ts.isFunctionDeclaration(node) || !node.name || node.name.text === 'heap_base') continue;
+    if (!ts.isFunctionDeclaration(node) || !node.name || MODULE_FUNCTIONS.includes(node.name.text)) continue;
     // asc's doc comment names the export's origin: assembly/<file>/<name>.
     const doc = source.text.slice(node.getFullStart(), node.getStart());
     out.set(node.name.text, { params: names(node.parameters), returns: returnsValue(node.type), file: /(assembly\/\w+)\//.exec(doc)?.[1] });
@@ -98,13 +101,13 @@ describe('the kernel ABI (Kernels in src/backend.ts)', () => {
     for (const [name, s] of abi) expect(s.params.length, name).toBeGreaterThan(0);
   });
 
-  describe.each(['simd', 'scalar'])('the %s build', (build) => {
+  describe.each(['simd', 'scalar', 'simd-threads'])('the %s build', (build) => {
     const exported = wasmExports(build);
 
     it('declares exactly what the .wasm exports', () => {
       const bytes = readFileSync(new URL(`build/rnn-${build}.wasm`, root));
       const actual = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name);
-      expect([...exported.keys(), 'heap_base', 'memory'].sort()).toEqual(actual.sort());
+      expect([...exported.keys(), ...MODULE_FUNCTIONS, 'memory'].sort()).toEqual(actual.sort());
     });
 
     it('exports every kernel of Kernels, and nothing else', () => {

@@ -18,6 +18,7 @@ export const SHIPPED = [
   'inline.cjs',
   'onnx.browser.js',
   'tfjs.browser.js',
+  'rnn-relaxed.wasm',
   'rnn-simd.wasm',
   'rnn-scalar.wasm',
 ];

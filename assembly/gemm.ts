@@ -3,7 +3,7 @@
 // (gemm_nn) and weight gradients dAᵀ·X (gemm_tn). The SIMD paths of gemm_nn, gemm_tn and packed.ts's
 // gemm_packed share one tile of C, defined here; each product has the plain loop beside it, which is the
 // reference and the scalar build's only path.
-import { axpy, hsum } from './vector';
+import { axpy, hsum, madd } from './vector';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -14,7 +14,10 @@ import { axpy, hsum } from './vector';
 // written once per tile. a(m, k) sits at a0 + k·ak and b(k, ·) at b + k·bk: one moving pointer each, and the
 // four loads of b at constant offsets from it. A lone row takes two k per pass into four accumulators, each
 // adding a pair of products: eight accumulators for one row need more registers than V8 has for them, and it
-// then spills accumulators to the stack on every pass (measured: about half the speed).
+// then spills accumulators to the stack on every pass (measured: about half the speed). In the relaxed build
+// each multiply-add is one FMA (vector.ts's madd), which needs no register for the product: V8's code for
+// tile2, tile1, row_panel and row_dot keeps every accumulator in a register there too (node
+// --print-wasm-code: no vector moves to the stack inside the loops, only on the stack-check path).
 
 /** Columns per tile: four f32x4 vectors. */
 // @ts-ignore: decorator
@@ -28,14 +31,14 @@ import { axpy, hsum } from './vector';
   while (b < end) {
     const x0 = v128.load32_splat(a0), x1 = v128.load32_splat(a1);
     const w0 = v128.load(b), w1 = v128.load(b, 16), w2 = v128.load(b, 32), w3 = v128.load(b, 48);
-    s0 = f32x4.add(s0, f32x4.mul(x0, w0));
-    s1 = f32x4.add(s1, f32x4.mul(x0, w1));
-    s2 = f32x4.add(s2, f32x4.mul(x0, w2));
-    s3 = f32x4.add(s3, f32x4.mul(x0, w3));
-    t0 = f32x4.add(t0, f32x4.mul(x1, w0));
-    t1 = f32x4.add(t1, f32x4.mul(x1, w1));
-    t2 = f32x4.add(t2, f32x4.mul(x1, w2));
-    t3 = f32x4.add(t3, f32x4.mul(x1, w3));
+    s0 = madd(x0, w0, s0);
+    s1 = madd(x0, w1, s1);
+    s2 = madd(x0, w2, s2);
+    s3 = madd(x0, w3, s3);
+    t0 = madd(x1, w0, t0);
+    t1 = madd(x1, w1, t1);
+    t2 = madd(x1, w2, t2);
+    t3 = madd(x1, w3, t3);
     a0 += ak;
     a1 += ak;
     b += bk;
@@ -52,21 +55,32 @@ import { axpy, hsum } from './vector';
   for (; k + 2 <= K; k += 2) {
     const x0 = v128.load32_splat(a0), x1 = v128.load32_splat(a0 + ak);
     const b1 = b + bk;
-    s0 = f32x4.add(s0, f32x4.add(f32x4.mul(x0, v128.load(b)), f32x4.mul(x1, v128.load(b1))));
-    s1 = f32x4.add(s1, f32x4.add(f32x4.mul(x0, v128.load(b, 16)), f32x4.mul(x1, v128.load(b1, 16))));
-    s2 = f32x4.add(s2, f32x4.add(f32x4.mul(x0, v128.load(b, 32)), f32x4.mul(x1, v128.load(b1, 32))));
-    s3 = f32x4.add(s3, f32x4.add(f32x4.mul(x0, v128.load(b, 48)), f32x4.mul(x1, v128.load(b1, 48))));
+    s0 = madd2(x0, v128.load(b), x1, v128.load(b1), s0);
+    s1 = madd2(x0, v128.load(b, 16), x1, v128.load(b1, 16), s1);
+    s2 = madd2(x0, v128.load(b, 32), x1, v128.load(b1, 32), s2);
+    s3 = madd2(x0, v128.load(b, 48), x1, v128.load(b1, 48), s3);
     a0 += 2 * ak;
     b += 2 * bk;
   }
   if (k < K) { // odd K: the last k alone
     const x0 = v128.load32_splat(a0);
-    s0 = f32x4.add(s0, f32x4.mul(x0, v128.load(b)));
-    s1 = f32x4.add(s1, f32x4.mul(x0, v128.load(b, 16)));
-    s2 = f32x4.add(s2, f32x4.mul(x0, v128.load(b, 32)));
-    s3 = f32x4.add(s3, f32x4.mul(x0, v128.load(b, 48)));
+    s0 = madd(x0, v128.load(b), s0);
+    s1 = madd(x0, v128.load(b, 16), s1);
+    s2 = madd(x0, v128.load(b, 32), s2);
+    s3 = madd(x0, v128.load(b, 48), s3);
   }
   add_tile(c0, s0, s1, s2, s3, width);
+}
+
+/**
+ * acc + (x0·w0 + x1·w1): tile1's pair of products. The SIMD build sums the pair before adding it, which
+ * shortens the chain through each accumulator; with FMA both products go into the accumulator, one after
+ * the other, which needs no register for a product.
+ */
+// @ts-ignore: decorator
+@inline function madd2(x0: v128, w0: v128, x1: v128, w1: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return madd(x1, w1, madd(x0, w0, acc));
+  return f32x4.add(acc, f32x4.add(f32x4.mul(x0, w0), f32x4.mul(x1, w1)));
 }
 
 /** Scratch for a tile narrower than 16 columns: its accumulators, lane by lane (each thread of a team its own). */
@@ -116,7 +130,7 @@ export let PARTIAL: usize = memory.data(TILE * F32, 16);
       let x = a + <usize>m * am, p = b + <usize>n * F32;
       let s = f32x4.splat(0);
       for (let k = 0; k < K; k++) {
-        s = f32x4.add(s, f32x4.mul(v128.load32_splat(x), v128.load(p)));
+        s = madd(v128.load32_splat(x), v128.load(p), s);
         x += ak;
         p += bk;
       }
@@ -159,7 +173,7 @@ export function gemm_nt(
         let s = f32x4.splat(0);
         for (; k + 4 <= K; k += 4) {
           const off = <usize>k * F32;
-          s = f32x4.add(s, f32x4.mul(v128.load(aRow + off), v128.load(bRow + off)));
+          s = madd(v128.load(aRow + off), v128.load(bRow + off), s);
         }
         d = hsum(s);
       }

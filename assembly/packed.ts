@@ -2,7 +2,7 @@
 // product that reads it (gemm_packed), with the plain loop beside it, the scalar build's only path.
 import { add_tile, PARTIAL, tile2, TILE } from './gemm';
 import { barrier, hi, lo, share } from './parallel';
-import { bias_rows } from './vector';
+import { bias_rows, madd } from './vector';
 
 // @ts-ignore: decorator
 @inline const F32 = 4;
@@ -74,16 +74,16 @@ export function pack_weights(dst: usize, w: usize, R: i32, K: i32): void {
   let p = group;
   while (a < end) {
     const x = v128.load(a);
-    s0 = f32x4.add(s0, f32x4.mul(x, v128.load(p)));
-    s1 = f32x4.add(s1, f32x4.mul(x, v128.load(p, 16)));
-    s2 = f32x4.add(s2, f32x4.mul(x, v128.load(p, 32)));
-    s3 = f32x4.add(s3, f32x4.mul(x, v128.load(p, 48)));
+    s0 = madd(x, v128.load(p), s0);
+    s1 = madd(x, v128.load(p, 16), s1);
+    s2 = madd(x, v128.load(p, 32), s2);
+    s3 = madd(x, v128.load(p, 48), s3);
     // As in row_panel: keeps TurboFan from issuing all eight loads at once and spilling accumulators.
     if (a >= end) break;
-    s4 = f32x4.add(s4, f32x4.mul(x, v128.load(p, 64)));
-    s5 = f32x4.add(s5, f32x4.mul(x, v128.load(p, 80)));
-    s6 = f32x4.add(s6, f32x4.mul(x, v128.load(p, 96)));
-    s7 = f32x4.add(s7, f32x4.mul(x, v128.load(p, 112)));
+    s4 = madd(x, v128.load(p, 64), s4);
+    s5 = madd(x, v128.load(p, 80), s5);
+    s6 = madd(x, v128.load(p, 96), s6);
+    s7 = madd(x, v128.load(p, 112), s7);
     a += 4 * F32;
     p += 4 * GROUP * F32;
   }
@@ -128,18 +128,18 @@ export function pack_weights(dst: usize, w: usize, R: i32, K: i32): void {
   let p = panel;
   while (a < end) {
     const x = v128.load32_splat(a);
-    s0 = f32x4.add(s0, f32x4.mul(x, v128.load(p)));
-    s1 = f32x4.add(s1, f32x4.mul(x, v128.load(p, 16)));
-    s2 = f32x4.add(s2, f32x4.mul(x, v128.load(p, 32)));
-    s3 = f32x4.add(s3, f32x4.mul(x, v128.load(p, 48)));
+    s0 = madd(x, v128.load(p), s0);
+    s1 = madd(x, v128.load(p, 16), s1);
+    s2 = madd(x, v128.load(p, 32), s2);
+    s3 = madd(x, v128.load(p, 48), s3);
     // Never taken, but TurboFan does not know that: the test ends a basic block, and TurboFan issues all of a
     // block's loads at its top, so without it the eight loads, eight accumulators and the splat would need
     // more xmm registers than it has, and it spills accumulators on every pass (measured: half the speed).
     if (a >= end) break;
-    s4 = f32x4.add(s4, f32x4.mul(x, v128.load(p, 64)));
-    s5 = f32x4.add(s5, f32x4.mul(x, v128.load(p, 80)));
-    s6 = f32x4.add(s6, f32x4.mul(x, v128.load(p, 96)));
-    s7 = f32x4.add(s7, f32x4.mul(x, v128.load(p, 112)));
+    s4 = madd(x, v128.load(p, 64), s4);
+    s5 = madd(x, v128.load(p, 80), s5);
+    s6 = madd(x, v128.load(p, 96), s6);
+    s7 = madd(x, v128.load(p, 112), s7);
     a += F32;
     p += PANEL * F32;
   }

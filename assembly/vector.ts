@@ -4,6 +4,17 @@
 // @ts-ignore: decorator
 @inline const F32 = 4;
 
+/**
+ * acc + a·b, lane by lane: in the relaxed build one fused multiply-add (`f32x4.relaxed_madd`: V8 emits
+ * vfmadd231ps where the CPU has FMA, and a multiply then an add where it has not, so its rounding depends on
+ * the machine); elsewhere exactly the multiply and the add, rounded twice, as before the relaxed build existed.
+ */
+// @ts-ignore: decorator
+@inline export function madd(a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
 /** y[n] += s · x[n]. */
 // @ts-ignore: decorator
 @inline export function axpy(y: usize, x: usize, s: f32, n: i32): void {
@@ -12,7 +23,7 @@
     const sv = f32x4.splat(s);
     for (; i + 4 <= n; i += 4) {
       const off = <usize>i * F32;
-      v128.store(y + off, f32x4.add(v128.load(y + off), f32x4.mul(sv, v128.load(x + off))));
+      v128.store(y + off, madd(sv, v128.load(x + off), v128.load(y + off)));
     }
   }
   for (; i < n; i++) {

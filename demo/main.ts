@@ -212,6 +212,7 @@ async function write(lane: Lane, net: WorkerRNN, mine: number): Promise<void> {
 }
 
 const BACKEND_NAMES: Record<BackendName, string> = {
+  'wasm-relaxed': 'WebAssembly relaxed SIMD',
   'wasm-simd': 'WebAssembly SIMD',
   'wasm-scalar': 'WebAssembly (no SIMD here)',
   js: 'JavaScript',

@@ -18,9 +18,11 @@ export const SHIPPED = [
   'inline.cjs',
   'onnx.browser.js',
   'tfjs.browser.js',
+  'rnn-relaxed.wasm',
   'rnn-simd.wasm',
   'rnn-scalar.wasm',
   'rnn-simd-threads.wasm',
+  'rnn-relaxed-threads.wasm',
 ];
 
 export interface Size {

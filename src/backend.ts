@@ -421,4 +421,4 @@ export interface KernelInstance {
 }
 
 /** The implementation that runs a model's kernels (`net.backend`): a WebAssembly build, or the pure-JS kernels. */
-export type BackendName = 'wasm-simd' | 'wasm-scalar' | 'js';
+export type BackendName = 'wasm-relaxed' | 'wasm-simd' | 'wasm-scalar' | 'js';

@@ -50,7 +50,7 @@ export type { SafetensorsOptions } from './io/weights.js';
 export type { LoadOptions } from './io/checkpoint.js';
 export type { ConfigJSON } from './io/format.js';
 export type { ModelJSON, TensorJSON } from './io/model-json.js';
-export { simdSupported, wasmSupported } from './backends/wasm.js';
+export { relaxedSimdSupported, simdSupported, wasmSupported } from './backends/wasm.js';
 export { defaultWasmSource } from './backends/wasm-default.js';
 export { Random } from './random.js';
 export { WorkerRNN } from './worker-client.js';

@@ -17,11 +17,17 @@ import type {
   PartNames,
 } from './types.js';
 
-/** Which kernels run a model: 'wasm' (default) the best that works here, 'wasm-simd' or 'wasm-scalar' demanded (an OptionError where impossible), 'js' the pure-JS reference. */
-export type BackendChoice = 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js';
+/**
+ * Which kernels run a model: 'wasm' (default) the best that works here, 'wasm-relaxed', 'wasm-simd' or
+ * 'wasm-scalar' demanded (an OptionError where impossible), 'js' the pure-JS reference.
+ */
+export type BackendChoice = 'wasm' | 'wasm-relaxed' | 'wasm-simd' | 'wasm-scalar' | 'js';
 
-/** The two WebAssembly builds of the kernels. */
-export type WasmBuild = 'simd' | 'scalar' | 'simd-threads';
+/**
+ * The WebAssembly builds of the kernels: relaxed SIMD (fused multiply-adds, whose rounding depends on the
+ * machine), SIMD, and scalar; and the two SIMD builds over shared memory, for models of more than one thread.
+ */
+export type WasmBuild = 'relaxed' | 'simd' | 'scalar' | 'simd-threads' | 'relaxed-threads';
 
 /**
  * One WebAssembly build: its URL (a string is resolved against the page's base URL), its bytes, or a module
@@ -38,12 +44,16 @@ export type WasmModule =
 
 /** Where each build comes from; a build left out is looked for beside the library's module. */
 export interface WasmSources {
+  /** The relaxed-SIMD build (rnn-relaxed.wasm), for engines with relaxed SIMD. */
+  relaxed?: WasmSource | undefined;
   /** The SIMD build (rnn-simd.wasm). */
   simd?: WasmSource | undefined;
   /** The scalar build (rnn-scalar.wasm), for engines without SIMD. */
   scalar?: WasmSource | undefined;
   /** The SIMD build over shared memory (rnn-simd-threads.wasm), for models of more than one thread. */
   'simd-threads'?: WasmSource | undefined;
+  /** The relaxed-SIMD build over shared memory (rnn-relaxed-threads.wasm). */
+  'relaxed-threads'?: WasmSource | undefined;
 }
 
 /** What `RNN.create` asks of the backends: which one, and where the WebAssembly builds come from. */
@@ -153,13 +163,15 @@ export interface RNNOptions extends Omit<CoreOptions, 'hiddenSize'> {
   /** Seed of the model's generator: initial weights, shuffling, sampling (default 0). */
   seed?: number | undefined;
   /**
-   * 'wasm' (default) picks the SIMD build where the engine supports it, else the scalar build, and the pure-JS
-   * kernels where WebAssembly is absent or refused; `net.backend` tells which runs.
+   * 'wasm' (default) picks the relaxed-SIMD build where the engine supports relaxed SIMD, else the SIMD build,
+   * else the scalar build, and the pure-JS kernels where WebAssembly is absent or refused; `net.backend` tells
+   * which runs. 'wasm-simd' is the build whose results do not depend on the machine.
    */
   backend?: BackendChoice | undefined;
   /**
    * Where the WebAssembly builds come from when not from beside the library's module: a folder URL ending in
-   * '/' that holds rnn-simd.wasm and rnn-scalar.wasm (a CDN, a custom path), or each build's URL or bytes.
+   * '/' that holds rnn-relaxed.wasm, rnn-simd.wasm and rnn-scalar.wasm (a CDN, a custom path), or each build's
+   * URL or bytes.
    */
   wasm?: string | URL | WasmSources | undefined;
   /**
@@ -232,7 +244,7 @@ export function modelConfig(options: RNNOptions): { config: ModelConfig; backend
     seed: seed(o.seed ?? 0, 'seed'),
   };
   checkConsistent(config);
-  const choice = oneOf(o.backend ?? 'wasm', ['wasm', 'wasm-simd', 'wasm-scalar', 'js'] as const, 'backend');
+  const choice = oneOf(o.backend ?? 'wasm', ['wasm', 'wasm-relaxed', 'wasm-simd', 'wasm-scalar', 'js'] as const, 'backend');
   return { config, backend: { choice, wasm: wasmSources(o.wasm), threads: threadsOption(o.threads) } };
 }
 
@@ -373,16 +385,16 @@ function threadsOption(value: unknown): number | 'auto' {
   return value as number;
 }
 
-const WASM_BUILDS = ['simd', 'scalar', 'simd-threads'] as const;
+export const WASM_BUILDS = ['relaxed', 'simd', 'scalar', 'simd-threads', 'relaxed-threads'] as const satisfies readonly WasmBuild[];
 
 function wasmSources(value: unknown): WasmSources {
   if (value === undefined) return {};
   if (typeof value === 'string' || value instanceof URL) {
     const folder = String(value);
     if (!folder.endsWith('/')) {
-      throw new OptionError(`wasm: a folder URL must end with '/', got '${folder}'; to name each file, pass { simd, scalar }`);
+      throw new OptionError(`wasm: a folder URL must end with '/', got '${folder}'; to name each file, pass { relaxed, simd, scalar }`);
     }
-    return { simd: `${folder}rnn-simd.wasm`, scalar: `${folder}rnn-scalar.wasm`, 'simd-threads': `${folder}rnn-simd-threads.wasm` };
+    return Object.fromEntries(WASM_BUILDS.map((build) => [build, `${folder}rnn-${build}.wasm`]));
   }
   checkKeys(value, WASM_BUILDS, 'wasm');
   const sources: WasmSources = {};

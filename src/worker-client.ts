@@ -21,7 +21,7 @@ import type { ModelJSON } from './io/model-json.js';
 import type { SafetensorsOptions } from './io/weights.js';
 import type { LossOptions, ModelConfig, TensorInput } from './types.js';
 import type { EvaluateResult, RNN } from './model.js';
-import type { RNNOptions, WasmSource, WasmSources } from './options.js';
+import { type RNNOptions, WASM_BUILDS, type WasmSource, type WasmSources } from './options.js';
 import type { TrainOptions } from './train.js';
 import { type Callbacks, Connection, type ConnectOptions, type Endpoint } from './worker-connection.js';
 import type { Factory, Method, ModelInfo, Property } from './worker-protocol.js';
@@ -240,7 +240,7 @@ function portable<T extends Pick<RNNOptions, 'wasm'>>(options: T | undefined): T
   if (typeof wasm === 'string' || wasm instanceof URL) return { ...options, wasm: absolute(wasm) };
   if (wasm === null || typeof wasm !== 'object') return options; // RNN.create in the worker names the problem
   const sources: WasmSources = { ...wasm };
-  for (const build of ['simd', 'scalar'] as const) {
+  for (const build of WASM_BUILDS) {
     const source: WasmSource | undefined = sources[build];
     if (typeof source === 'string' || source instanceof URL) sources[build] = absolute(source);
   }

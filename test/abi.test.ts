@@ -101,7 +101,7 @@ describe('the kernel ABI (Kernels in src/backend.ts)', () => {
     for (const [name, s] of abi) expect(s.params.length, name).toBeGreaterThan(0);
   });
 
-  describe.each(['simd', 'scalar', 'simd-threads'])('the %s build', (build) => {
+  describe.each(['relaxed', 'simd', 'scalar', 'simd-threads', 'relaxed-threads'])('the %s build', (build) => {
     const exported = wasmExports(build);
 
     it('declares exactly what the .wasm exports', () => {

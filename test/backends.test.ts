@@ -1,5 +1,5 @@
 /**
- * The WebAssembly builds (SIMD and scalar) against the pure-JS reference on random shapes, including sizes
+ * The WebAssembly builds (relaxed SIMD, SIMD and scalar) against the pure-JS reference on random shapes, including sizes
  * that are not multiples of 4: the SIMD paths handle blocks of 4 and plain loops the tails, and both must
  * give the reference's numbers.
  */
@@ -17,7 +17,7 @@ const shapes = [
 
 const cases = (['rnn', 'lstm', 'gru'] as const).flatMap((cell) => shapes.map((s) => ({ cell, ...s })));
 
-describe.each(['wasm-simd', 'wasm-scalar'] as const)('%s agrees with js', (backend) => {
+describe.each(['wasm-relaxed', 'wasm-simd', 'wasm-scalar'] as const)('%s agrees with js', (backend) => {
   it.each(cases)('$cell I=$I H=$H L=$L bidir=$bidirectional relu=$relu O=$O T=$T B=$B', async (s) => {
     const options = {
       cell: s.cell,

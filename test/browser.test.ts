@@ -1,5 +1,5 @@
 /**
- * The demo page in real headless Chromium: it loads, picks the SIMD build (and fetches only that one, as
+ * The demo page in real headless Chromium: it loads, picks the relaxed-SIMD build (and fetches only that one, as
  * application/wasm), trains in workers while the page keeps painting, the loss falls, the model writes, and
  * the WebAssembly and JavaScript lanes compute the same losses step for step. Served with a
  * Content-Security-Policy that refuses WebAssembly, the same page falls back to the JavaScript kernels.
@@ -61,10 +61,10 @@ async function open(headers: Record<string, string> = {}): Promise<{ page: Page;
 }
 
 describe('demo page in Chromium', () => {
-  it('trains in workers with SIMD while the page stays responsive; the loss falls and the model writes', async () => {
+  it('trains in workers with relaxed SIMD while the page stays responsive; the loss falls and the model writes', async () => {
     const { page, server, wasm } = await open();
     try {
-      await page.waitForSelector('#lane-wasm[data-backend="wasm-simd"]', { timeout: 15_000 });
+      await page.waitForSelector('#lane-wasm[data-backend="wasm-relaxed"]', { timeout: 15_000 });
       await page.waitForFunction(() => (window as unknown as { demo: Demo }).demo.lanes.js.steps > 0, undefined, { timeout: 15_000 });
 
       // From here both workers are busy; measure the page's own thread for a few seconds.
@@ -96,7 +96,7 @@ describe('demo page in Chromium', () => {
       const state = await demo(page);
       const { wasm: w, js: j } = state.lanes;
       expect([w.error, j.error]).toEqual([null, null]);
-      expect([w.backend, j.backend]).toEqual(['wasm-simd', 'js']);
+      expect([w.backend, j.backend]).toEqual(['wasm-relaxed', 'js']);
       expect(w.loss!).toBeLessThan(0.85 * w.losses[0]);
       expect(state.frames.fps, 'frames per second while training').toBeGreaterThan(20);
 
@@ -107,7 +107,9 @@ describe('demo page in Chromium', () => {
 
       const sample = await page.textContent('#lane-wasm [data-field="sample"]');
       expect(sample).toMatch(/^the [\s\S]{150,}$/);
-      expect(await page.textContent('#speedup')).toMatch(/WebAssembly SIMD trains [\d.]+× as many steps per second as plain JavaScript/);
+      expect(await page.textContent('#speedup')).toMatch(
+        /WebAssembly relaxed SIMD trains [\d.]+× as many steps per second as plain JavaScript/,
+      );
 
       // The controls answer while the workers train: pause, resume at once, and training goes on.
       await page.click('#toggle');
@@ -116,7 +118,7 @@ describe('demo page in Chromium', () => {
       const steps = (await demo(page)).lanes.wasm.steps;
       await page.waitForFunction((n) => (window as unknown as { demo: Demo }).demo.lanes.wasm.steps > n + 3, steps, { timeout: 15_000 });
 
-      expect(wasm.map((r) => [new URL(r.url).pathname, r.type])).toEqual([['/rnn-simd.wasm', 'application/wasm']]);
+      expect(wasm.map((r) => [new URL(r.url).pathname, r.type])).toEqual([['/rnn-relaxed.wasm', 'application/wasm']]);
       await page.screenshot({ path: join(screenshots, 'demo.png'), fullPage: true });
     } finally {
       await page.close();

@@ -3,7 +3,14 @@ import { expect } from 'vitest';
 import type { BackendChoice } from '../src/index.js';
 
 /** Every backend; a suite that loops over these has no exclusion list. */
-export const BACKENDS: readonly BackendChoice[] = ['js', 'wasm-simd', 'wasm-scalar'];
+export const BACKENDS: readonly BackendChoice[] = ['js', 'wasm-relaxed', 'wasm-simd', 'wasm-scalar'];
+
+/**
+ * What `node` needs to run relaxed SIMD, for tests that start one: a flag on Node 20, nothing from Node 21 on
+ * (V8 11.4 shipped it). vitest.config.ts gives the test workers the same.
+ */
+export const RELAXED_SIMD_FLAGS: readonly string[] =
+  Number(process.versions.node.split('.')[0]) < 21 ? ['--experimental-wasm-relaxed-simd'] : [];
 
 const RTOL = 1e-4;
 const ATOL = 1e-5;

@@ -70,7 +70,7 @@ function finiteDifferences(z: Float32Array, dy: Float32Array, rows: number, widt
   });
 }
 
-describe.each(['js', 'simd', 'scalar'] as const)('element-wise kernels on %s', (backend) => {
+describe.each(['js', 'relaxed', 'simd', 'scalar'] as const)('element-wise kernels on %s', (backend) => {
   let k: KernelInstance;
   beforeAll(async () => {
     k = backend === 'js' ? createJsInstance() : await createWasmInstance(backend, {});
@@ -170,7 +170,7 @@ describe.each(['js', 'simd', 'scalar'] as const)('element-wise kernels on %s', (
   });
 });
 
-describe.each(['simd', 'scalar'] as const)('wasm-%s element-wise kernels agree with js', (build: WasmBuild) => {
+describe.each(['relaxed', 'simd', 'scalar'] as const)('wasm-%s element-wise kernels agree with js', (build: WasmBuild) => {
   let wasm: KernelInstance;
   beforeAll(async () => {
     wasm = await createWasmInstance(build, {});

@@ -33,7 +33,7 @@ const cases: EmbeddingCase[] = Array.from({ length: 24 }, (_, i) => {
 
 const name = '$N ids of $V rows, E=$E, padding_idx=$padding_idx';
 
-describe.each(['simd', 'scalar'] as const)('wasm-%s embedding kernels agree with js', (build: WasmBuild) => {
+describe.each(['relaxed', 'simd', 'scalar'] as const)('wasm-%s embedding kernels agree with js', (build: WasmBuild) => {
   let wasm: KernelInstance;
   beforeAll(async () => {
     wasm = await createWasmInstance(build, {});
@@ -54,6 +54,7 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s embedding kernels agree with
 
 const BACKENDS = {
   js: async () => createJsInstance(),
+  'wasm-relaxed': () => createWasmInstance('relaxed', {}),
   'wasm-simd': () => createWasmInstance('simd', {}),
   'wasm-scalar': () => createWasmInstance('scalar', {}),
 };

@@ -20,7 +20,7 @@ function optimizerTensors(n: number, names: Record<string, Tensor['init'] | unde
   return Object.fromEntries(Object.entries(names).map(([name, init]) => [name, float(n, init)]));
 }
 
-describe.each(['simd', 'scalar'] as const)('wasm-%s update kernels agree with js', (build: WasmBuild) => {
+describe.each(['relaxed', 'simd', 'scalar'] as const)('wasm-%s update kernels agree with js', (build: WasmBuild) => {
   let wasm: KernelInstance;
   beforeAll(async () => {
     wasm = await createWasmInstance(build, {});
@@ -233,6 +233,7 @@ const updateCases: UpdateCase[] = [
 
 const BACKENDS = {
   js: async () => createJsInstance(),
+  'wasm-relaxed': () => createWasmInstance('relaxed', {}),
   'wasm-simd': () => createWasmInstance('simd', {}),
   'wasm-scalar': () => createWasmInstance('scalar', {}),
 };

@@ -298,7 +298,7 @@ describe('the float64 reference', () => {
   });
 });
 
-describe.each(['js', 'simd', 'scalar'] as const)('backend %s against the float64 reference', (backend) => {
+describe.each(['js', 'relaxed', 'simd', 'scalar'] as const)('backend %s against the float64 reference', (backend) => {
   let instance: KernelInstance;
   beforeAll(async () => {
     instance = backend === 'js' ? createJsInstance() : await createWasmInstance(backend, {});

@@ -304,7 +304,7 @@ const lossCases = Array.from({ length: 16 }, (_, i) => {
 
 const sizes = [1, 3, 4, 7, 16, 33, 100];
 
-describe.each(['simd', 'scalar'] as const)('wasm-%s kernels agree with js', (build: WasmBuild) => {
+describe.each(['relaxed', 'simd', 'scalar'] as const)('wasm-%s kernels agree with js', (build: WasmBuild) => {
   let wasm: KernelInstance;
   beforeAll(async () => {
     wasm = await createWasmInstance(build, {});
@@ -426,18 +426,33 @@ function v128Locals(bytes: Uint8Array): number {
   return count;
 }
 
-describe('the two builds', () => {
+/** How many times f32x4.relaxed_madd's opcode (0xfd, then 261 as LEB128: 0x85 0x02) occurs in the code section. */
+function relaxedMadds(bytes: Uint8Array): number {
+  const code = sections(bytes).find((s) => s.id === 10)!.body;
+  let count = 0;
+  for (let i = 0; i + 2 < code.length; i++) if (code[i] === 0xfd && code[i + 1] === 0x85 && code[i + 2] === 0x02) count++;
+  return count;
+}
+
+describe('the three builds', () => {
   const load = (build: WasmBuild) => readFile(new URL(`../build/rnn-${build}.wasm`, import.meta.url));
 
-  it('differ: the SIMD build computes in v128 vectors, the scalar build never', async () => {
-    const [simd, scalar] = [await load('simd'), await load('scalar')];
-    expect(WebAssembly.validate(simd)).toBe(true);
-    expect(WebAssembly.validate(scalar)).toBe(true);
+  it('differ: the SIMD builds compute in v128 vectors, the scalar build never', async () => {
+    const [relaxed, simd, scalar] = [await load('relaxed'), await load('simd'), await load('scalar')];
+    for (const bytes of [relaxed, simd, scalar]) expect(WebAssembly.validate(bytes)).toBe(true);
+    expect(v128Locals(relaxed)).toBeGreaterThan(0);
     expect(v128Locals(simd)).toBeGreaterThan(0);
     expect(v128Locals(scalar)).toBe(0);
   });
 
-  it.each(['simd', 'scalar'] as const)('%s exports a memory that may grow to 4 GiB', async (build) => {
+  it('only the relaxed build holds f32x4.relaxed_madd (a scan of the bytes: it may count too many, never too few)', async () => {
+    // The SIMD build's results must not depend on the machine: no relaxed instruction may reach it.
+    expect(relaxedMadds(await load('relaxed'))).toBeGreaterThan(20);
+    expect(relaxedMadds(await load('simd'))).toBe(0);
+    expect(relaxedMadds(await load('scalar'))).toBe(0);
+  });
+
+  it.each(['relaxed', 'simd', 'scalar'] as const)('%s exports a memory that may grow to 4 GiB', async (build) => {
     const bytes = await load(build);
     const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes));
     expect(exports).toContainEqual({ name: 'memory', kind: 'memory' });

@@ -24,7 +24,7 @@ import { serve } from '../scripts/serve.js';
 import { BUDGET_BYTES, BUDGETED, budgeted, sizes } from '../scripts/size.js';
 import { OUTPUT, launchChromium } from './chromium.js';
 import { TORCH, fixtureFolders } from './fixture-folders.js';
-import { expectClose } from './helpers.js';
+import { RELAXED_SIMD_FLAGS, expectClose } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtureFolder = fixtureFolders('TORCH_FIXTURES', TORCH)[0];
@@ -234,6 +234,8 @@ describe('the packed package', () => {
       'dist/onnx.d.ts',
       'dist/onnx.js',
       'dist/onnx.js.map',
+      'dist/rnn-relaxed-threads.wasm',
+      'dist/rnn-relaxed.wasm',
       'dist/rnn-scalar.wasm',
       'dist/rnn-simd-threads.wasm',
       'dist/rnn-simd.wasm',
@@ -283,9 +285,11 @@ describe('the packed package', () => {
         join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'),
         tarball,
         '--exclude-entrypoints',
+        'rnn-relaxed.wasm',
         'rnn-simd.wasm',
         'rnn-scalar.wasm',
         'rnn-simd-threads.wasm',
+        'rnn-relaxed-threads.wasm',
         '--format',
         'ascii',
         '--no-color',
@@ -317,9 +321,9 @@ describe('the packed package', () => {
 describe('a project that installs the tarball', () => {
   /** Node's numbers, the reference every bundle must reproduce. */
   const node: Record<string, Result> = {};
-  const runNode = (script: string, type: 'module' | 'commonjs') =>
+  const runNode = (script: string, type: 'module' | 'commonjs', flags: string[] = []) =>
     JSON.parse(
-      execFileSync(process.execPath, [`--input-type=${type}`, '-e', script], {
+      execFileSync(process.execPath, [...flags, `--input-type=${type}`, '-e', script], {
         cwd: consumer,
         encoding: 'utf8',
         env: { ...process.env, FIXTURE: fixtureText },
@@ -341,6 +345,11 @@ describe('a project that installs the tarball', () => {
       expectClose(result.hN, fixture.expected.h_n.data, `${entry} h_n`);
       expect(result, entry).toEqual(node.esm);
     }
+    // What Chromium runs (it has relaxed SIMD): the relaxed build, whose fused multiply-adds round differently.
+    node.relaxed = runNode(esm('rnn-wasm'), 'module', [...RELAXED_SIMD_FLAGS]);
+    expect(node.relaxed.backend).toBe('wasm-relaxed');
+    expectClose(node.relaxed.y, fixture.expected.y.data, 'relaxed y');
+    expectClose(node.relaxed.hN, fixture.expected.h_n.data, 'relaxed h_n');
   }, 60_000);
 
   it("imports rnn-wasm/onnx in Node, ESM and CommonJS, sharing the core's RNN and error classes", () => {
@@ -479,27 +488,27 @@ describe('a project that installs the tarball', () => {
       expect(readdirSync(join(consumer, 'out/rollup-inline')).filter((f) => f.endsWith('.wasm'))).toEqual([]);
       const { result, wasm } = await runInChromium(join(consumer, 'out/rollup-inline'), 'rollup-inline');
       expect(wasm).toEqual([]);
-      expect(result).toEqual(node.esm);
+      expect(result).toEqual(node.relaxed);
     }, 60_000);
 
     it('rollup, main entry: the .wasm files at a custom path given to RNN.create', async () => {
       expect(await bundleWithRollup('rollup-custom-path.js', 'out/rollup-custom-path')).toEqual([]);
       const cdn = join(consumer, 'out/rollup-custom-path/cdn/rnn-wasm');
       mkdirSync(cdn, { recursive: true });
-      for (const build of ['simd', 'scalar']) {
+      for (const build of ['relaxed', 'simd', 'scalar']) {
         cpSync(join(consumer, `node_modules/rnn-wasm/dist/rnn-${build}.wasm`), join(cdn, `rnn-${build}.wasm`));
       }
       const { result, wasm } = await runInChromium(join(consumer, 'out/rollup-custom-path'), 'rollup-custom-path');
-      expect(wasm).toEqual(['/cdn/rnn-wasm/rnn-simd.wasm application/wasm']);
-      expect(result).toEqual(node.esm);
+      expect(wasm).toEqual(['/cdn/rnn-wasm/rnn-relaxed.wasm application/wasm']);
+      expect(result).toEqual(node.relaxed);
     }, 60_000);
 
     it('Vite, main entry, no configuration: Vite ships the .wasm it finds in new URL(…, import.meta.url)', async () => {
       await vite({ root: consumer, configFile: false, logLevel: 'silent', build: { outDir: 'out/vite', emptyOutDir: true } });
       const { result, wasm } = await runInChromium(join(consumer, 'out/vite'), 'vite');
       expect(wasm).toHaveLength(1);
-      expect(wasm[0]).toMatch(/^\/assets\/rnn-simd-[\w-]+\.wasm application\/wasm$/);
-      expect(result).toEqual(node.esm);
+      expect(wasm[0]).toMatch(/^\/assets\/rnn-relaxed-[\w-]+\.wasm application\/wasm$/);
+      expect(result).toEqual(node.relaxed);
     }, 60_000);
 
     it("Vite's dev server, main entry, no configuration: the .wasm is found beside the pre-bundled dependency", async () => {
@@ -514,8 +523,8 @@ describe('a project that installs the tarball', () => {
       await server.listen();
       try {
         const { result, wasm } = await openInChromium(server.resolvedUrls!.local[0], 'vite-dev');
-        expect(wasm).toEqual(['/node_modules/rnn-wasm/dist/rnn-simd.wasm application/wasm']);
-        expect(result).toEqual(node.esm);
+        expect(wasm).toEqual(['/node_modules/rnn-wasm/dist/rnn-relaxed.wasm application/wasm']);
+        expect(result).toEqual(node.relaxed);
       } finally {
         await server.close();
       }

@@ -71,16 +71,22 @@ const CASES: Case[] = [
   },
 ];
 
-async function pair(c: Case, threads: number): Promise<[RNN, RNN]> {
-  const options = { inputSize: I, outputSize: 3, seed: 11, ...c.options };
+async function pair(c: Case, backend: 'wasm-simd' | 'wasm-relaxed', threads: number): Promise<[RNN, RNN]> {
+  const options = { inputSize: I, outputSize: 3, seed: 11, backend, ...c.options };
   return [await RNN.create({ ...options, threads: 1 }), await RNN.create({ ...options, threads })];
 }
 
-describe.each([2, 3])('%i threads', (threads) => {
+// Both SIMD builds have a threads twin (the relaxed one with its fused multiply-adds); the test workers run with
+// relaxed SIMD (vitest.config.ts).
+describe.each([
+  ['wasm-simd', 2],
+  ['wasm-relaxed', 2],
+  ['wasm-simd', 3],
+] as const)('%s on %i threads', (backend, threads) => {
   it.each(CASES)('$name: the same bits as one thread, forward, gradients and three steps', async (c) => {
-    const [one, team] = await pair(c, threads);
+    const [one, team] = await pair(c, backend, threads);
     try {
-      expect([one.threads, team.threads]).toEqual([1, threads]);
+      expect([one.threads, team.threads, team.backend]).toEqual([1, threads, backend]);
       const x = { data: randomArray(c.T * c.B * I, 7), shape: [c.T, c.B, I] };
       const target = { data: randomArray(c.T * c.B * 3, 8), shape: [c.T, c.B, 3] };
       const lengths = c.lengths ? { lengths: c.lengths } : {};
@@ -164,7 +170,7 @@ describe('the threads option', () => {
       expect([js.threads, again.threads, scalar.threads]).toEqual([1, 1, 1]);
       expect(warn.mock.calls.map((call) => String(call[0]))).toEqual([
         'rnn-wasm: running on one thread: the pure-JS backend runs on one thread',
-        'rnn-wasm: running on one thread: threads run the SIMD build, and this model runs the scalar one',
+        'rnn-wasm: running on one thread: threads run the SIMD builds, and this model runs the scalar one',
       ]);
       for (const net of [js, again, scalar]) net.dispose();
     } finally {

@@ -10,7 +10,7 @@ export function cores(): number {
 export async function fetchWasm(url: URL): Promise<Response | Uint8Array> {
   if (url.protocol === 'file:') {
     throw new WasmLoadError(
-      `${url.href}: fetch cannot read file: URLs; pass the bytes as RNN.create({ wasm: { simd, scalar } }), or use the package's Node entry`,
+      `${url.href}: fetch cannot read file: URLs; pass the bytes as RNN.create({ wasm: { relaxed, simd, scalar } }), or use the package's Node entry`,
     );
   }
   return fetch(url);

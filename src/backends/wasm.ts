@@ -8,7 +8,7 @@
  * `application/wasm`), from bytes, or as a compiled module; each source is compiled once per page or process
  * and every model instantiates the cached module with a memory of its own.
  */
-import { KERNEL_NAMES, type KernelInstance, type Kernels } from '../backend.js';
+import { type BackendName, KERNEL_NAMES, type KernelInstance, type Kernels } from '../backend.js';
 import { MemoryLimitError, WasmLoadError } from '../errors.js';
 import type { WasmSource, WasmSources } from '../options.js';
 import { defaultWasmSource } from './wasm-default.js';
@@ -60,13 +60,69 @@ const SIMD_PROBE = new Uint8Array([
   0x0b, // code: i32.const 0; i32x4.splat; end
 ]);
 
+/**
+ * A minimal module returning f32x4.relaxed_madd of three i32x4.splat(0), the instruction the relaxed build's
+ * products use: it validates exactly on engines that support relaxed SIMD (Node 20 only with
+ * --experimental-wasm-relaxed-simd).
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  0x01,
+  0x00,
+  0x00,
+  0x00, // magic, version
+  0x01,
+  0x05,
+  0x01,
+  0x60,
+  0x00,
+  0x01,
+  0x7b, // type section: () -> v128
+  0x03,
+  0x02,
+  0x01,
+  0x00, // function section: one function of type 0
+  0x0a,
+  0x13,
+  0x01,
+  0x11,
+  0x00, // code section, one body of 17 bytes, no locals
+  0x41,
+  0x00,
+  0xfd,
+  0x0f,
+  0x41,
+  0x00,
+  0xfd,
+  0x0f,
+  0x41,
+  0x00,
+  0xfd,
+  0x0f, // three times i32.const 0; i32x4.splat
+  0xfd,
+  0x85,
+  0x02,
+  0x0b, // f32x4.relaxed_madd (0xfd 261); end
+]);
+
 /** What to do when a build cannot be found, said in every load error. */
 const WHERE_TO_LOOK =
-  "serve rnn-simd.wasm and rnn-scalar.wasm beside the library's module, pass their location or bytes "
-  + "as RNN.create({ wasm }), or import 'rnn-wasm/inline' (see 'In the browser' in the README)";
+  "serve rnn-relaxed.wasm, rnn-simd.wasm and rnn-scalar.wasm beside the library's module, pass their location or "
+  + "bytes as RNN.create({ wasm }), or import 'rnn-wasm/inline' (see 'In the browser' in the README)";
+
+/**
+ * What else a model may do when the relaxed build does not load, which backend 'wasm' took because the engine
+ * has relaxed SIMD: it does not fall back by itself, since a build missing from where it was told to look is a
+ * broken installation that the SIMD build would hide until the day that one goes missing too.
+ */
+const OR_ASK_FOR_SIMD = "; or ask for backend 'wasm-simd', the SIMD build without fused multiply-adds";
 
 let available: boolean | undefined;
 let simd: boolean | undefined;
+let relaxed: boolean | undefined;
 
 /**
  * Whether this engine compiles WebAssembly at all (checked once). It does not where `WebAssembly` is absent
@@ -88,6 +144,15 @@ export function wasmSupported(): boolean {
 export function simdSupported(): boolean {
   simd ??= wasmSupported() && WebAssembly.validate(SIMD_PROBE);
   return simd;
+}
+
+/**
+ * Whether this engine runs WebAssembly relaxed SIMD (checked once): Chrome ≥ 114, Firefox ≥ 145, Node ≥ 22,
+ * Node 20 with --experimental-wasm-relaxed-simd. Backend 'wasm' then takes the relaxed build.
+ */
+export function relaxedSimdSupported(): boolean {
+  relaxed ??= simdSupported() && WebAssembly.validate(RELAXED_SIMD_PROBE);
+  return relaxed;
 }
 
 /** A cache whose failed entries are forgotten, so that a later call retries (e.g. after `npm run build:wasm`). */
@@ -150,11 +215,15 @@ async function compileUrl(url: URL, build: WasmBuild): Promise<WebAssembly.Modul
         : url.pathname.endsWith(`/build/rnn-${build}.wasm`)
           ? 'in a source checkout, `npm run build:wasm` writes build/'
           : 'a server bundle (esbuild --platform=node, a single-file deployment) leaves the .wasm files behind: '
-            + "import 'rnn-wasm/inline' instead, which carries them inside, or copy rnn-simd.wasm and rnn-scalar.wasm beside the bundle";
-    throw new WasmLoadError(`cannot load ${where}: ${(error as Error).message}; ${hint}`);
+            + "import 'rnn-wasm/inline' instead, which carries them inside, or copy the three rnn-*.wasm files beside the bundle";
+    throw new WasmLoadError(`cannot load ${where}: ${(error as Error).message}; ${hint}${build === 'relaxed' ? OR_ASK_FOR_SIMD : ''}`);
   }
   if (got instanceof Uint8Array) return compileBytes(got, where, '');
-  if (!got.ok) throw new WasmLoadError(`cannot load ${where}: the server answered ${got.status} ${got.statusText}; ${WHERE_TO_LOOK}`);
+  if (!got.ok) {
+    throw new WasmLoadError(
+      `cannot load ${where}: the server answered ${got.status} ${got.statusText}; ${WHERE_TO_LOOK}${build === 'relaxed' ? OR_ASK_FOR_SIMD : ''}`,
+    );
+  }
   const type = got.headers.get('Content-Type') ?? '';
   if (type.split(';')[0].trim() === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function') {
     try {
@@ -234,7 +303,7 @@ const align16 = (n: number) => Math.ceil(n / 16) * 16;
  */
 export async function createWasmInstance(build: WasmBuild, sources: WasmSources, threads = 1): Promise<KernelInstance> {
   const module = await loadModule(build, sources[build] ?? besideTheLibrary(build));
-  const shared = build === 'simd-threads' ? sharedMemory() : undefined;
+  const shared = build.endsWith('-threads') ? sharedMemory() : undefined;
   const instance = await instantiateWasm(module, shared ? { env: { memory: shared } } : {});
   const exports = instance.exports as unknown as Exports;
   const missing = KERNEL_NAMES.filter((name) => typeof (exports as unknown as Record<string, unknown>)[name] !== 'function');
@@ -257,7 +326,7 @@ export async function createWasmInstance(build: WasmBuild, sources: WasmSources,
     team = await Team.start(module, memory, threads, pool, scratch, bytes);
   }
   return {
-    backend: build === 'scalar' ? 'wasm-scalar' : 'wasm-simd',
+    backend: `wasm-${build.replace(/-threads$/, '')}` as BackendName,
     threads: team?.size ?? 1,
     kernels: team ? team.wrap(exports) : exports,
     get buffer() {

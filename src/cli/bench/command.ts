@@ -1,5 +1,5 @@
 /**
- * `rnn-wasm bench`: this library's SIMD, scalar and pure-JS backends and every peer installed in the current
+ * `rnn-wasm bench`: this library's SIMD, relaxed-SIMD (where the engine has it), scalar and pure-JS backends and every peer installed in the current
  * project (onnxruntime-web, tfjs-wasm, brain.js), on the README's named workloads or on chosen sizes, in one
  * run; Markdown tables of medians and ratios, `--json` for tools and `--plot` for an SVG chart.
  * `npm run bench` (bench/bench.ts) adds what only the repository has: C, PyTorch and a hand-written JS loop.
@@ -7,7 +7,7 @@
 import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BackendChoice } from '../../index.js';
+import { type BackendChoice, relaxedSimdSupported } from '../../index.js';
 import { type CommandSpec, commandHelp, parseCommand, type Options } from '../args.js';
 import { EXIT, UsageError } from '../errors.js';
 import { checkFolderExists, writeAtomic } from '../files.js';
@@ -23,16 +23,21 @@ const JOBS: readonly Job[] = ['forward', 'train', 'cell'];
 /** This library's backends as the tables name them. */
 export const OURS: readonly (readonly [string, BackendChoice])[] = [
   ['SIMD', 'wasm-simd'],
+  ['relaxed', 'wasm-relaxed'],
   ['scalar', 'wasm-scalar'],
   ['JS backend', 'js'],
 ];
+/** OURS less the relaxed build where this engine lacks relaxed SIMD (Node 20 without --experimental-wasm-relaxed-simd). */
+export function runnableOurs(): (readonly [string, BackendChoice])[] {
+  return OURS.filter(([, b]) => b !== 'wasm-relaxed' || relaxedSimdSupported());
+}
 const SIZE_OPTIONS = ['cells', 'nonlinearity', 'hidden', 'batch', 'input', 'steps', 'jobs'];
 
 export const spec: CommandSpec = {
   name: 'bench',
   usage: 'bench [options]',
   summary:
-    "Times this library's WASM SIMD, WASM scalar and pure-JS backends and the peers installed in this project\n"
+    "Times this library's WASM SIMD, relaxed SIMD, WASM scalar and pure-JS backends and the peers installed in this project\n"
     + '(onnxruntime-web, tfjs-wasm, brain.js) on the same work in one run: each output is checked against ours\n'
     + 'before it is timed. Prints Markdown tables of medians and of ratios to the SIMD build.\n'
     + `Named workloads (see the README): ${WORKLOADS.map((w) => w.id).join(', ')}; or a grid of sizes from the size options.`,
@@ -53,7 +58,9 @@ export const spec: CommandSpec = {
     backends: {
       type: 'string',
       value: '<list>',
-      help: "this library's backends: wasm-simd, wasm-scalar, js (default all; wasm-simd always runs: it is the reference)",
+      help:
+        "this library's backends: wasm-simd, wasm-relaxed, wasm-scalar, js (default all that this engine runs; wasm-simd always "
+        + 'runs: it is the reference)',
     },
     peers: { type: 'string', value: '<list>', help: 'onnxruntime-web, tfjs-wasm, brain.js or none (default every one installed)' },
     time: { type: 'string', value: '<ms>', help: 'time for each contender on each workload, in interleaved rounds (default 1000)' },
@@ -111,12 +118,14 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   const o = parsed.options;
   const workloads = chosenWorkloads(o);
+  // The relaxed build only where it runs, unless it is named.
+  const runnable = runnableOurs().map(([, b]) => b);
   const backends = new Set<BackendChoice>(
     list(
       o,
       'backends',
       OURS.map(([, b]) => b),
-      OURS.map(([, b]) => b),
+      runnable,
     ),
   );
   const time = o.int('time', 1000, { min: 1 });

@@ -32,11 +32,13 @@ const fixtureText = readFileSync(join(fixtureFolder, 'lstm_small.json'), 'utf8')
 const fixture = JSON.parse(fixtureText) as { expected: { y: { data: number[] }; h_n: { data: number[] } } };
 
 /**
- * What `npm install rnn-wasm` puts on disk. Measured on 2026-12-02: 5.87 MB in 32 files (a 1.45 MB tarball), of
+ * What `npm install rnn-wasm` puts on disk. Measured on 2026-12-02: 6.63 MB in 35 files (a 1.75 MB tarball), of
  * which the nine source maps are most (each carries every source of its bundle; the `rnn-wasm/tfjs` entry added
- * three); the command's own map, since dropped, was 0.9 MB more, which this budget would not let back in.
+ * three); the relaxed-SIMD build and the two threads builds added 0.75 MB, most of it as base64 in the two inline
+ * bundles, which carry all five builds. The command's own map, since dropped, was 0.9 MB more, which this budget
+ * would not let back in.
  */
-const INSTALL_BUDGET_BYTES = 6_500_000;
+const INSTALL_BUDGET_BYTES = 7_000_000;
 
 interface Result {
   backend: string;

@@ -6,13 +6,14 @@
  * slots in the shared memory), so a call costs no message: thread 0 writes the kernel and its arguments there,
  * moves CALL on, does its own share and waits until each worker has counted itself DONE.
  *
- * A worker spins a little after each call, since the kernels of a training step come one after another, then
- * sleeps in `Atomics.wait`. Thread 0 waits the same way; it may block in Node and in a browser's worker, never
+ * A worker spins for a couple of milliseconds after each call, since the kernels of a training step come one
+ * after another, then sleeps in `Atomics.wait`. Thread 0 waits the same way; it may block in Node and in a browser's worker, never
  * on a page's main thread, which is why select.ts keeps a threaded model off it.
  */
 import type { Kernels } from '../backend.js';
 import { ThreadError } from '../errors.js';
 import { startThread, type Thread } from './platform.js';
+import { TeamChoice } from './team-choice.js';
 
 /** The kernels that a team runs together: the others are short, or read the whole of what they write. */
 const TEAM_KERNELS = ['rnn_forward', 'rnn_backward', 'lstm_forward', 'lstm_backward', 'gru_forward', 'gru_backward'] as const;
@@ -50,7 +51,9 @@ const SMALL_CALL = 2e6;
 /** What each worker runs: a plain script, so that it needs no file of its own beside the bundle. */
 const WORKER_SOURCE = `
 const SLOTS = { CALL: ${CALL}, DONE: ${DONE}, KERNEL: ${KERNEL}, ARGC: ${ARGC}, FAILED: ${FAILED}, ARGS: ${ARGS} };
-const IDLE_SPIN = 200000;
+// After a call a worker spins for IDLE_MS before it sleeps: the kernels of a step come one after another, and
+// a sleeping core of a virtual machine can take milliseconds to wake.
+const IDLE_MS = 2;
 function serve({ module, memory, pool, scratch, index, names, poolInts }, ready) {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const k = instance.exports;
@@ -60,12 +63,9 @@ function serve({ module, memory, pool, scratch, index, names, poolInts }, ready)
   let seen = Atomics.load(ctl, SLOTS.CALL);
   ready();
   for (;;) {
-    let spins = 0;
-    while (Atomics.load(ctl, SLOTS.CALL) === seen) {
-      if (++spins > IDLE_SPIN) {
-        Atomics.wait(ctl, SLOTS.CALL, seen);
-        spins = 0;
-      }
+    const until = performance.now() + IDLE_MS;
+    for (let spins = 0; Atomics.load(ctl, SLOTS.CALL) === seen; spins++) {
+      if ((spins & 255) === 0 && performance.now() > until) Atomics.wait(ctl, SLOTS.CALL, seen);
     }
     seen = Atomics.load(ctl, SLOTS.CALL);
     const kernel = ctl[SLOTS.KERNEL];
@@ -98,31 +98,6 @@ function callSize(name: TeamKernel, gates: number, a: ArrayLike<number>): number
 }
 
 /**
- * How one shape of call has gone, alone and together: the time each took (a moving average, ms) and how many
- * calls of the shape came. Whether a team pays depends on the call's size and on what else has the cores: a
- * process that keeps another core busy makes the threads wait for each other at every step (measured: one step
- * of H = 256 from 47 µs to 1.8 ms). So each shape runs the faster way, and the other way now and then, to see
- * whether the load has changed; the results are the same either way, bit for bit.
- */
-interface Shape {
-  alone: number;
-  together: number;
-  /** Calls until the way not taken is tried again, and how many apart those tries are now. */
-  untilTry: number;
-  tryEvery: number;
-}
-
-/**
- * Calls between tries of the way not taken: at first FIRST_TRY, twice as many after each try that finds it
- * still slower (up to LAST_TRY), so that a team 10× slower under load costs a few percent, not half.
- */
-const FIRST_TRY = 8;
-const LAST_TRY = 512;
-
-/** Weight of the newest time in the moving averages. */
-const NEWEST = 0.3;
-
-/**
  * For the tests, which must know that a team computed what they compare: `always` makes every call that
  * splits run together, `together` counts the calls that did, and `workers` the workers running.
  */
@@ -132,7 +107,7 @@ export class Team {
   readonly size: number;
   private readonly ctl: Int32Array;
   private readonly threads: Thread[];
-  private readonly shapes = new Map<number, Shape>();
+  private readonly shapes = new Map<number, TeamChoice>();
   private stopped = false;
 
   private constructor(size: number, ctl: Int32Array, threads: Thread[]) {
@@ -216,25 +191,14 @@ export class Team {
   private run(key: number, index: number, alone: (...args: number[]) => void, args: number[]): void {
     let shape = this.shapes.get(key);
     if (!shape) {
-      shape = { alone: 0, together: 0, untilTry: FIRST_TRY, tryEvery: FIRST_TRY };
+      shape = new TeamChoice();
       this.shapes.set(key, shape);
     }
-    // Together first, then alone once, then the faster, and the slower now and then.
-    const togetherFaster = shape.together <= shape.alone;
-    const measured = shape.together !== 0 && shape.alone !== 0;
-    const trying = measured && --shape.untilTry === 0;
-    const together = teamCalls.always || (!measured ? shape.together === 0 : trying ? !togetherFaster : togetherFaster);
+    const together = teamCalls.always || shape.next();
     const start = performance.now();
     if (together) this.together(index, alone, args);
     else alone(...args);
-    const ms = performance.now() - start;
-    if (together) shape.together = shape.together === 0 ? ms : shape.together + NEWEST * (ms - shape.together);
-    else shape.alone = shape.alone === 0 ? ms : shape.alone + NEWEST * (ms - shape.alone);
-    if (!trying) return;
-    // A try that changes nothing makes the next one wait twice as long; one that changes the way starts over.
-    const changed = shape.together <= shape.alone !== togetherFaster;
-    shape.tryEvery = changed ? FIRST_TRY : Math.min(LAST_TRY, 2 * shape.tryEvery);
-    shape.untilTry = shape.tryEvery;
+    shape.took(together, performance.now() - start);
   }
 
   private together(index: number, alone: (...args: number[]) => void, args: number[]): void {

@@ -5,8 +5,9 @@
 // wrote. A share never changes the order of a sum: products are split between whole tiles and batch columns
 // are independent, so a result is the same bit for bit on any number of threads.
 //
-// The team's block: POOL_INTS int32 slots in the shared memory that TypeScript writes too (the call, the team
-// size, a failure) and wasm keeps the barrier in. The slots' numbers are repeated in src/backends/threads.ts.
+// The team's block: int32 slots in the shared memory that TypeScript writes too (the call, the team size, a
+// failure) and wasm keeps the barrier in. The slots' numbers are repeated in src/backends/threads.ts, and
+// test/threads.test.ts checks that the two agree.
 
 // @ts-ignore: decorator
 @inline const SIZE = 3; // threads in this call (written by thread 0 before it starts the others)
@@ -18,8 +19,6 @@
 @inline const SLEEPERS = 7; // threads asleep at the barrier, so the last to arrive only wakes when there are any
 // @ts-ignore: decorator
 @inline const FAILED = 8; // set when a thread stopped with an error: nobody waits for it
-// @ts-ignore: decorator
-@inline const SLOW = 9; // barrier waits that outlasted the spin: the other cores are busy elsewhere
 // @ts-ignore: decorator
 @inline const SPIN = 10; // loads of RELEASED before a waiting thread sleeps
 
@@ -93,7 +92,7 @@ export function share_start(count: i32, granule: i32, k: i32): i32 {
   return team_size() > 1 && share_start(count, granule, 1) < count;
 }
 
-/** All `count` items to thread 0: a phase that does not split (a ragged batch's recurrence). */
+/** All `count` items to thread 0: a phase that does not split (a ragged batch's backward steps, or too few items). */
 // @ts-ignore: decorator
 @inline export function solo(count: i32): i64 {
   return team_index() == 0 ? <i64>count << 32 : <i64>count | (<i64>count << 32);
@@ -101,9 +100,8 @@ export function share_start(count: i32, granule: i32, k: i32): i32 {
 
 /**
  * Waits until every thread of the call has arrived. A thread spins first (a step of a recurrence is a few
- * microseconds, and waking a sleeping thread costs about ten), then sleeps and counts the wait as slow, which
- * tells TypeScript that another process has the other cores. The barrier counts passes rather than flipping a
- * sense, so a thread that sat out calls of a smaller team still agrees with the rest.
+ * microseconds, and waking a sleeping thread costs about ten), then sleeps. The barrier counts passes rather
+ * than flipping a sense, so a thread that sat out calls of a smaller team still agrees with the rest.
  */
 export function barrier(): void {
   if (!ASC_FEATURE_THREADS) return;
@@ -122,7 +120,6 @@ export function barrier(): void {
   while (atomic.load<i32>(released) == pass) {
     if (atomic.load<i32>(POOL + FAILED * 4)) return;
     if (++spins < spin) continue;
-    atomic.add<i32>(POOL + SLOW * 4, 1);
     atomic.add<i32>(POOL + SLEEPERS * 4, 1);
     // A bounded sleep: a thread that failed sets FAILED without moving RELEASED.
     memory.atomic.wait32(released, pass, 1_000_000);

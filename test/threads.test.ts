@@ -3,6 +3,7 @@
  * model computes on one thread, bit for bit, for every cell, direction and kind of batch, forward and in
  * training; the team's workers end with dispose(); where threads cannot run, the model runs on one and says why.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { teamCalls } from '../src/backends/threads.js';
 import { createWasmInstance } from '../src/backends/wasm.js';
@@ -106,6 +107,20 @@ describe.each([
       one.dispose();
       team.dispose();
     }
+  });
+});
+
+describe("the team's block", () => {
+  it('has the same slot numbers in assembly/parallel.ts and src/backends/threads.ts', () => {
+    const slots = (path: string, pattern: RegExp) =>
+      Object.fromEntries(
+        [...readFileSync(new URL(`../${path}`, import.meta.url), 'utf8').matchAll(pattern)].map((m) => [m[1], Number(m[2])]),
+      );
+    const wasm = slots('assembly/parallel.ts', /^@inline const ([A-Z]+) = (\d+);/gm);
+    const ts = slots('src/backends/threads.ts', /^const ([A-Z]+) = (\d+);/gm);
+    const shared = Object.keys(wasm).filter((name) => name in ts);
+    expect(shared.sort()).toEqual(['ARRIVED', 'FAILED', 'SIZE', 'SLEEPERS', 'SPIN']);
+    for (const name of shared) expect(ts[name], name).toBe(wasm[name]);
   });
 });
 

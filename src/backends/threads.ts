@@ -2,13 +2,14 @@
  * A team of threads for a threads build (assembly/parallel.ts): the caller's thread is thread 0, and each other
  * thread is a worker holding its own instance of the same module over the model's one shared memory. A
  * recurrence kernel runs on every thread of the team with the same arguments, each thread doing its share;
- * every other kernel runs on thread 0 alone. The workers wait in a loop on the team's block (POOL_INTS int32
- * slots in the shared memory), so a call costs no message: thread 0 writes the kernel and its arguments there,
- * moves CALL on, does its own share and waits until each worker has counted itself DONE.
+ * every other kernel runs on thread 0 alone. The workers wait in a loop on the team's block (POOL_BYTES of
+ * int32 slots in the shared memory), so a call costs no message: thread 0 writes the kernel and its arguments
+ * there, moves CALL on, does its own share and waits until each worker has counted itself DONE. Whether a call
+ * runs on the team at all is team-choice.ts's to say.
  *
  * A worker spins for a couple of milliseconds after each call, since the kernels of a training step come one
- * after another, then sleeps in `Atomics.wait`. Thread 0 waits the same way; it may block in Node and in a browser's worker, never
- * on a page's main thread, which is why select.ts keeps a threaded model off it.
+ * after another, then sleeps in `Atomics.wait`. Thread 0 waits the same way; it may block in Node and in a
+ * browser's worker, never on a page's main thread, which is why select.ts keeps a threaded model off it.
  */
 import type { Kernels } from '../backend.js';
 import { ThreadError } from '../errors.js';
@@ -29,7 +30,6 @@ const ARGC = 4;
 const ARRIVED = 5;
 const SLEEPERS = 7;
 const FAILED = 8;
-const SLOW = 9;
 const SPIN = 10;
 const ARGS = 16;
 const MAX_ARGS = 32;
@@ -169,12 +169,6 @@ export class Team {
       };
     });
     return wrapped;
-  }
-
-  /** Barrier waits that outlasted their spin since the last call to this: a sign that the cores are busy elsewhere. */
-  takeSlowWaits(): number {
-    const slow = Atomics.exchange(this.ctl, SLOW, 0);
-    return slow;
   }
 
   /** Ends the workers; the team cannot be used afterwards. */

@@ -48,6 +48,9 @@ const JOIN_SPIN = 20_000;
  */
 const SMALL_CALL = 2e6;
 
+/** Call shapes whose choice a team remembers. */
+const MAX_SHAPES = 256;
+
 /** What each worker runs: a plain script, so that it needs no file of its own beside the bundle. */
 const WORKER_SOURCE = `
 const SLOTS = { CALL: ${CALL}, DONE: ${DONE}, KERNEL: ${KERNEL}, ARGC: ${ARGC}, FAILED: ${FAILED}, ARGS: ${ARGS} };
@@ -118,7 +121,8 @@ export class Team {
 
   /**
    * Starts `size - 1` workers over `memory`, each joining the team whose block is at `pool` with
-   * `scratchBytes` of scratch of its own at `scratch` + index · scratchBytes (thread 0 has the first); resolves once every worker is waiting for calls.
+   * `scratchBytes` of scratch of its own at `scratch` + index · scratchBytes (thread 0 has the first);
+   * resolves once every worker is waiting for calls.
    */
   static async start(
     module: WebAssembly.Module,
@@ -185,6 +189,8 @@ export class Team {
   private run(key: number, index: number, alone: (...args: number[]) => void, args: number[]): void {
     let shape = this.shapes.get(key);
     if (!shape) {
+      // Training on sequences of many lengths makes many shapes: the oldest choices go, not the memory.
+      if (this.shapes.size >= MAX_SHAPES) this.shapes.delete(this.shapes.keys().next().value as number);
       shape = new TeamChoice();
       this.shapes.set(key, shape);
     }

@@ -6,14 +6,12 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { rollup } from 'rollup';
-import type { RollupOptions } from 'rollup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CROSS_ORIGIN_ISOLATION, type Served, serve } from '../scripts/serve.js';
 import type * as Library from '../src/index.js';
-import { launchChromium } from './chromium.js';
+import { launchChromium, writeBrowserBundle } from './chromium.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const folder = join(root, 'build/browser-threads');
@@ -33,11 +31,7 @@ const servers: Served[] = [];
 beforeAll(async () => {
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
-  const configure = (await import(pathToFileURL(join(root, 'rollup.config.mjs')).href)).default as (args: object) => RollupOptions[];
-  const config = configure({}).find((c) => !Array.isArray(c.output) && c.output?.file === 'dist/browser.js')!;
-  const bundle = await rollup({ ...config, onwarn: () => undefined });
-  await bundle.write({ ...(config.output as object), file: join(folder, 'index.js') });
-  await bundle.close();
+  await writeBrowserBundle(join(folder, 'index.js'));
   for (const [name, text] of Object.entries(FILES)) writeFileSync(join(folder, name), text);
   browser = await launchChromium();
 }, 60_000);
@@ -59,6 +53,16 @@ async function open(isolated: boolean): Promise<{ page: Page; warnings: string[]
   await page.goto(server.url);
   await page.waitForFunction(() => 'rnn' in window);
   return { page, warnings };
+}
+
+/** Runs `check` on a fresh page, served with or without the isolation headers, and closes the page after. */
+async function onPage(isolated: boolean, check: (page: Page, warnings: string[]) => Promise<void>): Promise<void> {
+  const { page, warnings } = await open(isolated);
+  try {
+    await check(page, warnings);
+  } finally {
+    await page.close();
+  }
 }
 
 interface Outcome {
@@ -115,32 +119,25 @@ function compare(page: Page): Promise<Outcome> {
 
 describe('threads in Chromium', () => {
   it('a cross-origin-isolated page: a worker model runs on two threads, with the same bits as one', async () => {
-    const { page, warnings } = await open(true);
-    try {
+    await onPage(true, async (page, warnings) => {
       expect(await compare(page)).toEqual({ isolated: true, threads: [1, 2], sameOutput: true, sameLosses: true, sameWeights: true });
       expect(warnings).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    });
   }, 60_000);
 
   it('a page that is not isolated: one thread, and a note saying which headers isolate it', async () => {
-    const { page, warnings } = await open(false);
-    try {
+    await onPage(false, async (page, warnings) => {
       expect(await compare(page)).toEqual({ isolated: false, threads: [1, 1], sameOutput: true, sameLosses: true, sameWeights: true });
       expect(warnings).toContainEqual(
         expect.stringMatching(
           /^rnn-wasm: running on one thread: this page is not cross-origin isolated: serve it with Cross-Origin-Opener-Policy: same-origin/,
         ),
       );
-    } finally {
-      await page.close();
-    }
+    });
   }, 60_000);
 
   it("the page's own thread, even when isolated: one thread, and a note to use a worker", async () => {
-    const { page, warnings } = await open(true);
-    try {
+    await onPage(true, async (page, warnings) => {
       const threads = await page.evaluate(async () => {
         const net = await (window as unknown as Window).rnn.RNN.create({ inputSize: 4, hiddenSize: 64, threads: 2 });
         const n = net.threads;
@@ -151,8 +148,6 @@ describe('threads in Chromium', () => {
       expect(warnings).toContainEqual(
         expect.stringMatching(/may not block \(a page's main thread\): create the model in a worker, e\.g\. with WorkerRNN/),
       );
-    } finally {
-      await page.close();
-    }
+    });
   }, 60_000);
 });

@@ -7,15 +7,13 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { rollup } from 'rollup';
-import type { RollupOptions } from 'rollup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Served, serve } from '../scripts/serve.js';
 import { RNN } from '../src/index.js';
 import type * as Library from '../src/index.js';
-import { launchChromium } from './chromium.js';
+import { launchChromium, writeBrowserBundle } from './chromium.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const folder = join(root, 'build/browser-worker');
@@ -43,11 +41,7 @@ let page: Page;
 beforeAll(async () => {
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
-  const configure = (await import(pathToFileURL(join(root, 'rollup.config.mjs')).href)).default as (args: object) => RollupOptions[];
-  const config = configure({}).find((c) => !Array.isArray(c.output) && c.output?.file === 'dist/browser.js')!;
-  const bundle = await rollup({ ...config, onwarn: () => undefined });
-  await bundle.write({ ...(config.output as object), file: join(folder, 'index.js') });
-  await bundle.close();
+  await writeBrowserBundle(join(folder, 'index.js'));
   for (const [name, text] of Object.entries(FILES)) writeFileSync(join(folder, name), text);
   // A checkpoint for the worker to fetch by a relative URL: the model of `options` trained with `train`, here in Node.
   const local = await RNN.create(options);

@@ -4,8 +4,21 @@
  * No test downloads a browser.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
+import { type RollupOptions, rollup } from 'rollup';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** The package's browser entry as rollup.config.mjs builds it (dist/browser.js), written to `file` instead. */
+export async function writeBrowserBundle(file: string, output: { sourcemap?: boolean } = {}): Promise<void> {
+  const configure = (await import(pathToFileURL(join(root, 'rollup.config.mjs')).href)).default as (args: object) => RollupOptions[];
+  const config = configure({}).find((c) => !Array.isArray(c.output) && c.output?.file === 'dist/browser.js')!;
+  const bundle = await rollup({ ...config, onwarn: () => undefined });
+  await bundle.write({ ...(config.output as object), file, ...output });
+  await bundle.close();
+}
 
 /** The browser the tests run: CHROMIUM_PATH, or Debian's. */
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';

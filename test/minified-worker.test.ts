@@ -12,14 +12,12 @@
  */
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { rollup } from 'rollup';
-import type { RollupOptions } from 'rollup';
 import { build as vite } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Served, serve } from '../scripts/serve.js';
-import { launchChromium } from './chromium.js';
+import { launchChromium, writeBrowserBundle } from './chromium.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const project = join(root, 'build/minified-worker');
@@ -131,11 +129,7 @@ beforeAll(async () => {
   // The package as installed: package.json's exports map over dist/browser.js and the .wasm files, built by rollup.config.mjs.
   mkdirSync(join(installed, 'dist'), { recursive: true });
   cpSync(join(root, 'package.json'), join(installed, 'package.json'));
-  const configure = (await import(pathToFileURL(join(root, 'rollup.config.mjs')).href)).default as (args: object) => RollupOptions[];
-  const config = configure({}).find((c) => !Array.isArray(c.output) && c.output?.file === 'dist/browser.js')!;
-  const bundle = await rollup({ ...config, onwarn: () => undefined });
-  await bundle.write({ ...(config.output as object), file: join(installed, 'dist/browser.js'), sourcemap: false });
-  await bundle.close();
+  await writeBrowserBundle(join(installed, 'dist/browser.js'), { sourcemap: false });
   for (const [name, text] of Object.entries(APP)) {
     mkdirSync(join(project, name, '..'), { recursive: true });
     writeFileSync(join(project, name), text);

@@ -25,88 +25,30 @@ const MAX_PAGES = 65536;
 const EMPTY_MODULE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
 /**
- * A minimal module returning i32x4.splat(0), in the manner of wasm-feature-detect:
- * it validates exactly on engines that support fixed-width SIMD.
+ * A minimal module of one function `() -> v128` whose body is `code` (no locals), in the manner of
+ * wasm-feature-detect: it validates exactly on engines that support the instructions in it.
  */
-const SIMD_PROBE = new Uint8Array([
-  0x00,
-  0x61,
-  0x73,
-  0x6d,
-  0x01,
-  0x00,
-  0x00,
-  0x00, // magic, version
-  0x01,
-  0x05,
-  0x01,
-  0x60,
-  0x00,
-  0x01,
-  0x7b, // type section: () -> v128
-  0x03,
-  0x02,
-  0x01,
-  0x00, // function section: one function of type 0
-  0x0a,
-  0x08,
-  0x01,
-  0x06,
-  0x00,
-  0x41,
-  0x00,
-  0xfd,
-  0x0f,
-  0x0b, // code: i32.const 0; i32x4.splat; end
-]);
+function probe(code: number[]): Uint8Array<ArrayBuffer> {
+  const body = [0x00, ...code, 0x0b]; // no locals; the instructions; end
+  return new Uint8Array([
+    ...EMPTY_MODULE,
+    ...[0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b], // type section: () -> v128
+    ...[0x03, 0x02, 0x01, 0x00], // function section: one function of type 0
+    ...[0x0a, body.length + 2, 0x01, body.length, ...body], // code section: one body
+  ]);
+}
+
+/** i32.const 0; i32x4.splat: a v128 of zeros. */
+const ZEROS = [0x41, 0x00, 0xfd, 0x0f];
+
+/** Fixed-width SIMD: i32x4.splat(0). */
+const SIMD_PROBE = probe(ZEROS);
 
 /**
- * A minimal module returning f32x4.relaxed_madd of three i32x4.splat(0), the instruction the relaxed build's
- * products use: it validates exactly on engines that support relaxed SIMD (Node 20 only with
- * --experimental-wasm-relaxed-simd).
+ * Relaxed SIMD: f32x4.relaxed_madd (0xfd 261) of three zero vectors, the instruction the relaxed build's
+ * products use (Node 20 has it only with --experimental-wasm-relaxed-simd).
  */
-const RELAXED_SIMD_PROBE = new Uint8Array([
-  0x00,
-  0x61,
-  0x73,
-  0x6d,
-  0x01,
-  0x00,
-  0x00,
-  0x00, // magic, version
-  0x01,
-  0x05,
-  0x01,
-  0x60,
-  0x00,
-  0x01,
-  0x7b, // type section: () -> v128
-  0x03,
-  0x02,
-  0x01,
-  0x00, // function section: one function of type 0
-  0x0a,
-  0x13,
-  0x01,
-  0x11,
-  0x00, // code section, one body of 17 bytes, no locals
-  0x41,
-  0x00,
-  0xfd,
-  0x0f,
-  0x41,
-  0x00,
-  0xfd,
-  0x0f,
-  0x41,
-  0x00,
-  0xfd,
-  0x0f, // three times i32.const 0; i32x4.splat
-  0xfd,
-  0x85,
-  0x02,
-  0x0b, // f32x4.relaxed_madd (0xfd 261); end
-]);
+const RELAXED_SIMD_PROBE = probe([...ZEROS, ...ZEROS, ...ZEROS, 0xfd, 0x85, 0x02]);
 
 /** What to do when a build cannot be found, said in every load error. */
 const WHERE_TO_LOOK =
@@ -283,14 +225,15 @@ const THREADS_INITIAL_PAGES = 2;
  * address space for its maximum up front: 4 GiB where it can, less where the platform refuses that.
  */
 function sharedMemory(): WebAssembly.Memory {
+  let refusal: unknown;
   for (const maximum of [MAX_PAGES, MAX_PAGES / 4, MAX_PAGES / 16]) {
     try {
       return new WebAssembly.Memory({ initial: THREADS_INITIAL_PAGES, maximum, shared: true });
     } catch (error) {
-      if (maximum === MAX_PAGES / 16) throw new WasmLoadError(`cannot make a shared WebAssembly memory: ${(error as Error).message}`);
+      refusal = error;
     }
   }
-  throw new Error('unreachable');
+  throw new WasmLoadError(`cannot make a shared WebAssembly memory: ${(refusal as Error).message}`);
 }
 
 /** The first address past `n`, 16-aligned. */

@@ -60,7 +60,8 @@ export function ours(name: string, backend: BackendChoice, { lib = library as Li
         backend,
         ...(threads > 1 && { threads }),
       });
-      if (net.threads !== threads) {
+      // Asked for threads, and got fewer here (another checkout of the library for --before may not know them).
+      if (threads > 1 && net.threads !== threads) {
         net.dispose();
         return `runs on ${net.threads} thread${net.threads === 1 ? '' : 's'} here, not ${threads}`;
       }

@@ -25,11 +25,12 @@ import { parseArgs } from 'node:util';
 import { OURS, machine, runAll } from '../src/cli/bench/command.js';
 import { type Contender, type Library, type Stats, ours, stats } from '../src/cli/bench/harness.js';
 import { onnxRuntimeOnTwoThreads, peers } from '../src/cli/bench/peers.js';
-import { RELAXED, REFERENCE, type Results, fmt, median, mediansTable, ratio, ratiosTable, resultsJson } from '../src/cli/bench/report.js';
+import { REFERENCE, type Results, fmt, median, mediansTable, ratio, ratiosTable, resultsJson } from '../src/cli/bench/report.js';
 import { relaxedSimdSupported } from '../src/index.js';
 import { LEARNING_RATE, WORKLOADS, flops, seeded } from '../src/cli/bench/workloads.js';
 import { naiveForward, naiveTrainStep } from './naive.js';
 import { NATIVE_BUILDS, gccVersion, nativeBinary, startNative, startPytorch, torchPython } from './native.js';
+import { type Verdict, relaxedVerdicts, verdictsTable } from './verdicts.js';
 
 // The relaxed build is a contender in every run: where this engine has relaxed SIMD only behind a flag (Node 20),
 // run this script again with it. A Node that has relaxed SIMD needs nothing, and a later one may not know the flag.
@@ -141,14 +142,8 @@ const TARGETS: Target[] = [
 
 const isNative = (n: string) => n.startsWith('C ') || n === 'PyTorch';
 
-/** The relaxed build's speed-up over the SIMD build (SIMD / relaxed) that each workload must reach. */
-const RELAXED_TARGETS: { workloads: string[]; bound: number; text: string }[] = [
-  { workloads: ['W5', 'W6', 'W7'], bound: 1.25, text: '≥ 1.25× faster with the relaxed build' },
-  { workloads: ['W0', 'S1'], bound: 1, text: 'no slower with the relaxed build' },
-];
-
-function verdicts(results: Results, names: string[]): { target: string; value: string; met: boolean | null }[] {
-  const out: { target: string; value: string; met: boolean | null }[] = [];
+function verdicts(results: Results, names: string[]): Verdict[] {
+  const out: Verdict[] = [];
   for (const t of TARGETS.filter((x) => names.includes(x.against))) {
     for (const id of t.workloads.filter((x) => results.has(x))) {
       const [ms, theirs] = [median(results, id, t.ours ?? REFERENCE), median(results, id, t.against)];
@@ -167,14 +162,7 @@ function verdicts(results: Results, names: string[]): { target: string; value: s
     if (ms !== undefined && torch !== undefined)
       out.push({ target: `${id} within 2× of PyTorch (one thread, this machine)`, value: ratio(ms / torch), met: ms / torch <= 2 });
   }
-  for (const t of RELAXED_TARGETS) {
-    for (const id of t.workloads.filter((x) => results.has(x))) {
-      const [ms, relaxed] = [median(results, id, REFERENCE), median(results, id, RELAXED)];
-      const target = `${id} ${t.text} (SIMD / relaxed)`;
-      if (ms === undefined || relaxed === undefined) out.push({ target, value: 'not measured', met: null });
-      else out.push({ target, value: ratio(ms / relaxed), met: ms / relaxed >= t.bound });
-    }
-  }
+  out.push(...relaxedVerdicts(results));
   const w6 = median(results, 'W6', REFERENCE);
   if (w6 !== undefined) {
     out.push({
@@ -246,8 +234,7 @@ async function main() {
   const cold = args['no-cold'] ? undefined : coldStart();
   if (typeof cold === 'object')
     targets.push({ target: 'cold start (import → first W0 result) under 20 ms', value: `${fmt(cold.median)} ms`, met: cold.median < 20 });
-  console.log('\nTargets (issues 6 and 15):\n\n| target | measured | met |\n|---|---:|:---:|');
-  for (const v of targets) console.log(`| ${v.target} | ${v.value} | ${v.met === null ? '–' : v.met ? 'yes' : 'no'} |`);
+  console.log(`\nTargets (issues 6 and 15):\n\n${verdictsTable(targets)}`);
   if (typeof cold === 'string') console.log(`\nCold start not measured: ${cold}`);
   else if (cold)
     console.log(

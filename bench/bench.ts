@@ -16,6 +16,8 @@
  *   npm run bench                                  everything (a few minutes)
  *   npm run bench -- --only W1,W5 --time 3000 --json results.json --no-scaling
  *   npx tsx bench/bench.ts --src --before ../old-checkout --no-peers --no-native    before/after, both from src/
+ *   npm run bench -- --browser --only W5,W6 --time 3000    in headless Chromium (bench/browser.ts): the SIMD and
+ *                                                          relaxed builds on one and two threads; --src bundles src/
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { onnxRuntimeOnTwoThreads, peers } from '../src/cli/bench/peers.js';
 import { REFERENCE, type Results, fmt, median, mediansTable, ratio, ratiosTable, resultsJson } from '../src/cli/bench/report.js';
 import { relaxedSimdSupported } from '../src/index.js';
 import { LEARNING_RATE, WORKLOADS, flops, seeded } from '../src/cli/bench/workloads.js';
+import { browserBench } from './browser.js';
 import { naiveForward, naiveTrainStep } from './naive.js';
 import { NATIVE_BUILDS, gccVersion, nativeBinary, startNative, startPytorch, torchPython } from './native.js';
 import { type Verdict, relaxedVerdicts, verdictsTable } from './verdicts.js';
@@ -35,7 +38,8 @@ import { type Verdict, relaxedVerdicts, verdictsTable } from './verdicts.js';
 // The relaxed build is a contender in every run: where this engine has relaxed SIMD only behind a flag (Node 20),
 // run this script again with it. A Node that has relaxed SIMD needs nothing, and a later one may not know the flag.
 const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
-if (!relaxedSimdSupported() && !process.execArgv.includes(RELAXED_FLAG)) {
+// A run in Chromium (--browser) needs nothing of this Node's.
+if (!relaxedSimdSupported() && !process.execArgv.includes(RELAXED_FLAG) && !process.argv.includes('--browser')) {
   const again = spawnSync(process.execPath, [RELAXED_FLAG, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(again.status ?? 1);
 }
@@ -52,6 +56,7 @@ const { values: args } = parseArgs({
     'no-cold': { type: 'boolean', default: false },
     'no-contention': { type: 'boolean', default: false },
     src: { type: 'boolean', default: false },
+    browser: { type: 'boolean', default: false },
   },
 });
 
@@ -184,6 +189,13 @@ function verdicts(results: Results, names: string[]): Verdict[] {
 
 async function main() {
   const only = args.only?.split(',');
+  if (args.browser) {
+    if (args.before) {
+      process.stderr.write('bench: --before runs in Node only, not with --browser\n');
+      process.exit(2);
+    }
+    process.exit(await browserBench({ only, timeMs: Number(args.time), json: args.json, src: args.src }));
+  }
   const workloads = WORKLOADS.filter((w) => !only || only.includes(w.id));
   // The package as users get it (npm run build, which npm run bench runs first): the same kernels as src/, and
   // the JS glue as the bundler emits it (tsx's transform adds a helper call to every closure src/ creates).

@@ -5,10 +5,11 @@
  * with the package's own rollup configuration.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
-import { type RollupOptions, rollup } from 'rollup';
+import type { Plugin, RollupOptions } from 'rollup';
+import { rollup } from 'rollup';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -64,5 +65,28 @@ export async function writeBrowserBundle(file: string, output: { sourcemap?: boo
   const config = await browserConfig();
   const bundle = await rollup({ ...config, onwarn: () => undefined });
   await bundle.write({ ...(config.output as object), file, ...output });
+  await bundle.close();
+}
+
+/**
+ * A script of this repository (`input`, TypeScript) bundled for the browser as the browser entry is, except that
+ * the library itself (src/index.ts) stays out: every import of it becomes an import of `library` (a URL relative
+ * to the script, e.g. './browser.js', where a copy of the browser entry is served), so that the script runs the
+ * very bundle a user's page loads.
+ */
+export async function writeBrowserScript(input: string, file: string, library: string): Promise<void> {
+  const config = await browserConfig();
+  const entry = resolve(root, 'src/index.ts');
+  const external: Plugin = {
+    name: 'library-external',
+    resolveId(source, importer) {
+      if (!importer || !source.startsWith('.')) return null;
+      return resolve(dirname(importer), source.replace(/\.js$/, '.ts')) === entry ? { id: library, external: true } : null;
+    },
+  };
+  // The .wasm builds are the library's: they come with it, not with the script.
+  const plugins = (config.plugins as Plugin[]).filter((p) => p.name !== 'wasm-beside-bundle');
+  const bundle = await rollup({ input: resolve(root, input), plugins: [external, ...plugins], onwarn: () => undefined });
+  await bundle.write({ file, format: 'es' });
   await bundle.close();
 }

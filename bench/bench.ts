@@ -205,6 +205,10 @@ async function main() {
   const lib = (fromDist ? await import(dist.href) : await import('../src/index.js')) as Library;
   if (!fromDist) process.stderr.write('measuring src/ through tsx (its transform adds a call to every closure src/ creates)\n');
   const folders = [fileURLToPath(new URL('peers/', import.meta.url)), process.cwd()];
+  // `npm run bench` installs the peers the first time (340 MB), here rather than in prebench, so that a run that
+  // times none (--no-peers, --browser) installs nothing; a run of this script by itself never installs them.
+  if (!args['no-peers'] && process.env.npm_lifecycle_event === 'bench')
+    spawnSync('bash', [fileURLToPath(new URL('../scripts/ensure-bench-peers.sh', import.meta.url))], { stdio: 'inherit' });
   const found = args['no-peers'] ? [] : [...peers(folders), onnxRuntimeOnTwoThreads(folders)];
   const contenders: Contender[] = [
     ...OURS.map(([name, backend]) => ours(name, backend, { lib })),

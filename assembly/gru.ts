@@ -36,13 +36,13 @@ export function gru_forward(
 ): void {
   const G = 3 * H;
   const plain = gate == SIGMOID && !relu;
-  project(gates, G, b_ih, 0, x, I, w_ih, T * B, G, I);
   // A team splits the batch's columns or the hidden units, as in rnn_forward: a unit's three gate rows go to
   // one thread. Each run's hidden side goes to its columns' rows of gh.
   const byColumns = !lengths && splits(B, 2);
   const byUnits = !byColumns && splits(H, UNIT_GRANULE);
   const columns = byColumns ? share(B, 2) : byUnits ? whole(B) : solo(B);
   const units = byUnits ? share(H, UNIT_GRANULE) : whole(H);
+  project(gates, G, b_ih, 0, x, I, w_ih, T, B, G, I, byColumns ? columns : whole(B));
   const end = hi(columns), u0 = lo(units), u1 = hi(units), width = u1 - u0;
   const unit = <usize>u0 * F32;
   const outStep = <usize>(B * ldo) * F32;

@@ -32,13 +32,13 @@ export function lstm_forward(
 ): void {
   const G = 4 * H;
   const plain = gate == SIGMOID && !relu;
-  project(gates, G, b_ih, b_hh, x, I, w_ih, T * B, G, I);
   // A team splits the batch's columns or the hidden units, as in rnn_forward: a unit's four gate rows and
   // its cell go to one thread.
   const byColumns = !lengths && splits(B, 2);
   const byUnits = !byColumns && splits(H, UNIT_GRANULE);
   const columns = byColumns ? share(B, 2) : byUnits ? whole(B) : solo(B);
   const units = byUnits ? share(H, UNIT_GRANULE) : whole(H);
+  project(gates, G, b_ih, b_hh, x, I, w_ih, T, B, G, I, byColumns ? columns : whole(B));
   const end = hi(columns), u0 = lo(units), u1 = hi(units), width = u1 - u0;
   const outStep = <usize>(B * ldo) * F32;
   const cellStep = <usize>(B * H) * F32;

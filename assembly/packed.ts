@@ -274,23 +274,34 @@ function add_edge(c: usize, lo: i32, width: i32): void {
 }
 
 /**
- * C[M, N] = b1 + b2 + A[M, K] · W[N, K]ᵀ (either bias may be 0): a layer's input side for every step at once,
- * which does not depend on the state. Each thread of a team takes its share of the rows, and the team meets
- * before any step reads them.
+ * C[T·B, N] = b1 + b2 + A[T·B, K] · W[N, K]ᵀ (either bias may be 0): a layer's input side for every step at
+ * once, which does not depend on the state. A thread that owns some of the batch's `columns` (a share of B)
+ * projects their rows of every step alone, since no other thread reads them; otherwise (`columns` the whole
+ * batch) each thread takes its share of all the rows and the team meets before any step reads them.
  */
 export function project(
-  c: usize, ldc: i32, // [M, N]
+  c: usize, ldc: i32, // [T·B, N]
   b1: usize, b2: usize, // [N] or 0
-  a: usize, lda: i32, // [M, K]
+  a: usize, lda: i32, // [T·B, K]
   w: usize, // packed [N, K]
-  M: i32, N: i32, K: i32,
+  T: i32, B: i32, N: i32, K: i32,
+  columns: i64,
 ): void {
-  const rows = share(M, 2);
-  const m = lo(rows), count = hi(rows) - m;
-  if (count > 0) {
-    const cm = c + <usize>(m * ldc) * F32;
-    bias_rows(cm, ldc, b1, b2, count, N);
-    gemm_packed(cm, ldc, a + <usize>(m * lda) * F32, lda, w, count, N, K);
+  const b0 = lo(columns), width = hi(columns) - b0;
+  // An even B keeps each pair of rows the pair one thread would have taken (tile2), so no row changes path.
+  if (width < B && !(B & 1)) {
+    for (let t = 0; t < T; t++) project_rows(c, ldc, b1, b2, a, lda, w, t * B + b0, width, N, K);
+    return;
   }
+  const rows = share(T * B, 2);
+  project_rows(c, ldc, b1, b2, a, lda, w, lo(rows), hi(rows) - lo(rows), N, K);
   barrier();
+}
+
+/** Rows [m, m + count) of project's product. */
+function project_rows(c: usize, ldc: i32, b1: usize, b2: usize, a: usize, lda: i32, w: usize, m: i32, count: i32, N: i32, K: i32): void {
+  if (count <= 0) return;
+  const cm = c + <usize>(m * ldc) * F32;
+  bias_rows(cm, ldc, b1, b2, count, N);
+  gemm_packed(cm, ldc, a + <usize>(m * lda) * F32, lda, w, count, N, K);
 }

@@ -28,14 +28,14 @@ export function rnn_forward(
   b_hh: usize, // [H] or 0
   T: i32, B: i32, I: i32, H: i32, ldo: i32, reverse: i32, relu: i32,
 ): void {
-  // The input does not depend on the state, so its projection is one product over all steps.
-  project(out, ldo, b_ih, b_hh, x, I, w_ih, T * B, H, I);
   // Columns never meet, so a team splits a batch of them between its threads. One column, or a ragged batch
   // (whose runs must stay whole), splits the hidden units instead, and the team meets after every step.
   const byColumns = !lengths && splits(B, 2);
   const byUnits = !byColumns && splits(H, UNIT_GRANULE);
   const columns = byColumns ? share(B, 2) : byUnits ? whole(B) : solo(B);
   const units = byUnits ? share(H, UNIT_GRANULE) : whole(H);
+  // The input does not depend on the state, so its projection is one product over all steps.
+  project(out, ldo, b_ih, b_hh, x, I, w_ih, T, B, H, I, byColumns ? columns : whole(B));
   const end = hi(columns), u0 = lo(units), width = hi(units) - u0;
   const step = <usize>(B * ldo) * F32;
   for (let s = 0; s < T; s++) {

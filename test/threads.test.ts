@@ -119,7 +119,7 @@ describe("the team's block", () => {
     const wasm = slots('assembly/parallel.ts', /^@inline const ([A-Z]+) = (\d+);/gm);
     const ts = slots('src/backends/threads.ts', /^const ([A-Z]+) = (\d+);/gm);
     const shared = Object.keys(wasm).filter((name) => name in ts);
-    expect(shared.sort()).toEqual(['ARRIVED', 'FAILED', 'SIZE', 'SLEEPERS', 'SPIN']);
+    expect(shared.sort()).toEqual(['ARRIVALS', 'FAILED', 'LINE', 'SIZE', 'SLEEPERS', 'SPIN']);
     for (const name of shared) expect(ts[name], name).toBe(wasm[name]);
   });
 });

@@ -13,6 +13,7 @@
  */
 import type { Kernels } from '../backend.js';
 import { ThreadError } from '../errors.js';
+import { MAX_THREADS } from '../options.js';
 import { startThread, type Thread } from './platform.js';
 import { TeamChoice } from './team-choice.js';
 
@@ -27,16 +28,16 @@ const DONE = 1; // workers finished with the call
 const KERNEL = 2; // index into TEAM_KERNELS
 const SIZE = 3; // threads in the call: 1 while thread 0 runs a kernel alone
 const ARGC = 4;
-const ARRIVED = 5;
 const SLEEPERS = 7;
 const FAILED = 8;
 const SPIN = 10;
-const ARGS = 16;
-const MAX_ARGS = 32;
-/** Bytes of the block: the slots and the arguments. */
-export const POOL_BYTES = (ARGS + MAX_ARGS) * 4;
+const ARGS = 16; // the arguments, up to the arrivals (the longest kernel has 26)
+const ARRIVALS = 64; // each thread's barriers passed, a cache line (LINE slots) apiece
+const LINE = 16;
+/** Bytes of the block: the slots, the arguments and the arrivals. */
+export const POOL_BYTES = (ARRIVALS + MAX_THREADS * LINE) * 4;
 
-/** Loads of RELEASED a thread spins through at a barrier before it sleeps: about 20–50 µs on these machines. */
+/** Loads of another thread's arrivals a thread spins through at a barrier before it sleeps: about 20–50 µs on these machines. */
 const BARRIER_SPIN = 20_000;
 
 /** Loads of DONE thread 0 spins through at the end of a call before it sleeps: the workers end close together. */
@@ -211,7 +212,7 @@ export class Team {
     // Every thread is idle here, so the barrier starts afresh even if a failed call left it half passed.
     ctl[DONE] = 0;
     ctl[FAILED] = 0;
-    ctl[ARRIVED] = 0;
+    ctl.fill(0, ARRIVALS, ARRIVALS + this.size * LINE);
     ctl[SLEEPERS] = 0;
     ctl[SIZE] = this.size;
     Atomics.add(ctl, CALL, 1);

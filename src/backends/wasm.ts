@@ -260,7 +260,7 @@ export async function createWasmInstance(build: WasmBuild, sources: WasmSources,
   let base = heap_base();
   let team: Team | undefined;
   if (shared) {
-    const pool = align16(base);
+    const pool = Math.ceil(base / 64) * 64; // the arrivals' cache lines start on one
     const scratch = align16(pool + POOL_BYTES);
     const bytes = align16(exports.scratch_size());
     base = scratch + threads * bytes;

@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DisposedError, MemoryLimitError, NonFiniteError, OptionError, RNN, ShapeError, StateDictError } from '../src/index.js';
+import { firstNonFinite } from '../src/tensor.js';
 import { BACKENDS } from './helpers.js';
 
 describe.each(BACKENDS)('errors [%s]', (backend) => {
@@ -139,5 +140,22 @@ describe.each(BACKENDS)('errors [%s]', (backend) => {
     await expect(RNN.create({ inputSize: 1, hiddenSize: 40000, numLayers: 2, backend })).rejects.toThrow(MemoryLimitError);
     const net = await create();
     expect(() => net.unroll({ data: new Float32Array(2), shape: [1, 1, 2] })).not.toThrow();
+  });
+});
+
+describe('firstNonFinite', () => {
+  it('finds the first NaN or infinity wherever it is, and nothing among finite values however large', () => {
+    for (const n of [1, 3, 4, 5, 17, 1000]) {
+      expect(firstNonFinite(new Float32Array(n).fill(3e38)), `${n} large finite values`).toBe(-1);
+      for (const at of new Set([0, n >> 1, n - 1])) {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const data = new Float32Array(n).fill(-1.5);
+          data[at] = bad;
+          if (at + 1 < n) data[n - 1] = NaN; // a later one is not the first
+          expect(firstNonFinite(data), `${bad} at ${at} of ${n}`).toBe(at);
+        }
+      }
+    }
+    expect(firstNonFinite(new Float32Array(0))).toBe(-1);
   });
 });

@@ -143,12 +143,12 @@ function checkShape(shape: readonly number[], expected: readonly (number | null)
  * look for which.
  */
 export function firstNonFinite(data: ArrayLike<number>): number {
-  const n = data.length,
-    whole = n & ~3;
-  let s0 = 0,
-    s1 = 0,
-    s2 = 0,
-    s3 = 0;
+  const n = data.length;
+  const whole = n & ~3;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
   for (let i = 0; i < whole; i += 4) {
     s0 += data[i] * 0;
     s1 += data[i + 1] * 0;

@@ -37,7 +37,7 @@ const LINE = 16;
 /** Bytes of the block: the slots, the arguments and the arrivals. */
 export const POOL_BYTES = (ARRIVALS + MAX_THREADS * LINE) * 4;
 
-/** Loads of another thread's arrivals a thread spins through at a barrier before it sleeps: about 20–50 µs on these machines. */
+/** Loads of another thread's arrivals that a thread spins through at a barrier before it sleeps: 20–50 µs here. */
 const BARRIER_SPIN = 20_000;
 
 /** Loads of DONE thread 0 spins through at the end of a call before it sleeps: the workers end close together. */

@@ -56,11 +56,13 @@ const WHERE_TO_LOOK =
   + "bytes as RNN.create({ wasm }), or import 'rnn-wasm/inline' (see 'In the browser' in the README)";
 
 /**
- * What else a model may do when the relaxed build does not load, which backend 'wasm' took because the engine
- * has relaxed SIMD: it does not fall back by itself, since a build missing from where it was told to look is a
- * broken installation that the SIMD build would hide until the day that one goes missing too.
+ * What else a model may do when `build` does not load: for the relaxed build, which backend 'wasm' took because
+ * the engine has relaxed SIMD, ask for the SIMD build. It does not fall back by itself, since a build missing
+ * from where it was told to look is a broken installation that the SIMD build would hide until the day that one
+ * goes missing too.
  */
-const OR_ASK_FOR_SIMD = "; or ask for backend 'wasm-simd', the SIMD build without fused multiply-adds";
+const orElse = (build: WasmBuild) =>
+  build === 'relaxed' ? "; or ask for backend 'wasm-simd', the SIMD build without fused multiply-adds" : '';
 
 let available: boolean | undefined;
 let simd: boolean | undefined;
@@ -157,14 +159,12 @@ async function compileUrl(url: URL, build: WasmBuild): Promise<WebAssembly.Modul
         : url.pathname.endsWith(`/build/rnn-${build}.wasm`)
           ? 'in a source checkout, `npm run build:wasm` writes build/'
           : 'a server bundle (esbuild --platform=node, a single-file deployment) leaves the .wasm files behind: '
-            + "import 'rnn-wasm/inline' instead, which carries them inside, or copy the three rnn-*.wasm files beside the bundle";
-    throw new WasmLoadError(`cannot load ${where}: ${(error as Error).message}; ${hint}${build === 'relaxed' ? OR_ASK_FOR_SIMD : ''}`);
+            + "import 'rnn-wasm/inline' instead, which carries them inside, or copy the rnn-*.wasm files beside the bundle";
+    throw new WasmLoadError(`cannot load ${where}: ${(error as Error).message}; ${hint}${orElse(build)}`);
   }
   if (got instanceof Uint8Array) return compileBytes(got, where, '');
   if (!got.ok) {
-    throw new WasmLoadError(
-      `cannot load ${where}: the server answered ${got.status} ${got.statusText}; ${WHERE_TO_LOOK}${build === 'relaxed' ? OR_ASK_FOR_SIMD : ''}`,
-    );
+    throw new WasmLoadError(`cannot load ${where}: the server answered ${got.status} ${got.statusText}; ${WHERE_TO_LOOK}${orElse(build)}`);
   }
   const type = got.headers.get('Content-Type') ?? '';
   if (type.split(';')[0].trim() === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function') {

@@ -1,7 +1,7 @@
 /**
- * `rnn-wasm bench`: this library's SIMD, relaxed-SIMD (where the engine has it), scalar and pure-JS backends and every peer installed in the current
- * project (onnxruntime-web, tfjs-wasm, brain.js), on the README's named workloads or on chosen sizes, in one
- * run; Markdown tables of medians and ratios, `--json` for tools and `--plot` for an SVG chart.
+ * `rnn-wasm bench`: this library's SIMD, relaxed-SIMD (where the engine has it), scalar and pure-JS backends
+ * and every peer installed in the current project (onnxruntime-web, tfjs-wasm, brain.js), on the README's named
+ * workloads or on chosen sizes, in one run; Markdown tables of medians and ratios, `--json` for tools and `--plot` for an SVG chart.
  * `npm run bench` (bench/bench.ts) adds what only the repository has: C, PyTorch and a hand-written JS loop.
  */
 import { cpus } from 'node:os';

@@ -16,7 +16,7 @@ import { type FileSource, readSource } from './io/source.js';
 import { type SafetensorsOptions, decodeWeights, encodeWeights } from './io/weights.js';
 import { featureSize, outputWidth, stateCore, stateShape } from './layout.js';
 import { checkOptimizerSnapshot } from './optimizers.js';
-import { type RNNOptions, modelConfig } from './options.js';
+import { type RNNOptions, WHERE_IT_RUNS, modelConfig } from './options.js';
 import { bool, checkKeys, nonNegativeInt } from './checks.js';
 import { clipping, lossKind } from './step-options.js';
 import { optimizerConfig } from './optimizers.js';
@@ -286,7 +286,7 @@ export class RNN {
 
   /** A model from `save()`'s bytes (or, in Node, a path): training resumed from it continues exactly. */
   static async load(source: FileSource, options: LoadOptions = {}): Promise<RNN> {
-    checkKeys(options, ['backend', 'wasm'], 'RNN.load');
+    checkKeys(options, WHERE_IT_RUNS, 'RNN.load');
     return RNN.fromSnapshot(decodeCheckpoint(await readSource(source, 'RNN.load')), options);
   }
 
@@ -297,7 +297,7 @@ export class RNN {
 
   /** A model from `toJSON()`'s object or its JSON text, bit for bit like `load`. */
   static async fromJSON(json: string | ModelJSON, options: LoadOptions = {}): Promise<RNN> {
-    checkKeys(options, ['backend', 'wasm'], 'RNN.fromJSON');
+    checkKeys(options, WHERE_IT_RUNS, 'RNN.fromJSON');
     return RNN.fromSnapshot(snapshotFromJSON(json), options);
   }
 

@@ -12,6 +12,7 @@
  */
 import { type FileSource, readSource } from './io/source.js';
 import { configToJSON } from './io/format.js';
+import { whereItRuns } from './options.js';
 import { exportONNX } from './io/onnx/export.js';
 import { type ONNXOptions, importONNX } from './io/onnx/import.js';
 import type { TracedOutput } from './io/onnx/trace.js';
@@ -43,7 +44,7 @@ export interface ONNXOutput {
 export async function fromONNX(source: FileSource, options: ONNXOptions = {}): Promise<RNN> {
   const bytes = await readSource(source, 'fromONNX');
   const { snapshot, output } = importONNX(bytes, options);
-  const net = await RNN.create({ ...configToJSON(snapshot.config), backend: options.backend, wasm: options.wasm });
+  const net = await RNN.create({ ...configToJSON(snapshot.config), ...whereItRuns(options) });
   try {
     net.loadStateDict(Object.fromEntries(snapshot.parameters));
     const recorded: ONNXOutput = { name: output.name, apply: output.apply, dims: output.dims };

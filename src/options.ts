@@ -207,6 +207,17 @@ const MODEL_KEYS = [
  */
 const LIMITS = { size: 1 << 24, layers: 4096 };
 
+/** Where a loaded model runs; everything else comes from the file. */
+export type LoadOptions = Pick<RNNOptions, 'backend' | 'wasm' | 'threads'>;
+
+/** LoadOptions' names: every loader takes them beside the file, and no file names them. */
+export const WHERE_IT_RUNS = ['backend', 'wasm', 'threads'] as const satisfies readonly (keyof LoadOptions)[];
+
+/** The options of WHERE_IT_RUNS among a loader's. */
+export function whereItRuns(options: LoadOptions): LoadOptions {
+  return { backend: options.backend, wasm: options.wasm, threads: options.threads };
+}
+
 /** The behaviours of the cells and the head that a PyTorch model has, where other formats' may differ. */
 export const PYTORCH_BEHAVIOUR = Object.freeze({
   recurrentActivation: 'sigmoid',

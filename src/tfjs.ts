@@ -12,14 +12,15 @@ import { type FileSource, asUrl, readSource } from './io/source.js';
 import { parseJson } from './io/json.js';
 import { importTFJS } from './io/tfjs.js';
 import { FormatError, OptionError, RNN, type RNNOptions } from './index.js';
+import { type LoadOptions, WHERE_IT_RUNS } from './options.js';
 
 /** What a model.json cannot tell, and where the model runs. */
-export type TFJSOptions = Pick<RNNOptions, 'dropout' | 'seed' | 'backend' | 'wasm'>;
+export type TFJSOptions = Pick<RNNOptions, 'dropout' | 'seed'> & LoadOptions;
 
 /** A model.json: parsed, as its text, or where it is (a path in Node, a URL anywhere). */
 export type TFJSModelSource = object | string | URL;
 
-const OPTION_KEYS = ['dropout', 'seed', 'backend', 'wasm'];
+const OPTION_KEYS: readonly string[] = ['dropout', 'seed', ...WHERE_IT_RUNS];
 /** A model.json of a recurrent model is a few kilobytes; this bounds what a hostile one can make us parse. */
 const JSON_LIMITS = { maxDepth: 64, maxContainers: 1_000_000 };
 

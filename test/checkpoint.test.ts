@@ -276,6 +276,11 @@ describe('versions and bad checkpoints', () => {
         FormatError,
       ],
       [
+        (_, m) => m.set('rnn_wasm.config', '{"inputSize":2,"hiddenSize":3,"outputSize":1,"threads":2}'),
+        /names 'threads', which is chosen when loading/,
+        FormatError,
+      ],
+      [
         (_, m) => m.set('rnn_wasm.config', '{"inputSize":2,"hiddenSize":3,"outputSize":1,"hiddenSzie":3}'),
         /configuration: RNN.create: unknown option 'hiddenSzie'/,
         FormatError,
@@ -293,7 +298,7 @@ describe('versions and bad checkpoints', () => {
     }
     await expect(RNN.load(saved, { hiddenSize: 4 } as never)).rejects.toThrow(OptionError);
     await expect(RNN.load(saved, { hiddenSize: 4 } as never)).rejects.toThrow(
-      /RNN.load: unknown option 'hiddenSize' \(known: backend, wasm\)/,
+      /RNN.load: unknown option 'hiddenSize' \(known: backend, wasm, threads\)/,
     );
   });
 

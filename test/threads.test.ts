@@ -4,6 +4,8 @@
  * training; the team's workers end with dispose(); where threads cannot run, the model runs on one and says why.
  */
 import { readFileSync } from 'node:fs';
+import { fromONNX, toONNX } from '../src/onnx.js';
+import { fromTFJS } from '../src/tfjs.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { teamCalls } from '../src/backends/threads.js';
 import { createWasmInstance } from '../src/backends/wasm.js';
@@ -164,6 +166,29 @@ describe('a kernel that fails', () => {
 });
 
 describe('the threads option', () => {
+  it('is taken by every loader, which runs the model on that many threads with the same bits', async () => {
+    const made = await RNN.create({ cell: 'gru', inputSize: 24, hiddenSize: 64, outputSize: 3, numLayers: 2, seed: 5 });
+    const x = { data: randomArray(40 * 8 * 24, 9), shape: [40, 8, 24] };
+    const expected = made.unroll(x).y.data;
+    const threads = 2;
+    const loaded = await Promise.all([
+      RNN.load(made.save(), { threads }),
+      RNN.fromJSON(made.toJSON(), { threads }),
+      RNN.fromSafetensors(made.toSafetensors(), { threads }),
+      fromONNX(toONNX(made), { threads }),
+    ]);
+    made.dispose();
+    for (const net of loaded) {
+      expect(net.threads).toBe(threads);
+      expectSameBits(net.unroll(x).y.data, expected, 'y of the loaded model');
+      net.dispose();
+    }
+    const keras = new URL('fixtures/tfjs-shared/tfjs_gru_stack/', import.meta.url);
+    const tfjs = await fromTFJS(new URL('model.json', keras).pathname, undefined, { threads });
+    expect(tfjs.threads).toBe(threads);
+    tfjs.dispose();
+  });
+
   it('says how many threads run, and refuses what is not a thread count', async () => {
     const net = await RNN.create({ inputSize: 2, hiddenSize: 4, threads: 'auto' });
     expect(net.threads).toBeGreaterThanOrEqual(1);

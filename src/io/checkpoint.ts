@@ -13,7 +13,7 @@
  */
 import { FormatError, NonFiniteError, OptionError, ShapeError, StateDictError } from '../errors.js';
 import { optimizerConfig, optimizerStateTensors } from '../optimizers.js';
-import type { RNNOptions } from '../options.js';
+import type { LoadOptions } from '../options.js';
 import { parameterLayout } from '../parts/index.js';
 import { firstNonFinite } from '../tensor.js';
 import type { OptimizerConfig, OptimizerOptions, OptimizerSnapshot, Snapshot, Tensor } from '../types.js';
@@ -22,8 +22,7 @@ import { METADATA, configFromFile, configToJSON, formatVersion, metadataJson, me
 import { parseJson } from './json.js';
 import { type NamedTensor, parseSafetensors, readFloat32, writeSafetensors } from './safetensors.js';
 
-/** Where a loaded model runs; everything else comes from the file. */
-export type LoadOptions = Pick<RNNOptions, 'backend' | 'wasm'>;
+export type { LoadOptions };
 
 export interface FileTensor {
   readonly shape: readonly number[];

@@ -6,7 +6,7 @@
  * its own with a VersionError, and checks a configuration with the same rules as `RNN.create`.
  */
 import { FormatError, OptionError, VersionError } from '../errors.js';
-import { DEFAULT_NAMES, PYTORCH_BEHAVIOUR, type RNNOptions, modelConfig } from '../options.js';
+import { DEFAULT_NAMES, PYTORCH_BEHAVIOUR, type RNNOptions, WHERE_IT_RUNS, modelConfig } from '../options.js';
 import type { ModelConfig } from '../types.js';
 import { describe, quote } from './describe.js';
 import { type JsonValue, parseJson } from './json.js';
@@ -100,7 +100,7 @@ export function configFromFile(value: unknown, where: string): { options: Config
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new FormatError(`${where}: the configuration must be an object, got ${describe(value)}`);
   }
-  for (const key of ['backend', 'wasm']) {
+  for (const key of WHERE_IT_RUNS) {
     if (Object.hasOwn(value, key)) throw new FormatError(`${where}: the configuration names '${key}', which is chosen when loading`);
   }
   // RNN.create reads a null option as its default; in a file a null is a damaged value, never a choice.

@@ -8,12 +8,11 @@
  * when this library wrote the file, else the defaults. A file whose metadata contradicts its tensors is refused.
  */
 import { FormatError, NonFiniteError, OptionError, StateDictError } from '../errors.js';
-import { type RNNOptions, modelConfig } from '../options.js';
+import { type LoadOptions, type RNNOptions, WHERE_IT_RUNS, modelConfig, whereItRuns } from '../options.js';
 import { bool, checkKeys } from '../checks.js';
 import { parameterLayout } from '../parts/index.js';
 import { firstNonFinite } from '../tensor.js';
 import type { ModelConfig, PartNames, Snapshot, Tensor } from '../types.js';
-import type { LoadOptions } from './checkpoint.js';
 import { describe, quote } from './describe.js';
 import { type ConfigJSON, METADATA, configFromFile, configToJSON, formatVersion, metadataJson, metadataVersion } from './format.js';
 import { type Architecture, inferArchitecture, layoutFileNames } from './infer.js';
@@ -21,7 +20,8 @@ import { parseSafetensors, readFloat32, writeSafetensors } from './safetensors.j
 
 /** What the tensors leave open, the module names to look under, and where the model runs. */
 export interface SafetensorsOptions
-  extends Pick<RNNOptions, 'nonlinearity' | 'headOn' | 'batchFirst' | 'dropout' | 'seed' | 'tieWeights' | 'backend' | 'wasm'> {
+  extends Pick<RNNOptions, 'nonlinearity' | 'headOn' | 'batchFirst' | 'dropout' | 'seed' | 'tieWeights'>,
+    LoadOptions {
   /** The parts' module names in the file (`{ embedding: 'encoder', core: 'rnn', head: 'decoder' }`); default: found. */
   names?: Partial<PartNames> | undefined;
   /** false: tensors that belong to no part are left out instead of refused, as PyTorch's `load_state_dict(strict=False)`. */
@@ -46,8 +46,7 @@ const OPTION_KEYS = [
   'seed',
   'tieWeights',
   'strict',
-  'backend',
-  'wasm',
+  ...WHERE_IT_RUNS,
 ] as const;
 
 /** Options that tensors do not determine, taken from the options first and the file's metadata second. */
@@ -130,7 +129,7 @@ export function decodeWeights(bytes: Uint8Array, options: SafetensorsOptions): {
   checkTiedCopies(layout.aliases, values, where);
   return {
     snapshot: { config, parameters, optimizer: null, generator: config.seed >>> 0, metadata: {} },
-    load: { backend: options.backend, wasm: options.wasm },
+    load: whereItRuns(options),
   };
 }
 

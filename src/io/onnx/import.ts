@@ -7,7 +7,7 @@
  */
 import { NonFiniteError, OptionError, UnsupportedError } from '../../errors.js';
 import { qualified } from '../../layout.js';
-import { DEFAULT_NAMES, type RNNOptions, type StackedCoreOptions, modelConfig } from '../../options.js';
+import { DEFAULT_NAMES, type LoadOptions, type RNNOptions, type StackedCoreOptions, WHERE_IT_RUNS, modelConfig } from '../../options.js';
 import { checkKeys } from '../../checks.js';
 import { firstNonFinite } from '../../tensor.js';
 import type { PartNames, Snapshot, Tensor } from '../../types.js';
@@ -17,14 +17,14 @@ import { type OnnxCell, type TracedOutput, trace } from './trace.js';
 import type { TracedLayer } from './values.js';
 
 /** What an ONNX graph cannot tell, and where the model runs. */
-export interface ONNXOptions extends Pick<RNNOptions, 'dropout' | 'seed' | 'backend' | 'wasm'> {
+export interface ONNXOptions extends Pick<RNNOptions, 'dropout' | 'seed'>, LoadOptions {
   /** The parts' module names for `stateDict()` (default: found in the graph's names). */
   names?: Partial<PartNames> | undefined;
   /** The embedding's padding_idx, which the graph cannot show. */
   paddingIdx?: number | null | undefined;
 }
 
-const ONNX_OPTION_KEYS = ['names', 'paddingIdx', 'dropout', 'seed', 'backend', 'wasm'];
+const ONNX_OPTION_KEYS = ['names', 'paddingIdx', 'dropout', 'seed', ...WHERE_IT_RUNS];
 
 /** The rows of PyTorch's gate blocks, taken from ONNX's: torch block j is ONNX block ONNX_BLOCK[cell][j]. */
 export const ONNX_BLOCK: Readonly<Record<OnnxCell, readonly number[]>> = { rnn: [0], lstm: [0, 2, 3, 1], gru: [1, 0, 2] };

@@ -218,7 +218,13 @@ async function main() {
   ];
   if (args.before) {
     const before = (await import(resolve(args.before, 'src/index.ts'))) as Library;
+    // The other checkout on one thread and on two (a checkout from before threads says so and sits the second out).
     contenders.splice(1, 0, ours('before', 'wasm-simd', { lib: before }));
+    contenders.splice(
+      contenders.findIndex((c) => c.name === BEST) + 1,
+      0,
+      ours(`before ${BEST}`, 'wasm-relaxed', { lib: before, threads: 2 }),
+    );
   }
   if (!args['no-native']) contenders.push(...NATIVE_BUILDS.map(native), pytorch(1), pytorch(2));
   contenders.push(...found);

@@ -1,7 +1,8 @@
 /**
  * The choice between the team and the caller's thread alone (src/backends/team-choice.ts), driven with made-up
  * times: it settles on the faster way, leaves a way that turns slow within a few calls, spends little on tries
- * while the other way stays slow, comes back when it pays again, and ignores one stray call.
+ * while the other way stays slow, comes back when it pays again (soon after a short slow stretch), and ignores
+ * one stray call.
  */
 import { describe, expect, it } from 'vitest';
 import { TeamChoice } from '../src/backends/team-choice.js';
@@ -42,6 +43,15 @@ describe('TeamChoice', () => {
     drive(choice, 100, (together) => (together ? 10 : 1.8));
     const quiet = drive(choice, 300, (together) => (together ? 1 : 1.7));
     expect(share(quiet.slice(-100))).toBeGreaterThan(0.95);
+  });
+
+  it('comes back within a few dozen calls after a short slow stretch, however long the team paid before it', () => {
+    const choice = new TeamChoice();
+    drive(choice, 3000, (together) => (together ? 1 : 1.7)); // tries of the caller alone are far apart by now
+    drive(choice, 5, (together) => (together ? 3 : 1.7));
+    const after = drive(choice, 100, (together) => (together ? 1 : 1.7));
+    expect(after.indexOf(true)).toBeLessThan(20);
+    expect(share(after.slice(-50))).toBeGreaterThan(0.95);
   });
 
   it('ignores one stray slow call of the way it takes', () => {

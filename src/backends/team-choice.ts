@@ -69,7 +69,11 @@ export class TeamChoice {
     }
     const before = this.togetherFaster();
     (together ? this.together : this.alone).add(ms);
-    if (this.tryLeft === 0) return;
+    if (this.tryLeft === 0) {
+      // The way taken fell behind the other's estimate, which may be hundreds of calls old: look at it again soon.
+      if (this.togetherFaster() !== before) this.untilTry = this.tryEvery = FIRST_TRY;
+      return;
+    }
     this.tryLeft = 0;
     const other = (together ? this.alone : this.together).estimate;
     if (this.togetherFaster() !== before)

@@ -1,8 +1,12 @@
 // Optimizers over the flat parameter block, elementwise with PyTorch's update rules, plus the global norm
 // and scaling used for gradient clipping.
 
+import { hi, lo, share, team_flag } from './parallel';
+
 // @ts-ignore: decorator
 @inline const F32 = 4;
+// @ts-ignore: decorator
+@inline const ELEMENTS_PER_LINE = 16; // a team's shares of an update are a cache line's worth of elements or more
 
 /** Σ x² over n elements, in f64 so that millions of squares do not lose the small ones. */
 export function sum_squares(x: usize, n: i32): f64 {
@@ -30,6 +34,8 @@ export function scale(x: usize, n: i32, s: f32): void {
 // one @inline function, called with a constant `commit` from two loops, so the math is written once and each
 // loop compiles to its own branch-free body: the commit 1 loop stores exactly what the update always stored.
 // The check is (x - x): +0 for a finite x, NaN for NaN or ±Infinity; a sum of them is NaN when any is.
+// On a team (parallel.ts) each thread updates its share of the elements, and team_flag gathers the flags: every
+// update is elementwise, so the split changes no value.
 
 /** 1 when `bad`, a sum of (x - x) over the values written, is NaN, else 0. */
 // @ts-ignore: decorator
@@ -48,13 +54,14 @@ export function sgd_update(
   n: i32, lr: f64, momentum: f64, dampening: f64, nesterov: i32, weight_decay: f64, first: i32,
   commit: i32, // 1: write; 0: write nothing, only return the flag
 ): i32 {
+  const r = share(n, ELEMENTS_PER_LINE);
   let bad: f32 = 0;
   if (commit) {
-    for (let i = 0; i < n; i++) bad += sgd_element(<usize>i * F32, p, g, buf, lr, momentum, dampening, nesterov, weight_decay, first, true);
+    for (let i = lo(r); i < hi(r); i++) bad += sgd_element(<usize>i * F32, p, g, buf, lr, momentum, dampening, nesterov, weight_decay, first, true);
   } else {
-    for (let i = 0; i < n; i++) bad += sgd_element(<usize>i * F32, p, g, buf, lr, momentum, dampening, nesterov, weight_decay, first, false);
+    for (let i = lo(r); i < hi(r); i++) bad += sgd_element(<usize>i * F32, p, g, buf, lr, momentum, dampening, nesterov, weight_decay, first, false);
   }
-  return flag(bad);
+  return team_flag(flag(bad));
 }
 
 /** One element of sgd_update at byte offset `off`: stores when `commit`; returns the sum of (x - x) over what it writes. */
@@ -96,17 +103,18 @@ export function adam_update(
   const stepSize = lr / (1 - Math.pow(beta1, step));
   const vCorrection = Math.sqrt(1 - Math.pow(beta2, step));
   const decay = 1 - lr * weight_decay;
+  const r = share(n, ELEMENTS_PER_LINE);
   let bad: f32 = 0;
   if (commit) {
-    for (let i = 0; i < n; i++) {
+    for (let i = lo(r); i < hi(r); i++) {
       bad += adam_element(<usize>i * F32, p, g, m, v, vmax, beta1, beta2, eps, weight_decay, decoupled, amsgrad, stepSize, vCorrection, decay, true);
     }
   } else {
-    for (let i = 0; i < n; i++) {
+    for (let i = lo(r); i < hi(r); i++) {
       bad += adam_element(<usize>i * F32, p, g, m, v, vmax, beta1, beta2, eps, weight_decay, decoupled, amsgrad, stepSize, vCorrection, decay, false);
     }
   }
-  return flag(bad);
+  return team_flag(flag(bad));
 }
 
 /** One element of adam_update, as sgd_element. */
@@ -153,13 +161,14 @@ export function rmsprop_update(
   n: i32, lr: f64, alpha: f64, eps: f64, weight_decay: f64, momentum: f64, centered: i32,
   commit: i32, // 1: write; 0: write nothing, only return the flag
 ): i32 {
+  const r = share(n, ELEMENTS_PER_LINE);
   let bad: f32 = 0;
   if (commit) {
-    for (let i = 0; i < n; i++) bad += rmsprop_element(<usize>i * F32, p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, centered, true);
+    for (let i = lo(r); i < hi(r); i++) bad += rmsprop_element(<usize>i * F32, p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, centered, true);
   } else {
-    for (let i = 0; i < n; i++) bad += rmsprop_element(<usize>i * F32, p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, centered, false);
+    for (let i = lo(r); i < hi(r); i++) bad += rmsprop_element(<usize>i * F32, p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, centered, false);
   }
-  return flag(bad);
+  return team_flag(flag(bad));
 }
 
 /** One element of rmsprop_update, as sgd_element. */
@@ -206,13 +215,14 @@ export function adagrad_update(
   commit: i32, // 1: write; 0: write nothing, only return the flag
 ): i32 {
   const clr = lr / (1 + <f64>(step - 1) * lr_decay);
+  const r = share(n, ELEMENTS_PER_LINE);
   let bad: f32 = 0;
   if (commit) {
-    for (let i = 0; i < n; i++) bad += adagrad_element(<usize>i * F32, p, g, sum, clr, eps, weight_decay, true);
+    for (let i = lo(r); i < hi(r); i++) bad += adagrad_element(<usize>i * F32, p, g, sum, clr, eps, weight_decay, true);
   } else {
-    for (let i = 0; i < n; i++) bad += adagrad_element(<usize>i * F32, p, g, sum, clr, eps, weight_decay, false);
+    for (let i = lo(r); i < hi(r); i++) bad += adagrad_element(<usize>i * F32, p, g, sum, clr, eps, weight_decay, false);
   }
-  return flag(bad);
+  return team_flag(flag(bad));
 }
 
 /** One element of adagrad_update, as sgd_element. */

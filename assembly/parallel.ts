@@ -18,9 +18,11 @@
 // @ts-ignore: decorator
 @inline const SPIN = 10; // loads of another thread's arrivals before a waiting thread sleeps
 // @ts-ignore: decorator
-@inline const ARRIVALS = 64; // thread k's barriers passed in this call, at ARRIVALS + k · LINE (zeroed per call)
+@inline const ARRIVALS = 128; // thread k's barriers passed in this call, at ARRIVALS + k · LINE (zeroed per call)
 // @ts-ignore: decorator
 @inline const LINE = 16; // int32 slots per cache line: each thread's arrivals have a line of their own
+// @ts-ignore: decorator
+@inline const FLAG = 1; // after the arrivals on thread k's line: the flag its share of a call answers (team_flag)
 
 /** This instance's place in its team, and the team's block (0: no team). Globals are per instance. */
 let INDEX: i32 = 0;
@@ -127,4 +129,20 @@ export function barrier(): void {
       spins = 0;
     }
   }
+}
+
+/**
+ * The flag of a whole call from each thread's `flag` for its share (1 when its share met a non-finite value):
+ * every thread leaves its own on its line, and after a barrier thread 0, whose answer is the call's, ORs them.
+ */
+export function team_flag(flag: i32): i32 {
+  if (!ASC_FEATURE_THREADS) return flag;
+  const n = team_size();
+  if (n <= 1) return flag;
+  store<i32>(POOL + <usize>(ARRIVALS + INDEX * LINE + FLAG) * 4, flag);
+  barrier();
+  if (INDEX != 0) return flag;
+  let any = 0;
+  for (let k = 0; k < n; k++) any |= load<i32>(POOL + <usize>(ARRIVALS + k * LINE + FLAG) * 4);
+  return any;
 }

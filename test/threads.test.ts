@@ -8,6 +8,7 @@ import { fromONNX, toONNX } from '../src/onnx.js';
 import { fromTFJS } from '../src/tfjs.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { teamCalls } from '../src/backends/threads.js';
+import type { KernelInstance, Kernels } from '../src/backend.js';
 import { createWasmInstance } from '../src/backends/wasm.js';
 import { type RNNOptions, OptionError, RNN } from '../src/index.js';
 import { randomArray } from './helpers.js';
@@ -161,6 +162,54 @@ describe('a kernel that fails', () => {
       expect(teamCalls.together).toBe(before + 1);
     } finally {
       instance.release?.();
+    }
+  });
+});
+
+describe("an optimizer's update on the team", () => {
+  // Not a multiple of a share's granule, and large enough for every update to run on the team.
+  const n = 100_003;
+  type Update = (k: Kernels, at: (tensor: number) => number, commit: number) => number;
+  const UPDATES: [string, Update][] = [
+    ['SGD with Nesterov momentum', (k, at, c) => k.sgd_update(at(0), at(1), at(2), n, 0.1, 0.9, 0, 1, 0.01, 0, c)],
+    ['Adam with amsgrad', (k, at, c) => k.adam_update(at(0), at(1), at(2), at(3), at(4), n, 0.01, 0.9, 0.999, 1e-8, 0.01, 0, 1, 3, c)],
+    [
+      'RMSprop, centered, with momentum',
+      (k, at, c) => k.rmsprop_update(at(0), at(1), at(2), at(3), at(4), n, 0.01, 0.99, 1e-8, 0, 0.9, 1, c),
+    ],
+    ['Adagrad', (k, at, c) => k.adagrad_update(at(0), at(1), at(2), n, 0.01, 0.1, 1e-10, 0.01, 4, c)],
+  ];
+
+  it.each(UPDATES)('%s: the same bits as one thread, and a non-finite value in any share refuses it', async (_, update) => {
+    const [one, team] = [await createWasmInstance('simd', {}), await createWasmInstance('simd-threads', {}, 2)];
+    try {
+      // Five tensors of n: parameters, gradients and up to three of state (positive, as a second moment is).
+      const values = randomArray(5 * n, 3).map(Math.abs);
+      // The fourth small: as RMSprop's mean gradient, its square stays under the mean square.
+      for (let i = 3 * n; i < 4 * n; i++) values[i] *= 0.01;
+      const tensors = [one, team].map((instance) => {
+        instance.reserve(instance.base + 5 * n * 4);
+        const f32 = new Float32Array(instance.buffer, instance.base, 5 * n);
+        f32.set(values);
+        return f32;
+      });
+      const at = (instance: KernelInstance) => (tensor: number) => instance.base + tensor * n * 4;
+      const before = teamCalls.together;
+      expect(update(team.kernels, at(team), 1)).toBe(0);
+      expect(teamCalls.together, 'the team ran the update').toBe(before + 1);
+      expect(update(one.kernels, at(one), 1)).toBe(0);
+      expectSameBits(tensors[1], tensors[0], 'parameters and state');
+      // The gradient's first element is in thread 0's share, its last in the worker's.
+      const written = tensors[1].slice();
+      for (const i of [0, n - 1]) {
+        tensors[1][n + i] = Number.NaN;
+        expect(update(team.kernels, at(team), 0), `NaN at gradient ${i}`).toBe(1);
+        tensors[1][n + i] = written[n + i];
+      }
+      expect(teamCalls.together).toBe(before + 3);
+      expectSameBits(tensors[1], written, 'after the checks');
+    } finally {
+      team.release?.();
     }
   });
 });

@@ -1,8 +1,8 @@
 /**
  * A team of threads for a threads build (assembly/parallel.ts): the caller's thread is thread 0, and each other
- * thread is a worker holding its own instance of the same module over the model's one shared memory. A
- * recurrence kernel runs on every thread of the team with the same arguments, each thread doing its share;
- * every other kernel runs on thread 0 alone. The workers wait in a loop on the team's block (POOL_BYTES of
+ * thread is a worker holding its own instance of the same module over the model's one shared memory. A team
+ * kernel (a recurrence, an optimizer's update) runs on every thread of the team with the same arguments, each
+ * thread doing its share; every other kernel runs on thread 0 alone. The workers wait in a loop on the team's block (POOL_BYTES of
  * int32 slots in the shared memory), so a call costs no message: thread 0 writes the kernel and its arguments
  * there, moves CALL on, does its own share and waits until each worker has counted itself DONE. Whether a call
  * runs on the team at all is team-choice.ts's to say.
@@ -17,10 +17,26 @@ import { MAX_THREADS } from '../options.js';
 import { startThread, type Thread } from './platform.js';
 import { TeamChoice } from './team-choice.js';
 
-/** The kernels that a team runs together: the others are short, or read the whole of what they write. */
-const TEAM_KERNELS = ['rnn_forward', 'rnn_backward', 'lstm_forward', 'lstm_backward', 'gru_forward', 'gru_backward'] as const;
+/**
+ * The kernels that a team runs together: the recurrences, and the optimizers' updates (a training step's longest
+ * stretch outside them). The others are short, or read the whole of what they write.
+ */
+const TEAM_KERNELS = [
+  'rnn_forward',
+  'rnn_backward',
+  'lstm_forward',
+  'lstm_backward',
+  'gru_forward',
+  'gru_backward',
+  'sgd_update',
+  'adam_update',
+  'rmsprop_update',
+  'adagrad_update',
+] as const;
 
 type TeamKernel = (typeof TEAM_KERNELS)[number];
+
+type Kernel = (...args: number[]) => number | undefined;
 
 // The block's slots, as assembly/parallel.ts numbers them (it reads SIZE, SPIN and FAILED, and keeps the barrier).
 const CALL = 0; // moved on by thread 0 to start a call; -1 in KERNEL stops the workers
@@ -31,9 +47,10 @@ const ARGC = 4;
 const SLEEPERS = 7;
 const FAILED = 8;
 const SPIN = 10;
-const ARGS = 16; // the arguments, up to the arrivals (the longest kernel has 26)
-const ARRIVALS = 64; // each thread's barriers passed, a cache line (LINE slots) apiece
+const ARGS = 16; // the arguments as float64 (an update's are not all integers), up to the arrivals
+const ARRIVALS = 128; // each thread's barriers passed, a cache line (LINE slots) apiece
 const LINE = 16;
+const MAX_ARGS = (ARRIVALS - ARGS) / 2;
 /** Bytes of the block: the slots, the arguments and the arrivals. */
 export const POOL_BYTES = (ARRIVALS + MAX_THREADS * LINE) * 4;
 
@@ -54,7 +71,7 @@ const MAX_SHAPES = 256;
 
 /** What each worker runs: a plain script, so that it needs no file of its own beside the bundle. */
 const WORKER_SOURCE = `
-const SLOTS = { CALL: ${CALL}, DONE: ${DONE}, KERNEL: ${KERNEL}, ARGC: ${ARGC}, FAILED: ${FAILED}, ARGS: ${ARGS} };
+const SLOTS = { CALL: ${CALL}, DONE: ${DONE}, KERNEL: ${KERNEL}, ARGC: ${ARGC}, FAILED: ${FAILED} };
 // After a call a worker spins for IDLE_MS before it sleeps: the kernels of a step come one after another, and
 // a sleeping core of a virtual machine can take milliseconds to wake.
 const IDLE_MS = 2;
@@ -63,6 +80,7 @@ function serve({ module, memory, pool, scratch, index, names, poolInts }, ready)
   const k = instance.exports;
   k.team_join(index, pool, scratch);
   const ctl = new Int32Array(memory.buffer, pool, poolInts);
+  const args = new Float64Array(memory.buffer, pool + ${ARGS * 4}, ${MAX_ARGS});
   const kernels = names.map((name) => k[name]);
   let seen = Atomics.load(ctl, SLOTS.CALL);
   ready();
@@ -75,7 +93,7 @@ function serve({ module, memory, pool, scratch, index, names, poolInts }, ready)
     const kernel = ctl[SLOTS.KERNEL];
     if (kernel < 0) return;
     try {
-      kernels[kernel](...ctl.subarray(SLOTS.ARGS, SLOTS.ARGS + ctl[SLOTS.ARGC]));
+      kernels[kernel](...args.subarray(0, ctl[SLOTS.ARGC]));
     } catch (error) {
       Atomics.store(ctl, SLOTS.FAILED, 1);
     }
@@ -85,27 +103,37 @@ function serve({ module, memory, pool, scratch, index, names, poolInts }, ready)
 }
 `;
 
-/** Where each team kernel's T (then B, I, H) is among its arguments. */
-const SIZES_AT: Record<TeamKernel, number> = {
-  rnn_forward: 8,
-  rnn_backward: 14,
-  lstm_forward: 11,
-  lstm_backward: 18,
-  gru_forward: 11,
-  gru_backward: 17,
-};
+/** Multiply-adds of a recurrence whose T (then B, I, H) is its argument `at`: G·H rows by I + H, for T·B rows, per pass. */
+const recurrence =
+  (at: number, gates: number, passes: number) =>
+  (a: ArrayLike<number>): number =>
+    a[at] * a[at + 1] * a[at + 3] * (a[at + 2] + a[at + 3]) * gates * passes;
+
+/** An update of the elements counted by argument `at`, each costing the time of `cost` multiply-adds of a product. */
+const update =
+  (at: number, cost: number) =>
+  (a: ArrayLike<number>): number =>
+    a[at] * cost;
 
 /**
- * Multiply-adds of a team kernel's call, as a function of its arguments: G·H rows by I + H, for T·B rows (twice
- * over for a backward pass). Made once per kernel, so that a small call (a `cell` step takes about 5 µs) pays
- * a few multiplications before it runs alone, and no lookups by name.
+ * The size of a team kernel's call as a function of its arguments, in multiply-adds. An update's cost per element
+ * is its time over a product's per multiply-add (measured here: SGD 1.5 ns an element, 2.7 with momentum; Adam
+ * 7.3, whose float64 square root and division dominate; RMSprop 5; Adagrad 4.7; a product 0.067 ns a
+ * multiply-add). Made per kernel, so that a small call (a `cell` step takes about 5 µs) pays a few
+ * multiplications before it runs alone, and no lookups by name.
  */
-function callSize(name: TeamKernel): (a: ArrayLike<number>) => number {
-  const at = SIZES_AT[name];
-  const gates = name.startsWith('rnn') ? 1 : name.startsWith('lstm') ? 4 : 3;
-  const passes = name.endsWith('backward') ? 2 : 1;
-  return (a) => a[at] * a[at + 1] * a[at + 3] * (a[at + 2] + a[at + 3]) * gates * passes;
-}
+const CALL_SIZE: Record<TeamKernel, (args: ArrayLike<number>) => number> = {
+  rnn_forward: recurrence(8, 1, 1),
+  rnn_backward: recurrence(14, 1, 2),
+  lstm_forward: recurrence(11, 4, 1),
+  lstm_backward: recurrence(18, 4, 2),
+  gru_forward: recurrence(11, 3, 1),
+  gru_backward: recurrence(17, 3, 2),
+  sgd_update: update(3, 30),
+  adam_update: update(5, 110),
+  rmsprop_update: update(5, 75),
+  adagrad_update: update(3, 70),
+};
 
 /**
  * For the tests, which must know that a team computed what they compare: `always` makes every call that
@@ -116,6 +144,8 @@ export const teamCalls = { always: false, together: 0, workers: 0 };
 export class Team {
   readonly size: number;
   private readonly ctl: Int32Array;
+  /** The call's arguments, in the block from ARGS on. */
+  private readonly args: Float64Array;
   private readonly threads: Thread[];
   private readonly shapes = new Map<number, TeamChoice>();
   private stopped = false;
@@ -123,6 +153,7 @@ export class Team {
   private constructor(size: number, ctl: Int32Array, threads: Thread[]) {
     this.size = size;
     this.ctl = ctl;
+    this.args = new Float64Array(ctl.buffer, ctl.byteOffset + ARGS * 4, MAX_ARGS);
     this.threads = threads;
   }
 
@@ -171,12 +202,12 @@ export class Team {
   wrap(kernels: Kernels): Kernels {
     const wrapped = { ...kernels };
     TEAM_KERNELS.forEach((name, index) => {
-      const alone = kernels[name] as (...args: number[]) => void;
-      const sizeOf = callSize(name);
+      const alone = kernels[name] as Kernel;
+      const sizeOf = CALL_SIZE[name];
       (wrapped as Record<string, unknown>)[name] = (...args: number[]) => {
         const size = sizeOf(args);
         if (size < SMALL_CALL) return alone(...args);
-        this.run(size * TEAM_KERNELS.length + index, index, alone, args);
+        return this.run(size * TEAM_KERNELS.length + index, index, alone, args);
       };
     });
     return wrapped;
@@ -193,7 +224,7 @@ export class Team {
   }
 
   /** A call of the shape `key`, alone or together, whichever has been faster lately. */
-  private run(key: number, index: number, alone: (...args: number[]) => void, args: number[]): void {
+  private run(key: number, index: number, alone: Kernel, args: number[]): number | undefined {
     let shape = this.shapes.get(key);
     if (!shape) {
       // Training on sequences of many lengths makes many shapes: the oldest choices go, not the memory.
@@ -203,18 +234,19 @@ export class Team {
     }
     const together = teamCalls.always || shape.next();
     const start = performance.now();
-    if (together) this.together(index, alone, args);
-    else alone(...args);
+    const result = together ? this.together(index, alone, args) : alone(...args);
     shape.took(together, performance.now() - start);
+    return result;
   }
 
-  private together(index: number, alone: (...args: number[]) => void, args: number[]): void {
+  /** Thread 0's result is the call's: a kernel's threads agree on it (team_flag in assembly/parallel.ts). */
+  private together(index: number, alone: Kernel, args: number[]): number | undefined {
     const ctl = this.ctl;
     if (this.stopped) throw new ThreadError('the threads of this model were stopped');
     teamCalls.together++;
     ctl[KERNEL] = index;
     ctl[ARGC] = args.length;
-    ctl.set(args, ARGS);
+    this.args.set(args);
     // Every thread is idle here, so the barrier starts afresh even if a failed call left it half passed.
     ctl[DONE] = 0;
     ctl[FAILED] = 0;
@@ -224,8 +256,9 @@ export class Team {
     Atomics.add(ctl, CALL, 1);
     Atomics.notify(ctl, CALL);
     let failure: unknown;
+    let result: number | undefined;
     try {
-      alone(...args);
+      result = alone(...args);
     } catch (error) {
       // The workers must not wait at a barrier for this thread: FAILED lets them through.
       failure = error;
@@ -239,5 +272,6 @@ export class Team {
     ctl[SIZE] = 1;
     if (failure !== undefined) throw failure;
     if (ctl[FAILED]) throw new ThreadError('a thread of this model failed inside a kernel; its results are not to be trusted');
+    return result;
   }
 }

@@ -12,7 +12,7 @@ import type { BackendName } from './backend.js';
 import { createInstance } from './backends/select.js';
 import { CELLS } from './cells.js';
 import { NonFiniteError } from './errors.js';
-import { Heap } from './heap.js';
+import { Heap, copyOut, stack } from './heap.js';
 import type { Batch, LossTarget, States } from './inputs.js';
 import { type ParamLayout, Slicer, align16, featureSize, outputWidth, stateCore, stateShape } from './layout.js';
 import { OptimizerMemory } from './optimizer-memory.js';
@@ -96,13 +96,7 @@ export class Engine {
     const { T, B } = batch;
     const ws = this.forward(batch, init, training);
     const output = this.heap.readSequence(ws.s.features, T, B, featureSize(c), c.batchFirst, out.output);
-    return {
-      output,
-      // Without a head y is the output: copied from the copy, since a threaded model's heap is shared memory,
-      // which V8 copies out of at a third of the speed (W0's 3,200 floats: 0.56 µs against 0.19).
-      y: ws.s.y === ws.s.features ? { data: copyOut(output.data, out.y), shape: output.shape } : this.readY(ws, out.y),
-      ...this.finalState(ws, batch.lengths, out.hN, out.cN),
-    };
+    return { output, y: this.readY(ws, out.y, output), ...this.finalState(ws, batch.lengths, out.hN, out.cN) };
   }
 
   /**
@@ -395,9 +389,14 @@ export class Engine {
 
   // ---- results out of the heap ---------------------------------------------------------------------------------
 
-  private readY(ws: Workspace, into?: Float32Array): Tensor {
+  /**
+   * y, into the caller's buffer where given. Without a head it is the output, copied from `output`: a threaded
+   * model's heap is shared memory, which V8 copies out of at a third of the speed (3,200 floats: 0.56 µs, 0.19).
+   */
+  private readY(ws: Workspace, into: Float32Array | undefined, output: Tensor): Tensor {
     const c = this.config;
     const { T, B } = ws.s;
+    if (ws.s.y === ws.s.features) return { data: copyOut(output.data, into), shape: output.shape };
     if (c.headOn === 'final') return this.heap.read(ws.s.y, [B, outputWidth(c)], into);
     return this.heap.readSequence(ws.s.y, T, B, outputWidth(c), c.batchFirst, into);
   }
@@ -436,19 +435,4 @@ const copy = (t: Tensor): Tensor => ({ data: t.data.slice(), shape: [...t.shape]
 /** The same entries in the given order of names. */
 function ordered(dict: Record<string, Tensor>, names: readonly string[]): Record<string, Tensor> {
   return Object.fromEntries(names.map((name) => [name, dict[name]]));
-}
-
-/** A copy of `from`: into the caller's buffer when given (already checked to have its size). */
-function copyOut(from: Float32Array, into: Float32Array | undefined): Float32Array {
-  if (!into) return from.slice();
-  into.set(from);
-  return into;
-}
-
-/** The parts laid end to end, into the caller's buffer when given. */
-function stack(parts: readonly Float32Array[], into: Float32Array | undefined): Float32Array {
-  const n = parts[0].length;
-  const data = into ?? new Float32Array(parts.length * n);
-  for (let i = 0; i < parts.length; i++) data.set(parts[i], i * n);
-  return data;
 }

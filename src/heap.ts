@@ -102,3 +102,18 @@ export class Heap {
     return this.instance;
   }
 }
+
+/** A copy of `from`: into the caller's buffer when given (already checked to have its size). */
+export function copyOut(from: Float32Array, into: Float32Array | undefined): Float32Array {
+  if (!into) return from.slice();
+  into.set(from);
+  return into;
+}
+
+/** The parts laid end to end, into the caller's buffer when given. */
+export function stack(parts: readonly Float32Array[], into: Float32Array | undefined): Float32Array {
+  const n = parts[0].length;
+  const data = into ?? new Float32Array(parts.length * n);
+  for (let i = 0; i < parts.length; i++) data.set(parts[i], i * n);
+  return data;
+}

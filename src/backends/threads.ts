@@ -2,8 +2,8 @@
  * A team of threads for a threads build (assembly/parallel.ts): the caller's thread is thread 0, and each other
  * thread is a worker holding its own instance of the same module over the model's one shared memory. A team
  * kernel (a recurrence, an optimizer's update) runs on every thread of the team with the same arguments, each
- * thread doing its share; every other kernel runs on thread 0 alone. The workers wait in a loop on the team's block (POOL_BYTES of
- * int32 slots in the shared memory), so a call costs no message: thread 0 writes the kernel and its arguments
+ * thread doing its share; every other kernel runs on thread 0 alone. The workers wait in a loop on the team's
+ * block (POOL_BYTES of int32 slots in the shared memory), so a call costs no message: thread 0 writes the kernel and its arguments
  * there, moves CALL on, does its own share and waits until each worker has counted itself DONE. Whether a call
  * runs on the team at all is team-choice.ts's to say.
  *
@@ -16,25 +16,6 @@ import { ThreadError } from '../errors.js';
 import { MAX_THREADS } from '../options.js';
 import { startThread, type Thread } from './platform.js';
 import { TeamChoice } from './team-choice.js';
-
-/**
- * The kernels that a team runs together: the recurrences, and the optimizers' updates (a training step's longest
- * stretch outside them). The others are short, or read the whole of what they write.
- */
-const TEAM_KERNELS = [
-  'rnn_forward',
-  'rnn_backward',
-  'lstm_forward',
-  'lstm_backward',
-  'gru_forward',
-  'gru_backward',
-  'sgd_update',
-  'adam_update',
-  'rmsprop_update',
-  'adagrad_update',
-] as const;
-
-type TeamKernel = (typeof TEAM_KERNELS)[number];
 
 type Kernel = (...args: number[]) => number | undefined;
 
@@ -122,7 +103,7 @@ const update =
  * multiply-add). Made per kernel, so that a small call (a `cell` step takes about 5 µs) pays a few
  * multiplications before it runs alone, and no lookups by name.
  */
-const CALL_SIZE: Record<TeamKernel, (args: ArrayLike<number>) => number> = {
+const CALL_SIZE = {
   rnn_forward: recurrence(8, 1, 1),
   rnn_backward: recurrence(14, 1, 2),
   lstm_forward: recurrence(11, 4, 1),
@@ -133,7 +114,16 @@ const CALL_SIZE: Record<TeamKernel, (args: ArrayLike<number>) => number> = {
   adam_update: update(5, 110),
   rmsprop_update: update(5, 75),
   adagrad_update: update(3, 70),
-};
+} satisfies Partial<Record<keyof Kernels, (args: ArrayLike<number>) => number>>;
+
+type TeamKernel = keyof typeof CALL_SIZE;
+
+/**
+ * The kernels that a team runs together, numbered by their place here: the recurrences, and the optimizers'
+ * updates (a training step's longest stretch outside them). The others are short, or read the whole of what they
+ * write.
+ */
+const TEAM_KERNELS = Object.keys(CALL_SIZE) as TeamKernel[];
 
 /**
  * For the tests, which must know that a team computed what they compare: `always` makes every call that

@@ -14,6 +14,7 @@ import { checkFolderExists, writeAtomic } from '../files.js';
 import { barChartSvg } from '../svg.js';
 import { type Contender, measure, ours } from './harness.js';
 import { type Peer, peers } from './peers.js';
+import { quietCores } from './settle.js';
 import { type Results, median, mediansTable, ratiosTable, resultsJson } from './report.js';
 import { type Cell, type Job, type Nonlinearity, WORKLOADS, type Workload, isNamed, sizedWorkload } from './workloads.js';
 
@@ -176,9 +177,10 @@ export async function runAll(
 ): Promise<Results> {
   process.stderr.write(`${machine()}\n${(await Promise.all(found.map((p) => p.about()))).join('\n')}\n`);
   const results: Results = new Map();
+  const settle = await quietCores();
   for (const w of workloads) {
     process.stderr.write(`${isNamed(w) ? `${w.id}: ${w.title}` : w.title}…\n`);
-    results.set(w.id, await measure(w, contenders, { timeMs }));
+    results.set(w.id, await measure(w, contenders, { timeMs, settle }));
   }
   return results;
 }

@@ -120,6 +120,8 @@ export interface MeasureOptions {
   rounds?: number;
   /** Samples every contender gets however slow it is. */
   minSamples?: number;
+  /** Awaited before each slice: lets what the last contender left running die down (settle.ts). */
+  settle?: () => Promise<void>;
 }
 
 /** tinybench's samples of `run` for at least `ms` (and one call), without warm-up: the rounds come after it. */
@@ -134,7 +136,7 @@ async function sample(run: () => unknown, ms: number, warmup = false): Promise<n
 
 /** Checks every contender's first result against the reference's, then times all that agree in interleaved rounds. */
 export async function measure(w: Workload, contenders: readonly Contender[], options: MeasureOptions): Promise<Map<string, Outcome>> {
-  const { timeMs, rounds = 12, minSamples = 5 } = options;
+  const { timeMs, rounds = 12, minSamples = 5, settle } = options;
   const d = await workloadData(w);
   const outcomes = new Map<string, Outcome>();
   const runners: [string, Runner][] = [];
@@ -170,6 +172,7 @@ export async function measure(w: Workload, contenders: readonly Contender[], opt
       const taken = times.get(name)!;
       // A contender slower than its whole budget stops once it has its minimum: it must not hold up the run.
       if (taken.length >= minSamples && taken.reduce((a, b) => a + b, 0) >= timeMs) continue;
+      await settle?.();
       taken.push(
         ...(r.timed
           ? await r.timed(Math.max(1, Math.round(slice / Math.max(estimate.get(name)!, 1e-3))))

@@ -2,10 +2,10 @@
  * Waiting, before each contender's slice, until the cores are as quiet as they were when the run began. Some
  * contenders leave threads spinning after a call returns: onnxruntime-web's pool burns some 60 ms of a core,
  * PyTorch's OpenMP and OpenBLAS threads 100 ms or more of both (measured here). That time would fall on the
- * slice that comes next, and since the rounds keep one order it would fall on the same contender every time:
- * this library's SIMD build, which follows onnxruntime-web on two threads, ran W5 in 30 ms instead of 18. "As
- * quiet as when the run began" keeps a deliberate load (the contention run's spinning process) out of the
- * comparison. Node only: a browser does not say how busy its cores are.
+ * slice that comes next, and since the rounds keep one order it would fall on the same contender every time.
+ * (Alternating 125 ms slices with onnxruntime-web on two threads, the 2-thread model ran W3 at 5.8–7.2 ms, against
+ * 2.3–3.1 alternating with the one-thread model.) "As quiet as when the run began" keeps a deliberate load (the
+ * contention run's spinning process) out of the comparison. Node only: a browser does not say how busy its cores are.
  */
 import { cpus } from 'node:os';
 

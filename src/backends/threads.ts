@@ -3,9 +3,9 @@
  * thread is a worker holding its own instance of the same module over the model's one shared memory. A team
  * kernel (a recurrence, an optimizer's update) runs on every thread of the team with the same arguments, each
  * thread doing its share; every other kernel runs on thread 0 alone. The workers wait in a loop on the team's
- * block (POOL_BYTES of int32 slots in the shared memory), so a call costs no message: thread 0 writes the kernel and its arguments
- * there, moves CALL on, does its own share and waits until each worker has counted itself DONE. Whether a call
- * runs on the team at all is team-choice.ts's to say.
+ * block (POOL_BYTES of int32 slots in the shared memory), so a call costs no message: thread 0 writes the kernel
+ * and its arguments there, moves CALL on, does its own share and waits until each worker has counted itself DONE.
+ * Whether a call runs on the team at all is team-choice.ts's to say.
  *
  * A worker spins for a couple of milliseconds after each call, since the kernels of a training step come one
  * after another, then sleeps in `Atomics.wait`. Thread 0 waits the same way; it may block in Node and in a

@@ -8,6 +8,7 @@
  * contention run's spinning process) out of the comparison. Node only: a browser does not say how busy its cores are.
  */
 import { cpus } from 'node:os';
+import { stats } from './harness.js';
 
 /** Milliseconds of each look at the cores: the kernel counts their time in ticks of 10 ms. */
 const WINDOW_MS = 40;
@@ -43,7 +44,7 @@ async function load(clock: Clock): Promise<number> {
 export async function quietCores(clock: Clock = system): Promise<() => Promise<void>> {
   const looks: number[] = [];
   for (let i = 0; i < 5; i++) looks.push(await load(clock));
-  const usual = looks.sort((a, b) => a - b)[2];
+  const usual = stats(looks).median;
   return async () => {
     const until = clock.now() + MAX_WAIT_MS;
     while ((await load(clock)) > usual + SLACK && clock.now() < until);

@@ -261,7 +261,7 @@ export function use_gemm_scratch(scratch: usize): void {
 
 /** dst[c, r] = src[r, c] for a [rows, cols] block of src, four by four (SIMD builds only). */
 // @ts-ignore: decorator
-@inline function transpose(dst: usize, ldd: i32, src: usize, lds: i32, rows: i32, cols: i32): void {
+@inline export function transpose(dst: usize, ldd: i32, src: usize, lds: i32, rows: i32, cols: i32): void {
   let r = 0;
   for (; r + 4 <= rows; r += 4) {
     const s0 = src + <usize>(r * lds) * F32, s1 = s0 + <usize>lds * F32, s2 = s1 + <usize>lds * F32, s3 = s2 + <usize>lds * F32;

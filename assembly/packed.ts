@@ -1,6 +1,6 @@
 // The forward pass's products, x·Wᵀ over a packed copy of W: the layout (pack_weights, packed_size) and the
 // product that reads it (gemm_packed), with the plain loop beside it, the scalar build's only path.
-import { add_tile, PARTIAL, tile2, TILE } from './gemm';
+import { add_tile, PARTIAL, tile2, TILE, transpose } from './gemm';
 import { barrier, hi, lo, share } from './parallel';
 import { bias_rows, madd } from './vector';
 
@@ -34,32 +34,42 @@ export function packed_size(R: i32, K: i32): i32 {
 
 /**
  * dst: [⌈R/32⌉, K, 32] = w: [R, K] in panels of 32 rows, rows past R zero; then in SIMD builds
- * [⌈R/8⌉, ⌈K/4⌉, 8, 4]: groups of 8 rows, 4 k of each row side by side, rows and k past the end zero.
+ * [⌈R/8⌉, ⌈K/4⌉, 8, 4]: groups of 8 rows, 4 k of each row side by side, rows and k past the end zero. A team
+ * packs its share of the panels and of the groups.
  */
 export function pack_weights(dst: usize, w: usize, R: i32, K: i32): void {
-  for (let r0 = 0; r0 < R; r0 += PANEL) {
-    const panel = dst + <usize>(r0 * K) * F32;
-    for (let k = 0; k < K; k++) {
-      for (let i = 0; i < PANEL; i++) {
-        const r = r0 + i;
-        store<f32>(panel + <usize>(k * PANEL + i) * F32, r < R ? load<f32>(w + <usize>(r * K + k) * F32) : 0);
-      }
-    }
+  const panels = share(R, PANEL);
+  for (let r0 = lo(panels); r0 < hi(panels); r0 += PANEL) {
+    pack_panel(dst + <usize>(r0 * K) * F32, w + <usize>(r0 * K) * F32, min(PANEL, R - r0), K);
   }
   if (!ASC_FEATURE_SIMD) return;
   const K4 = (K + 3) & ~3;
-  let d = dst + <usize>panels_size(R, K) * F32;
-  for (let r0 = 0; r0 < R; r0 += GROUP) {
+  const groups = share(R, GROUP);
+  const first = dst + <usize>panels_size(R, K) * F32;
+  for (let r0 = lo(groups); r0 < hi(groups); r0 += GROUP) {
+    let d = first + <usize>(r0 * K4) * F32;
     for (let k0 = 0; k0 < K4; k0 += 4) {
-      for (let i = 0; i < GROUP; i++) {
-        for (let j = 0; j < 4; j++) {
-          const r = r0 + i, k = k0 + j;
-          store<f32>(d, r < R && k < K ? load<f32>(w + <usize>(r * K + k) * F32) : 0);
-          d += F32;
+      for (let r = r0; r < r0 + GROUP; r++, d += 4 * F32) {
+        if (r < R && k0 + 4 <= K) {
+          v128.store(d, v128.load(w + <usize>(r * K + k0) * F32));
+          continue;
         }
+        for (let j = 0; j < 4; j++) store<f32>(d + <usize>j * F32, r < R && k0 + j < K ? load<f32>(w + <usize>(r * K + k0 + j) * F32) : 0);
       }
     }
   }
+}
+
+/** One panel: panel[k, i] = w[i, k] for the panel's `rows` rows of w, zero for i ≥ rows. */
+function pack_panel(panel: usize, w: usize, rows: i32, K: i32): void {
+  if (ASC_FEATURE_SIMD) transpose(panel, PANEL, w, K, rows, K);
+  else {
+    for (let k = 0; k < K; k++) {
+      for (let i = 0; i < rows; i++) store<f32>(panel + <usize>(k * PANEL + i) * F32, load<f32>(w + <usize>(i * K + k) * F32));
+    }
+  }
+  if (rows == PANEL) return;
+  for (let k = 0; k < K; k++) memory.fill(panel + <usize>(k * PANEL + rows) * F32, 0, <usize>(PANEL - rows) * F32);
 }
 
 /**

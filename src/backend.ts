@@ -218,7 +218,7 @@ export interface Kernels {
   /** y: [N, O] (written) = x: [N, I] · w: [O, I]ᵀ + b: [O] (the head always has a bias). */
   linear_forward(y: number, x: number, w: number, b: number, N: number, I: number, O: number): void;
 
-  /** dx: [N, I], dw: [O, I], db: [O] (all +=) from dy: [N, O]. */
+  /** dx: [N, I] (written), dw: [O, I] and db: [O] (+=) from dy: [N, O]. */
   linear_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number, N: number, I: number, O: number): void;
 
   /**

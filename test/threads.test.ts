@@ -214,6 +214,50 @@ describe("an optimizer's update on the team", () => {
   });
 });
 
+describe('the head and the packing of the weights on the team', () => {
+  // Sizes that no share's granule divides, large enough for every call to run on the team.
+  const [N, I] = [4099, 203];
+  const [R, K] = [813, 203];
+
+  it.each([1, 70])('the same bits as one thread with %i outputs, dx written over what was there', async (O) => {
+    const [one, team] = [await createWasmInstance('simd', {}), await createWasmInstance('simd-threads', {}, 2)];
+    try {
+      // x, w, b, dy, then what the kernels write: y, dx, dw, db, and the packed copy of a [R, K] weight.
+      const sizes = [N * I, O * I, O, N * O, N * O, N * I, O * I, O, R * K, one.kernels.packed_size(R, K)];
+      const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+      const total = offsets[offsets.length - 1] + sizes[sizes.length - 1];
+      const values = randomArray(total, 5);
+      const tensors = [one, team].map((instance) => {
+        instance.reserve(instance.base + total * 4);
+        const f32 = new Float32Array(instance.buffer, instance.base, total);
+        f32.set(values);
+        return f32;
+      });
+      const run = (instance: KernelInstance) => {
+        const [x, w, b, dy, y, dx, dw, db, weight, packed] = offsets.map((o) => instance.base + o * 4);
+        const k = instance.kernels;
+        k.linear_forward(y, x, w, b, N, I, O);
+        k.linear_backward(dx, dw, db, dy, x, w, N, I, O);
+        k.pack_weights(packed, weight, R, K);
+      };
+      const before = teamCalls.together;
+      run(team);
+      expect(teamCalls.together - before, 'the team ran all three').toBe(3);
+      run(one);
+      expectSameBits(tensors[1], tensors[0], 'y, dx, dw, db and the packed weight');
+      // dx is dy · w, whatever it held before: its first row from the first output's weights.
+      const dx = tensors[0].subarray(offsets[5], offsets[5] + I);
+      const [w, dy] = [tensors[0].subarray(offsets[1]), tensors[0].subarray(offsets[3])];
+      const expected = Array.from({ length: I }, (_, i) =>
+        Array.from({ length: O }, (_, o) => dy[o] * w[o * I + i]).reduce((a, v) => a + v, 0),
+      );
+      for (let i = 0; i < I; i++) expect(dx[i]).toBeCloseTo(expected[i], 4);
+    } finally {
+      team.release?.();
+    }
+  });
+});
+
 describe('the threads option', () => {
   it('is taken by every loader, which runs the model on that many threads with the same bits', async () => {
     const made = await RNN.create({ cell: 'gru', inputSize: 24, hiddenSize: 64, outputSize: 3, numLayers: 2, seed: 5 });

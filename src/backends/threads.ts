@@ -97,10 +97,19 @@ const update =
     a[at] * cost;
 
 /**
+ * Multiply-adds of the head's [N, I] by [O, I] product (N, I and O its arguments from `at` on) in `passes`, plus
+ * `cost` for each element of x, which the head reads from beyond L2 however few its outputs.
+ */
+const head =
+  (at: number, passes: number, cost: number) =>
+  (a: ArrayLike<number>): number =>
+    a[at] * a[at + 1] * (passes * a[at + 2] + cost);
+
+/**
  * The size of a team kernel's call as a function of its arguments, in multiply-adds. An update's cost per element
  * is its time over a product's per multiply-add (measured here: SGD 1.5 ns an element, 2.7 with momentum; Adam
- * 7.3, whose float64 square root and division dominate; RMSprop 5; Adagrad 4.7; a product 0.067 ns a
- * multiply-add). Made per kernel, so that a small call (a `cell` step takes about 5 µs) pays a few
+ * 7.3, whose float64 square root and division dominate; RMSprop 5; Adagrad 4.7; packing a weight 2; the head
+ * with one output 0.7 ns an element of x forward and 1.3 backward; a product 0.067 ns a multiply-add). Made per kernel, so that a small call (a `cell` step takes about 5 µs) pays a few
  * multiplications before it runs alone, and no lookups by name.
  */
 const CALL_SIZE = {
@@ -110,6 +119,9 @@ const CALL_SIZE = {
   lstm_backward: recurrence(18, 4, 2),
   gru_forward: recurrence(11, 3, 1),
   gru_backward: recurrence(17, 3, 2),
+  linear_forward: head(4, 1, 10),
+  linear_backward: head(6, 2, 18),
+  pack_weights: (a) => a[2] * a[3] * 40,
   sgd_update: update(3, 30),
   adam_update: update(5, 110),
   rmsprop_update: update(5, 75),
@@ -119,9 +131,9 @@ const CALL_SIZE = {
 type TeamKernel = keyof typeof CALL_SIZE;
 
 /**
- * The kernels that a team runs together, numbered by their place here: the recurrences, and the optimizers'
- * updates (a training step's longest stretch outside them). The others are short, or read the whole of what they
- * write.
+ * The kernels that a team runs together, numbered by their place here: the recurrences, the head, the packing
+ * of the weights after each step, and the optimizers' updates (together, a training step's longest stretch
+ * outside the recurrences). The others are short, or read the whole of what they write.
  */
 const TEAM_KERNELS = Object.keys(CALL_SIZE) as TeamKernel[];
 

@@ -73,7 +73,6 @@ export class Head implements Part {
     }
     const input = c.headOn === 'final' ? s.final : s.features;
     const dInput = c.headOn === 'final' ? s.dFinal : this.dFeatures;
-    ctx.heap.fill(dInput, rows * F);
     ctx.k.linear_backward(dInput, ctx.grad(this.weight), ctx.grad(this.bias), dz, input, ctx.param(this.weight), rows, F, c.outputSize);
   }
 

@@ -17,6 +17,7 @@ export function linearKernels(heap: JsHeap): Pick<Kernels, 'linear_forward' | 'l
 
     linear_backward(dx, dw, db, dy, x, w, N, I, O) {
       const m = heap.f32;
+      m.fill(0, at(dx), at(dx) + N * I);
       for (let n = 0; n < N; n++) {
         for (let o = 0; o < O; o++) {
           const g = m[at(dy) + n * O + o];

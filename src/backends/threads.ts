@@ -1,8 +1,8 @@
 /**
  * A team of threads for a threads build (assembly/parallel.ts): the caller's thread is thread 0, and each other
  * thread is a worker holding its own instance of the same module over the model's one shared memory. A team
- * kernel (a recurrence, the head, an optimizer's update) runs on every thread of the team with the same arguments, each
- * thread doing its share; every other kernel runs on thread 0 alone. The workers wait in a loop on the team's
+ * kernel (a recurrence, the head, an optimizer's update) runs on every thread of the team with the same
+ * arguments, each thread doing its share; every other kernel runs on thread 0 alone. The workers wait in a loop on the team's
  * block (POOL_BYTES of int32 slots in the shared memory), so a call costs no message: thread 0 writes the kernel
  * and its arguments there, moves CALL on, does its own share and waits until each worker has counted itself DONE.
  * Whether a call runs on the team at all is team-choice.ts's to say.

@@ -42,7 +42,8 @@ export function linear_backward(
   if (hi(outputs) > o0) add_column_sums(db + <usize>o0 * F32, dy + <usize>o0 * F32, O, N, hi(outputs) - o0);
   const columns = share(I, TILE);
   const i0 = lo(columns);
-  if (hi(columns) > i0) gemm_tn(dw + <usize>i0 * F32, I, dy, O, x + <usize>i0 * F32, I, O, hi(columns) - i0, N); // dW += dyᵀ x
+  // dW += dyᵀ x
+  if (hi(columns) > i0) gemm_tn(dw + <usize>i0 * F32, I, dy, O, x + <usize>i0 * F32, I, O, hi(columns) - i0, N);
   // Pairs of rows, as gemm_tiles takes them (a lone row sums its products in another order).
   const rows = share(N, 2);
   const n0 = lo(rows), count = hi(rows) - n0;

@@ -54,7 +54,9 @@ export function pack_weights(dst: usize, w: usize, R: i32, K: i32): void {
           v128.store(d, v128.load(w + <usize>(r * K + k0) * F32));
           continue;
         }
-        for (let j = 0; j < 4; j++) store<f32>(d + <usize>j * F32, r < R && k0 + j < K ? load<f32>(w + <usize>(r * K + k0 + j) * F32) : 0);
+        for (let j = 0; j < 4; j++) {
+          store<f32>(d + <usize>j * F32, r < R && k0 + j < K ? load<f32>(w + <usize>(r * K + k0 + j) * F32) : 0);
+        }
       }
     }
   }

@@ -245,7 +245,7 @@ describe('the head and the packing of the weights on the team', () => {
       expect(teamCalls.together - before, 'the team ran all three').toBe(3);
       run(one);
       expectSameBits(tensors[1], tensors[0], 'y, dx, dw, db and the packed weight');
-      // dx is dy · w, whatever it held before: its first row from the first output's weights.
+      // dx is dy · w, whatever it held before (random values): its first row, summed here in float64.
       const dx = tensors[0].subarray(offsets[5], offsets[5] + I);
       const [w, dy] = [tensors[0].subarray(offsets[1]), tensors[0].subarray(offsets[3])];
       const expected = Array.from({ length: I }, (_, i) =>

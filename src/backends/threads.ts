@@ -2,10 +2,10 @@
  * A team of threads for a threads build (assembly/parallel.ts): the caller's thread is thread 0, and each other
  * thread is a worker holding its own instance of the same module over the model's one shared memory. A team
  * kernel (a recurrence, the head, an optimizer's update) runs on every thread of the team with the same
- * arguments, each thread doing its share; every other kernel runs on thread 0 alone. The workers wait in a loop on the team's
- * block (POOL_BYTES of int32 slots in the shared memory), so a call costs no message: thread 0 writes the kernel
- * and its arguments there, moves CALL on, does its own share and waits until each worker has counted itself DONE.
- * Whether a call runs on the team at all is team-choice.ts's to say.
+ * arguments, each thread doing its share; every other kernel runs on thread 0 alone. The workers wait in a loop
+ * on the team's block (POOL_BYTES of int32 slots in the shared memory), so a call costs no message: thread 0
+ * writes the kernel and its arguments there, moves CALL on, does its own share and waits until each worker has
+ * counted itself DONE. Whether a call runs on the team at all is team-choice.ts's to say.
  *
  * A worker spins for a couple of milliseconds after each call, since the kernels of a training step come one
  * after another, then sleeps in `Atomics.wait`. Thread 0 waits the same way; it may block in Node and in a
@@ -108,9 +108,11 @@ const head =
 /**
  * The size of a team kernel's call as a function of its arguments, in multiply-adds. An update's cost per element
  * is its time over a product's per multiply-add (measured here: SGD 1.5 ns an element, 2.7 with momentum; Adam
- * 7.3, whose float64 square root and division dominate; RMSprop 5; Adagrad 4.7; packing a weight 2; the head
- * with one output 0.7 ns an element of x forward and 1.3 backward; a product 0.067 ns a multiply-add). Made per kernel, so that a small call (a `cell` step takes about 5 µs) pays a few
- * multiplications before it runs alone, and no lookups by name.
+ * 7.3, whose float64 square root and division dominate; RMSprop 5; Adagrad 4.7; the head with one output 0.7
+ * ns an element of x forward and 1.3 backward; a product 0.067 ns a multiply-add). Packing a weight takes 2 ns
+ * an element and counts as 2.7: it comes right after the update, while the workers are still awake, so that an
+ * H = 256 W_hh (0.13 ms) runs together. Made per kernel, so that a small call (a `cell` step takes about 5 µs)
+ * pays a few multiplications before it runs alone, and no lookups by name.
  */
 const CALL_SIZE = {
   rnn_forward: recurrence(8, 1, 1),

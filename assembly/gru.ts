@@ -115,7 +115,8 @@ function hidden_rows(gh: usize, a: usize, lda: i32, w_hh: usize, M: i32, H: i32,
     return;
   }
   if (u1 <= u0) return;
-  for (let q = q0; q < q1; q++) {
+  for (let i = q0; i < q1; i++) {
+    const q = backwards ? q0 + q1 - 1 - i : i; // last to first on a backwards step, as the rows go
     gemm_packed_rows(gh + <usize>(q * H) * F32, 3 * H, a, lda, w_hh, M, 3 * H, H, q * H + u0, q * H + u1, backwards);
   }
 }

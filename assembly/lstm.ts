@@ -62,7 +62,9 @@ export function lstm_forward(
       // All four gates of the run's columns in one product, or of this thread's units gate by gate.
       if (width == H) gemm_packed(g, G, hPrev, ldh, w_hh, e - b, G, H, backwards);
       else if (width > 0) {
-        for (let q = 0; q < 4; q++) {
+        // A backwards step takes the gates last to first too, so that it starts where the last step ended.
+        for (let i = 0; i < 4; i++) {
+          const q = backwards ? 3 - i : i;
           gemm_packed_rows(g + <usize>(q * H) * F32 + unit, G, hPrev, ldh, w_hh, e - b, G, H, q * H + u0, q * H + u1, backwards);
         }
       }

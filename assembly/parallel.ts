@@ -23,6 +23,10 @@
 @inline const LINE = 16; // int32 slots per cache line: each thread's arrivals have a line of their own
 // @ts-ignore: decorator
 @inline const FLAG = 1; // after the arrivals on thread k's line: the flag its share of a call answers (team_flag)
+// @ts-ignore: decorator
+@inline const START = 2; // on thread k's line: where its shares start, in 65536ths of the items (thread 0 writes it)
+// @ts-ignore: decorator
+@inline const TOOK = 4; // on thread k's line: the items of its last share, and (TOOK + 1) of how many
 
 /** This instance's place in its team, and the team's block (0: no team). Globals are per instance. */
 let INDEX: i32 = 0;
@@ -48,26 +52,45 @@ export function set_team(index: i32, pool: usize): void {
 }
 
 /**
- * Where thread k's share of `count` items starts, in whole granules (k = the team size gives count). When the
- * items do not give every thread at least one granule, and the last at least `granule` items, thread 0 takes
- * them all: a product of one row takes another path than two rows do, so no share may be a lone row where the
- * whole would not have been.
+ * Where thread k's share of `count` items starts, in whole granules (k = the team size gives count). The
+ * threads' parts of the items are thread 0's to set for each call (START, from how fast each thread has lately
+ * run: src/backends/threads.ts), and every thread gets at least one granule. When the items do not give every
+ * thread one, or the last thread's share would be less than `granule` items, thread 0 takes them all: a product
+ * of one row takes another path than two rows do, so no share may be a lone row where the whole would not have
+ * been. Any split on whole granules gives the same bits.
  */
 export function share_start(count: i32, granule: i32, k: i32): i32 {
   const n = team_size();
   if (k <= 0) return 0;
   if (k >= n) return count;
   const units = (count + granule - 1) / granule;
-  const last = min(count, <i32>((<i64>units * (n - 1)) / n) * granule);
-  if (units < n || count - last < granule) return count;
-  return min(count, <i32>((<i64>units * k) / n) * granule);
+  if (units < n) return count;
+  const last = unit_start(units, n - 1, n);
+  // The last thread's share is one granule cut short: it takes the granule before it too, if it can.
+  const short = last == units - 1 && count % granule != 0;
+  if (short && last == n - 1) return count;
+  return min(count, (short ? min(unit_start(units, k, n), units - 2) : unit_start(units, k, n)) * granule);
+}
+
+/** The granule where thread k (0 < k < n) starts among `units`, leaving every thread at least one. */
+function unit_start(units: i32, k: i32, n: i32): i32 {
+  const start = load<i32>(POOL + <usize>(ARRIVALS + k * LINE + START) * 4);
+  const at = <i32>((<i64>units * start + 32768) >> 16);
+  return min(max(at, k), units - n + k);
 }
 
 /** This thread's share of `count` items: [lo, hi) packed as lo | hi << 32. */
 // @ts-ignore: decorator
 @inline export function share(count: i32, granule: i32): i64 {
   const k = team_index();
-  return <i64>share_start(count, granule, k) | (<i64>share_start(count, granule, k + 1) << 32);
+  const start = share_start(count, granule, k), end = share_start(count, granule, k + 1);
+  if (ASC_FEATURE_THREADS && POOL) {
+    // For the part of the next call: a share is whole granules, so its fraction of the items is not the part.
+    const line = POOL + <usize>(ARRIVALS + k * LINE + TOOK) * 4;
+    store<i32>(line, end - start);
+    store<i32>(line, count, 4);
+  }
+  return <i64>start | (<i64>end << 32);
 }
 
 /** The start of a share. */

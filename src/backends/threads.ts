@@ -5,7 +5,8 @@
  * arguments, each thread doing its share; every other kernel runs on thread 0 alone. The workers wait in a loop
  * on the team's block (POOL_BYTES of int32 slots in the shared memory), so a call costs no message: thread 0
  * writes the kernel and its arguments there, moves CALL on, does its own share and waits until each worker has
- * counted itself DONE. Whether a call runs on the team at all is team-choice.ts's to say.
+ * counted itself DONE. Whether a call runs on the team at all is team-choice.ts's to say, and how much of it
+ * each thread takes, team-shares.ts's.
  *
  * A worker spins for a couple of milliseconds after each call, since the kernels of a training step come one
  * after another, then sleeps in `Atomics.wait`. Thread 0 waits the same way; it may block in Node and in a
@@ -16,6 +17,7 @@ import { ThreadError } from '../errors.js';
 import { MAX_THREADS } from '../options.js';
 import { startThread, type Thread } from './platform.js';
 import { TeamChoice } from './team-choice.js';
+import { TeamShares } from './team-shares.js';
 
 type Kernel = (...args: number[]) => number | undefined;
 
@@ -31,6 +33,10 @@ const SPIN = 10;
 const ARGS = 16; // the arguments as float64 (an update's are not all integers), up to the arrivals
 const ARRIVALS = 128; // each thread's barriers passed, a cache line (LINE slots) apiece
 const LINE = 16;
+// On thread k's line, after its arrivals and its flag:
+const START = 2; // where its shares of the call's items start, in 65536ths (team-shares.ts)
+const BUSY = 3; // a worker's own time in its last call, µs
+const TOOK = 4; // the items of its last share in the call, and (TOOK + 1) of how many
 const MAX_ARGS = (ARRIVALS - ARGS) / 2;
 /** Bytes of the block: the slots, the arguments and the arrivals. */
 export const POOL_BYTES = (ARRIVALS + MAX_THREADS * LINE) * 4;
@@ -53,6 +59,7 @@ const MAX_SHAPES = 256;
 /** What each worker runs: a plain script, so that it needs no file of its own beside the bundle. */
 const WORKER_SOURCE = `
 const SLOTS = { CALL: ${CALL}, DONE: ${DONE}, KERNEL: ${KERNEL}, ARGC: ${ARGC}, FAILED: ${FAILED} };
+const LINE = ${LINE}, ARRIVALS = ${ARRIVALS}, BUSY = ${BUSY};
 // After a call a worker spins for IDLE_MS before it sleeps: the kernels of a step come one after another, and
 // a sleeping core of a virtual machine can take milliseconds to wake.
 const IDLE_MS = 2;
@@ -74,7 +81,9 @@ function serve({ module, memory, pool, scratch, index, names, poolInts }, ready)
     const kernel = ctl[SLOTS.KERNEL];
     if (kernel < 0) return;
     try {
+      const start = performance.now();
       kernels[kernel](...args.subarray(0, ctl[SLOTS.ARGC]));
+      ctl[ARRIVALS + index * LINE + BUSY] = Math.round((performance.now() - start) * 1000);
     } catch (error) {
       Atomics.store(ctl, SLOTS.FAILED, 1);
     }
@@ -141,9 +150,10 @@ const TEAM_KERNELS = Object.keys(CALL_SIZE) as TeamKernel[];
 
 /**
  * For the tests, which must know that a team computed what they compare: `always` makes every call that
- * splits run together, `together` counts the calls that did, and `workers` the workers running.
+ * splits run together, `parts` (each thread's fraction, summing to 1) replaces the measured split, `together`
+ * counts the calls that ran together, and `workers` the workers running.
  */
-export const teamCalls = { always: false, together: 0, workers: 0 };
+export const teamCalls = { always: false, parts: null as readonly number[] | null, together: 0, workers: 0 };
 
 export class Team {
   readonly size: number;
@@ -152,6 +162,7 @@ export class Team {
   private readonly args: Float64Array;
   private readonly threads: Thread[];
   private readonly shapes = new Map<number, TeamChoice>();
+  private readonly shares: TeamShares;
   private stopped = false;
 
   private constructor(size: number, ctl: Int32Array, threads: Thread[]) {
@@ -159,6 +170,7 @@ export class Team {
     this.ctl = ctl;
     this.args = new Float64Array(ctl.buffer, ctl.byteOffset + ARGS * 4, MAX_ARGS);
     this.threads = threads;
+    this.shares = new TeamShares(size);
   }
 
   /**
@@ -243,7 +255,10 @@ export class Team {
     return result;
   }
 
-  /** Thread 0's result is the call's: a kernel's threads agree on it (team_flag in assembly/parallel.ts). */
+  /**
+   * A call on every thread, each taking its part (TeamShares). Thread 0's result is the call's: a kernel's
+   * threads agree on it (team_flag in assembly/parallel.ts).
+   */
   private together(index: number, alone: Kernel, args: number[]): number | undefined {
     const ctl = this.ctl;
     if (this.stopped) throw new ThreadError('the threads of this model were stopped');
@@ -255,14 +270,22 @@ export class Team {
     ctl[DONE] = 0;
     ctl[FAILED] = 0;
     ctl.fill(0, ARRIVALS, ARRIVALS + this.size * LINE);
+    const forced = teamCalls.parts;
+    for (let k = 1, before = 0; k < this.size; k++) {
+      before += forced?.[k - 1] ?? 0;
+      ctl[ARRIVALS + k * LINE + START] = forced ? Math.round(before * 65536) : this.shares.start(k);
+    }
     ctl[SLEEPERS] = 0;
     ctl[SIZE] = this.size;
     Atomics.add(ctl, CALL, 1);
     Atomics.notify(ctl, CALL);
     let failure: unknown;
     let result: number | undefined;
+    const start = performance.now();
+    let ownMs = 0;
     try {
       result = alone(...args);
+      ownMs = performance.now() - start;
     } catch (error) {
       // The workers must not wait at a barrier for this thread: FAILED lets them through.
       failure = error;
@@ -276,6 +299,17 @@ export class Team {
     ctl[SIZE] = 1;
     if (failure !== undefined) throw failure;
     if (ctl[FAILED]) throw new ThreadError('a thread of this model failed inside a kernel; its results are not to be trusted');
+    // Where no thread waited at a barrier (thread 0 passed none), each thread's own time says how fast it ran.
+    if (ctl[ARRIVALS] === 0) {
+      const own = [ownMs];
+      const held = [];
+      for (let k = 0; k < this.size; k++) {
+        const line = ARRIVALS + k * LINE;
+        if (k > 0) own.push(ctl[line + BUSY] / 1000);
+        held.push(ctl[line + TOOK + 1] > 0 ? ctl[line + TOOK] / ctl[line + TOOK + 1] : Number.NaN);
+      }
+      this.shares.took(own, held);
+    }
     return result;
   }
 }

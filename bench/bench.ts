@@ -9,9 +9,10 @@
  *   the peers installed in bench/peers/ (its own package.json: `npm run bench` installs them the first time):
  *     onnxruntime-web, tfjs-wasm, brain.js;
  *   optionally another checkout of this library (--before <dir>) for before/after numbers.
- * Then the issue's targets as verdicts, a scaling table (SIMD RNN forward over H and B) and the cold start
- * (import to first result in fresh processes). `rnn-wasm bench` is the same engine without the repository's
- * contenders.
+ * Then the issue's targets as verdicts, the speed of each of the first two cores before and after the rounds
+ * (bench/cores.ts: the most two threads can reach on them), a scaling table (SIMD RNN forward over H and B) and
+ * the cold start (import to first result in fresh processes). `rnn-wasm bench` is the same engine without the
+ * repository's contenders.
  *
  *   npm run bench                                  everything (a few minutes)
  *   npm run bench -- --only W1,W5 --time 3000 --json results.json --no-scaling
@@ -31,6 +32,7 @@ import { REFERENCE, type Results, fmt, median, mediansTable, ratio, ratiosTable,
 import { relaxedSimdSupported } from '../src/index.js';
 import { LEARNING_RATE, WORKLOADS, flops, seeded } from '../src/cli/bench/workloads.js';
 import { browserBench } from './browser.js';
+import { type CoreSpeeds, coreSpeeds } from './cores.js';
 import { naiveForward, naiveTrainStep } from './naive.js';
 import { NATIVE_BUILDS, gccVersion, nativeBinary, startNative, startPytorch, torchPython } from './native.js';
 import { type Verdict, relaxedVerdicts, verdictsTable } from './verdicts.js';
@@ -55,6 +57,7 @@ const { values: args } = parseArgs({
     'no-scaling': { type: 'boolean', default: false },
     'no-cold': { type: 'boolean', default: false },
     'no-contention': { type: 'boolean', default: false },
+    'no-cores': { type: 'boolean', default: false },
     src: { type: 'boolean', default: false },
     browser: { type: 'boolean', default: false },
   },
@@ -232,7 +235,11 @@ async function main() {
   const torch = torchPython();
   const about = `${machine()}; gcc ${gccVersion()}; PyTorch ${'version' in torch ? torch.version : 'none'}`;
   const peerVersions = await Promise.all(found.map((p) => p.about()));
+  // The cores' speeds before the timed rounds and after them: on a shared machine they change within a run.
+  const cores = async () => (args['no-cores'] ? undefined : await coreSpeeds(dist));
+  const coresBefore = await cores();
   const results = await runAll(workloads, contenders, found, Number(args.time));
+  const coresAfter = await cores();
 
   const names = contenders.map((c) => c.name);
   console.log(`\n## rnn-wasm vs the alternatives, ${new Date().toISOString().slice(0, 10)}\n\n${about}\n${peerVersions.join('; ')}\n`);
@@ -257,6 +264,7 @@ async function main() {
   if (typeof cold === 'object')
     targets.push({ target: 'cold start (import → first W0 result) under 20 ms', value: `${fmt(cold.median)} ms`, met: cold.median < 20 });
   console.log(`\nTargets (issues 6 and 15):\n\n${verdictsTable(targets)}`);
+  if (coresBefore && coresAfter) console.log(`\n${coresReport(coresBefore, coresAfter)}`);
   if (typeof cold === 'string') console.log(`\nCold start not measured: ${cold}`);
   else if (cold)
     console.log(
@@ -265,8 +273,29 @@ async function main() {
 
   const scaling = args['no-scaling'] ? undefined : await scalingTable(lib);
   if (args.json)
-    writeFileSync(args.json, resultsJson(workloads, results, { machine: about, peers: peerVersions, targets, coldStart: cold, scaling }));
+    writeFileSync(
+      args.json,
+      resultsJson(workloads, results, {
+        machine: about,
+        peers: peerVersions,
+        cores: { before: coresBefore, after: coresAfter },
+        targets,
+        coldStart: cold,
+        scaling,
+      }),
+    );
   process.exit(0); // the peers' runtimes keep handles open
+}
+
+/** The cores' speeds as a sentence, and the most that two threads could reach on them (bench/cores.ts). */
+function coresReport(before: CoreSpeeds | string, after: CoreSpeeds | string): string {
+  if (typeof before === 'string' || typeof after === 'string') return `Cores not measured: ${typeof before === 'string' ? before : after}`;
+  const speeds = (c: CoreSpeeds) => [0, 1].map((k) => `cpu ${k} ${fmt(c.alone[k])} ms alone, ${fmt(c.together[k])} both busy`).join('; ');
+  return (
+    `Cores (W5 on one thread of the SIMD build, pinned): before the rounds ${speeds(before)}; after them ${speeds(after)}. `
+    + `Two threads could reach at most ${ratio(before.ceiling)} before and ${ratio(after.ceiling)} after `
+    + '(both cores busy, against one thread on the faster core alone): the ceiling of the two-thread targets here.'
+  );
 }
 
 /**

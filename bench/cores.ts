@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { WORKLOADS } from '../src/cli/bench/workloads.js';
 
 const run = promisify(execFile);
 
@@ -24,7 +25,9 @@ export interface CoreSpeeds {
 /** One probe of the built package (dist/index.js, at `entry`) pinned to `cpu`. */
 async function probe(entry: URL, cpu: number, ms: number): Promise<number> {
   const script = fileURLToPath(new URL('core-speed.mjs', import.meta.url));
-  const { stdout } = await run('taskset', ['-c', String(cpu), process.execPath, script, entry.href, String(ms)]);
+  const { I, H, T, B } = WORKLOADS.find((w) => w.id === 'W5')!;
+  const sizes = [I, H, T, B].map(String);
+  const { stdout } = await run('taskset', ['-c', String(cpu), process.execPath, script, entry.href, String(ms), ...sizes]);
   return (JSON.parse(stdout) as { ms: number }).ms;
 }
 

@@ -294,7 +294,9 @@ function coresReport(before: CoreSpeeds | string, after: CoreSpeeds | string): s
   return (
     `Cores (W5 on one thread of the SIMD build, pinned): before the rounds ${speeds(before)}; after them ${speeds(after)}. `
     + `Two threads could reach at most ${ratio(before.ceiling)} before and ${ratio(after.ceiling)} after `
-    + '(both cores busy, against one thread on the faster core alone): the ceiling of the two-thread targets here.'
+    + '(both cores busy, against one thread on the faster core alone): the ceiling of the two-thread targets here. '
+    + `A cache line went from one core to the other and back in ${fmt(before.roundTrip)} µs before and ${fmt(after.roundTrip)} `
+    + 'µs after: a recurrence split by hidden units (W1, W3, W4) waits about that long at every step.'
   );
 }
 

@@ -5,7 +5,7 @@
  * is what two threads, each on its core while both are busy, do at best against one thread on the faster core
  * alone: the two-thread targets (issue 15) are read against it. A recurrence split by hidden units (W1, W3, W4)
  * meets at every step, so the time a cache line takes between the two cores caps it instead: on the same host
- * that has measured 1–2 µs a round trip from one minute to the next, against a 3.7 µs step of W1 on one thread.
+ * that has measured 0.88–2.1 µs a round trip from one minute to the next, against a 3.7 µs step of W1 on one thread.
  */
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';

@@ -26,20 +26,23 @@ export interface CoreSpeeds {
   roundTrip: number;
 }
 
+/** What a script of bench/ printed as JSON, run in a Node process pinned to `cpus` (taskset's list). */
+async function pinned<T>(script: string, cpus: string, args: string[] = []): Promise<T> {
+  const path = fileURLToPath(new URL(script, import.meta.url));
+  const { stdout } = await run('taskset', ['-c', cpus, process.execPath, path, ...args]);
+  return JSON.parse(stdout) as T;
+}
+
 /** One probe of the built package (dist/index.js, at `entry`) pinned to `cpu`. */
 async function probe(entry: URL, cpu: number, ms: number): Promise<number> {
-  const script = fileURLToPath(new URL('core-speed.mjs', import.meta.url));
   const { I, H, T, B } = WORKLOADS.find((w) => w.id === 'W5')!;
   const sizes = [I, H, T, B].map(String);
-  const { stdout } = await run('taskset', ['-c', String(cpu), process.execPath, script, entry.href, String(ms), ...sizes]);
-  return (JSON.parse(stdout) as { ms: number }).ms;
+  return (await pinned<{ ms: number }>('core-speed.mjs', String(cpu), [entry.href, String(ms), ...sizes])).ms;
 }
 
 /** The median µs of a round trip between two threads on cpus 0 and 1. */
 async function roundTrip(): Promise<number> {
-  const script = fileURLToPath(new URL('core-latency.mjs', import.meta.url));
-  const { stdout } = await run('taskset', ['-c', '0,1', process.execPath, script]);
-  return (JSON.parse(stdout) as { us: number }).us;
+  return (await pinned<{ us: number }>('core-latency.mjs', '0,1')).us;
 }
 
 /** The cores' speeds, or why they were not measured (no taskset, one core, no build). */

@@ -32,7 +32,7 @@ import { REFERENCE, type Results, fmt, median, mediansTable, ratio, ratiosTable,
 import { relaxedSimdSupported } from '../src/index.js';
 import { LEARNING_RATE, WORKLOADS, flops, seeded } from '../src/cli/bench/workloads.js';
 import { browserBench } from './browser.js';
-import { type CoreSpeeds, coreSpeeds } from './cores.js';
+import { type CoreSpeeds, coreSpeeds, FP_PEAK } from './cores.js';
 import { naiveForward, naiveTrainStep } from './naive.js';
 import { NATIVE_BUILDS, gccVersion, nativeBinary, startNative, startPytorch, torchPython } from './native.js';
 import { type Verdict, relaxedVerdicts, verdictsTable } from './verdicts.js';
@@ -296,7 +296,11 @@ function coresReport(before: CoreSpeeds | string, after: CoreSpeeds | string): s
     + `Two threads could reach at most ${ratio(before.ceiling)} before and ${ratio(after.ceiling)} after `
     + '(both cores busy, against one thread on the faster core alone): the ceiling of the two-thread targets here. '
     + `A cache line went from one core to the other and back in ${fmt(before.roundTrip)} µs before and ${fmt(after.roundTrip)} `
-    + 'µs after: a recurrence split by hidden units (W1, W3, W4) waits about that long at every step.'
+    + 'µs after: a recurrence split by hidden units (W1, W3, W4) waits about that long at every step. '
+    + `cpu 0 ran at ${fmt(before.ghz)} GHz before and ${fmt(after.ghz)} after, so W5 did ${fmt(before.flopsPerCycle)} and `
+    + `${fmt(after.flopsPerCycle)} flops a cycle, where two multiplies and two adds of four lanes a cycle, or two fused `
+    + `multiply-adds, make ${FP_PEAK}: on a core with such pipes (AMD's Zen 3 to 5) the relaxed build can gain at most `
+    + `${ratio(FP_PEAK / Math.max(before.flopsPerCycle, after.flopsPerCycle))} on W5.`
   );
 }
 

@@ -5,7 +5,9 @@
  * is what two threads, each on its core while both are busy, do at best against one thread on the faster core
  * alone: the two-thread targets (issue 15) are read against it. A recurrence split by hidden units (W1, W3, W4)
  * meets at every step, so the time a cache line takes between the two cores caps it instead: on the same host
- * that has measured 0.88–2.1 µs a round trip from one minute to the next, against a 3.7 µs step of W1 on one thread.
+ * that has measured 0.20 µs a round trip in some hours and 0.88–2.1 µs in others, against a 3.7 µs step of W1 on
+ * one thread. And the clock, with the flops a cycle that W5 then does on one thread, says how much a build with
+ * fused multiply-adds can add (FP_PEAK).
  */
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -24,7 +26,18 @@ export interface CoreSpeeds {
   ceiling: number;
   /** µs for a cache line to go from cpu 0 to cpu 1 and back (bench/core-latency.mjs). */
   roundTrip: number;
+  /** cpu 0's clock in GHz (bench/core-clock.mjs). */
+  ghz: number;
+  /** W5's single-precision flops a cycle on the faster core alone. */
+  flopsPerCycle: number;
 }
+
+/**
+ * Flops a cycle of 128-bit vectors on a core with two multiply (or FMA) pipes and two add pipes, as AMD's Zen 3,
+ * 4 and 5 have: two multiplies and two adds of four lanes, or two fused multiply-adds, a cycle. Separate
+ * multiplies and adds reach it too, so a fused multiply-add gains at most FP_PEAK / flopsPerCycle there.
+ */
+export const FP_PEAK = 16;
 
 /** What a script of bench/ printed as JSON, run in a Node process pinned to `cpus` (taskset's list). */
 async function pinned<T>(script: string, cpus: string, args: string[] = []): Promise<T> {
@@ -40,6 +53,11 @@ async function probe(entry: URL, cpu: number, ms: number): Promise<number> {
   return (await pinned<{ ms: number }>('core-speed.mjs', String(cpu), [entry.href, String(ms), ...sizes])).ms;
 }
 
+/** cpu 0's clock in GHz. */
+async function clock(): Promise<number> {
+  return (await pinned<{ ghz: number }>('core-clock.mjs', '0')).ghz;
+}
+
 /** The median µs of a round trip between two threads on cpus 0 and 1. */
 async function roundTrip(): Promise<number> {
   return (await pinned<{ us: number }>('core-latency.mjs', '0,1')).us;
@@ -53,7 +71,10 @@ export async function coreSpeeds(entry: URL, ms = 1000): Promise<CoreSpeeds | st
     const alone: [number, number] = [await probe(entry, 0, ms), await probe(entry, 1, ms)];
     const together = (await Promise.all([probe(entry, 0, ms), probe(entry, 1, ms)])) as [number, number];
     const ceiling = (1 / together[0] + 1 / together[1]) * Math.min(...alone);
-    return { alone, together, ceiling, roundTrip: await roundTrip() };
+    const ghz = await clock();
+    const { I, H, T, B } = WORKLOADS.find((w) => w.id === 'W5')!;
+    const flopsPerCycle = (2 * T * B * (I * H + H * H)) / (Math.min(...alone) * 1e6 * ghz);
+    return { alone, together, ceiling, roundTrip: await roundTrip(), ghz, flopsPerCycle };
   } catch (error) {
     return `the probe failed: ${(error as Error).message.split('\n')[0]}`;
   }

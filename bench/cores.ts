@@ -28,7 +28,7 @@ export interface CoreSpeeds {
   roundTrip: number;
   /** cpu 0's clock in GHz (bench/core-clock.mjs). */
   ghz: number;
-  /** W5's single-precision flops a cycle on the faster core alone. */
+  /** W5's single-precision flops a cycle on the faster core alone, at cpu 0's clock. */
   flopsPerCycle: number;
 }
 

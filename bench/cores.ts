@@ -13,9 +13,12 @@ import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { WORKLOADS } from '../src/cli/bench/workloads.js';
+import { WORKLOADS, flops } from '../src/cli/bench/workloads.js';
 
 const run = promisify(execFile);
+
+/** The workload the probes run: a batch, split by columns, so that it stands for the cores' speed alone. */
+const W5 = WORKLOADS.find((w) => w.id === 'W5')!;
 
 export interface CoreSpeeds {
   /** W5's median ms on cpu 0 and cpu 1, each alone. */
@@ -48,8 +51,7 @@ async function pinned<T>(script: string, cpus: string, args: string[] = []): Pro
 
 /** One probe of the built package (dist/index.js, at `entry`) pinned to `cpu`. */
 async function probe(entry: URL, cpu: number, ms: number): Promise<number> {
-  const { I, H, T, B } = WORKLOADS.find((w) => w.id === 'W5')!;
-  const sizes = [I, H, T, B].map(String);
+  const sizes = [W5.I, W5.H, W5.T, W5.B].map(String);
   return (await pinned<{ ms: number }>('core-speed.mjs', String(cpu), [entry.href, String(ms), ...sizes])).ms;
 }
 
@@ -72,8 +74,7 @@ export async function coreSpeeds(entry: URL, ms = 1000): Promise<CoreSpeeds | st
     const together = (await Promise.all([probe(entry, 0, ms), probe(entry, 1, ms)])) as [number, number];
     const ceiling = (1 / together[0] + 1 / together[1]) * Math.min(...alone);
     const ghz = await clock();
-    const { I, H, T, B } = WORKLOADS.find((w) => w.id === 'W5')!;
-    const flopsPerCycle = (2 * T * B * (I * H + H * H)) / (Math.min(...alone) * 1e6 * ghz);
+    const flopsPerCycle = flops(W5) / (Math.min(...alone) * 1e6 * ghz);
     return { alone, together, ceiling, roundTrip: await roundTrip(), ghz, flopsPerCycle };
   } catch (error) {
     return `the probe failed: ${(error as Error).message.split('\n')[0]}`;

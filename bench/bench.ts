@@ -32,7 +32,7 @@ import { REFERENCE, type Results, fmt, median, mediansTable, ratio, ratiosTable,
 import { relaxedSimdSupported } from '../src/index.js';
 import { LEARNING_RATE, WORKLOADS, flops, seeded } from '../src/cli/bench/workloads.js';
 import { browserBench } from './browser.js';
-import { type CoreSpeeds, coreSpeeds, FP_PEAK } from './cores.js';
+import { type CoreSpeeds, coreSpeeds, coresState, FAR_ROUND_TRIP, FP_PEAK, roundTripNow } from './cores.js';
 import { naiveForward, naiveTrainStep } from './naive.js';
 import { NATIVE_BUILDS, gccVersion, nativeBinary, startNative, startPytorch, torchPython } from './native.js';
 import { type Verdict, relaxedVerdicts, verdictsTable } from './verdicts.js';
@@ -150,7 +150,10 @@ const TARGETS: Target[] = [
 
 const isNative = (n: string) => n.startsWith('C ') || n === 'PyTorch';
 
-function verdicts(results: Results, names: string[]): Verdict[] {
+/** µs of a cache-line round trip between cpus 0 and 1 just before and just after each workload's rounds. */
+type RoundTrips = Map<string, [number | undefined, number | undefined]>;
+
+function verdicts(results: Results, names: string[], trips: RoundTrips): Verdict[] {
   const out: Verdict[] = [];
   for (const t of TARGETS.filter((x) => names.includes(x.against))) {
     for (const id of t.workloads.filter((x) => results.has(x))) {
@@ -162,7 +165,8 @@ function verdicts(results: Results, names: string[]): Verdict[] {
         continue;
       }
       const value = t.within ? ms / theirs : theirs / ms;
-      out.push({ target, value: ratio(value), met: t.within ? value <= t.bound : value >= t.bound });
+      const cores = t.ours ? coresState(...(trips.get(id) ?? [])) : undefined;
+      out.push({ target, value: ratio(value), met: t.within ? value <= t.bound : value >= t.bound, ...(cores && { cores }) });
     }
   }
   for (const id of ['W6', 'W7'].filter((x) => results.has(x))) {
@@ -238,8 +242,12 @@ async function main() {
   // The cores' speeds before the timed rounds and after them: on a shared machine they change within a run.
   const cores = async () => (args['no-cores'] ? undefined : await coreSpeeds(dist));
   const coresBefore = await cores();
-  const results = await runAll(workloads, contenders, found, Number(args.time));
+  // And the round trip between them around every workload, which decides the two-thread verdicts of W1, W3, W4.
+  const probes: (number | undefined)[] = [];
+  const probe = args['no-cores'] ? undefined : async () => void probes.push(await roundTripNow());
+  const results = await runAll(workloads, contenders, found, Number(args.time), probe);
   const coresAfter = await cores();
+  const trips: RoundTrips = new Map(probes.length ? workloads.map((w, k) => [w.id, [probes[k], probes[k + 1]]]) : []);
 
   const names = contenders.map((c) => c.name);
   console.log(`\n## rnn-wasm vs the alternatives, ${new Date().toISOString().slice(0, 10)}\n\n${about}\n${peerVersions.join('; ')}\n`);
@@ -256,7 +264,7 @@ async function main() {
       console.log(`${w.id}: ${(flops(w) / ms / 1e6).toFixed(1)} GFLOP/s (a training step counted as 3× the forward's FLOPs)`);
   }
 
-  const targets = verdicts(results, names);
+  const targets = verdicts(results, names, trips);
   // Under contention first: its verdicts go in the targets' table.
   const contention = args['no-contention'] ? undefined : await underContention(lib, Number(args.time));
   if (contention) targets.push(...contention);
@@ -264,6 +272,11 @@ async function main() {
   if (typeof cold === 'object')
     targets.push({ target: 'cold start (import → first W0 result) under 20 ms', value: `${fmt(cold.median)} ms`, met: cold.median < 20 });
   console.log(`\nTargets (issues 6 and 15):\n\n${verdictsTable(targets)}`);
+  if (targets.some((t) => t.cores))
+    console.log(
+      `\nCores: a cache line's round trip between cpus 0 and 1 just before and after each workload's rounds; over ${FAR_ROUND_TRIP} µs `
+        + 'they are far apart, and a recurrence split by hidden units (W1, W3, W4 on two threads) waits about that long at every step.',
+    );
   if (coresBefore && coresAfter) console.log(`\n${coresReport(coresBefore, coresAfter)}`);
   if (typeof cold === 'string') console.log(`\nCold start not measured: ${cold}`);
   else if (cold)
@@ -278,7 +291,7 @@ async function main() {
       resultsJson(workloads, results, {
         machine: about,
         peers: peerVersions,
-        cores: { before: coresBefore, after: coresAfter },
+        cores: { before: coresBefore, after: coresAfter, roundTrips: Object.fromEntries(trips) },
         targets,
         coldStart: cold,
         scaling,

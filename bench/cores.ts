@@ -65,10 +65,40 @@ async function roundTrip(): Promise<number> {
   return (await pinned<{ us: number }>('core-latency.mjs', '0,1')).us;
 }
 
-/** The cores' speeds, or why they were not measured (no taskset, one core, no build). */
-export async function coreSpeeds(entry: URL, ms = 1000): Promise<CoreSpeeds | string> {
+/**
+ * Round trips above this (µs) mean cores far apart: on the host of these runs the two vCPUs go from 0.20 µs to
+ * 0.88–2.1 and back, each state lasting minutes to hours, and the issue's machines measured 0.12.
+ */
+export const FAR_ROUND_TRIP = 0.5;
+
+/**
+ * The cores' state around a workload, from the round trips (µs) just before and just after its rounds: near or
+ * far apart, or changed during them. Undefined where either was not measured.
+ */
+export function coresState(before?: number, after?: number): string | undefined {
+  if (before === undefined || after === undefined) return undefined;
+  const [farBefore, farAfter] = [before > FAR_ROUND_TRIP, after > FAR_ROUND_TRIP];
+  const state = farBefore !== farAfter ? 'changed' : farBefore ? 'far' : 'near';
+  return `${state}: ${before.toPrecision(2)} → ${after.toPrecision(2)} µs`;
+}
+
+/** Why the cores cannot be probed here, or undefined where they can. */
+function unprobed(): string | undefined {
   if (process.platform !== 'linux') return 'pinning to a core needs Linux (taskset)';
   if (availableParallelism() < 2) return 'one core';
+  return undefined;
+}
+
+/** The round trip between cpus 0 and 1 now, in µs, or undefined where it cannot be measured. */
+export async function roundTripNow(): Promise<number | undefined> {
+  if (unprobed()) return undefined;
+  return roundTrip().catch(() => undefined);
+}
+
+/** The cores' speeds, or why they were not measured (no taskset, one core, no build). */
+export async function coreSpeeds(entry: URL, ms = 1000): Promise<CoreSpeeds | string> {
+  const why = unprobed();
+  if (why) return why;
   try {
     const alone: [number, number] = [await probe(entry, 0, ms), await probe(entry, 1, ms)];
     const together = (await Promise.all([probe(entry, 0, ms), probe(entry, 1, ms)])) as [number, number];

@@ -9,6 +9,8 @@ export interface Verdict {
   value: string;
   /** null where the target could not be measured. */
   met: boolean | null;
+  /** For a target on threads: the state the cores were in around its workload (bench.ts). */
+  cores?: string;
 }
 
 /** The relaxed build's speed-up over the SIMD build (SIMD / relaxed) that each workload must reach. */
@@ -31,7 +33,14 @@ export function relaxedVerdicts(results: Results): Verdict[] {
   return out;
 }
 
+/** The verdicts as a Markdown table, with a column for the cores' state where any verdict has one. */
 export function verdictsTable(verdicts: readonly Verdict[]): string {
-  const rows = verdicts.map((v) => `| ${v.target} | ${v.value} | ${v.met === null ? '–' : v.met ? 'yes' : 'no'} |`);
-  return ['| target | measured | met |', '|---|---:|:---:|', ...rows].join('\n');
+  const withCores = verdicts.some((v) => v.cores !== undefined);
+  const rows = verdicts.map(
+    (v) => `| ${v.target} | ${v.value} | ${v.met === null ? '–' : v.met ? 'yes' : 'no'} |${withCores ? ` ${v.cores ?? ''} |` : ''}`,
+  );
+  const head = withCores
+    ? ['| target | measured | met | cores |', '|---|---:|:---:|---|']
+    : ['| target | measured | met |', '|---|---:|:---:|'];
+  return [...head, ...rows].join('\n');
 }

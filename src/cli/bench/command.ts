@@ -168,19 +168,25 @@ export function machine(): string {
   return `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; Node ${process.version}`;
 }
 
-/** Every workload on every contender, with progress on standard error. */
+/**
+ * Every workload on every contender, with progress on standard error. `between`, when given, runs before the
+ * first workload, between any two and after the last (the repository's bench probes the cores there).
+ */
 export async function runAll(
   workloads: readonly Workload[],
   contenders: readonly Contender[],
   found: readonly Peer[],
   timeMs: number,
+  between?: () => Promise<void>,
 ): Promise<Results> {
   process.stderr.write(`${machine()}\n${(await Promise.all(found.map((p) => p.about()))).join('\n')}\n`);
   const results: Results = new Map();
   const settle = await quietCores();
   for (const w of workloads) {
+    await between?.();
     process.stderr.write(`${isNamed(w) ? `${w.id}: ${w.title}` : w.title}…\n`);
     results.set(w.id, await measure(w, contenders, { timeMs, settle }));
   }
+  await between?.();
   return results;
 }

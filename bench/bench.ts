@@ -9,10 +9,10 @@
  *   the peers installed in bench/peers/ (its own package.json: `npm run bench` installs them the first time):
  *     onnxruntime-web, tfjs-wasm, brain.js;
  *   optionally another checkout of this library (--before <dir>) for before/after numbers.
- * Then the issue's targets as verdicts, the speed of each of the first two cores before and after the rounds
- * (bench/cores.ts: the most two threads can reach on them), a scaling table (SIMD RNN forward over H and B) and
- * the cold start (import to first result in fresh processes). `rnn-wasm bench` is the same engine without the
- * repository's contenders.
+ * Then the issue's targets as verdicts (those on threads with the cores' state around their workload), the speed
+ * of each of the first two cores before and after the rounds (bench/cores.ts: the most two threads can reach on
+ * them), a scaling table (SIMD RNN forward over H and B) and the cold start (import to first result in fresh
+ * processes). `rnn-wasm bench` is the same engine without the repository's contenders.
  *
  *   npm run bench                                  everything (a few minutes)
  *   npm run bench -- --only W1,W5 --time 3000 --json results.json --no-scaling

@@ -9,7 +9,7 @@
 import { gemm_nn } from './gemm';
 import { gemm_packed, gemm_packed_rows, project } from './packed';
 import { bias_rows } from './vector';
-import { barrier, hi, lo, share, solo, splits, team_index, whole } from './parallel';
+import { barrier, hi, lo, share, solo, splits, team_index, touch, whole } from './parallel';
 import { UNIT_GRANULE } from './rnn';
 import { gate_fn, gate_fn4, gate_grad, gate_grad4, SIGMOID, squash, squash4, squash_grad, squash_grad4 } from './activations';
 import { gemm_tn_shared, same_time_end, step_time, weight_grads, zero_padding } from './sequence';
@@ -61,6 +61,7 @@ export function gru_forward(
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
       const ldh = first ? H : ldo;
       const backwards = (s & 1) != 0;
+      if (byUnits) for (let r = 0; r < e - b; r++) touch(hPrev + <usize>(r * ldh) * F32, H);
       if (width == H) bias_rows(ghRun, G, b_hh, 0, e - b, G);
       else {
         for (let q = 0; q < 3; q++) {

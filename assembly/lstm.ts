@@ -6,7 +6,7 @@
 // The cache keeps every step's activated gates and cell state; backward reads them instead of recomputing.
 import { gemm_nn } from './gemm';
 import { gemm_packed, gemm_packed_rows, project } from './packed';
-import { barrier, hi, lo, share, solo, splits, team_index, whole } from './parallel';
+import { barrier, hi, lo, share, solo, splits, team_index, touch, whole } from './parallel';
 import { UNIT_GRANULE } from './rnn';
 import { gate_fn, gate_fn4, gate_grad, gate_grad4, SIGMOID, squash, squash4, squash_grad, squash_grad4 } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
@@ -59,6 +59,7 @@ export function lstm_forward(
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
       const cPrev = first ? c0 + <usize>(b * H) * F32 : (reverse ? c + cellStep : c - cellStep);
       const ldh = first ? H : ldo, backwards = (s & 1) != 0;
+      if (byUnits) for (let r = 0; r < e - b; r++) touch(hPrev + <usize>(r * ldh) * F32, H);
       // All four gates of the run's columns in one product, or of this thread's units gate by gate.
       if (width == H) gemm_packed(g, G, hPrev, ldh, w_hh, e - b, G, H, backwards);
       else if (width > 0) {

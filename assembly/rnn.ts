@@ -3,7 +3,7 @@
 // The output rows double as the activation cache: f' is recovered from h itself (1 - h² or h > 0).
 import { gemm_nn } from './gemm';
 import { gemm_packed, gemm_packed_rows, project } from './packed';
-import { barrier, hi, lo, share, solo, splits, team_index, whole } from './parallel';
+import { barrier, hi, lo, share, solo, splits, team_index, touch, whole } from './parallel';
 import { activate, activation_grad } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
@@ -51,6 +51,7 @@ export function rnn_forward(
       // h[t-1] is the row one step earlier in the direction of travel, or h0 at the columns' first step.
       const prev = s == 0 ? h0 + <usize>(b * H) * F32 : reverse ? row + step : row - step;
       const ldp = s == 0 ? H : ldo, backwards = (s & 1) != 0; // as in lstm_forward: W_hh from where it ended
+      if (byUnits) for (let r = 0; r < e - b; r++) touch(prev + <usize>(r * ldp) * F32, H);
       if (width == H) gemm_packed(row, ldo, prev, ldp, w_hh, e - b, H, H, backwards);
       else if (width > 0) gemm_packed_rows(row + <usize>u0 * F32, ldo, prev, ldp, w_hh, e - b, H, H, u0, u0 + width, backwards);
       for (; b < e; b++) activate(out + <usize>((t * B + b) * ldo + u0) * F32, width, relu);

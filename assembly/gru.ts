@@ -61,7 +61,7 @@ export function gru_forward(
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
       const ldh = first ? H : ldo;
       const backwards = (s & 1) != 0;
-      if (byUnits) for (let r = 0; r < e - b; r++) touch(hPrev + <usize>(r * ldh) * F32, H);
+      if (byUnits) touch(hPrev, e - b, ldh, H);
       if (width == H) bias_rows(ghRun, G, b_hh, 0, e - b, G);
       else {
         for (let q = 0; q < 3; q++) {

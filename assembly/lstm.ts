@@ -59,7 +59,7 @@ export function lstm_forward(
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
       const cPrev = first ? c0 + <usize>(b * H) * F32 : (reverse ? c + cellStep : c - cellStep);
       const ldh = first ? H : ldo, backwards = (s & 1) != 0;
-      if (byUnits) for (let r = 0; r < e - b; r++) touch(hPrev + <usize>(r * ldh) * F32, H);
+      if (byUnits) touch(hPrev, e - b, ldh, H);
       // All four gates of the run's columns in one product, or of this thread's units gate by gate.
       if (width == H) gemm_packed(g, G, hPrev, ldh, w_hh, e - b, G, H, backwards);
       else if (width > 0) {

@@ -174,13 +174,17 @@ export function team_flag(flag: i32): i32 {
 let TOUCHED: f32 = 0;
 
 /**
- * Loads one float of every cache line of `floats` floats at `p`, all at once: after a barrier the other
- * threads' part of a state is in their caches, and a product that meets those lines one by one, as it walks
- * the state, waits for each in turn (on a host whose cores are far apart, 0.5–1 µs a line). Changes no value.
+ * Loads one float of every cache line of `rows` rows of `floats` floats (`ld` apart) at `p`, all at once: after
+ * a barrier the other threads' part of a state is in their caches, and a product that meets those lines one by
+ * one, as it walks the state, waits for each in turn (on a host whose cores are far apart, 0.5–1 µs a line).
+ * Changes no value.
  */
-export function touch(p: usize, floats: i32): void {
+export function touch(p: usize, rows: i32, ld: i32, floats: i32): void {
   if (!ASC_FEATURE_THREADS) return;
   let sum: f32 = 0;
-  for (let i = 0; i < floats; i += 16) sum += load<f32>(p + <usize>i * 4);
+  for (let r = 0; r < rows; r++) {
+    const row = p + <usize>(r * ld) * 4;
+    for (let i = 0; i < floats; i += 16) sum += load<f32>(row + <usize>i * 4);
+  }
   TOUCHED = sum;
 }

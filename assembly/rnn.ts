@@ -51,7 +51,7 @@ export function rnn_forward(
       // h[t-1] is the row one step earlier in the direction of travel, or h0 at the columns' first step.
       const prev = s == 0 ? h0 + <usize>(b * H) * F32 : reverse ? row + step : row - step;
       const ldp = s == 0 ? H : ldo, backwards = (s & 1) != 0; // as in lstm_forward: W_hh from where it ended
-      if (byUnits) for (let r = 0; r < e - b; r++) touch(prev + <usize>(r * ldp) * F32, H);
+      if (byUnits) touch(prev, e - b, ldp, H);
       if (width == H) gemm_packed(row, ldo, prev, ldp, w_hh, e - b, H, H, backwards);
       else if (width > 0) gemm_packed_rows(row + <usize>u0 * F32, ldo, prev, ldp, w_hh, e - b, H, H, u0, u0 + width, backwards);
       for (; b < e; b++) activate(out + <usize>((t * B + b) * ldo + u0) * F32, width, relu);

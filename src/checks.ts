@@ -25,7 +25,9 @@ export function show(value: unknown): string {
   if (typeof value === 'symbol' || typeof value === 'function') return typeof value;
   if (typeof value === 'bigint') return `${value}n (a BigInt)`;
   const text = String(value);
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+  const shown = text.length > 60 ? `${text.slice(0, 60)}…` : text;
+  // Quoted, or the string '2' would read as the number 2 in "must be an integer, got 2".
+  return typeof value === 'string' ? `'${shown}'` : shown;
 }
 
 export function positiveInt(value: unknown, name: string): number {

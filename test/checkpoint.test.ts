@@ -332,7 +332,7 @@ describe('versions and bad checkpoints', () => {
       [{ ...json, generator: 'seed' }, /the generator state must be an integer in \[0, 2³²\), got "seed"/, FormatError],
       [
         { ...json, config: { ...json.config, cell: 'transformer' } },
-        /configuration: cell must be one of 'rnn', 'lstm', 'gru', got transformer/,
+        /configuration: cell must be one of 'rnn', 'lstm', 'gru', got 'transformer'/,
         FormatError,
       ],
       // A configuration claiming an enormous model is refused by the tensors' shapes before any memory is taken.

@@ -303,6 +303,10 @@ describe('the threads option', () => {
     await expect(RNN.create({ inputSize: 2, hiddenSize: 4, threads: 17 })).rejects.toThrow(
       /threads must be an integer from 1 to 16 or 'auto', got 17/,
     );
+    // A string is quoted, so that '2' does not read as the number it is not.
+    await expect(RNN.create({ inputSize: 2, hiddenSize: 4, threads: '2' as never })).rejects.toThrow(
+      /threads must be an integer from 1 to 16 or 'auto', got '2'$/,
+    );
   });
 
   it('runs on one thread, saying why once, where threads cannot run: the JS backend, the scalar build', async () => {

@@ -5,8 +5,8 @@
 // `relu`, in g and in h's tanh(c) alike, as Keras's recurrent_activation and activation choose them.
 // The cache keeps every step's activated gates and cell state; backward reads them instead of recomputing.
 import { gemm_nn } from './gemm';
-import { gemm_packed, gemm_packed_rows, project } from './packed';
-import { barrier, hi, lo, share, solo, splits, team_index, touch, whole } from './parallel';
+import { gemm_packed, gemm_packed_rows, project, staged_row_product, stages } from './packed';
+import { arrivals, arrive, barrier, hi, lo, share, solo, splits, team_index, touch, whole } from './parallel';
 import { UNIT_GRANULE } from './rnn';
 import { gate_fn, gate_fn4, gate_grad, gate_grad4, SIGMOID, squash, squash4, squash_grad, squash_grad4 } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
@@ -43,8 +43,9 @@ export function lstm_forward(
   const outStep = <usize>(B * ldo) * F32;
   const cellStep = <usize>(B * H) * F32;
   const unit = <usize>u0 * F32;
+  const staged = stages(byUnits, B, H, 4), meet = byUnits && !staged, base = arrivals(); // as in rnn_forward
   for (let s = 0; s < T; s++) {
-    if (byUnits && s > 0) barrier(); // step s reads all of step s-1
+    if (meet && s > 0) barrier();
     for (let b = lo(columns); b < end;) {
       const t = step_time(lengths, b, s, T, reverse);
       if (t < 0) {
@@ -59,9 +60,10 @@ export function lstm_forward(
       const hPrev = first ? h0 + <usize>(b * H) * F32 : (reverse ? h + outStep : h - outStep);
       const cPrev = first ? c0 + <usize>(b * H) * F32 : (reverse ? c + cellStep : c - cellStep);
       const ldh = first ? H : ldo, backwards = (s & 1) != 0;
-      if (byUnits) touch(hPrev, e - b, ldh, H);
+      if (meet) touch(hPrev, e - b, ldh, H);
       // All four gates of the run's columns in one product, or of this thread's units gate by gate.
       if (width == H) gemm_packed(g, G, hPrev, ldh, w_hh, e - b, G, H, backwards);
+      else if (staged) staged_row_product(g, hPrev, w_hh, 4, H, u0, u1, UNIT_GRANULE, base + s);
       else if (width > 0) {
         // A backwards step takes the gates last to first too, so that it starts where the last step ended.
         for (let i = 0; i < 4; i++) {
@@ -77,6 +79,7 @@ export function lstm_forward(
       }
       b = e;
     }
+    if (staged) arrive();
   }
   if (team_index() == 0) zero_padding(out, ldo, H, lengths, T, B);
 }

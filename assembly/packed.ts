@@ -1,7 +1,7 @@
 // The forward pass's products, x·Wᵀ over a packed copy of W: the layout (pack_weights, packed_size) and the
 // product that reads it (gemm_packed), with the plain loop beside it, the scalar build's only path.
 import { add_tile, PARTIAL, tile2, TILE, transpose } from './gemm';
-import { barrier, hi, lo, share } from './parallel';
+import { await_arrival, barrier, hi, lo, share, share_start, team_index, team_size, touch } from './parallel';
 import { bias_rows, madd } from './vector';
 
 // @ts-ignore: decorator
@@ -283,6 +283,106 @@ function add_edge(c: usize, lo: i32, width: i32): void {
       store<f32>(cn, load<f32>(cn) + d);
     }
   }
+}
+
+/**
+ * The staged product below keeps each group's eight accumulators between the parts of its sum, 128 bytes a
+ * group, in scratch of each thread's own: room for this many rows (blocks × H) of one thread.
+ */
+// @ts-ignore: decorator
+@inline export const STAGED_ROWS = 4096;
+
+/** Bytes of a thread's own STAGE. */
+export const STAGED_SCRATCH: i32 = STAGED_ROWS * 4 * F32;
+
+/** Set by team_join: only a team stages its products, and each of its threads has scratch of its own. */
+let STAGE: usize = 0;
+
+/** Points STAGE at a thread's own STAGED_SCRATCH bytes. */
+export function use_staged_scratch(scratch: usize): void {
+  STAGE = scratch;
+}
+
+/**
+ * Whether a recurrence split by hidden units takes its W_hh product staged (staged_row_product) rather than
+ * after a barrier: one column (the one-row product, whose sums can be cut between k and resumed), whole groups
+ * of 8 units in every gate block, and room in STAGE for every unit a thread could own. The same on every
+ * thread, which must all meet their steps the same way.
+ */
+export function stages(byUnits: bool, B: i32, H: i32, blocks: i32): bool {
+  return ASC_FEATURE_THREADS && ASC_FEATURE_SIMD && byUnits && B == 1 && H % GROUP == 0 && blocks * H <= STAGED_ROWS;
+}
+
+/**
+ * c[qH + u0, qH + u1) += a · W[qH + u0, qH + u1)ᵀ for the gate blocks q < blocks of a packed [blocks·H, H]
+ * weight: this thread's units [u0, u1) of every gate (shares of `granule`, a multiple of 8), for one row
+ * a = h[t-1] whose units the threads of the team wrote at step t-1, each its share. A barrier before the product would make every thread wait for the last to
+ * finish and then for its lines to cross. Instead the sum over k runs share by share, in order, each share of
+ * another thread after that thread has arrived `pass` times (its step t-1 written): thread 0 starts on its
+ * own share at once, while the others' cross. Every row's sum takes the operations of row_dot in its order,
+ * its eight accumulators kept in STAGE from one share to the next, so the bits are one thread's.
+ */
+export function staged_row_product(
+  c: usize, a: usize, w: usize, blocks: i32, H: i32, u0: i32, u1: i32, granule: i32, pass: i32,
+): void {
+  if (!ASC_FEATURE_SIMD || u1 <= u0) return;
+  const size = <usize>(GROUP * H) * F32; // one group's weights: H is a multiple of 8, so of 4
+  const first = w + <usize>panels_size(blocks * H, H) * F32;
+  const groups = (u1 - u0) / GROUP;
+  const n = team_size(), me = team_index();
+  for (let p = 0; p < n; p++) {
+    const k0 = share_start(H, granule, p), k1 = share_start(H, granule, p + 1); // thread p's units
+    if (k0 >= k1) continue;
+    if (p != me) {
+      await_arrival(p, pass);
+      touch(a + <usize>k0 * F32, 1, 0, k1 - k0);
+    }
+    for (let q = 0; q < blocks; q++) {
+      const g0 = (q * H + u0) / GROUP;
+      for (let i = 0; i < groups; i++) {
+        const acc = STAGE + <usize>((q * groups + i) * GROUP * 4) * F32;
+        const cg = c + <usize>(q * H + u0 + i * GROUP) * F32;
+        row_dot_part(cg, acc, a, first + <usize>(g0 + i) * size, k0, k1, k0 == 0, k1 == H);
+      }
+    }
+  }
+}
+
+/**
+ * Part of row_dot: its loop over k in [k0, k1) (multiples of 4), from accumulators zero (`start`) or kept at
+ * `acc`, which it then keeps there again, or (`finish`) sums and adds to c[0, 8) as row_dot does.
+ */
+// @ts-ignore: decorator
+@inline function row_dot_part(c: usize, acc: usize, a: usize, group: usize, k0: i32, k1: i32, start: bool, finish: bool): void {
+  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+  if (!start) {
+    s0 = v128.load(acc); s1 = v128.load(acc, 16); s2 = v128.load(acc, 32); s3 = v128.load(acc, 48);
+    s4 = v128.load(acc, 64); s5 = v128.load(acc, 80); s6 = v128.load(acc, 96); s7 = v128.load(acc, 112);
+  }
+  let x = a + <usize>k0 * F32;
+  const end = a + <usize>k1 * F32;
+  let p = group + <usize>(k0 * GROUP) * F32;
+  while (x < end) {
+    const v = v128.load(x);
+    s0 = madd(v, v128.load(p), s0);
+    s1 = madd(v, v128.load(p, 16), s1);
+    s2 = madd(v, v128.load(p, 32), s2);
+    s3 = madd(v, v128.load(p, 48), s3);
+    if (x >= end) break; // as in row_dot: keeps TurboFan from spilling accumulators
+    s4 = madd(v, v128.load(p, 64), s4);
+    s5 = madd(v, v128.load(p, 80), s5);
+    s6 = madd(v, v128.load(p, 96), s6);
+    s7 = madd(v, v128.load(p, 112), s7);
+    x += 4 * F32;
+    p += 4 * GROUP * F32;
+  }
+  if (finish) {
+    v128.store(c, f32x4.add(v128.load(c), hsum4(s0, s1, s2, s3)));
+    v128.store(c, f32x4.add(v128.load(c, 16), hsum4(s4, s5, s6, s7)), 16);
+    return;
+  }
+  v128.store(acc, s0); v128.store(acc, s1, 16); v128.store(acc, s2, 32); v128.store(acc, s3, 48);
+  v128.store(acc, s4, 64); v128.store(acc, s5, 80); v128.store(acc, s6, 96); v128.store(acc, s7, 112);
 }
 
 /**

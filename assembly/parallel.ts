@@ -133,24 +133,43 @@ export function barrier(): void {
   if (!ASC_FEATURE_THREADS) return;
   const n = team_size();
   if (n <= 1) return;
-  const mine = POOL + <usize>(ARRIVALS + INDEX * LINE) * 4;
-  const pass = load<i32>(mine) + 1; // only this thread writes its line
-  atomic.store<i32>(mine, pass);
-  if (atomic.load<i32>(POOL + SLEEPERS * 4)) atomic.notify(mine, n);
+  const pass = arrive();
+  for (let k = 0; k < n; k++) await_arrival(k, pass);
+}
+
+/** This thread's arrivals so far in this call: its barriers passed, and its steps published by `arrive`. */
+export function arrivals(): i32 {
+  if (!ASC_FEATURE_THREADS || !POOL) return 0;
+  return load<i32>(POOL + <usize>(ARRIVALS + INDEX * LINE) * 4); // only this thread writes its line
+}
+
+/**
+ * Half of a barrier: says that this thread has written what its next arrival stands for, without waiting
+ * for the others (who wait for it with await_arrival). Returns its arrivals now.
+ */
+export function arrive(): i32 {
+  if (!ASC_FEATURE_THREADS) return 0;
+  const pass = arrivals() + 1;
+  atomic.store<i32>(POOL + <usize>(ARRIVALS + INDEX * LINE) * 4, pass);
+  if (atomic.load<i32>(POOL + SLEEPERS * 4)) atomic.notify(POOL + <usize>(ARRIVALS + INDEX * LINE) * 4, team_size());
+  return pass;
+}
+
+/** The other half: waits until thread k has arrived `pass` times, or a thread failed. */
+export function await_arrival(k: i32, pass: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const theirs = POOL + <usize>(ARRIVALS + k * LINE) * 4;
   const spin = load<i32>(POOL + SPIN * 4);
-  for (let k = 0; k < n; k++) {
-    const theirs = POOL + <usize>(ARRIVALS + k * LINE) * 4;
-    let spins = 0;
-    for (let seen = atomic.load<i32>(theirs); seen < pass; seen = atomic.load<i32>(theirs)) {
-      if (atomic.load<i32>(POOL + FAILED * 4)) return;
-      if (++spins < spin) continue;
-      // Counted before the last look (wait32 compares with `seen`), so an arrival after it sees a sleeper to wake.
-      // A bounded sleep: a thread that failed sets FAILED without arriving.
-      atomic.add<i32>(POOL + SLEEPERS * 4, 1);
-      memory.atomic.wait32(theirs, seen, 1_000_000);
-      atomic.sub<i32>(POOL + SLEEPERS * 4, 1);
-      spins = 0;
-    }
+  let spins = 0;
+  for (let seen = atomic.load<i32>(theirs); seen < pass; seen = atomic.load<i32>(theirs)) {
+    if (atomic.load<i32>(POOL + FAILED * 4)) return;
+    if (++spins < spin) continue;
+    // Counted before the last look (wait32 compares with `seen`), so an arrival after it sees a sleeper to wake.
+    // A bounded sleep: a thread that failed sets FAILED without arriving.
+    atomic.add<i32>(POOL + SLEEPERS * 4, 1);
+    memory.atomic.wait32(theirs, seen, 1_000_000);
+    atomic.sub<i32>(POOL + SLEEPERS * 4, 1);
+    spins = 0;
   }
 }
 

@@ -2,8 +2,8 @@
 //   h[t] = f(x[t] W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh),  f = tanh or relu.
 // The output rows double as the activation cache: f' is recovered from h itself (1 - h² or h > 0).
 import { gemm_nn } from './gemm';
-import { gemm_packed, gemm_packed_rows, project } from './packed';
-import { barrier, hi, lo, share, solo, splits, team_index, touch, whole } from './parallel';
+import { gemm_packed, gemm_packed_rows, project, staged_row_product, stages } from './packed';
+import { arrivals, arrive, barrier, hi, lo, share, solo, splits, team_index, touch, whole } from './parallel';
 import { activate, activation_grad } from './activations';
 import { same_time_end, step_time, weight_grads, zero_padding } from './sequence';
 
@@ -38,8 +38,10 @@ export function rnn_forward(
   project(out, ldo, b_ih, b_hh, x, I, w_ih, T, B, H, I, byColumns ? columns : whole(B));
   const end = hi(columns), u0 = lo(units), width = hi(units) - u0;
   const step = <usize>(B * ldo) * F32;
+  // Split by units, a step reads all of the step before: after a barrier, or staged (packed.ts's stages).
+  const staged = stages(byUnits, B, H, 1), meet = byUnits && !staged, base = arrivals();
   for (let s = 0; s < T; s++) {
-    if (byUnits && s > 0) barrier(); // step s reads all of step s-1
+    if (meet && s > 0) barrier();
     for (let b = lo(columns); b < end;) {
       const t = step_time(lengths, b, s, T, reverse);
       if (t < 0) {
@@ -51,11 +53,13 @@ export function rnn_forward(
       // h[t-1] is the row one step earlier in the direction of travel, or h0 at the columns' first step.
       const prev = s == 0 ? h0 + <usize>(b * H) * F32 : reverse ? row + step : row - step;
       const ldp = s == 0 ? H : ldo, backwards = (s & 1) != 0; // as in lstm_forward: W_hh from where it ended
-      if (byUnits) touch(prev, e - b, ldp, H);
+      if (meet) touch(prev, e - b, ldp, H);
       if (width == H) gemm_packed(row, ldo, prev, ldp, w_hh, e - b, H, H, backwards);
+      else if (staged) staged_row_product(row, prev, w_hh, 1, H, u0, u0 + width, UNIT_GRANULE, base + s);
       else if (width > 0) gemm_packed_rows(row + <usize>u0 * F32, ldo, prev, ldp, w_hh, e - b, H, H, u0, u0 + width, backwards);
       for (; b < e; b++) activate(out + <usize>((t * B + b) * ldo + u0) * F32, width, relu);
     }
+    if (staged) arrive(); // this thread's units of step s are written
   }
   if (team_index() == 0) zero_padding(out, ldo, H, lengths, T, B);
 }

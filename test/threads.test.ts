@@ -48,6 +48,15 @@ const CASES: Case[] = [
   { name: 'RNN relu, three columns', options: { cell: 'rnn', hiddenSize: 200, nonlinearity: 'relu' }, T: 25, B: 3 },
   { name: 'LSTM, a batch of 16', options: { cell: 'lstm', hiddenSize: 96 }, T: 20, B: 16 },
   { name: 'LSTM, one column, H not a multiple of 8', options: { cell: 'lstm', hiddenSize: 203 }, T: 20, B: 1 },
+  // One column with H a multiple of 8 takes the staged product (assembly/packed.ts), each share after its thread's step.
+  { name: 'LSTM, one column, staged', options: { cell: 'lstm', hiddenSize: 136 }, T: 20, B: 1 },
+  {
+    name: 'LSTM, one column, staged, two layers both ways',
+    options: { cell: 'lstm', hiddenSize: 128, numLayers: 2, bidirectional: true },
+    T: 30,
+    B: 1,
+  },
+  { name: 'RNN, one column shorter than the sequence, staged', options: { cell: 'rnn', hiddenSize: 256 }, T: 40, B: 1, lengths: [25] },
   { name: 'LSTM, ragged batch', options: { cell: 'lstm', hiddenSize: 128 }, T: 18, B: 9, lengths: [18, 3, 18, 7, 1, 18, 12, 5, 18] },
   { name: 'GRU, a batch of 8, two layers', options: { cell: 'gru', hiddenSize: 128, numLayers: 2 }, T: 20, B: 8 },
   { name: 'GRU, one column', options: { cell: 'gru', hiddenSize: 256 }, T: 20, B: 1 },

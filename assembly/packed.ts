@@ -350,7 +350,9 @@ export function staged_row_product(
 
 /**
  * Part of row_dot: its loop over k in [k0, k1) (multiples of 4), from accumulators zero (`start`) or kept at
- * `acc`, which it then keeps there again, or (`finish`) sums and adds to c[0, 8) as row_dot does.
+ * `acc`, which it then keeps there again, or (`finish`) sums and adds to c[0, 8) as row_dot does. The loop is
+ * row_dot's, copied rather than shared (AssemblyScript has no way to hand eight vectors back from one), and must
+ * stay the same operation for operation: test/threads.test.ts compares the bits with one thread's.
  */
 // @ts-ignore: decorator
 @inline function row_dot_part(c: usize, acc: usize, a: usize, group: usize, k0: i32, k1: i32, start: bool, finish: bool): void {

@@ -47,8 +47,8 @@ export function gru_forward(
   const unit = <usize>u0 * F32;
   const outStep = <usize>(B * ldo) * F32;
   for (let s = 0; s < T; s++) {
-    // Step s reads all of step s-1. The RNN's and the LSTM's staged product (packed.ts's stages) measured 3–6%
-    // slower than this barrier on one column here (H = 256, the cores far apart), so the GRU keeps the barrier.
+    // Step s reads all of step s-1. Staged as the RNN's and the LSTM's products are (packed.ts's stages), the
+    // GRU's measured 3–6% slower than after this barrier (one column, H = 256, the cores far apart), so it keeps it.
     if (byUnits && s > 0) barrier();
     for (let b = lo(columns); b < end;) {
       const t = step_time(lengths, b, s, T, reverse);

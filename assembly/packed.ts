@@ -81,43 +81,7 @@ function pack_panel(panel: usize, w: usize, rows: i32, K: i32): void {
  */
 // @ts-ignore: decorator
 @inline function row_dot(c: usize, a: usize, group: usize, K: i32, width: i32): void {
-  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-  const end = a + <usize>(K & ~3) * F32;
-  let p = group;
-  while (a < end) {
-    const x = v128.load(a);
-    s0 = madd(x, v128.load(p), s0);
-    s1 = madd(x, v128.load(p, 16), s1);
-    s2 = madd(x, v128.load(p, 32), s2);
-    s3 = madd(x, v128.load(p, 48), s3);
-    // As in row_panel: keeps TurboFan from issuing all eight loads at once and spilling accumulators.
-    if (a >= end) break;
-    s4 = madd(x, v128.load(p, 64), s4);
-    s5 = madd(x, v128.load(p, 80), s5);
-    s6 = madd(x, v128.load(p, 96), s6);
-    s7 = madd(x, v128.load(p, 112), s7);
-    a += 4 * F32;
-    p += 4 * GROUP * F32;
-  }
-  let lo = hsum4(s0, s1, s2, s3), hi = hsum4(s4, s5, s6, s7);
-  if (K & 3) { // the last k of a K that 4 does not divide, without reading past the row
-    let x = f32x4.replace_lane(f32x4.splat(0), 0, load<f32>(a));
-    if ((K & 3) > 1) x = f32x4.replace_lane(x, 1, load<f32>(a, 4));
-    if ((K & 3) > 2) x = f32x4.replace_lane(x, 2, load<f32>(a, 8));
-    lo = f32x4.add(lo, hsum4(f32x4.mul(x, v128.load(p)), f32x4.mul(x, v128.load(p, 16)), f32x4.mul(x, v128.load(p, 32)), f32x4.mul(x, v128.load(p, 48))));
-    hi = f32x4.add(hi, hsum4(f32x4.mul(x, v128.load(p, 64)), f32x4.mul(x, v128.load(p, 80)), f32x4.mul(x, v128.load(p, 96)), f32x4.mul(x, v128.load(p, 112))));
-  }
-  if (width >= GROUP) {
-    v128.store(c, f32x4.add(v128.load(c), lo));
-    v128.store(c, f32x4.add(v128.load(c, 16), hi), 16);
-    return;
-  }
-  v128.store(PARTIAL, lo);
-  v128.store(PARTIAL, hi, 16);
-  for (let i = 0; i < width; i++) {
-    const ci = c + <usize>i * F32;
-    store<f32>(ci, load<f32>(ci) + load<f32>(PARTIAL + <usize>i * F32));
-  }
+  row_dot_part(c, 0, a, group, 0, K, true, true, width);
 }
 
 /** [Σ s0, Σ s1, Σ s2, Σ s3]: each vector summed across its lanes. */
@@ -342,27 +306,29 @@ export function staged_row_product(
       for (let i = 0; i < groups; i++) {
         const acc = STAGE + <usize>((q * groups + i) * GROUP * 4) * F32;
         const cg = c + <usize>(q * H + u0 + i * GROUP) * F32;
-        row_dot_part(cg, acc, a, first + <usize>(g0 + i) * size, k0, k1, k0 == 0, k1 == H);
+        row_dot_part(cg, acc, a, first + <usize>(g0 + i) * size, k0, k1, k0 == 0, k1 == H, GROUP);
       }
     }
   }
 }
 
 /**
- * Part of row_dot: its loop over k in [k0, k1) (multiples of 4), from accumulators zero (`start`) or kept at
- * `acc`, which it then keeps there again, or (`finish`) sums and adds to c[0, 8) as row_dot does. The loop is
- * row_dot's, copied rather than shared (AssemblyScript has no way to hand eight vectors back from one), and must
- * stay the same operation for operation: test/threads.test.ts compares the bits with one thread's.
+ * row_dot over k in [k0, k1) only: from accumulators zero (`start`) or kept at `acc`, and then either kept
+ * there again or (`finish`) summed across lanes and added to c[0, width). k0 is a multiple of 4, and so is k1
+ * unless it ends the row; the staged product runs one row's sum in several parts, and every other caller in
+ * one (row_dot), whose constant flags fold away when it is inlined.
  */
 // @ts-ignore: decorator
-@inline function row_dot_part(c: usize, acc: usize, a: usize, group: usize, k0: i32, k1: i32, start: bool, finish: bool): void {
+@inline function row_dot_part(
+  c: usize, acc: usize, a: usize, group: usize, k0: i32, k1: i32, start: bool, finish: bool, width: i32,
+): void {
   let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
   if (!start) {
     s0 = v128.load(acc); s1 = v128.load(acc, 16); s2 = v128.load(acc, 32); s3 = v128.load(acc, 48);
     s4 = v128.load(acc, 64); s5 = v128.load(acc, 80); s6 = v128.load(acc, 96); s7 = v128.load(acc, 112);
   }
   let x = a + <usize>k0 * F32;
-  const end = a + <usize>k1 * F32;
+  const end = a + <usize>(k1 & ~3) * F32;
   let p = group + <usize>(k0 * GROUP) * F32;
   while (x < end) {
     const v = v128.load(x);
@@ -370,7 +336,8 @@ export function staged_row_product(
     s1 = madd(v, v128.load(p, 16), s1);
     s2 = madd(v, v128.load(p, 32), s2);
     s3 = madd(v, v128.load(p, 48), s3);
-    if (x >= end) break; // as in row_dot: keeps TurboFan from spilling accumulators
+    // As in row_panel: keeps TurboFan from issuing all eight loads at once and spilling accumulators.
+    if (x >= end) break;
     s4 = madd(v, v128.load(p, 64), s4);
     s5 = madd(v, v128.load(p, 80), s5);
     s6 = madd(v, v128.load(p, 96), s6);
@@ -378,13 +345,30 @@ export function staged_row_product(
     x += 4 * F32;
     p += 4 * GROUP * F32;
   }
-  if (finish) {
-    v128.store(c, f32x4.add(v128.load(c), hsum4(s0, s1, s2, s3)));
-    v128.store(c, f32x4.add(v128.load(c, 16), hsum4(s4, s5, s6, s7)), 16);
+  if (!finish) {
+    v128.store(acc, s0); v128.store(acc, s1, 16); v128.store(acc, s2, 32); v128.store(acc, s3, 48);
+    v128.store(acc, s4, 64); v128.store(acc, s5, 80); v128.store(acc, s6, 96); v128.store(acc, s7, 112);
     return;
   }
-  v128.store(acc, s0); v128.store(acc, s1, 16); v128.store(acc, s2, 32); v128.store(acc, s3, 48);
-  v128.store(acc, s4, 64); v128.store(acc, s5, 80); v128.store(acc, s6, 96); v128.store(acc, s7, 112);
+  let lo = hsum4(s0, s1, s2, s3), hi = hsum4(s4, s5, s6, s7);
+  if (k1 & 3) { // the last k of a K that 4 does not divide, without reading past the row
+    let y = f32x4.replace_lane(f32x4.splat(0), 0, load<f32>(x));
+    if ((k1 & 3) > 1) y = f32x4.replace_lane(y, 1, load<f32>(x, 4));
+    if ((k1 & 3) > 2) y = f32x4.replace_lane(y, 2, load<f32>(x, 8));
+    lo = f32x4.add(lo, hsum4(f32x4.mul(y, v128.load(p)), f32x4.mul(y, v128.load(p, 16)), f32x4.mul(y, v128.load(p, 32)), f32x4.mul(y, v128.load(p, 48))));
+    hi = f32x4.add(hi, hsum4(f32x4.mul(y, v128.load(p, 64)), f32x4.mul(y, v128.load(p, 80)), f32x4.mul(y, v128.load(p, 96)), f32x4.mul(y, v128.load(p, 112))));
+  }
+  if (width >= GROUP) {
+    v128.store(c, f32x4.add(v128.load(c), lo));
+    v128.store(c, f32x4.add(v128.load(c, 16), hi), 16);
+    return;
+  }
+  v128.store(PARTIAL, lo);
+  v128.store(PARTIAL, hi, 16);
+  for (let i = 0; i < width; i++) {
+    const ci = c + <usize>i * F32;
+    store<f32>(ci, load<f32>(ci) + load<f32>(PARTIAL + <usize>i * F32));
+  }
 }
 
 /**
